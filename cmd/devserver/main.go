@@ -1,0 +1,105 @@
+// Command devserver serves the same handlers as the Lambda functions over
+// plain net/http on 127.0.0.1:3000, with tenants from a local JSON file, so
+// the whole API runs without AWS.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"bubble-twilio-voice/shared/config"
+	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/token"
+	"bubble-twilio-voice/shared/webhook"
+)
+
+// defaultTenantsFile is the example tenant shipped with the repo.
+const defaultTenantsFile = "cmd/devserver/tenants.example.json"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Getenv, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "devserver:", err)
+		os.Exit(1)
+	}
+}
+
+// run serves until ctx ends. ready, if not nil, receives the listening
+// address (tests listen on port 0).
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer, ready chan<- string) error {
+	cfg, err := config.Load(withDefaults(getenv))
+	if err != nil {
+		return err
+	}
+	log := logging.New(stdout, cfg.LogLevel)
+	store, err := tenant.LoadFile(cfg.TenantsFile)
+	if err != nil {
+		return err
+	}
+	h := routes(cfg, store, time.Now, log, metrics.New(io.Discard, "devserver", time.Now))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
+	log.Info("devserver listening", slog.String("addr", ln.Addr().String()),
+		slog.String("tenants_file", cfg.TenantsFile), slog.String("public_base_url", cfg.PublicBaseURL))
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+}
+
+// withDefaults gives the dev server its local defaults: the example tenants
+// file and a PUBLIC_BASE_URL, which it always needs to check signatures.
+func withDefaults(getenv func(string) string) func(string) string {
+	return func(k string) string {
+		if v := getenv(k); v != "" {
+			return v
+		}
+		switch k {
+		case "TENANTS_FILE":
+			return defaultTenantsFile
+		case "PUBLIC_BASE_URL":
+			addr := getenv("ADDR")
+			if addr == "" {
+				addr = "127.0.0.1:3000"
+			}
+			return "http://" + addr
+		}
+		return ""
+	}
+}
+
+// routes mounts every function's handler, as API Gateway routes them.
+func routes(cfg config.Config, store tenant.Store, now func() time.Time, log *slog.Logger, m *metrics.Emitter) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/token", token.NewHandler(token.OptionsFrom(cfg, store, now, log, m)))
+	mux.Handle("/", webhook.NewHandler(webhook.OptionsFrom(cfg, store, log, m)))
+	return logging.Middleware(log, now)(mux)
+}

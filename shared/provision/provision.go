@@ -1,0 +1,128 @@
+// Package provision sets up Twilio subaccounts ("tenants") for this
+// service end to end: the subaccount, an API key in it, the deployment's
+// TwiML App, its phone numbers' webhooks, and the tenant record in Secrets
+// Manager; and it rotates, lists, shows and checks them. It is used by
+// cmd/subaccounts only: it imports twilio-go's REST client, which the Lambda
+// functions must not carry.
+//
+// Every operation is ordered so that a failure at any step leaves state a
+// rerun finishes: Twilio objects are found again by name, and an API key
+// whose secret never reached Secrets Manager is an orphan the next run
+// deletes (after storing a fresh key), so access is never lost.
+package provision
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// Config holds a Provisioner's dependencies.
+type Config struct {
+	Twilio  Twilio
+	Secrets Secrets
+	// SecretPrefix + AccountSid names a tenant's secret.
+	SecretPrefix string
+	// Out receives the report (and, once, a new bearer key).
+	Out io.Writer
+	// DryRun prints each write (Twilio call, secret change) instead of
+	// making it; reads still happen so the plan is accurate.
+	DryRun bool
+	// Now defaults to time.Now; Sleep to a context-aware time.Sleep;
+	// Random to crypto/rand.Reader.
+	Now    func() time.Time
+	Sleep  func(ctx context.Context, d time.Duration) error
+	Random io.Reader
+}
+
+// Provisioner runs the subaccount operations.
+type Provisioner struct {
+	tw      Twilio
+	secrets Secrets
+	prefix  string
+	out     io.Writer
+	dryRun  bool
+	now     func() time.Time
+	sleep   func(ctx context.Context, d time.Duration) error
+	random  io.Reader
+}
+
+// New returns a Provisioner; in dry-run mode its writes only print.
+func New(c Config) *Provisioner {
+	p := &Provisioner{
+		tw: c.Twilio, secrets: c.Secrets, prefix: c.SecretPrefix, out: c.Out, dryRun: c.DryRun,
+		now: c.Now, sleep: c.Sleep, random: c.Random,
+	}
+	if p.prefix == "" {
+		p.prefix = "twilio-voice/"
+	}
+	if p.out == nil {
+		p.out = io.Discard
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.sleep == nil {
+		p.sleep = sleepContext
+	}
+	if p.random == nil {
+		p.random = rand.Reader
+	}
+	if c.DryRun {
+		p.tw = &planTwilio{Twilio: c.Twilio, out: p.out}
+		p.secrets = planSecrets{Secrets: c.Secrets, out: p.out}
+	}
+	return p
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// StepError says which step failed; its text carries Twilio's error code
+// and message (see Describe) and never a credential.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + Describe(e.Err) }
+
+// Unwrap returns the cause.
+func (e *StepError) Unwrap() error { return e.Err }
+
+func stepErr(step string, err error) error { return &StepError{Step: step, Err: err} }
+
+// ErrCheckFailed is returned by Check when it found problems (already
+// printed), so the command exits non-zero.
+var ErrCheckFailed = errors.New("check found problems")
+
+func (p *Provisioner) secretName(accountSID string) string { return p.prefix + accountSID }
+
+func (p *Provisioner) printf(format string, args ...any) {
+	fmt.Fprintf(p.out, format, args...)
+}
+
+// newBearerKey returns 32 random bytes as base64url (43 characters): the
+// token_api_keys entry Bubble's API Connector sends.
+func (p *Provisioner) newBearerKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(p.random, b); err != nil {
+		return "", fmt.Errorf("read random bytes: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}

@@ -1,0 +1,94 @@
+package provision
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+)
+
+// Secrets is the part of Secrets Manager provisioning uses. Values are the
+// tenant records' JSON text.
+type Secrets interface {
+	// Get returns the current value of name; found is false when there is
+	// no such secret.
+	Get(ctx context.Context, name string) (value []byte, found bool, err error)
+	// Create makes name with value; it fails if name exists.
+	Create(ctx context.Context, name string, value []byte) error
+	// Put stores value as the new current version of name.
+	Put(ctx context.Context, name string, value []byte) error
+	// List returns the names starting with prefix.
+	List(ctx context.Context, prefix string) ([]string, error)
+}
+
+// SecretsManagerAPI is the subset of *secretsmanager.Client used, so a
+// caller can wrap or replace it.
+type SecretsManagerAPI interface {
+	GetSecretValue(context.Context, *secretsmanager.GetSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	CreateSecret(context.Context, *secretsmanager.CreateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+	PutSecretValue(context.Context, *secretsmanager.PutSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	ListSecrets(context.Context, *secretsmanager.ListSecretsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
+}
+
+// NewSecretsManager returns Secrets backed by the AWS SDK client.
+func NewSecretsManager(c SecretsManagerAPI) Secrets { return smSecrets{c} }
+
+type smSecrets struct{ c SecretsManagerAPI }
+
+func (s smSecrets) Get(ctx context.Context, name string) ([]byte, bool, error) {
+	out, err := s.c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
+	var nf *smtypes.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if out.SecretString == nil {
+		return nil, true, fmt.Errorf("secret %s has no string value", name)
+	}
+	return []byte(*out.SecretString), true, nil
+}
+
+func (s smSecrets) Create(ctx context.Context, name string, value []byte) error {
+	_, err := s.c.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name:         aws.String(name),
+		Description:  aws.String("Twilio voice tenant record (bubble-twilio-voice)"),
+		SecretString: aws.String(string(value)),
+	})
+	return err
+}
+
+func (s smSecrets) Put(ctx context.Context, name string, value []byte) error {
+	_, err := s.c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
+		SecretId:     aws.String(name),
+		SecretString: aws.String(string(value)),
+	})
+	return err
+}
+
+func (s smSecrets) List(ctx context.Context, prefix string) ([]string, error) {
+	var names []string
+	in := &secretsmanager.ListSecretsInput{
+		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
+	}
+	for {
+		out, err := s.c.ListSecrets(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range out.SecretList {
+			// The name filter matches prefixes of words too; keep true prefixes.
+			if n := aws.ToString(e.Name); len(n) >= len(prefix) && n[:len(prefix)] == prefix {
+				names = append(names, n)
+			}
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return names, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}

@@ -1,0 +1,408 @@
+package provision
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	twclient "github.com/twilio/twilio-go/client"
+	accounts "github.com/twilio/twilio-go/rest/accounts/v1"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
+)
+
+// Account is the part of a Twilio account provisioning reads.
+type Account struct {
+	SID, FriendlyName, Status, Owner string
+	// AuthToken is the primary auth token, returned to the owner only.
+	AuthToken string
+}
+
+// Key is an API key; Secret is set only in the answer that created it.
+type Key struct {
+	SID, FriendlyName, Secret string
+}
+
+// App is a TwiML App's identity and voice configuration.
+type App struct {
+	SID, FriendlyName                     string
+	VoiceURL, VoiceMethod                 string
+	VoiceFallbackURL, VoiceFallbackMethod string
+}
+
+// Number is an IncomingPhoneNumber's identity and voice configuration.
+type Number struct {
+	SID, PhoneNumber                      string
+	VoiceURL, VoiceMethod                 string
+	VoiceFallbackURL, VoiceFallbackMethod string
+	// VoiceApplicationSID, when set, makes Twilio ignore VoiceURL.
+	VoiceApplicationSID string
+}
+
+// Twilio is what provisioning asks of Twilio's REST API. The account
+// arguments are subaccount SIDs; the calls are made with the main account's
+// credentials unless the method says otherwise.
+type Twilio interface {
+	FetchAccount(sid string) (Account, error)
+	FindAccounts(friendlyName string) ([]Account, error)
+	CreateAccount(friendlyName string) (Account, error)
+	ListKeys(account string) ([]Key, error)
+	CreateKey(account, friendlyName string) (Key, error)
+	DeleteKey(account, sid string) error
+	FetchApp(account, sid string) (App, error)
+	FindApps(account, friendlyName string) ([]App, error)
+	CreateApp(account string, app App) (App, error)
+	UpdateApp(account string, app App) (App, error)
+	FindNumbers(account, e164 string) ([]Number, error)
+	UpdateNumber(account string, n Number) (Number, error)
+	// CreateSecondaryAuthToken and PromoteSecondaryAuthToken act on the
+	// account whose credentials (account SID + an auth token) sign the
+	// request, so they authenticate as the subaccount itself.
+	CreateSecondaryAuthToken(account, authToken string) (string, error)
+	PromoteSecondaryAuthToken(account, authToken string) (string, error)
+	// FetchAppWithKey fetches a TwiML App authenticated with the
+	// subaccount's own API key: the cheapest call proving the key works
+	// (standard keys may not read the Accounts resource).
+	FetchAppWithKey(account, keySID, keySecret, appSID string) (App, error)
+}
+
+// Credentials authenticate the main account: AccountSID with AuthToken, or
+// AccountSID with a main API key (APIKey, APISecret).
+type Credentials struct {
+	AccountSID, AuthToken string
+	APIKey, APISecret     string
+}
+
+// RESTOptions configure NewREST.
+type RESTOptions struct {
+	// BaseURL replaces https://api.twilio.com and
+	// https://accounts.twilio.com (tests point it at a fake); "" keeps them.
+	BaseURL string
+	// HTTPClient defaults to one with a 30 s timeout that does not follow
+	// redirects, like twilio-go's own.
+	HTTPClient *http.Client
+}
+
+// NewREST returns a Twilio backed by twilio-go's REST client.
+func NewREST(creds Credentials, opts RESTOptions) (Twilio, error) {
+	if creds.AccountSID == "" {
+		return nil, errors.New("twilio: TWILIO_ACCOUNT_SID is not set")
+	}
+	user, pass := creds.AccountSID, creds.AuthToken
+	if creds.APIKey != "" {
+		user, pass = creds.APIKey, creds.APISecret
+	}
+	if pass == "" {
+		return nil, errors.New("twilio: set TWILIO_AUTH_TOKEN, or TWILIO_API_KEY and TWILIO_API_SECRET")
+	}
+	var base *url.URL
+	if opts.BaseURL != "" {
+		u, err := url.Parse(strings.TrimRight(opts.BaseURL, "/"))
+		if err != nil || u.Scheme == "" || u.Host == "" {
+			return nil, fmt.Errorf("twilio: base URL %q is not an absolute URL", opts.BaseURL)
+		}
+		base = u
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		hc = &http.Client{
+			Timeout:       30 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	r := &rest{base: base, http: hc}
+	r.main = r.api(user, pass, creds.AccountSID)
+	return r, nil
+}
+
+type rest struct {
+	base *url.URL
+	http *http.Client
+	main *api.ApiService
+}
+
+// handler builds a request handler for one set of credentials. Region and
+// edge stay empty: the CLI talks to the default (US1) API.
+func (r *rest) handler(user, pass, accountSID string) *twclient.RequestHandler {
+	c := &twclient.Client{Credentials: twclient.NewCredentials(user, pass), HTTPClient: r.http}
+	c.SetAccountSid(accountSID)
+	var bc twclient.BaseClient = c
+	if r.base != nil {
+		bc = rebased{Client: c, base: r.base}
+	}
+	return &twclient.RequestHandler{Client: bc}
+}
+
+func (r *rest) api(user, pass, accountSID string) *api.ApiService {
+	return api.NewApiService(r.handler(user, pass, accountSID))
+}
+
+// rebased sends twilio-go's requests to base instead of the *.twilio.com
+// host twilio-go's services hard-code (their baseURL is unexported).
+type rebased struct {
+	*twclient.Client
+	base *url.URL
+}
+
+// SendRequest rewrites the scheme and host (and prefixes the base path).
+func (b rebased) SendRequest(method, rawURL string, data url.Values, headers map[string]interface{}, body ...byte) (*http.Response, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	u.Scheme, u.Host = b.base.Scheme, b.base.Host
+	u.Path = b.base.Path + u.Path
+	return b.Client.SendRequest(method, u.String(), data, headers, body...)
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func toAccount(a *api.ApiV2010Account) Account {
+	return Account{SID: str(a.Sid), FriendlyName: str(a.FriendlyName), Status: str(a.Status), Owner: str(a.OwnerAccountSid), AuthToken: str(a.AuthToken)}
+}
+
+func toApp(a *api.ApiV2010Application) App {
+	return App{
+		SID: str(a.Sid), FriendlyName: str(a.FriendlyName),
+		VoiceURL: str(a.VoiceUrl), VoiceMethod: str(a.VoiceMethod),
+		VoiceFallbackURL: str(a.VoiceFallbackUrl), VoiceFallbackMethod: str(a.VoiceFallbackMethod),
+	}
+}
+
+func toNumber(n *api.ApiV2010IncomingPhoneNumber) Number {
+	return Number{
+		SID: str(n.Sid), PhoneNumber: str(n.PhoneNumber),
+		VoiceURL: str(n.VoiceUrl), VoiceMethod: str(n.VoiceMethod),
+		VoiceFallbackURL: str(n.VoiceFallbackUrl), VoiceFallbackMethod: str(n.VoiceFallbackMethod),
+		VoiceApplicationSID: str(n.VoiceApplicationSid),
+	}
+}
+
+func (r *rest) FetchAccount(sid string) (Account, error) {
+	a, err := r.main.FetchAccount(sid)
+	if err != nil {
+		return Account{}, err
+	}
+	return toAccount(a), nil
+}
+
+func (r *rest) FindAccounts(friendlyName string) ([]Account, error) {
+	p := &api.ListAccountParams{}
+	p.SetFriendlyName(friendlyName)
+	list, err := r.main.ListAccount(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []Account
+	for i := range list {
+		// The filter is the server's; check it here too.
+		if a := toAccount(&list[i]); a.FriendlyName == friendlyName {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func (r *rest) CreateAccount(friendlyName string) (Account, error) {
+	p := &api.CreateAccountParams{}
+	p.SetFriendlyName(friendlyName)
+	a, err := r.main.CreateAccount(p)
+	if err != nil {
+		return Account{}, err
+	}
+	return toAccount(a), nil
+}
+
+func (r *rest) ListKeys(account string) ([]Key, error) {
+	p := &api.ListKeyParams{}
+	p.SetPathAccountSid(account)
+	list, err := r.main.ListKey(p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Key, 0, len(list))
+	for _, k := range list {
+		out = append(out, Key{SID: str(k.Sid), FriendlyName: str(k.FriendlyName)})
+	}
+	return out, nil
+}
+
+func (r *rest) CreateKey(account, friendlyName string) (Key, error) {
+	p := &api.CreateNewKeyParams{}
+	p.SetPathAccountSid(account)
+	p.SetFriendlyName(friendlyName)
+	k, err := r.main.CreateNewKey(p)
+	if err != nil {
+		return Key{}, err
+	}
+	return Key{SID: str(k.Sid), FriendlyName: str(k.FriendlyName), Secret: str(k.Secret)}, nil
+}
+
+func (r *rest) DeleteKey(account, sid string) error {
+	p := &api.DeleteKeyParams{}
+	p.SetPathAccountSid(account)
+	return r.main.DeleteKey(sid, p)
+}
+
+func (r *rest) FetchApp(account, sid string) (App, error) {
+	p := &api.FetchApplicationParams{}
+	p.SetPathAccountSid(account)
+	a, err := r.main.FetchApplication(sid, p)
+	if err != nil {
+		return App{}, err
+	}
+	return toApp(a), nil
+}
+
+func (r *rest) FindApps(account, friendlyName string) ([]App, error) {
+	p := &api.ListApplicationParams{}
+	p.SetPathAccountSid(account)
+	p.SetFriendlyName(friendlyName)
+	list, err := r.main.ListApplication(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []App
+	for i := range list {
+		if a := toApp(&list[i]); a.FriendlyName == friendlyName {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func (r *rest) CreateApp(account string, app App) (App, error) {
+	p := &api.CreateApplicationParams{}
+	p.SetPathAccountSid(account)
+	p.SetFriendlyName(app.FriendlyName)
+	p.SetVoiceUrl(app.VoiceURL)
+	p.SetVoiceMethod(app.VoiceMethod)
+	p.SetVoiceFallbackUrl(app.VoiceFallbackURL)
+	p.SetVoiceFallbackMethod(app.VoiceFallbackMethod)
+	a, err := r.main.CreateApplication(p)
+	if err != nil {
+		return App{}, err
+	}
+	return toApp(a), nil
+}
+
+// UpdateApp sets the voice fields only; the friendly name is left alone so
+// an operator's renaming survives.
+func (r *rest) UpdateApp(account string, app App) (App, error) {
+	p := &api.UpdateApplicationParams{}
+	p.SetPathAccountSid(account)
+	p.SetVoiceUrl(app.VoiceURL)
+	p.SetVoiceMethod(app.VoiceMethod)
+	p.SetVoiceFallbackUrl(app.VoiceFallbackURL)
+	p.SetVoiceFallbackMethod(app.VoiceFallbackMethod)
+	a, err := r.main.UpdateApplication(app.SID, p)
+	if err != nil {
+		return App{}, err
+	}
+	return toApp(a), nil
+}
+
+func (r *rest) FindNumbers(account, e164 string) ([]Number, error) {
+	p := &api.ListIncomingPhoneNumberParams{}
+	p.SetPathAccountSid(account)
+	p.SetPhoneNumber(e164)
+	list, err := r.main.ListIncomingPhoneNumber(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []Number
+	for i := range list {
+		// Twilio's PhoneNumber filter matches partial numbers.
+		if n := toNumber(&list[i]); n.PhoneNumber == e164 {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// UpdateNumber sets the voice fields and clears VoiceApplicationSid, which
+// would otherwise win over VoiceUrl.
+func (r *rest) UpdateNumber(account string, n Number) (Number, error) {
+	p := &api.UpdateIncomingPhoneNumberParams{}
+	p.SetPathAccountSid(account)
+	p.SetVoiceUrl(n.VoiceURL)
+	p.SetVoiceMethod(n.VoiceMethod)
+	p.SetVoiceFallbackUrl(n.VoiceFallbackURL)
+	p.SetVoiceFallbackMethod(n.VoiceFallbackMethod)
+	p.SetVoiceApplicationSid(n.VoiceApplicationSID)
+	out, err := r.main.UpdateIncomingPhoneNumber(n.SID, p)
+	if err != nil {
+		return Number{}, err
+	}
+	return toNumber(out), nil
+}
+
+func (r *rest) accountsAPI(account, authToken string) *accounts.ApiService {
+	return accounts.NewApiService(r.handler(account, authToken, account))
+}
+
+func (r *rest) CreateSecondaryAuthToken(account, authToken string) (string, error) {
+	t, err := r.accountsAPI(account, authToken).CreateSecondaryAuthToken(&accounts.CreateSecondaryAuthTokenParams{})
+	if err != nil {
+		return "", err
+	}
+	if str(t.SecondaryAuthToken) == "" {
+		return "", errors.New("twilio returned no secondary_auth_token")
+	}
+	return *t.SecondaryAuthToken, nil
+}
+
+func (r *rest) PromoteSecondaryAuthToken(account, authToken string) (string, error) {
+	t, err := r.accountsAPI(account, authToken).UpdateAuthTokenPromotion(&accounts.UpdateAuthTokenPromotionParams{})
+	if err != nil {
+		return "", err
+	}
+	if str(t.AuthToken) == "" {
+		return "", errors.New("twilio returned no auth_token")
+	}
+	return *t.AuthToken, nil
+}
+
+func (r *rest) FetchAppWithKey(account, keySID, keySecret, appSID string) (App, error) {
+	p := &api.FetchApplicationParams{}
+	p.SetPathAccountSid(account)
+	a, err := r.api(keySID, keySecret, account).FetchApplication(appSID, p)
+	if err != nil {
+		return App{}, err
+	}
+	return toApp(a), nil
+}
+
+// isNotFound reports whether err is Twilio's 404.
+func isNotFound(err error) bool {
+	var te *twclient.TwilioRestError
+	return errors.As(err, &te) && te.Status == http.StatusNotFound
+}
+
+// isUnauthorized reports whether err is Twilio's 401 (bad credentials).
+func isUnauthorized(err error) bool {
+	var te *twclient.TwilioRestError
+	return errors.As(err, &te) && (te.Status == http.StatusUnauthorized || te.Status == http.StatusForbidden)
+}
+
+// Describe renders err for a person: Twilio's code, HTTP status and message
+// when it is a Twilio error (twilio-go's own text adds a details map), else
+// err's text. Neither carries credentials.
+func Describe(err error) string {
+	var te *twclient.TwilioRestError
+	if errors.As(err, &te) {
+		s := fmt.Sprintf("Twilio error %d (HTTP %d): %s", te.Code, te.Status, te.Message)
+		if te.MoreInfo != "" {
+			s += " (" + te.MoreInfo + ")"
+		}
+		return s
+	}
+	return err.Error()
+}

@@ -1,0 +1,196 @@
+package ratelimit
+
+import (
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// clock is a fake clock the tests move by hand.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
+
+func TestBurstThenRefuse(t *testing.T) {
+	tests := []struct {
+		n        int
+		per      time.Duration
+		wantWait time.Duration // until the next event after the burst
+	}{
+		{1, time.Minute, time.Minute},
+		{5, time.Minute, 12 * time.Second},
+		{30, time.Minute, 2 * time.Second},
+		{10, time.Second, 100 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(strconv.Itoa(tc.n)+"/"+tc.per.String(), func(t *testing.T) {
+			c := newClock()
+			l := New(tc.n, tc.per)
+			for i := range tc.n {
+				if ok, wait := l.Allow("k", c.now()); !ok || wait != 0 {
+					t.Fatalf("event %d of the burst refused (wait %v)", i+1, wait)
+				}
+			}
+			ok, wait := l.Allow("k", c.now())
+			if ok {
+				t.Fatalf("event %d allowed past a burst of %d", tc.n+1, tc.n)
+			}
+			if d := wait - tc.wantWait; d < -time.Millisecond || d > time.Millisecond {
+				t.Errorf("wait = %v, want %v", wait, tc.wantWait)
+			}
+			// Refused events do not consume: just before the wait, still
+			// refused; at the wait, allowed exactly once.
+			c.advance(wait - time.Millisecond)
+			if ok, _ := l.Allow("k", c.now()); ok {
+				t.Error("allowed before the announced wait")
+			}
+			c.advance(time.Millisecond)
+			if ok, _ := l.Allow("k", c.now()); !ok {
+				t.Error("refused after the announced wait")
+			}
+			if ok, _ := l.Allow("k", c.now()); ok {
+				t.Error("two events allowed after one refill")
+			}
+		})
+	}
+}
+
+func TestRefillCapsAtBurst(t *testing.T) {
+	c := newClock()
+	l := New(3, time.Minute)
+	for range 3 {
+		l.Allow("k", c.now())
+	}
+	c.advance(24 * time.Hour) // a long idle period refills to the burst, no more
+	allowed := 0
+	for range 10 {
+		if ok, _ := l.Allow("k", c.now()); ok {
+			allowed++
+		}
+	}
+	if allowed != 3 {
+		t.Errorf("after a long idle period %d events allowed, want the burst of 3", allowed)
+	}
+}
+
+func TestSteadyRate(t *testing.T) {
+	c := newClock()
+	l := New(60, time.Minute) // one a second
+	for range 60 {
+		l.Allow("k", c.now())
+	}
+	allowed := 0
+	for range 120 { // two minutes in half-second steps
+		c.advance(500 * time.Millisecond)
+		if ok, _ := l.Allow("k", c.now()); ok {
+			allowed++
+		}
+	}
+	if allowed != 60 {
+		t.Errorf("allowed %d events in 60s at 1/s, want 60", allowed)
+	}
+}
+
+func TestClockGoingBackwards(t *testing.T) {
+	c := newClock()
+	l := New(1, time.Minute)
+	l.Allow("k", c.now())
+	c.advance(-time.Hour)
+	if ok, _ := l.Allow("k", c.now()); ok {
+		t.Error("a clock stepping back refilled the bucket")
+	}
+}
+
+func TestKeyIsolation(t *testing.T) {
+	c := newClock()
+	l := New(2, time.Minute)
+	for range 2 {
+		l.Allow("AC1\x00alice", c.now())
+	}
+	if ok, _ := l.Allow("AC1\x00alice", c.now()); ok {
+		t.Fatal("alice not limited")
+	}
+	for _, k := range []string{"AC1\x00bob", "AC2\x00alice", ""} {
+		if ok, _ := l.Allow(k, c.now()); !ok {
+			t.Errorf("key %q limited by another key's bucket", k)
+		}
+	}
+}
+
+func TestNil(t *testing.T) {
+	for _, n := range []int{0, -1} {
+		if l := New(n, time.Minute); l != nil {
+			t.Errorf("New(%d) = %v, want nil", n, l)
+		}
+	}
+	var l *Limiter
+	for range 1000 {
+		if ok, wait := l.Allow("k", time.Time{}); !ok || wait != 0 {
+			t.Fatal("nil limiter refused")
+		}
+	}
+}
+
+func TestBoundedKeys(t *testing.T) {
+	c := newClock()
+	l := New(2, time.Minute)
+	l.Allow("hot", c.now())
+	l.Allow("hot", c.now())
+	for i := range 20000 {
+		if ok, _ := l.Allow("k"+strconv.Itoa(i), c.now()); !ok {
+			t.Fatalf("fresh key %d refused", i)
+		}
+		if n := len(l.buckets); n > maxKeys {
+			t.Fatalf("after %d keys the limiter holds %d buckets, over %d", i+1, n, maxKeys)
+		}
+	}
+	// Once time has passed, pruning drops the refilled buckets first.
+	c.advance(time.Minute)
+	l.Allow("one-more", c.now())
+	for i := 20000; len(l.buckets) < maxKeys; i++ {
+		l.Allow("k"+strconv.Itoa(i), c.now())
+	}
+	l.Allow("trigger", c.now())
+	if n := len(l.buckets); n > maxKeys {
+		t.Errorf("holds %d buckets, over %d", n, maxKeys)
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	c := newClock()
+	now := c.now()
+	l := New(100, time.Hour)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	allowed := 0
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				if ok, _ := l.Allow("shared", now); ok {
+					mu.Lock()
+					allowed++
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if allowed != 100 {
+		t.Errorf("%d events allowed from one bucket of 100", allowed)
+	}
+}
+
+func BenchmarkAllow(b *testing.B) {
+	l := New(1<<30, time.Second)
+	now := time.Now()
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Allow("AC0123456789abcdef0123456789abcdef\x00alice", now)
+	}
+}

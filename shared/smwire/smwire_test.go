@@ -1,0 +1,603 @@
+package smwire_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go"
+
+	"bubble-twilio-voice/shared/smwire"
+)
+
+// hermetic keeps the SDK away from the developer's ~/.aws and from IMDS.
+func hermetic(t *testing.T) {
+	t.Helper()
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "")
+}
+
+// client is the real SDK client aimed at url, with static credentials and
+// retries without backoff (attempts 1 = no retries) so counts are exact.
+func client(t *testing.T, url string, attempts int) *secretsmanager.Client {
+	t.Helper()
+	hermetic(t)
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", "")),
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = attempts
+				o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+			})
+		}),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(url) })
+}
+
+func TestSecretLifecycle(t *testing.T) {
+	srv := smwire.Start(t)
+	sm := client(t, srv.URL(), 1)
+	ctx := context.Background()
+
+	created, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String("twilio-voice/AC1"), SecretString: aws.String(`{"v":1}`), Description: aws.String("tenant one"),
+	})
+	if err != nil {
+		t.Fatalf("CreateSecret: %v", err)
+	}
+	arn := aws.ToString(created.ARN)
+	if !strings.HasPrefix(arn, "arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio-voice/AC1-") || len(arn) != len("arn:aws:secretsmanager:us-east-1:123456789012:secret:twilio-voice/AC1-AbCdEf") {
+		t.Errorf("ARN = %q", arn)
+	}
+	if arn != srv.ARN("twilio-voice/AC1") {
+		t.Errorf("ARN() = %q, want %q", srv.ARN("twilio-voice/AC1"), arn)
+	}
+	firstVersion := aws.ToString(created.VersionId)
+
+	for _, id := range []string{"twilio-voice/AC1", arn, arn[:len(arn)-7]} {
+		got, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+		if err != nil {
+			t.Fatalf("GetSecretValue(%q): %v", id, err)
+		}
+		if aws.ToString(got.SecretString) != `{"v":1}` || aws.ToString(got.Name) != "twilio-voice/AC1" || aws.ToString(got.ARN) != arn ||
+			aws.ToString(got.VersionId) != firstVersion || len(got.VersionStages) != 1 || got.VersionStages[0] != "AWSCURRENT" || got.CreatedDate == nil {
+			t.Errorf("GetSecretValue(%q) = %+v", id, got)
+		}
+	}
+
+	put, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(arn), SecretString: aws.String(`{"v":2}`)})
+	if err != nil {
+		t.Fatalf("PutSecretValue: %v", err)
+	}
+	if aws.ToString(put.VersionId) == firstVersion || len(put.VersionStages) != 1 || put.VersionStages[0] != "AWSCURRENT" {
+		t.Errorf("PutSecretValue = %+v", put)
+	}
+	stage := func(s string) string {
+		t.Helper()
+		in := &secretsmanager.GetSecretValueInput{SecretId: aws.String("twilio-voice/AC1")}
+		if s != "" {
+			in.VersionStage = aws.String(s)
+		}
+		out, err := sm.GetSecretValue(ctx, in)
+		if err != nil {
+			t.Fatalf("GetSecretValue(%s): %v", s, err)
+		}
+		return aws.ToString(out.SecretString)
+	}
+	if got := stage(""); got != `{"v":2}` {
+		t.Errorf("current = %s", got)
+	}
+	if got := stage("AWSPREVIOUS"); got != `{"v":1}` {
+		t.Errorf("previous = %s", got)
+	}
+	byVersion, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("twilio-voice/AC1"), VersionId: aws.String(firstVersion)})
+	if err != nil || aws.ToString(byVersion.SecretString) != `{"v":1}` {
+		t.Errorf("by VersionId = %v, %v", byVersion, err)
+	}
+
+	// Seeding through the Go API rotates the same way.
+	srv.Put("twilio-voice/AC1", `{"v":3}`)
+	if got := stage("AWSPREVIOUS"); got != `{"v":2}` {
+		t.Errorf("previous after Put = %s", got)
+	}
+	if v, ok := srv.Get("twilio-voice/AC1"); !ok || v != `{"v":3}` {
+		t.Errorf("Get = %q, %v", v, ok)
+	}
+
+	if _, err := sm.UpdateSecret(ctx, &secretsmanager.UpdateSecretInput{SecretId: aws.String("twilio-voice/AC1"), Description: aws.String("renamed"), SecretString: aws.String(`{"v":4}`)}); err != nil {
+		t.Fatalf("UpdateSecret: %v", err)
+	}
+	desc, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("twilio-voice/AC1")})
+	if err != nil {
+		t.Fatalf("DescribeSecret: %v", err)
+	}
+	if aws.ToString(desc.Description) != "renamed" || len(desc.VersionIdsToStages) != 2 || desc.CreatedDate == nil || desc.LastChangedDate == nil || desc.LastAccessedDate == nil {
+		t.Errorf("DescribeSecret = %+v", desc)
+	}
+	if v, _ := srv.Get("twilio-voice/AC1"); v != `{"v":4}` {
+		t.Errorf("after UpdateSecret Get = %q", v)
+	}
+
+	bin, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("bin"), SecretBinary: []byte{0, 1, 2, 255}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotBin, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: bin.Name})
+	if err != nil || string(gotBin.SecretBinary) != "\x00\x01\x02\xff" || gotBin.SecretString != nil {
+		t.Errorf("binary secret = %+v, %v", gotBin, err)
+	}
+	if !srv.Delete("bin") || srv.Delete("bin") {
+		t.Error("Delete should report true then false")
+	}
+	if names := srv.Names(); len(names) != 1 || names[0] != "twilio-voice/AC1" {
+		t.Errorf("Names = %v", names)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	srv := smwire.Start(t)
+	sm := client(t, srv.URL(), 1)
+	ctx := context.Background()
+	srv.Put("exists", "x")
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("empty")}); err != nil {
+		t.Fatal(err)
+	}
+	put, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("exists"), SecretString: aws.String("y"), ClientRequestToken: aws.String("00000000-0000-4000-8000-000000000001")})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name   string
+		call   func() error
+		target any
+		code   string
+		status int
+	}{
+		{"get unknown", func() error {
+			_, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("nope")})
+			return err
+		}, new(*types.ResourceNotFoundException), "ResourceNotFoundException", 400},
+		{"get unknown arn", func() error {
+			_, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("arn:aws:secretsmanager:us-east-1:123456789012:secret:nope-AbCdEf")})
+			return err
+		}, new(*types.ResourceNotFoundException), "ResourceNotFoundException", 400},
+		{"get secret without value", func() error {
+			_, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("empty")})
+			return err
+		}, new(*types.ResourceNotFoundException), "ResourceNotFoundException", 400},
+		{"get missing stage", func() error {
+			_, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("exists"), VersionStage: aws.String("AWSPENDING")})
+			return err
+		}, new(*types.ResourceNotFoundException), "ResourceNotFoundException", 400},
+		{"create duplicate", func() error {
+			_, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("exists"), SecretString: aws.String("x")})
+			return err
+		}, new(*types.ResourceExistsException), "ResourceExistsException", 400},
+		{"create bad name", func() error {
+			_, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("a b")})
+			return err
+		}, new(*types.InvalidParameterException), "InvalidParameterException", 400},
+		{"put reused token with another value", func() error {
+			_, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("exists"), SecretString: aws.String("z"), ClientRequestToken: put.VersionId})
+			return err
+		}, new(*types.ResourceExistsException), "ResourceExistsException", 400},
+		{"put unknown", func() error {
+			_, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("nope"), SecretString: aws.String("z")})
+			return err
+		}, new(*types.ResourceNotFoundException), "ResourceNotFoundException", 400},
+		{"describe unknown", func() error {
+			_, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("nope")})
+			return err
+		}, new(*types.ResourceNotFoundException), "ResourceNotFoundException", 400},
+		{"list bad token", func() error {
+			_, err := sm.ListSecrets(ctx, &secretsmanager.ListSecretsInput{NextToken: aws.String("!!")})
+			return err
+		}, new(*types.InvalidNextTokenException), "InvalidNextTokenException", 400},
+		{"list unsupported filter", func() error {
+			_, err := sm.ListSecrets(ctx, &secretsmanager.ListSecretsInput{Filters: []types.Filter{{Key: types.FilterNameStringTypeTagKey, Values: []string{"x"}}}})
+			return err
+		}, new(*types.InvalidParameterException), "InvalidParameterException", 400},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.call()
+			if !errors.As(err, tc.target) {
+				t.Fatalf("error %v is not a %T", err, tc.target)
+			}
+			checkAPIError(t, err, tc.code, tc.status)
+		})
+	}
+
+	t.Run("put retried with the same token is idempotent", func(t *testing.T) {
+		again, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String("exists"), SecretString: aws.String("y"), ClientRequestToken: put.VersionId})
+		if err != nil || aws.ToString(again.VersionId) != aws.ToString(put.VersionId) {
+			t.Fatalf("retry = %+v, %v", again, err)
+		}
+		prev, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("exists"), VersionStage: aws.String("AWSPREVIOUS")})
+		if err != nil || aws.ToString(prev.SecretString) != "x" {
+			t.Errorf("AWSPREVIOUS moved by an idempotent retry: %+v, %v", prev, err)
+		}
+	})
+}
+
+func checkAPIError(t *testing.T, err error, code string, status int) {
+	t.Helper()
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != code {
+		t.Errorf("error %v: want code %s", err, code)
+	}
+	var re *awshttp.ResponseError
+	if !errors.As(err, &re) || re.HTTPStatusCode() != status {
+		t.Errorf("error %v: want HTTP %d", err, status)
+	}
+}
+
+func TestListSecrets(t *testing.T) {
+	srv := smwire.Start(t)
+	sm := client(t, srv.URL(), 1)
+	ctx := context.Background()
+	for i := 0; i < 25; i++ {
+		srv.Put("twilio-voice/AC"+string(rune('a'+i)), "x")
+	}
+	srv.Put("other/one", "x")
+	srv.Put("twilio-voicemail", "x")
+
+	list := func(in *secretsmanager.ListSecretsInput) (names []string, pages int) {
+		t.Helper()
+		p := secretsmanager.NewListSecretsPaginator(sm, in)
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pages++
+			for _, e := range out.SecretList {
+				names = append(names, aws.ToString(e.Name))
+				if len(e.SecretVersionsToStages) != 1 || e.ARN == nil {
+					t.Errorf("entry %+v", e)
+				}
+			}
+		}
+		return names, pages
+	}
+	tests := []struct {
+		name      string
+		in        secretsmanager.ListSecretsInput
+		wantN     int
+		wantPages int
+		first     string
+	}{
+		{"all", secretsmanager.ListSecretsInput{}, 27, 1, "twilio-voice/ACa"},
+		{"prefix paged", secretsmanager.ListSecretsInput{MaxResults: aws.Int32(10), Filters: []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{"twilio-voice/"}}}}, 25, 3, "twilio-voice/ACa"},
+		{"prefix desc", secretsmanager.ListSecretsInput{SortOrder: types.SortOrderTypeDesc, Filters: []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{"twilio-voice/"}}}}, 25, 1, "twilio-voice/ACy"},
+		{"negated", secretsmanager.ListSecretsInput{SortBy: types.SortByTypeName, Filters: []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{"!twilio-voice/"}}}}, 2, 1, "other/one"},
+		{"values ORed", secretsmanager.ListSecretsInput{Filters: []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{"other/", "twilio-voicem"}}}}, 2, 1, "other/one"},
+		{"no match", secretsmanager.ListSecretsInput{Filters: []types.Filter{{Key: types.FilterNameStringTypeName, Values: []string{"zzz"}}}}, 0, 1, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			names, pages := list(&tc.in)
+			if len(names) != tc.wantN || pages != tc.wantPages {
+				t.Fatalf("got %d names in %d pages, want %d in %d: %v", len(names), pages, tc.wantN, tc.wantPages, names)
+			}
+			if tc.wantN > 0 && names[0] != tc.first {
+				t.Errorf("first = %s, want %s", names[0], tc.first)
+			}
+			seen := map[string]bool{}
+			for _, n := range names {
+				if seen[n] {
+					t.Errorf("%s listed twice", n)
+				}
+				seen[n] = true
+			}
+		})
+	}
+}
+
+func TestFaults(t *testing.T) {
+	srv := smwire.Start(t)
+	sm := client(t, srv.URL(), 1)
+	srv.Put("s", "value")
+	get := func(ctx context.Context) error {
+		_, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String("s")})
+		return err
+	}
+
+	tests := []struct {
+		name  string
+		fault smwire.Fault
+		check func(t *testing.T, err error)
+	}{
+		{"throttling", smwire.Throttle(), func(t *testing.T, err error) { checkAPIError(t, err, "ThrottlingException", 400) }},
+		{"internal error", smwire.InternalError(), func(t *testing.T, err error) {
+			var ise *types.InternalServiceError
+			if !errors.As(err, &ise) {
+				t.Errorf("%v is not InternalServiceError", err)
+			}
+			checkAPIError(t, err, "InternalServiceError", 500)
+		}},
+		{"custom status", smwire.Fault{Code: "ServiceUnavailable", Status: 503}, func(t *testing.T, err error) { checkAPIError(t, err, "ServiceUnavailable", 503) }},
+		{"malformed body", smwire.Malformed(`{"SecretString": "trunc`), func(t *testing.T, err error) {
+			var de *smithy.DeserializationError
+			if !errors.As(err, &de) {
+				t.Errorf("%v is not a DeserializationError", err)
+			}
+		}},
+		{"malformed error body", smwire.Fault{Body: "<html>oops</html>", Status: 502}, func(t *testing.T, err error) {
+			if err == nil {
+				t.Error("no error")
+			}
+		}},
+		{"hang up", smwire.Hangup(), func(t *testing.T, err error) {
+			var api smithy.APIError
+			if err == nil || errors.As(err, &api) {
+				t.Errorf("want a transport error, got %v", err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv.SetFault(func(op, id string) smwire.Fault {
+				if op == "GetSecretValue" && id == "s" {
+					return tc.fault
+				}
+				return smwire.Fault{}
+			})
+			defer srv.SetFault(nil)
+			tc.check(t, get(context.Background()))
+		})
+	}
+
+	t.Run("slow honours the client's deadline", func(t *testing.T) {
+		srv.SetFault(func(string, string) smwire.Fault { return smwire.Slow(time.Minute) })
+		defer srv.SetFault(nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := get(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("err = %v, want deadline exceeded", err)
+		}
+		if d := time.Since(start); d > 5*time.Second {
+			t.Errorf("took %v", d)
+		}
+	})
+
+	t.Run("slow then answers", func(t *testing.T) {
+		srv.SetFault(func(string, string) smwire.Fault { return smwire.Slow(10 * time.Millisecond) })
+		defer srv.SetFault(nil)
+		if err := get(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+
+	t.Run("hold until released", func(t *testing.T) {
+		release := make(chan struct{})
+		srv.SetFault(func(string, string) smwire.Fault { return smwire.Fault{Hold: release} })
+		defer srv.SetFault(nil)
+		srv.ResetCalls()
+		done := make(chan error)
+		go func() { done <- get(context.Background()) }()
+		for srv.Calls("GetSecretValue") == 0 {
+			time.Sleep(time.Millisecond) // wait for the request to arrive, not for a timer
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("returned before release: %v", err)
+		default:
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+func TestSDKRetriesAreCounted(t *testing.T) {
+	srv := smwire.Start(t)
+	sm := client(t, srv.URL(), 3)
+	srv.Put("s", "value")
+	failures := 2
+	srv.SetFault(func(string, string) smwire.Fault {
+		if failures > 0 {
+			failures-- // requests are serial here
+			return smwire.InternalError()
+		}
+		return smwire.Fault{}
+	})
+	out, err := sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("s")})
+	if err != nil || aws.ToString(out.SecretString) != "value" {
+		t.Fatalf("GetSecretValue = %v, %v", out, err)
+	}
+	if n := srv.Calls("GetSecretValue"); n != 3 {
+		t.Errorf("Calls = %d, want 3", n)
+	}
+	if n := srv.TotalCalls(); n != 3 {
+		t.Errorf("TotalCalls = %d, want 3", n)
+	}
+	srv.ResetCalls()
+	if srv.Calls("GetSecretValue") != 0 || srv.TotalCalls() != 0 {
+		t.Error("ResetCalls did not reset")
+	}
+}
+
+// TestRawProtocol checks what non-SDK clients see: envelope checks, the
+// signature requirement and the AWS error shape.
+func TestRawProtocol(t *testing.T) {
+	srv := smwire.Start(t)
+	srv.Put("s", "v")
+	const auth = "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc"
+	tests := []struct {
+		name    string
+		method  string
+		target  string
+		auth    string
+		ctype   string
+		body    string
+		status  int
+		errType string
+	}{
+		{"ok", "POST", "secretsmanager.GetSecretValue", auth, "application/x-amz-json-1.1", `{"SecretId":"s"}`, 200, ""},
+		{"unsigned", "POST", "secretsmanager.GetSecretValue", "", "application/x-amz-json-1.1", `{"SecretId":"s"}`, 400, "MissingAuthenticationTokenException"},
+		{"not sigv4", "POST", "secretsmanager.GetSecretValue", "Bearer x", "application/x-amz-json-1.1", `{"SecretId":"s"}`, 400, "IncompleteSignatureException"},
+		{"no signature", "POST", "secretsmanager.GetSecretValue", "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host", "application/x-amz-json-1.1", `{}`, 400, "IncompleteSignatureException"},
+		{"wrong service", "POST", "secretsmanager.GetSecretValue", strings.Replace(auth, "/secretsmanager/", "/s3/", 1), "application/x-amz-json-1.1", `{}`, 400, "InvalidSignatureException"},
+		{"unknown op", "POST", "secretsmanager.DropEverything", auth, "application/x-amz-json-1.1", `{}`, 400, "UnknownOperationException"},
+		{"other service", "POST", "kms.Decrypt", auth, "application/x-amz-json-1.1", `{}`, 400, "UnknownOperationException"},
+		{"GET", "GET", "secretsmanager.GetSecretValue", auth, "application/x-amz-json-1.1", ``, 404, "UnknownOperationException"},
+		{"bad content type", "POST", "secretsmanager.GetSecretValue", auth, "application/json", `{"SecretId":"s"}`, 400, "SerializationException"},
+		{"bad json", "POST", "secretsmanager.GetSecretValue", auth, "application/x-amz-json-1.1", `{`, 400, "SerializationException"},
+		{"not found", "POST", "secretsmanager.GetSecretValue", auth, "application/x-amz-json-1.1", `{"SecretId":"nope"}`, 400, "ResourceNotFoundException"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, "/", strings.NewReader(tc.body))
+			req.Header.Set("X-Amz-Target", tc.target)
+			req.Header.Set("Content-Type", tc.ctype)
+			req.Header.Set("X-Amz-Date", "20260101T000000Z")
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			rec := httptest.NewRecorder()
+			srv.Handler().ServeHTTP(rec, req)
+			if rec.Code != tc.status {
+				t.Fatalf("status = %d, want %d: %s", rec.Code, tc.status, rec.Body)
+			}
+			if ct := rec.Header().Get("Content-Type"); ct != "application/x-amz-json-1.1" {
+				t.Errorf("Content-Type = %q", ct)
+			}
+			if rec.Header().Get("x-amzn-RequestId") == "" {
+				t.Error("no x-amzn-RequestId")
+			}
+			var body map[string]any
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("body %q: %v", rec.Body, err)
+			}
+			if tc.errType == "" {
+				if body["SecretString"] != "v" {
+					t.Errorf("body = %v", body)
+				}
+				return
+			}
+			if body["__type"] != tc.errType || rec.Header().Get("x-amzn-ErrorType") != tc.errType {
+				t.Errorf("__type = %v, header = %q, want %s", body["__type"], rec.Header().Get("x-amzn-ErrorType"), tc.errType)
+			}
+		})
+	}
+}
+
+func TestHandlerOnOwnListener(t *testing.T) {
+	srv := smwire.Start(t)
+	own := httptest.NewServer(srv.Handler())
+	defer own.Close()
+	srv.Put("shared", "state")
+	sm := client(t, own.URL, 1)
+	out, err := sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("shared")})
+	if err != nil || aws.ToString(out.SecretString) != "state" {
+		t.Fatalf("GetSecretValue = %v, %v", out, err)
+	}
+	if srv.Calls("GetSecretValue") != 1 {
+		t.Errorf("Calls = %d", srv.Calls("GetSecretValue"))
+	}
+}
+
+// TestSetEnv checks the path a bootstrap binary takes: nothing but the
+// environment, including AWS_ENDPOINT_URL_SECRETS_MANAGER.
+func TestSetEnv(t *testing.T) {
+	srv := smwire.Start(t)
+	hermetic(t)
+	srv.SetEnv(t)
+	srv.Put("from-env", "yes")
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := secretsmanager.NewFromConfig(cfg).GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("from-env")})
+	if err != nil || aws.ToString(out.SecretString) != "yes" {
+		t.Fatalf("GetSecretValue = %v, %v", out, err)
+	}
+	env := strings.Join(srv.Env(), "\n")
+	for _, want := range []string{"AWS_ENDPOINT_URL_SECRETS_MANAGER=" + srv.URL(), "AWS_REGION=us-east-1", "AWS_EC2_METADATA_DISABLED=true"} {
+		if !strings.Contains(env, want) {
+			t.Errorf("Env lacks %s", want)
+		}
+	}
+}
+
+func TestCloseReleasesHeldRequestsAndRefuses(t *testing.T) {
+	srv := smwire.NewServer()
+	sm := client(t, srv.URL(), 1)
+	srv.Put("s", "v")
+	srv.SetFault(func(string, string) smwire.Fault { return smwire.Fault{Hold: make(chan struct{})} })
+	done := make(chan error)
+	go func() {
+		_, err := sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("s")})
+		done <- err
+	}()
+	for srv.Calls("GetSecretValue") == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	closed := make(chan struct{})
+	go func() { srv.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close blocked on a held request")
+	}
+	if err := <-done; err == nil {
+		t.Error("held request succeeded after Close")
+	}
+	_, err := sm.GetSecretValue(context.Background(), &secretsmanager.GetSecretValueInput{SecretId: aws.String("s")})
+	if err == nil {
+		t.Error("request after Close succeeded")
+	}
+	srv.Close() // idempotent
+}
+
+func TestRequestBodyTooLargeIsNotFatal(t *testing.T) {
+	srv := smwire.Start(t)
+	req, _ := http.NewRequest("POST", srv.URL(), io.LimitReader(neverEnding('a'), 2<<20))
+	req.Header.Set("X-Amz-Target", "secretsmanager.GetSecretValue")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Date", "20260101T000000Z")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/secretsmanager/aws4_request, SignedHeaders=host, Signature=abc")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return // the server may close a connection it stopped reading; that is fine
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Errorf("status = %d", resp.StatusCode)
+	}
+}
+
+type neverEnding byte
+
+func (b neverEnding) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
+}

@@ -1,0 +1,375 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// SecretsClient is the part of the Secrets Manager client the store needs,
+// so tests can substitute it.
+type SecretsClient interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// SecretsConfig tunes a SecretsStore. Zero fields take the defaults below.
+type SecretsConfig struct {
+	// Prefix is prepended to the AccountSid to name its secret.
+	// Default "twilio-voice/".
+	Prefix string
+	// TTL is how long a fetched record is served without asking AWS.
+	// Default 5m, so a rotated auth token is picked up within minutes.
+	TTL time.Duration
+	// MaxStale is how long past TTL a record is still served while AWS
+	// fails, so an AWS outage does not take every tenant down. Default 1h.
+	MaxStale time.Duration
+	// NegativeTTL is how long "no such secret" is remembered, so a flood of
+	// made-up AccountSids does not become a flood of AWS calls. Default 30s.
+	NegativeTTL time.Duration
+	// RetryAfter is how long a stale record is served without asking AWS
+	// again after a failed refresh, so an outage does not cost every request
+	// a FetchTimeout. Default 30s.
+	RetryAfter time.Duration
+	// FetchTimeout bounds one fetch, SDK retries included. Twilio gives a
+	// webhook 15s before using its fallback URL, so this stays far below.
+	// Default 3s.
+	FetchTimeout time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+	// Log receives one warning per tenant per outage; default discards.
+	Log *slog.Logger
+	// OnFetchError, if set, is called after every failed fetch (not for
+	// "not found"), e.g. to count failures in a metric.
+	OnFetchError func(accountSID string)
+}
+
+// Defaults of SecretsConfig.
+const (
+	DefaultSecretPrefix   = "twilio-voice/"
+	DefaultSecretsTTL     = 5 * time.Minute
+	DefaultMaxStale       = time.Hour
+	DefaultNegativeTTL    = 30 * time.Second
+	DefaultRetryAfter     = 30 * time.Second
+	DefaultFetchTimeout   = 3 * time.Second
+	minSweep              = 1024 // entries before the first sweep of dead ones
+	secretsClientAttempts = 3
+	secretsClientBackoff  = time.Second
+)
+
+// SecretsStore serves tenants from AWS Secrets Manager, one secret per
+// AccountSid holding the JSON record, through a per-container cache: a hit is
+// a map read; a miss or an expired entry makes one GetSecretValue call however
+// many requests want that tenant at once; and a failed refresh keeps serving
+// the last good record for up to MaxStale.
+type SecretsStore struct {
+	client SecretsClient
+	cfg    SecretsConfig
+
+	mu      sync.RWMutex
+	entries map[string]*cacheEntry
+	flights map[string]*flight
+	sweepAt int // sweep dead entries when the map reaches this size
+}
+
+// cacheEntry is immutable once stored; updates replace it.
+type cacheEntry struct {
+	tenant     *Tenant   // nil for "not found" and for failures with nothing to serve
+	notFound   error     // the error returned while a "not found" answer is fresh
+	freshUntil time.Time // served without asking AWS until then
+	staleUntil time.Time // tenant may be served while AWS fails until then
+	retryAt    time.Time // after a failed refresh, no new attempt before then
+	failing    bool      // the last fetch failed and its warning was logged
+}
+
+// serve returns what the entry answers at now without asking AWS; ok is
+// false when AWS must be asked.
+func (e *cacheEntry) serve(now time.Time) (t *Tenant, err error, ok bool) {
+	if now.Before(e.freshUntil) {
+		return e.tenant, e.notFound, true
+	}
+	if e.tenant != nil && now.Before(e.retryAt) && now.Before(e.staleUntil) {
+		return e.tenant, nil, true
+	}
+	return nil, nil, false
+}
+
+// flight is one GetSecretValue call that every concurrent Lookup of the same
+// tenant waits for.
+type flight struct {
+	done    chan struct{} // closed when tenant/err are set
+	tenant  *Tenant
+	err     error
+	waiters int // Lookups that joined, for tests
+}
+
+// NewSecretsStore returns a store reading through client.
+func NewSecretsStore(client SecretsClient, cfg SecretsConfig) *SecretsStore {
+	if cfg.Prefix == "" {
+		cfg.Prefix = DefaultSecretPrefix
+	}
+	setDefault(&cfg.TTL, DefaultSecretsTTL)
+	setDefault(&cfg.MaxStale, DefaultMaxStale)
+	setDefault(&cfg.NegativeTTL, DefaultNegativeTTL)
+	setDefault(&cfg.RetryAfter, DefaultRetryAfter)
+	setDefault(&cfg.FetchTimeout, DefaultFetchTimeout)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	return &SecretsStore{
+		client:  client,
+		cfg:     cfg,
+		entries: make(map[string]*cacheEntry),
+		flights: make(map[string]*flight),
+		sweepAt: minSweep,
+	}
+}
+
+func setDefault(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
+}
+
+// NewSecretsClient builds the real client from the environment
+// (config.LoadDefaultConfig: AWS_REGION, the usual credential chain, and
+// AWS_ENDPOINT_URL_SECRETS_MANAGER for a local endpoint). Its retries back off
+// at most 1s so that three attempts fit inside the store's FetchTimeout.
+func NewSecretsClient(ctx context.Context, optFns ...func(*secretsmanager.Options)) (*secretsmanager.Client, error) {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = secretsClientAttempts
+			o.MaxBackoff = secretsClientBackoff
+		})
+	}))
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config for Secrets Manager: %w", err)
+	}
+	return secretsmanager.NewFromConfig(cfg, optFns...), nil
+}
+
+// FetchError is a failed read of a tenant's secret. It matches ErrUnavailable
+// and, through Err, the SDK's error. Its text names only the tenant and the
+// kind of failure: the SDK's text may quote a malformed response, which could
+// hold secrets.
+type FetchError struct {
+	AccountSID string
+	// Kind is the AWS error code ("ThrottlingException"), "timeout",
+	// "canceled", "connection error", "malformed response", "request failed"
+	// or "invalid record: <field>".
+	Kind string
+	Err  error
+}
+
+// Error names the tenant and the kind of failure, nothing the SDK said.
+func (e *FetchError) Error() string {
+	return "tenant " + e.AccountSID + ": secret unavailable: " + e.Kind
+}
+
+// Unwrap makes errors.Is(err, ErrUnavailable) and errors.As on the cause work.
+func (e *FetchError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrUnavailable}
+	}
+	return []error{ErrUnavailable, e.Err}
+}
+
+// Lookup implements Store.
+func (s *SecretsStore) Lookup(ctx context.Context, accountSID string) (*Tenant, error) {
+	if !ValidAccountSID(accountSID) {
+		return nil, fmt.Errorf("lookup %q: %w", redactSID(accountSID), ErrNotFound)
+	}
+	s.mu.RLock()
+	e := s.entries[accountSID]
+	s.mu.RUnlock()
+	if e != nil {
+		if t, err, ok := e.serve(s.cfg.Now()); ok {
+			return t, err
+		}
+	}
+	return s.fetch(ctx, accountSID)
+}
+
+// fetch joins or starts the flight for accountSID and waits for it or for
+// ctx. The call itself runs on a context detached from ctx, so one caller
+// giving up does not fail the others waiting on the same flight.
+func (s *SecretsStore) fetch(ctx context.Context, accountSID string) (*Tenant, error) {
+	s.mu.Lock()
+	if e := s.entries[accountSID]; e != nil {
+		// Another flight may have landed since the read-locked check.
+		if t, err, ok := e.serve(s.cfg.Now()); ok {
+			s.mu.Unlock()
+			return t, err
+		}
+	}
+	f := s.flights[accountSID]
+	if f == nil {
+		f = &flight{done: make(chan struct{})}
+		s.flights[accountSID] = f
+		go s.fly(context.WithoutCancel(ctx), accountSID, f)
+	}
+	f.waiters++
+	s.mu.Unlock()
+
+	select {
+	case <-f.done:
+		return f.tenant, f.err
+	case <-ctx.Done():
+		if t := s.stale(accountSID); t != nil {
+			return t, nil
+		}
+		return nil, &FetchError{AccountSID: accountSID, Kind: errorKind(ctx.Err()), Err: ctx.Err()}
+	}
+}
+
+// stale returns the cached record if it is still within MaxStale.
+func (s *SecretsStore) stale(accountSID string) *Tenant {
+	s.mu.RLock()
+	e := s.entries[accountSID]
+	s.mu.RUnlock()
+	if e != nil && e.tenant != nil && s.cfg.Now().Before(e.staleUntil) {
+		return e.tenant
+	}
+	return nil
+}
+
+// fly makes the call, stores its outcome, and releases the waiters.
+func (s *SecretsStore) fly(ctx context.Context, accountSID string, f *flight) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
+	defer cancel()
+	t, err := s.get(ctx, accountSID)
+	now := s.cfg.Now()
+
+	s.mu.Lock()
+	old := s.entries[accountSID]
+	wasFailing := old != nil && old.failing
+	var next cacheEntry
+	var fetchErr *FetchError
+	switch {
+	case err == nil:
+		next = cacheEntry{tenant: t, freshUntil: now.Add(s.cfg.TTL), staleUntil: now.Add(s.cfg.TTL + s.cfg.MaxStale)}
+		f.tenant = t
+	case errors.Is(err, ErrNotFound):
+		next = cacheEntry{notFound: err, freshUntil: now.Add(s.cfg.NegativeTTL)}
+		f.err = err
+	default:
+		if !errors.As(err, &fetchErr) {
+			fetchErr = &FetchError{AccountSID: accountSID, Kind: errorKind(err), Err: err}
+			err = fetchErr
+		}
+		next = cacheEntry{failing: true}
+		if old != nil && old.tenant != nil && now.Before(old.staleUntil) {
+			next.tenant, next.staleUntil, next.retryAt = old.tenant, old.staleUntil, now.Add(s.cfg.RetryAfter)
+			f.tenant = old.tenant
+		} else {
+			f.err = err
+		}
+	}
+	s.store(accountSID, &next, now)
+	delete(s.flights, accountSID)
+	s.mu.Unlock()
+	// Log before releasing the waiters so that, once Lookup returns, what it
+	// caused is already logged and counted.
+	defer close(f.done)
+
+	log := s.cfg.Log
+	switch {
+	case fetchErr != nil:
+		if !wasFailing {
+			log.Warn("tenant secret fetch failed",
+				"account_sid", accountSID, "error_kind", fetchErr.Kind, "serving_stale", f.tenant != nil)
+		}
+		if s.cfg.OnFetchError != nil {
+			s.cfg.OnFetchError(accountSID)
+		}
+	case wasFailing:
+		log.Info("tenant secret fetch recovered", "account_sid", accountSID)
+	}
+	if f.err != nil && errors.Is(f.err, ErrNotFound) && old != nil && old.tenant != nil {
+		// An authoritative "no such secret" ends service for a tenant at
+		// once: it was deprovisioned, which is not an outage.
+		log.Warn("tenant secret deleted; tenant no longer served", "account_sid", accountSID)
+	}
+}
+
+// store puts e in the cache and, when the map has doubled since the last
+// sweep, drops entries that can no longer answer anything, so made-up
+// AccountSids cannot grow it without bound. The caller holds mu.
+func (s *SecretsStore) store(accountSID string, e *cacheEntry, now time.Time) {
+	s.entries[accountSID] = e
+	if len(s.entries) < s.sweepAt {
+		return
+	}
+	for sid, e := range s.entries {
+		if !now.Before(e.freshUntil) && (e.tenant == nil || !now.Before(e.staleUntil)) {
+			delete(s.entries, sid)
+		}
+	}
+	s.sweepAt = max(2*len(s.entries), minSweep)
+}
+
+// get reads and validates one tenant's secret. It returns an error matching
+// ErrNotFound when the secret does not exist, else a *FetchError.
+func (s *SecretsStore) get(ctx context.Context, accountSID string) (*Tenant, error) {
+	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{
+		SecretId: aws.String(s.cfg.Prefix + accountSID),
+	})
+	if err != nil {
+		var nf *types.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return nil, fmt.Errorf("lookup %s: %w", accountSID, ErrNotFound)
+		}
+		return nil, &FetchError{AccountSID: accountSID, Kind: errorKind(err), Err: err}
+	}
+	if out.SecretString == nil {
+		return nil, &FetchError{AccountSID: accountSID, Kind: "invalid record: secret has no SecretString"}
+	}
+	t, err := Parse([]byte(*out.SecretString))
+	if err != nil {
+		kind := "invalid record"
+		var fe *FieldError
+		if errors.As(err, &fe) {
+			kind += ": " + fe.Field
+		}
+		return nil, &FetchError{AccountSID: accountSID, Kind: kind, Err: err}
+	}
+	if t.AccountSID != accountSID {
+		// Never serve one tenant's record under another's AccountSid.
+		return nil, &FetchError{AccountSID: accountSID, Kind: "invalid record: account_sid does not match the secret name"}
+	}
+	return t, nil
+}
+
+// errorKind names a failure without quoting it.
+func errorKind(err error) string {
+	var api smithy.APIError
+	var de *smithy.DeserializationError
+	var se *smithyhttp.RequestSendError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.As(err, &api):
+		return api.ErrorCode()
+	case errors.As(err, &de):
+		return "malformed response"
+	case errors.As(err, &se):
+		return "connection error"
+	default:
+		return "request failed"
+	}
+}

@@ -1,0 +1,722 @@
+package tenant
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"bubble-twilio-voice/shared/smwire"
+)
+
+const (
+	secretSIDA    = "AC0123456789abcdef0123456789abcdef"
+	secretSIDB    = "ACfedcba9876543210fedcba9876543210"
+	secretSIDNone = "AC00000000000000000000000000000000"
+)
+
+// secretRecord is a valid tenant record for sid whose auth token is token.
+func secretRecord(sid, token string) string {
+	return fmt.Sprintf(`{"account_sid":%q,"auth_token":%q,"api_key_sid":"SK0123456789abcdef0123456789abcdef",`+
+		`"api_key_secret":"api-key-secret-text","twiml_app_sid":"AP0123456789abcdef0123456789abcdef",`+
+		`"caller_id":"+14155550100","token_api_keys":["bubble-key-0123456789"]}`, sid, token)
+}
+
+type secretsClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newSecretsClock() *secretsClock {
+	return &secretsClock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *secretsClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *secretsClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// secretsLog collects slog JSON lines from any goroutine.
+type secretsLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *secretsLog) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *secretsLog) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *secretsLog) count(level string) int {
+	return strings.Count(b.String(), `"level":"`+level+`"`)
+}
+
+// hermeticAWS keeps the SDK away from the developer's ~/.aws and from IMDS.
+func hermeticAWS(t testing.TB) {
+	t.Helper()
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "")
+}
+
+// sdkClient is the real SDK client aimed at url with static credentials and
+// no retries, so the server's call counts are exact.
+func sdkClient(t testing.TB, url string) *secretsmanager.Client {
+	t.Helper()
+	hermeticAWS(t)
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", "")),
+		config.WithRetryMaxAttempts(1),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(url) })
+}
+
+type secretsHarness struct {
+	srv     *smwire.Server
+	store   *SecretsStore
+	clock   *secretsClock
+	logs    *secretsLog
+	failed  *int // OnFetchError calls
+	failMu  *sync.Mutex
+	baseURL string
+}
+
+func (h *secretsHarness) fetchErrors() int {
+	h.failMu.Lock()
+	defer h.failMu.Unlock()
+	return *h.failed
+}
+
+// newSecretsHarness builds a store over the real SDK client talking to a fresh
+// smwire server at url (the server's own when url is "").
+func newSecretsHarness(t *testing.T, cfg SecretsConfig, url string, srv *smwire.Server) *secretsHarness {
+	t.Helper()
+	if srv == nil {
+		srv = smwire.Start(t)
+	}
+	if url == "" {
+		url = srv.URL()
+	}
+	h := &secretsHarness{srv: srv, clock: newSecretsClock(), logs: &secretsLog{}, failed: new(int), failMu: new(sync.Mutex), baseURL: url}
+	cfg.Now = h.clock.Now
+	cfg.Log = slog.New(slog.NewJSONHandler(h.logs, nil))
+	cfg.OnFetchError = func(sid string) {
+		h.failMu.Lock()
+		defer h.failMu.Unlock()
+		*h.failed++
+	}
+	h.store = NewSecretsStore(sdkClient(t, url), cfg)
+	return h
+}
+
+func (h *secretsHarness) calls() int { return h.srv.Calls("GetSecretValue") }
+
+func mustLookupSecret(t *testing.T, s *SecretsStore, sid string) *Tenant {
+	t.Helper()
+	tn, err := s.Lookup(context.Background(), sid)
+	if err != nil {
+		t.Fatalf("Lookup(%s): %v", sid, err)
+	}
+	if tn.AccountSID != sid {
+		t.Fatalf("Lookup(%s) returned tenant %s", sid, tn.AccountSID)
+	}
+	return tn
+}
+
+func TestSecretsStoreMalformedSIDNeverReachesAWS(t *testing.T) {
+	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
+	for _, sid := range []string{"", "AC", "AC0123", secretSIDA + "0", strings.ToUpper(secretSIDA[:2]) + "zz" + secretSIDA[4:], "SK0123456789abcdef0123456789abcdef", "../../etc/passwd", "ac0123456789abcdef0123456789abcdef"} {
+		t.Run(sid, func(t *testing.T) {
+			_, err := h.store.Lookup(context.Background(), sid)
+			if !errors.Is(err, ErrNotFound) {
+				t.Errorf("err = %v, want ErrNotFound", err)
+			}
+		})
+	}
+	if n := h.srv.TotalCalls(); n != 0 {
+		t.Errorf("%d calls reached AWS", n)
+	}
+}
+
+func TestSecretsStoreTTL(t *testing.T) {
+	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
+	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "token-one"))
+
+	steps := []struct {
+		name      string
+		advance   time.Duration
+		rotate    string // new auth token put before the lookup
+		wantToken string
+		wantCalls int
+	}{
+		{"cold miss fetches", 0, "", "token-one", 1},
+		{"hit makes no call", time.Minute, "", "token-one", 1},
+		{"rotation unseen within TTL", 3*time.Minute + 59*time.Second, "token-two", "token-one", 1},
+		{"refresh at TTL", time.Second, "", "token-two", 2},
+		{"hit after refresh", 4 * time.Minute, "", "token-two", 2},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			h.clock.Add(st.advance)
+			if st.rotate != "" {
+				h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, st.rotate))
+			}
+			if got := mustLookupSecret(t, h.store, secretSIDA).AuthToken; got != st.wantToken {
+				t.Errorf("auth token = %q, want %q", got, st.wantToken)
+			}
+			if n := h.calls(); n != st.wantCalls {
+				t.Errorf("calls = %d, want %d", n, st.wantCalls)
+			}
+		})
+	}
+	if h.logs.String() != "" {
+		t.Errorf("unexpected logs: %s", h.logs)
+	}
+}
+
+func TestSecretsStorePrefix(t *testing.T) {
+	h := newSecretsHarness(t, SecretsConfig{Prefix: "prod/tenants/"}, "", nil)
+	h.srv.Put("prod/tenants/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	mustLookupSecret(t, h.store, secretSIDA)
+}
+
+// flakyEndpoint serves handler on a fixed 127.0.0.1 port that can be taken
+// down (connections refused) and brought back.
+type flakyEndpoint struct {
+	t       *testing.T
+	handler http.Handler
+	addr    string
+	srv     *http.Server
+}
+
+func newFlakyEndpoint(t *testing.T, h http.Handler) *flakyEndpoint {
+	e := &flakyEndpoint{t: t, handler: h, addr: "127.0.0.1:0"}
+	e.up()
+	t.Cleanup(e.down)
+	return e
+}
+
+func (e *flakyEndpoint) up() {
+	ln, err := net.Listen("tcp", e.addr)
+	if err != nil {
+		e.t.Skipf("cannot listen again on %s: %v", e.addr, err)
+	}
+	e.addr = ln.Addr().String()
+	e.srv = &http.Server{Handler: e.handler, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = e.srv.Serve(ln) }()
+}
+
+func (e *flakyEndpoint) down() {
+	if e.srv != nil {
+		_ = e.srv.Close()
+		e.srv = nil
+	}
+}
+
+// TestSecretsStoreStaleOnError walks each kind of failure through an outage:
+// the cached record is served, one warning is logged, AWS is not hammered,
+// the stale limit ends service, and a success ends the outage.
+func TestSecretsStoreStaleOnError(t *testing.T) {
+	only := func(f smwire.Fault) func(string, string) smwire.Fault {
+		return func(op, _ string) smwire.Fault {
+			if op == "GetSecretValue" {
+				return f
+			}
+			return smwire.Fault{}
+		}
+	}
+	name := "twilio-voice/" + secretSIDA
+	tests := []struct {
+		name     string
+		kind     string
+		breakIt  func(h *secretsHarness, ep *flakyEndpoint)
+		fixIt    func(h *secretsHarness, ep *flakyEndpoint)
+		fetchOut time.Duration
+	}{
+		{"throttling", "ThrottlingException",
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(only(smwire.Throttle())) },
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(nil) }, 0},
+		{"internal error 500", "InternalServiceError",
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(only(smwire.InternalError())) },
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(nil) }, 0},
+		{"slow past deadline", "timeout",
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(only(smwire.Slow(time.Minute))) },
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(nil) }, 200 * time.Millisecond},
+		{"connection refused", "connection error",
+			func(_ *secretsHarness, ep *flakyEndpoint) { ep.down() },
+			func(_ *secretsHarness, ep *flakyEndpoint) { ep.up() }, 0},
+		{"connection dropped", "connection error",
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(only(smwire.Hangup())) },
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(nil) }, 0},
+		{"malformed JSON", "malformed response",
+			func(h *secretsHarness, _ *flakyEndpoint) {
+				h.srv.SetFault(only(smwire.Malformed(`{"SecretString":"{\"auth_token\":\"leak`)))
+			},
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(nil) }, 0},
+		{"record stops parsing after rotation", "invalid record: api_key_sid",
+			func(h *secretsHarness, _ *flakyEndpoint) {
+				h.srv.Put(name, strings.Replace(secretRecord(secretSIDA, "rotated-bad"), `"SK0123`, `"XX0123`, 1))
+			},
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.Put(name, secretRecord(secretSIDA, "token-two")) }, 0},
+		{"record is not JSON after rotation", "invalid record: (document)",
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.Put(name, `{"auth_token":"leak`) },
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.Put(name, secretRecord(secretSIDA, "token-two")) }, 0},
+		{"record of another tenant", "invalid record: account_sid does not match the secret name",
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.Put(name, secretRecord(secretSIDB, "tenant-b-token")) },
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.Put(name, secretRecord(secretSIDA, "token-two")) }, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := smwire.Start(t)
+			ep := newFlakyEndpoint(t, srv.Handler())
+			h := newSecretsHarness(t, SecretsConfig{FetchTimeout: tc.fetchOut}, "http://"+ep.addr, srv)
+			h.srv.Put(name, secretRecord(secretSIDA, "token-one"))
+			ctx := context.Background()
+
+			mustLookupSecret(t, h.store, secretSIDA)
+			tc.breakIt(h, ep)
+			h.clock.Add(DefaultSecretsTTL)
+			wantCalls := 2
+
+			check := func(step string, wantToken string, wantErr bool) {
+				t.Helper()
+				got, err := h.store.Lookup(ctx, secretSIDA)
+				switch {
+				case wantErr:
+					if !errors.Is(err, ErrUnavailable) || got != nil {
+						t.Fatalf("%s: got %v, %v; want ErrUnavailable", step, got, err)
+					}
+					var fe *FetchError
+					if !errors.As(err, &fe) || fe.Kind != tc.kind || fe.AccountSID != secretSIDA {
+						t.Errorf("%s: error %v, want a FetchError of kind %q", step, err, tc.kind)
+					}
+				case err != nil:
+					t.Fatalf("%s: %v", step, err)
+				case got.AuthToken != wantToken:
+					t.Errorf("%s: auth token %q, want %q", step, got.AuthToken, wantToken)
+				}
+				if n := h.calls(); n != wantCalls && tc.name != "connection refused" {
+					t.Errorf("%s: calls = %d, want %d", step, n, wantCalls)
+				}
+			}
+			check("first failed refresh serves stale", "token-one", false)
+			h.clock.Add(DefaultRetryAfter - time.Second)
+			check("no retry within RetryAfter", "token-one", false)
+			h.clock.Add(time.Second)
+			wantCalls++
+			check("retry after RetryAfter still stale", "token-one", false)
+			if n := h.logs.count("WARN"); n != 1 {
+				t.Errorf("%d warnings during one outage, want 1:\n%s", n, h.logs)
+			}
+			if n := h.fetchErrors(); n != 2 {
+				t.Errorf("OnFetchError called %d times, want 2", n)
+			}
+
+			h.clock.Add(DefaultMaxStale) // now past TTL+MaxStale since the last success
+			wantCalls++
+			check("stale limit exceeded", "", true)
+			wantCalls++
+			check("still down, still unavailable", "", true)
+			if n := h.logs.count("WARN"); n != 1 {
+				t.Errorf("%d warnings during one outage, want 1:\n%s", n, h.logs)
+			}
+			logs := h.logs.String()
+			if !strings.Contains(logs, secretSIDA) || !strings.Contains(logs, `"error_kind":"`+tc.kind+`"`) {
+				t.Errorf("warning lacks the AccountSid or error kind %q:\n%s", tc.kind, logs)
+			}
+			for _, secret := range []string{"token-one", "rotated-bad", "leak", "tenant-b-token", "api-key-secret-text", "test-secret"} {
+				if strings.Contains(logs, secret) {
+					t.Errorf("logs contain secret text %q:\n%s", secret, logs)
+				}
+			}
+
+			tc.fixIt(h, ep)
+			wantCalls++
+			got := mustLookupSecret(t, h.store, secretSIDA)
+			if got.AuthToken != "token-one" && got.AuthToken != "token-two" {
+				t.Errorf("after recovery auth token %q", got.AuthToken)
+			}
+			if h.logs.count("INFO") != 1 {
+				t.Errorf("recovery not logged once:\n%s", h.logs)
+			}
+
+			// A new outage is a new warning.
+			tc.breakIt(h, ep)
+			h.clock.Add(DefaultSecretsTTL)
+			if _, err := h.store.Lookup(ctx, secretSIDA); err != nil {
+				t.Fatalf("second outage: %v", err)
+			}
+			if n := h.logs.count("WARN"); n != 2 {
+				t.Errorf("%d warnings after two outages, want 2:\n%s", n, h.logs)
+			}
+		})
+	}
+}
+
+func TestSecretsStoreColdFailure(t *testing.T) {
+	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
+	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	h.srv.SetFault(func(string, string) smwire.Fault { return smwire.Throttle() })
+	for i := 1; i <= 3; i++ {
+		_, err := h.store.Lookup(context.Background(), secretSIDA)
+		if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
+			t.Fatalf("lookup %d: err = %v, want ErrUnavailable", i, err)
+		}
+		if strings.Contains(err.Error(), "Rate exceeded") {
+			t.Errorf("error quotes the SDK's message: %v", err)
+		}
+		// Nothing to serve, so every lookup tries again.
+		if n := h.calls(); n != i {
+			t.Errorf("calls = %d, want %d", n, i)
+		}
+	}
+	if n := h.logs.count("WARN"); n != 1 {
+		t.Errorf("%d warnings, want 1:\n%s", n, h.logs)
+	}
+	h.srv.SetFault(nil)
+	mustLookupSecret(t, h.store, secretSIDA)
+	if h.logs.count("INFO") != 1 {
+		t.Errorf("recovery not logged:\n%s", h.logs)
+	}
+}
+
+func TestSecretsStoreColdFetchTimeout(t *testing.T) {
+	h := newSecretsHarness(t, SecretsConfig{FetchTimeout: 200 * time.Millisecond}, "", nil)
+	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	h.srv.SetFault(func(string, string) smwire.Fault { return smwire.Slow(time.Minute) })
+	start := time.Now()
+	_, err := h.store.Lookup(context.Background(), secretSIDA)
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want ErrUnavailable from a deadline", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("cold fetch took %v with a 200ms FetchTimeout", d)
+	}
+}
+
+// TestSecretsStoreCallerDeadline: the caller's own deadline bounds its wait
+// even when FetchTimeout is longer.
+func TestSecretsStoreCallerDeadline(t *testing.T) {
+	h := newSecretsHarness(t, SecretsConfig{FetchTimeout: time.Minute}, "", nil)
+	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	release := make(chan struct{})
+	defer close(release)
+	h.srv.SetFault(func(string, string) smwire.Fault { return smwire.Fault{Hold: release} })
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	_, err := h.store.Lookup(ctx, secretSIDA)
+	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestSecretsStoreSingleflight(t *testing.T) {
+	for _, refresh := range []bool{false, true} {
+		t.Run(fmt.Sprintf("refresh=%v", refresh), func(t *testing.T) {
+			h := newSecretsHarness(t, SecretsConfig{}, "", nil)
+			h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+			want := 1
+			if refresh {
+				mustLookupSecret(t, h.store, secretSIDA)
+				h.clock.Add(DefaultSecretsTTL)
+				want = 2
+			}
+			release := make(chan struct{})
+			h.srv.SetFault(func(string, string) smwire.Fault { return smwire.Fault{Hold: release} })
+
+			const n = 50
+			var wg sync.WaitGroup
+			results := make(chan *Tenant, n)
+			for i := 0; i < n; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					tn, err := h.store.Lookup(context.Background(), secretSIDA)
+					if err != nil {
+						t.Error(err)
+					}
+					results <- tn
+				}()
+			}
+			waitForState(t, func() bool { return h.store.waiters(secretSIDA) == n })
+			close(release)
+			wg.Wait()
+			close(results)
+			var first *Tenant
+			for tn := range results {
+				if first == nil {
+					first = tn
+				}
+				if tn == nil || tn != first {
+					t.Fatal("lookups got different records")
+				}
+			}
+			if c := h.calls(); c != want {
+				t.Errorf("calls = %d, want %d", c, want)
+			}
+		})
+	}
+}
+
+// waitForState polls cond: it waits for goroutines to reach a state, never for
+// time to pass.
+func waitForState(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waiters reports how many Lookups joined the flight in progress for sid.
+func (s *SecretsStore) waiters(sid string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if f := s.flights[sid]; f != nil {
+		return f.waiters
+	}
+	return 0
+}
+
+// TestSecretsStoreLeaderCancelled: the caller that started a fetch giving up
+// fails only itself.
+func TestSecretsStoreLeaderCancelled(t *testing.T) {
+	for _, warm := range []bool{false, true} {
+		t.Run(fmt.Sprintf("warm=%v", warm), func(t *testing.T) {
+			h := newSecretsHarness(t, SecretsConfig{}, "", nil)
+			h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+			if warm {
+				mustLookupSecret(t, h.store, secretSIDA)
+				h.clock.Add(DefaultSecretsTTL)
+			}
+			release := make(chan struct{})
+			h.srv.SetFault(func(string, string) smwire.Fault { return smwire.Fault{Hold: release} })
+
+			leaderCtx, cancel := context.WithCancel(context.Background())
+			leader := make(chan error, 1)
+			go func() {
+				_, err := h.store.Lookup(leaderCtx, secretSIDA)
+				leader <- err
+			}()
+			waitForState(t, func() bool { return h.store.waiters(secretSIDA) == 1 })
+			follower := make(chan error, 1)
+			go func() {
+				_, err := h.store.Lookup(context.Background(), secretSIDA)
+				follower <- err
+			}()
+			waitForState(t, func() bool { return h.store.waiters(secretSIDA) == 2 })
+			cancel()
+			err := <-leader
+			if warm {
+				if err != nil { // a record within MaxStale is served at once
+					t.Errorf("warm leader: %v", err)
+				}
+			} else if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.Canceled) {
+				t.Errorf("leader err = %v, want ErrUnavailable from cancellation", err)
+			}
+			close(release)
+			if err := <-follower; err != nil {
+				t.Errorf("follower failed with the leader: %v", err)
+			}
+			if c, want := h.calls(), map[bool]int{false: 1, true: 2}[warm]; c != want {
+				t.Errorf("calls = %d, want %d", c, want)
+			}
+		})
+	}
+}
+
+func TestSecretsStoreNegativeCache(t *testing.T) {
+	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
+	for i := 0; i < 100; i++ {
+		if _, err := h.store.Lookup(context.Background(), secretSIDNone); !errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrNotFound", err)
+		}
+	}
+	if n := h.calls(); n != 1 {
+		t.Errorf("100 lookups made %d calls, want 1", n)
+	}
+	h.clock.Add(DefaultNegativeTTL - time.Second)
+	_, _ = h.store.Lookup(context.Background(), secretSIDNone)
+	if n := h.calls(); n != 1 {
+		t.Errorf("within NegativeTTL: %d calls, want 1", n)
+	}
+	h.clock.Add(time.Second)
+	_, _ = h.store.Lookup(context.Background(), secretSIDNone)
+	if n := h.calls(); n != 2 {
+		t.Errorf("after NegativeTTL: %d calls, want 2", n)
+	}
+	// A tenant created meanwhile is found once the negative entry expires.
+	h.srv.Put("twilio-voice/"+secretSIDNone, secretRecord(secretSIDNone, "t"))
+	h.clock.Add(DefaultNegativeTTL)
+	mustLookupSecret(t, h.store, secretSIDNone)
+	if n := h.logs.count("WARN"); n != 0 {
+		t.Errorf("not found is not an outage, got warnings:\n%s", h.logs)
+	}
+}
+
+func TestSecretsStoreDeletedTenant(t *testing.T) {
+	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
+	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	mustLookupSecret(t, h.store, secretSIDA)
+	h.srv.Delete("twilio-voice/" + secretSIDA)
+	h.clock.Add(DefaultSecretsTTL)
+	if _, err := h.store.Lookup(context.Background(), secretSIDA); !errors.Is(err, ErrNotFound) {
+		t.Errorf("deleted tenant: err = %v, want ErrNotFound", err)
+	}
+	if !strings.Contains(h.logs.String(), "deleted") {
+		t.Errorf("deletion not logged:\n%s", h.logs)
+	}
+}
+
+// fakeSecrets is a SecretsClient with a function field, for tests that need
+// many calls or no network.
+type fakeSecrets struct {
+	get func(id string) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+func (f fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+	return f.get(aws.ToString(in.SecretId))
+}
+
+func TestSecretsStoreBinarySecret(t *testing.T) {
+	s := NewSecretsStore(fakeSecrets{func(string) (*secretsmanager.GetSecretValueOutput, error) {
+		return &secretsmanager.GetSecretValueOutput{SecretBinary: []byte("{}")}, nil
+	}}, SecretsConfig{Now: newSecretsClock().Now})
+	_, err := s.Lookup(context.Background(), secretSIDA)
+	var fe *FetchError
+	if !errors.As(err, &fe) || !errors.Is(err, ErrUnavailable) || !strings.HasPrefix(fe.Kind, "invalid record") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestSecretsStoreBounded: made-up AccountSids do not grow the cache without
+// bound once their negative entries expire.
+func TestSecretsStoreBounded(t *testing.T) {
+	clock := newSecretsClock()
+	s := NewSecretsStore(fakeSecrets{func(string) (*secretsmanager.GetSecretValueOutput, error) {
+		return nil, &types.ResourceNotFoundException{Message: aws.String("no")}
+	}}, SecretsConfig{Now: clock.Now})
+	for round := 0; round < 5; round++ {
+		for i := 0; i < 1000; i++ {
+			sid := fmt.Sprintf("AC%032x", round*1000+i)
+			if _, err := s.Lookup(context.Background(), sid); !errors.Is(err, ErrNotFound) {
+				t.Fatal(err)
+			}
+		}
+		clock.Add(DefaultNegativeTTL)
+	}
+	s.mu.RLock()
+	n := len(s.entries)
+	s.mu.RUnlock()
+	if n > 2*minSweep {
+		t.Errorf("cache holds %d entries after 5000 made-up SIDs", n)
+	}
+}
+
+// TestNewSecretsClient: the client built from the environment reaches the
+// endpoint named by AWS_ENDPOINT_URL_SECRETS_MANAGER, and its retries stay
+// inside FetchTimeout.
+func TestNewSecretsClient(t *testing.T) {
+	srv := smwire.Start(t)
+	hermeticAWS(t)
+	srv.SetEnv(t)
+	srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	client, err := NewSecretsClient(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := newSecretsClock()
+	s := NewSecretsStore(client, SecretsConfig{Now: clock.Now, FetchTimeout: 300 * time.Millisecond})
+	mustLookupSecret(t, s, secretSIDA)
+	if n := srv.Calls("GetSecretValue"); n != 1 {
+		t.Fatalf("calls = %d, want 1", n)
+	}
+
+	srv.ResetCalls()
+	srv.SetFault(func(string, string) smwire.Fault { return smwire.InternalError() })
+	start := time.Now()
+	if _, err := s.Lookup(context.Background(), secretSIDB); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("err = %v, want ErrUnavailable", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("retries took %v, past FetchTimeout", d)
+	}
+	if n := srv.Calls("GetSecretValue"); n < 2 {
+		t.Errorf("the SDK made %d attempts; want its retries on a 500", n)
+	}
+}
+
+func TestSecretsStoreWarmPathDoesNotAllocate(t *testing.T) {
+	s := warmStore(t)
+	ctx := context.Background()
+	allocs := testing.AllocsPerRun(100, func() {
+		if _, err := s.Lookup(ctx, secretSIDA); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf("cache hit allocates %v times", allocs)
+	}
+}
+
+func warmStore(tb testing.TB) *SecretsStore {
+	tb.Helper()
+	rec := secretRecord(secretSIDA, "t")
+	s := NewSecretsStore(fakeSecrets{func(string) (*secretsmanager.GetSecretValueOutput, error) {
+		return &secretsmanager.GetSecretValueOutput{SecretString: &rec}, nil
+	}}, SecretsConfig{})
+	if _, err := s.Lookup(context.Background(), secretSIDA); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func BenchmarkLookupCached(b *testing.B) {
+	s := warmStore(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := s.Lookup(ctx, secretSIDA); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

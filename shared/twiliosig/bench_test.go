@@ -1,0 +1,87 @@
+package twiliosig
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/twilio/twilio-go/client"
+
+	"bubble-twilio-voice/shared/tenant"
+)
+
+// benchCase is the first Node vector: a realistic voice webhook.
+func benchCase(b *testing.B) (u string, form url.Values, sig, token, body string) {
+	v := loadVectors(b).FormCases[0]
+	form, err := url.ParseQuery(v.Body)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return v.URL, form, v.Signature, v.AuthToken, v.Body
+}
+
+func BenchmarkValidate(b *testing.B) {
+	u, form, sig, token, _ := benchCase(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !ValidateForm(u, form, sig, token) {
+			b.Fatal("invalid")
+		}
+	}
+}
+
+// BenchmarkValidateInvalid is the worst case: every URL form, two tokens.
+func BenchmarkValidateInvalid(b *testing.B) {
+	u, form, _, token, _ := benchCase(b)
+	u += "?n=O'Hara+x"
+	b.ReportAllocs()
+	for b.Loop() {
+		if ValidateForm(u, form, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=", token, testPrev) {
+			b.Fatal("valid")
+		}
+	}
+}
+
+func BenchmarkValidateTwilioGo(b *testing.B) {
+	u, form, sig, token, _ := benchCase(b)
+	params := make(map[string]string, len(form))
+	for k, vs := range form {
+		params[k] = vs[0]
+	}
+	rv := client.NewRequestValidator(token)
+	b.ReportAllocs()
+	for b.Loop() {
+		if !rv.Validate(u, params, sig) {
+			b.Fatal("invalid")
+		}
+	}
+}
+
+func BenchmarkMiddleware(b *testing.B) {
+	u, _, sig, token, body := benchCase(b)
+	pu, err := url.Parse(u)
+	if err != nil {
+		b.Fatal(err)
+	}
+	form, _ := url.ParseQuery(body)
+	store := tenant.NewMemoryStore(&tenant.Tenant{AccountSID: form.Get("AccountSid"), AuthToken: token})
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.PostFormValue("CallSid") == "" {
+			b.Fatal("no form")
+		}
+	})
+	h := Middleware(store, URLFunc(""), nil, nil)(next)
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, pu.Path, strings.NewReader(body))
+		r.Host = pu.Host
+		r.Header.Set(Header, sig)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}

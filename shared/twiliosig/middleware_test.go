@@ -1,0 +1,292 @@
+package twiliosig
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"bubble-twilio-voice/shared/tenant"
+)
+
+const (
+	testHost    = "71f2c0c6c7.execute-api.us-east-1.amazonaws.com"
+	testAccount = "AC92763834fe1288c9c1dcbdd3f8f9d1db"
+	testToken   = "70676e43e91ae1bfce5b2ab4db1b016a"
+	testPrev    = "1b016a70676e43e91ae1bfce5b2ab4db"
+	otherAcct   = "AC0123456789abcdef0123456789abcdef"
+	otherToken  = "abcdef0123456789abcdef0123456789"
+	testCallSID = "CA55d317c90291722c0896f0a7ee33c225"
+)
+
+func testStore() tenant.Store {
+	return tenant.NewMemoryStore(
+		&tenant.Tenant{AccountSID: testAccount, AuthToken: testToken, PreviousAuthToken: testPrev},
+		&tenant.Tenant{AccountSID: otherAcct, AuthToken: otherToken},
+	)
+}
+
+// storeFunc is a fake tenant.Store.
+type storeFunc func(ctx context.Context, sid string) (*tenant.Tenant, error)
+
+func (f storeFunc) Lookup(ctx context.Context, sid string) (*tenant.Tenant, error) {
+	return f(ctx, sid)
+}
+
+// syncBuffer collects log output from parallel-safe writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func voiceForm(account string) url.Values {
+	return url.Values{
+		"AccountSid": {account},
+		"ApiVersion": {"2010-04-01"},
+		"CallSid":    {testCallSID},
+		"CallStatus": {"ringing"},
+		"From":       {"client:alice"},
+		"To":         {"+14155550123"},
+	}
+}
+
+// apigwRequest builds a request the way the API Gateway adapter does: the
+// stage is in RequestURI but not in URL.Path.
+func apigwRequest(method, calledPath, body string) *http.Request {
+	r := httptest.NewRequest(method, strings.TrimPrefix(calledPath, "/prod"), strings.NewReader(body))
+	r.Host = testHost
+	r.RequestURI = calledPath
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return r
+}
+
+func TestMiddleware(t *testing.T) {
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	const signedURL = "https://" + testHost + "/prod/voice"
+	var secrets []string // must never reach the log
+
+	signedReq := func(form url.Values, token string) *http.Request {
+		body := form.Encode()
+		r := apigwRequest(http.MethodPost, "/prod/voice", body)
+		sig := Sign(signedURL, form, token)
+		secrets = append(secrets, sig)
+		r.Header.Set(Header, sig)
+		return r
+	}
+	unavailable := storeFunc(func(context.Context, string) (*tenant.Tenant, error) {
+		return nil, fmt.Errorf("get secret: %w", tenant.ErrUnavailable)
+	})
+	huge := url.Values{"AccountSid": {testAccount}, "Pad": {strings.Repeat("x", MaxBodyBytes)}}
+	hugeChunked := signedReq(huge, testToken)
+	hugeChunked.ContentLength = -1
+
+	jsonBody := `{"AccountSid":"` + testAccount + `","CallSid":"` + testCallSID + `"}`
+	jsonURL := "http://localhost:8080/status?bodySHA256=" + sha256Hex([]byte(jsonBody))
+	jsonReq := func(sigURL, body string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, jsonURL, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		sig := Sign(sigURL, nil, testToken)
+		secrets = append(secrets, sig)
+		r.Header.Set(Header, sig)
+		return r
+	}
+
+	tests := []struct {
+		name       string
+		req        *http.Request
+		store      tenant.Store
+		urlOf      func(*http.Request) string
+		wantStatus int
+		wantBody   string
+		wantReason string
+		check      func(t *testing.T, r *http.Request)
+	}{
+		{
+			name: "valid", req: signedReq(voiceForm(testAccount), testToken), wantStatus: http.StatusOK,
+			check: func(t *testing.T, r *http.Request) {
+				if got := tenant.FromContext(r.Context()); got == nil || got.AccountSID != testAccount {
+					t.Errorf("tenant in context = %v", got)
+				}
+				if got := r.PostFormValue("To"); got != "+14155550123" {
+					t.Errorf("PostFormValue(To) = %q", got)
+				}
+				if got := r.FormValue("CallSid"); got != testCallSID {
+					t.Errorf("FormValue(CallSid) = %q", got)
+				}
+				if b, _ := io.ReadAll(r.Body); string(b) != voiceForm(testAccount).Encode() {
+					t.Errorf("body = %q", b)
+				}
+				if r.URL.Path != "/voice" {
+					t.Errorf("path = %q, want the routed path", r.URL.Path)
+				}
+			},
+		},
+		{name: "previous token accepted during rotation", req: signedReq(voiceForm(testAccount), testPrev), wantStatus: http.StatusOK},
+		{
+			name: "repeated keys", req: signedReq(url.Values{"AccountSid": {testAccount}, "Tag": {"b", "a"}}, testToken), wantStatus: http.StatusOK,
+			check: func(t *testing.T, r *http.Request) {
+				if got := r.PostForm["Tag"]; len(got) != 2 || got[0] != "b" || got[1] != "a" {
+					t.Errorf("PostForm[Tag] = %q, want [b a] as sent", got)
+				}
+			},
+		},
+		{
+			name: "unsigned", req: apigwRequest(http.MethodPost, "/prod/voice", voiceForm(testAccount).Encode()),
+			wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonMissingSignature,
+		},
+		{name: "another tenant's token", req: signedReq(voiceForm(testAccount), otherToken), wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonBadSignature},
+		{
+			name: "tampered after signing",
+			req: func() *http.Request {
+				r := signedReq(voiceForm(testAccount), testToken)
+				f := voiceForm(testAccount)
+				f.Set("To", "+19005550100")
+				r.Body = io.NopCloser(strings.NewReader(f.Encode()))
+				r.ContentLength = int64(len(f.Encode()))
+				return r
+			}(),
+			wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonBadSignature,
+		},
+		{
+			name: "stage missing from the URL the server rebuilt",
+			req: func() *http.Request {
+				r := signedReq(voiceForm(testAccount), testToken)
+				r.RequestURI = "/voice"
+				return r
+			}(),
+			wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonBadSignature,
+		},
+		{name: "unknown account", req: signedReq(voiceForm("AC00000000000000000000000000000000"), testToken), wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonUnknownAccount},
+		{name: "malformed account", req: signedReq(voiceForm("AC<script>"), testToken), wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonMalformedAccount},
+		{name: "missing account", req: signedReq(url.Values{"To": {"+14155550123"}}, testToken), wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonMissingAccount},
+		{
+			name: "malformed form body",
+			req: func() *http.Request {
+				r := apigwRequest(http.MethodPost, "/prod/voice", "AccountSid="+testAccount+"&To=%zz")
+				r.Header.Set(Header, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+				return r
+			}(),
+			wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonMalformedBody,
+		},
+		{name: "store unavailable", req: signedReq(voiceForm(testAccount), testToken), store: unavailable, wantStatus: http.StatusServiceUnavailable, wantReason: ReasonStoreUnavailable},
+		{name: "oversize body", req: signedReq(huge, testToken), wantStatus: http.StatusRequestEntityTooLarge, wantReason: ReasonBodyTooLarge},
+		{name: "oversize body without length", req: hugeChunked, wantStatus: http.StatusRequestEntityTooLarge, wantReason: ReasonBodyTooLarge},
+		{name: "GET", req: apigwRequest(http.MethodGet, "/prod/voice", ""), wantStatus: http.StatusMethodNotAllowed, wantReason: ReasonMethod},
+		{
+			name: "JSON body with bodySHA256", req: jsonReq(jsonURL, jsonBody), urlOf: URLFunc("http://localhost:8080/"), wantStatus: http.StatusOK,
+			check: func(t *testing.T, r *http.Request) {
+				if got := tenant.FromContext(r.Context()); got == nil || got.AccountSID != testAccount {
+					t.Errorf("tenant in context = %v", got)
+				}
+				if b, _ := io.ReadAll(r.Body); string(b) != jsonBody {
+					t.Errorf("body = %q", b)
+				}
+				if got := r.FormValue("bodySHA256"); got == "" {
+					t.Error("query not in r.Form")
+				}
+			},
+		},
+		{name: "JSON body changed", req: jsonReq(jsonURL, `{"AccountSid":"`+testAccount+`"}`), urlOf: URLFunc("http://localhost:8080"), wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonBadSignature},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			store := tc.store
+			if store == nil {
+				store = testStore()
+			}
+			urlOf := tc.urlOf
+			if urlOf == nil {
+				urlOf = URLFunc("")
+			}
+			var reasons []string
+			called := false
+			next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				called = true
+				if tc.check != nil {
+					tc.check(t, r)
+				}
+				w.WriteHeader(http.StatusOK)
+			})
+			h := Middleware(store, urlOf, log, func(reason string) { reasons = append(reasons, reason) })(next)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, tc.req)
+
+			if w.Code != tc.wantStatus {
+				t.Fatalf("status = %d, want %d (body %q)", w.Code, tc.wantStatus, w.Body)
+			}
+			if called != (tc.wantStatus == http.StatusOK) {
+				t.Errorf("next called = %v", called)
+			}
+			if tc.wantBody != "" && w.Body.String() != tc.wantBody {
+				t.Errorf("body = %q, want %q", w.Body, tc.wantBody)
+			}
+			if tc.wantStatus != http.StatusOK && !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+				t.Errorf("Content-Type = %q", w.Header().Get("Content-Type"))
+			}
+			if tc.wantStatus == http.StatusMethodNotAllowed && w.Header().Get("Allow") != http.MethodPost {
+				t.Errorf("Allow = %q", w.Header().Get("Allow"))
+			}
+			switch {
+			case tc.wantReason == "" && len(reasons) > 0:
+				t.Errorf("onReject(%v) on success", reasons)
+			case tc.wantReason != "" && (len(reasons) != 1 || reasons[0] != tc.wantReason):
+				t.Errorf("onReject reasons = %v, want [%s]", reasons, tc.wantReason)
+			}
+		})
+	}
+
+	out := logs.String()
+	if !strings.Contains(out, ReasonBadSignature) || !strings.Contains(out, testAccount) || !strings.Contains(out, testCallSID) {
+		t.Errorf("log lacks reason, account or CallSid:\n%s", out)
+	}
+	if strings.Contains(out, "<script>") {
+		t.Error("log contains a malformed AccountSid")
+	}
+	for _, s := range append(secrets, testToken, testPrev, otherToken, "+14155550123", "client:alice") {
+		if strings.Contains(out, s) {
+			t.Errorf("log contains a secret or body value %q", s)
+		}
+	}
+}
+
+func TestURLFunc(t *testing.T) {
+	tests := []struct {
+		name, base, target, host, requestURI, want string
+	}{
+		{"API Gateway, stage kept", "", "/voice?x=1", testHost, "/prod/voice?x=1", "https://" + testHost + "/prod/voice?x=1"},
+		{"RequestURI empty", "", "/voice?x=1", testHost, "", "https://" + testHost + "/voice?x=1"},
+		{"public base", "https://voice.example.com/", "/incoming?b=2&a=1", "internal:8080", "/incoming?b=2&a=1", "https://voice.example.com/incoming?b=2&a=1"},
+		{"public base, escaped path", "http://localhost:8080", "/a%20b", "x", "/a%20b", "http://localhost:8080/a%20b"},
+		{"public base, no query", "https://voice.example.com", "/incoming", "x", "/incoming", "https://voice.example.com/incoming"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, tc.target, nil)
+			r.Host = tc.host
+			r.RequestURI = tc.requestURI
+			if got := URLFunc(tc.base)(r); got != tc.want {
+				t.Errorf("URLFunc(%q) = %q, want %q", tc.base, got, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,379 @@
+// Package twiliowire is an in-process fake of the parts of Twilio's REST API
+// that subaccount provisioning uses (2010-04-01 Accounts, Keys, Applications,
+// IncomingPhoneNumbers and accounts/v1 AuthTokens), speaking Twilio's wire
+// format: HTTP Basic auth, form-encoded POSTs, JSON answers with paging
+// fields, and Twilio's error JSON. Tests point the real twilio-go client at
+// it, count calls per route and inject faults per route.
+package twiliowire
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Routes, as Calls and SetFault name them: the method and the path with the
+// SIDs replaced by placeholders.
+const (
+	RouteListAccounts     = "GET /2010-04-01/Accounts.json"
+	RouteCreateAccount    = "POST /2010-04-01/Accounts.json"
+	RouteFetchAccount     = "GET /2010-04-01/Accounts/{Sid}.json"
+	RouteListKeys         = "GET /2010-04-01/Accounts/{Sid}/Keys.json"
+	RouteCreateKey        = "POST /2010-04-01/Accounts/{Sid}/Keys.json"
+	RouteFetchKey         = "GET /2010-04-01/Accounts/{Sid}/Keys/{KeySid}.json"
+	RouteDeleteKey        = "DELETE /2010-04-01/Accounts/{Sid}/Keys/{KeySid}.json"
+	RouteListApps         = "GET /2010-04-01/Accounts/{Sid}/Applications.json"
+	RouteCreateApp        = "POST /2010-04-01/Accounts/{Sid}/Applications.json"
+	RouteFetchApp         = "GET /2010-04-01/Accounts/{Sid}/Applications/{AppSid}.json"
+	RouteUpdateApp        = "POST /2010-04-01/Accounts/{Sid}/Applications/{AppSid}.json"
+	RouteListNumbers      = "GET /2010-04-01/Accounts/{Sid}/IncomingPhoneNumbers.json"
+	RouteFetchNumber      = "GET /2010-04-01/Accounts/{Sid}/IncomingPhoneNumbers/{PnSid}.json"
+	RouteUpdateNumber     = "POST /2010-04-01/Accounts/{Sid}/IncomingPhoneNumbers/{PnSid}.json"
+	RouteCreateSecondary  = "POST /v1/AuthTokens/Secondary"
+	RouteDeleteSecondary  = "DELETE /v1/AuthTokens/Secondary"
+	RoutePromoteSecondary = "POST /v1/AuthTokens/Promote"
+)
+
+// Fault is what a SetFault function asks the server to answer instead of
+// running the request. The zero Fault runs the request.
+type Fault struct {
+	// Status is the HTTP status (e.g. 400, 500); 0 means no fault.
+	Status int
+	// Code and Message fill Twilio's error JSON; Code defaults to 20500.
+	Code    int
+	Message string
+}
+
+// Error is a Fault in Twilio's error shape with the more_info URL Twilio
+// derives from the code.
+func Error(status, code int, message string) Fault {
+	return Fault{Status: status, Code: code, Message: message}
+}
+
+// InternalError is Twilio's own 500.
+func InternalError() Fault { return Error(500, 20500, "Internal Server Error") }
+
+// Account is a snapshot of one (main or sub) account.
+type Account struct {
+	SID          string
+	FriendlyName string
+	Owner        string // the owner's SID; equals SID for the main account
+	Status       string
+	AuthToken    string
+	// Secondary is the secondary auth token, "" when there is none.
+	Secondary string
+}
+
+// Key is a snapshot of one API key.
+type Key struct {
+	SID, FriendlyName, Secret string
+	// Main keys may use the Accounts and Keys resources; standard keys
+	// (what the Keys endpoint creates) may not.
+	Main bool
+}
+
+// App is a snapshot of one TwiML App.
+type App struct {
+	SID, FriendlyName                     string
+	VoiceURL, VoiceMethod                 string
+	VoiceFallbackURL, VoiceFallbackMethod string
+	StatusCallback, StatusCallbackMethod  string
+	DateCreated, DateUpdated              time.Time
+}
+
+// Number is a snapshot of one IncomingPhoneNumber.
+type Number struct {
+	SID, PhoneNumber                      string
+	VoiceURL, VoiceMethod                 string
+	VoiceFallbackURL, VoiceFallbackMethod string
+	VoiceApplicationSID                   string
+}
+
+type account struct {
+	Account
+	keys    []*Key
+	apps    []*App
+	numbers []*Number
+	created time.Time
+}
+
+// Server is the fake. Its methods are safe for concurrent use.
+type Server struct {
+	ts *httptest.Server
+
+	mu       sync.Mutex
+	accounts []*account // creation order; [0] is the main account
+	calls    map[string]int
+	log      []string
+	fault    func(route string, r *http.Request) Fault
+	maxPage  int
+	now      func() time.Time
+}
+
+// NewServer starts a fake with one main account whose SID and auth token are
+// random; read them with Main. Close it when done.
+func NewServer() *Server {
+	s := &Server{calls: make(map[string]int), maxPage: 1000, now: time.Now}
+	sid := NewSID("AC")
+	s.accounts = append(s.accounts, &account{
+		Account: Account{SID: sid, FriendlyName: "Main account", Owner: sid, Status: "active", AuthToken: randomHex(16)},
+		created: s.now(),
+	})
+	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	return s
+}
+
+// Start is NewServer for tests: the server is closed when tb ends.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	s := NewServer()
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// URL is the base URL replacing https://api.twilio.com and
+// https://accounts.twilio.com (both APIs are served here).
+func (s *Server) URL() string { return s.ts.URL }
+
+// Close stops the server.
+func (s *Server) Close() { s.ts.Close() }
+
+// Main returns the main account's SID and auth token.
+func (s *Server) Main() (sid, authToken string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accounts[0].SID, s.accounts[0].AuthToken
+}
+
+// AddSubaccount seeds an active subaccount of the main account.
+func (s *Server) AddSubaccount(friendlyName string) Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addSub(friendlyName).Account
+}
+
+func (s *Server) addSub(friendlyName string) *account {
+	a := &account{
+		Account: Account{SID: NewSID("AC"), FriendlyName: friendlyName, Owner: s.accounts[0].SID, Status: "active", AuthToken: randomHex(16)},
+		created: s.now(),
+	}
+	s.accounts = append(s.accounts, a)
+	return a
+}
+
+// AddKey seeds an API key in accountSID; main says whether it is a main key.
+func (s *Server) AddKey(accountSID, friendlyName string, main bool) Key {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.find(accountSID)
+	if a == nil {
+		panic("twiliowire: AddKey: no account " + accountSID)
+	}
+	k := &Key{SID: NewSID("SK"), FriendlyName: friendlyName, Secret: randomAlnum(32), Main: main}
+	a.keys = append(a.keys, k)
+	return *k
+}
+
+// AddApp seeds a TwiML App in accountSID.
+func (s *Server) AddApp(accountSID string, app App) App {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.find(accountSID)
+	if a == nil {
+		panic("twiliowire: AddApp: no account " + accountSID)
+	}
+	app.SID = NewSID("AP")
+	app.DateCreated, app.DateUpdated = s.now(), s.now()
+	a.apps = append(a.apps, &app)
+	return app
+}
+
+// AddNumber seeds an IncomingPhoneNumber (E.164) in accountSID with no
+// voice configuration.
+func (s *Server) AddNumber(accountSID, e164 string) Number {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.find(accountSID)
+	if a == nil {
+		panic("twiliowire: AddNumber: no account " + accountSID)
+	}
+	n := &Number{SID: NewSID("PN"), PhoneNumber: e164, VoiceMethod: "POST", VoiceFallbackMethod: "POST"}
+	a.numbers = append(a.numbers, n)
+	return *n
+}
+
+// Account returns a snapshot of the account sid.
+func (s *Server) Account(sid string) (Account, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.find(sid); a != nil {
+		return a.Account, true
+	}
+	return Account{}, false
+}
+
+// Subaccounts lists the main account's subaccounts in creation order.
+func (s *Server) Subaccounts() []Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Account
+	for _, a := range s.accounts[1:] {
+		out = append(out, a.Account)
+	}
+	return out
+}
+
+// Keys lists accountSID's API keys (with their secrets) in creation order.
+func (s *Server) Keys(accountSID string) []Key {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Key
+	if a := s.find(accountSID); a != nil {
+		for _, k := range a.keys {
+			out = append(out, *k)
+		}
+	}
+	return out
+}
+
+// Apps lists accountSID's TwiML Apps in creation order.
+func (s *Server) Apps(accountSID string) []App {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []App
+	if a := s.find(accountSID); a != nil {
+		for _, p := range a.apps {
+			out = append(out, *p)
+		}
+	}
+	return out
+}
+
+// Numbers lists accountSID's IncomingPhoneNumbers in creation order.
+func (s *Server) Numbers(accountSID string) []Number {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Number
+	if a := s.find(accountSID); a != nil {
+		for _, n := range a.numbers {
+			out = append(out, *n)
+		}
+	}
+	return out
+}
+
+// SetNumber replaces the voice configuration of the number with n.SID, so a
+// test can break what provisioning set up.
+func (s *Server) SetNumber(accountSID string, n Number) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.find(accountSID); a != nil {
+		for i, old := range a.numbers {
+			if old.SID == n.SID {
+				a.numbers[i] = &n
+			}
+		}
+	}
+}
+
+// SetApp replaces the TwiML App with app.SID.
+func (s *Server) SetApp(accountSID string, app App) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.find(accountSID); a != nil {
+		for i, old := range a.apps {
+			if old.SID == app.SID {
+				a.apps[i] = &app
+			}
+		}
+	}
+}
+
+// Calls returns how many requests matched route (one of the Route
+// constants) since the last ResetCalls, faulted and refused ones included.
+func (s *Server) Calls(route string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[route]
+}
+
+// Writes counts the requests since the last ResetCalls that were not GETs:
+// the number a no-op rerun must keep at zero.
+func (s *Server) Writes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for route, c := range s.calls {
+		if len(route) < 4 || route[:4] != "GET " {
+			n += c
+		}
+	}
+	return n
+}
+
+// Log returns the routes called since the last ResetCalls, in order.
+func (s *Server) Log() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.log...)
+}
+
+// ResetCalls zeroes the counters and the log.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = make(map[string]int)
+	s.log = nil
+}
+
+// SetFault installs f, called with the route of every authenticated request
+// before it runs; a non-zero Fault is answered instead. f runs without the
+// server's lock held, so it may inspect the server (or another fake) to
+// check ordering. nil removes it.
+func (s *Server) SetFault(f func(route string, r *http.Request) Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fault = f
+}
+
+// SetMaxPageSize caps the page size the server answers with, so a test can
+// make every list span several pages.
+func (s *Server) SetMaxPageSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxPage = n
+}
+
+// find returns the account sid; the caller holds mu.
+func (s *Server) find(sid string) *account {
+	for _, a := range s.accounts {
+		if a.SID == sid {
+			return a
+		}
+	}
+	return nil
+}
+
+// NewSID returns prefix followed by 32 random lowercase hex digits, the
+// shape of every Twilio SID.
+func NewSID(prefix string) string { return prefix + randomHex(16) }
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func randomAlnum(n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}

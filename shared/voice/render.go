@@ -1,0 +1,56 @@
+package voice
+
+import "bubble-twilio-voice/shared/twiml"
+
+// AppendTwiML appends the decision as a TwiML document to dst and returns
+// the extended slice. Output is deterministic; <Dial> attributes come in the
+// order answerOnBridge, callerId, timeout, action, record.
+func (d Decision) AppendTwiML(dst []byte) []byte {
+	var b twiml.Builder
+	b.Reset(dst)
+	switch d.Kind {
+	case KindSay:
+		if d.Say != "" {
+			b.Text("Say", d.Say)
+		}
+		b.Empty("Hangup")
+	case KindDial:
+		// answerOnBridge keeps the caller hearing ringback, and the inbound
+		// call unanswered (and unbilled), until someone picks up.
+		b.Start("Dial", "answerOnBridge", "true")
+		if d.CallerID != "" {
+			b.Attr("callerId", d.CallerID)
+		}
+		if d.Timeout > 0 {
+			b.AttrInt("timeout", d.Timeout)
+		}
+		if d.Action != "" {
+			b.Attr("action", d.Action)
+		}
+		if d.Record {
+			b.Attr("record", RecordMode)
+		}
+		if d.Number != "" {
+			b.Text("Number", d.Number)
+		}
+		for _, c := range d.Clients {
+			b.Text("Client", c)
+		}
+		b.End()
+	case KindVoicemail:
+		b.Text("Say", d.Say)
+		b.Start("Record")
+		if d.MaxLength > 0 {
+			b.AttrInt("maxLength", d.MaxLength)
+		}
+		b.Attr("playBeep", "true")
+		if d.Action != "" {
+			b.Attr("action", d.Action)
+		}
+		b.End()
+		b.Empty("Hangup")
+	default: // KindHangup, and anything unknown: ending the call is safe
+		b.Empty("Hangup")
+	}
+	return b.Bytes()
+}

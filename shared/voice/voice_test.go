@@ -1,0 +1,364 @@
+package voice_test
+
+import (
+	"bytes"
+	"encoding/xml"
+	"flag"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/voice"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden/*.xml from the current output")
+
+// tenantJSON is a complete tenant record; extra is spliced in as further
+// top-level fields (a later duplicate key wins in encoding/json).
+func tenantJSON(extra string) string {
+	return `{
+		"account_sid": "AC0123456789abcdef0123456789abcdef",
+		"auth_token": "token",
+		"api_key_sid": "SK0123456789abcdef0123456789abcdef",
+		"api_key_secret": "secret",
+		"twiml_app_sid": "AP0123456789abcdef0123456789abcdef",
+		"caller_id": "+14155550100",
+		"caller_ids": ["+14155550101"],
+		"token_api_keys": ["0123456789abcdef"],
+		"incoming": {
+			"numbers": {
+				"+14155550100": {"clients": ["alice"], "no_answer": {"action": "voicemail"}},
+				"+14155550101": {
+					"clients": ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "c9"],
+					"ring_seconds": 30,
+					"no_answer": {"action": "forward", "forward_to": "+14155550199"}
+				},
+				"+14155550102": {"clients": ["bob"], "no_answer": {"action": "message", "message": "We are closed. Call back on Monday & ask for \"Sam\"."}},
+				"+14155550103": {"clients": ["bob"], "no_answer": {"action": "forward", "forward_to": "+19002345678"}},
+				"+14155550104": {"clients": ["bob"], "no_answer": {"action": "forward", "forward_to": "+442071838750"}},
+				"+14155550105": {"clients": ["bob"], "no_answer": {"action": "voicemail", "message": "Leave it at the beep.", "max_length_seconds": 60}}
+			},
+			"default": {"clients": ["support"], "no_answer": {}}
+		}` + extra + `}`
+}
+
+func mustTenant(tb testing.TB, extra string) *tenant.Tenant {
+	tb.Helper()
+	t, err := tenant.Parse([]byte(tenantJSON(extra)))
+	if err != nil {
+		tb.Fatalf("tenant: %v", err)
+	}
+	return t
+}
+
+type decideFunc func(voice.Call, *tenant.Tenant) voice.Decision
+
+// Tenant variants.
+const (
+	base           = ""
+	recording      = `, "record_calls": true`
+	noClientCalls  = `, "outbound": {"allow_client_calls": false}`
+	usAndGB        = `, "outbound": {"allowed_countries": ["US", "GB"]}`
+	usAndFR        = `, "outbound": {"allowed_countries": ["US", "FR"]}`
+	block415       = `, "outbound": {"blocked_prefixes": ["+1900", "+1415"]}`
+	noIncoming     = `, "incoming": null`
+	gbHome         = `, "default_region": "GB", "caller_id": "+442071838750"`
+	alice          = "client:alice"
+	mainNumber     = "+14155550100"
+	tenClients     = "+14155550101"
+	closedNumber   = "+14155550102"
+	premiumForward = "+14155550103"
+	abroadForward  = "+14155550104"
+	customVM       = "+14155550105"
+	unrouted       = "+14155550999"
+	outsider       = "+12125550123"
+)
+
+type goldenCase struct {
+	name       string // golden file testdata/golden/<name>.xml
+	decide     decideFunc
+	tenant     string
+	call       voice.Call
+	wantKind   voice.Kind
+	wantReason voice.Reason
+}
+
+func goldenCases() []goldenCase {
+	out, in := voice.Outgoing, voice.Incoming
+	cases := []goldenCase{
+		// Outgoing to numbers.
+		{"number", out, base, voice.Call{From: alice, To: "+14155550123"}, voice.KindDial, ""},
+		{"number_national_format", out, base, voice.Call{From: alice, To: " (415) 555-0123 "}, voice.KindDial, ""},
+		{"number_bare_digits", out, base, voice.Call{From: alice, To: "14155550123"}, voice.KindDial, ""},
+		{"number_vanity", out, base, voice.Call{From: alice, To: "1-800-FLOWERS"}, voice.KindDial, ""},
+		{"number_national_gb_tenant", out, gbHome, voice.Call{From: alice, To: "020 7183 8750"}, voice.KindDial, ""},
+		{"number_caller_from_caller_param", out, base, voice.Call{Caller: alice, To: "+14155550123"}, voice.KindDial, ""},
+		{"number_allowed_country", out, usAndGB, voice.Call{From: alice, To: "+442071838750"}, voice.KindDial, ""},
+		{"number_record_calls", out, recording, voice.Call{From: alice, To: "+14155550123"}, voice.KindDial, ""},
+		{"caller_id_allowed", out, base, voice.Call{From: alice, To: "+14155550123", CallerID: "+14155550101"}, voice.KindDial, ""},
+		{"caller_id_refused", out, base, voice.Call{From: alice, To: "+14155550123", CallerID: "+14155559999"}, voice.KindSay, voice.ReasonCallerIDNotAllowed},
+		{"blocked_country", out, base, voice.Call{From: alice, To: "+442071838750"}, voice.KindSay, voice.ReasonCountryNotAllowed},
+		{"blocked_country_nanp", out, base, voice.Call{From: alice, To: "+12423570000"}, voice.KindSay, voice.ReasonCountryNotAllowed},
+		{"blocked_country_nongeographic", out, base, voice.Call{From: alice, To: "+80012345678"}, voice.KindSay, voice.ReasonCountryNotAllowed},
+		{"premium_rate", out, base, voice.Call{From: alice, To: "+19002345678"}, voice.KindSay, voice.ReasonPremiumRate},
+		{"premium_rate_gb", out, usAndGB, voice.Call{From: alice, To: "+448712345678"}, voice.KindSay, voice.ReasonPremiumRate},
+		{"shared_cost", out, usAndFR, voice.Call{From: alice, To: "+33810123456"}, voice.KindSay, voice.ReasonSharedCost},
+		{"blocked_prefix", out, block415, voice.Call{From: alice, To: "+14155550123"}, voice.KindSay, voice.ReasonBlockedPrefix},
+		{"invalid_number", out, base, voice.Call{From: alice, To: "+1415555012"}, voice.KindSay, voice.ReasonInvalidNumber},
+		{"invalid_number_words", out, base, voice.Call{From: alice, To: "call mom"}, voice.KindSay, voice.ReasonInvalidNumber},
+		{"invalid_number_sip", out, base, voice.Call{From: alice, To: "sip:bob@example.com"}, voice.KindSay, voice.ReasonInvalidNumber},
+		{"empty_to", out, base, voice.Call{From: alice, To: ""}, voice.KindSay, voice.ReasonEmptyTo},
+		{"empty_to_spaces", out, base, voice.Call{From: alice, To: "  "}, voice.KindSay, voice.ReasonEmptyTo},
+		{"invalid_caller", out, base, voice.Call{From: "client:al ice", To: "+14155550123"}, voice.KindSay, voice.ReasonInvalidCaller},
+
+		// Outgoing to clients.
+		{"client", out, base, voice.Call{From: alice, To: "bob_2"}, voice.KindDial, ""},
+		{"client_prefix", out, base, voice.Call{From: alice, To: "client:bob_2"}, voice.KindDial, ""},
+		{"client_prefix_digits", out, base, voice.Call{From: alice, To: "client:12345"}, voice.KindDial, ""},
+		{"client_ignores_caller_id", out, base, voice.Call{From: alice, To: "bob", CallerID: "+14155559999"}, voice.KindDial, ""},
+		{"client_record_calls", out, recording, voice.Call{From: alice, To: "bob"}, voice.KindDial, ""},
+		{"client_invalid_identity", out, base, voice.Call{From: alice, To: "client:bob smith"}, voice.KindSay, voice.ReasonInvalidIdentity},
+		{"client_calls_disabled", out, noClientCalls, voice.Call{From: alice, To: "client:bob"}, voice.KindSay, voice.ReasonClientCallsDisabled},
+
+		// A phone call to a number whose voice URL is /voice.
+		{"voice_delegates_pstn_call", out, base, voice.Call{From: outsider, To: mainNumber}, voice.KindDial, ""},
+		{"voice_delegates_pstn_call_no_route", out, noIncoming, voice.Call{From: outsider, To: mainNumber}, voice.KindSay, voice.ReasonNoRoute},
+
+		// Incoming.
+		{"incoming_one_client", in, base, voice.Call{From: outsider, To: mainNumber}, voice.KindDial, ""},
+		{"incoming_ten_clients", in, base, voice.Call{From: outsider, To: tenClients}, voice.KindDial, ""},
+		{"incoming_default_route", in, base, voice.Call{From: outsider, To: unrouted}, voice.KindDial, ""},
+		{"incoming_no_route", in, noIncoming, voice.Call{From: outsider, To: mainNumber}, voice.KindSay, voice.ReasonNoRoute},
+		{"incoming_record_calls", in, recording, voice.Call{From: outsider, To: mainNumber}, voice.KindDial, ""},
+
+		// After the no-answer step.
+		{"dial_complete_forward_premium_refused", voice.DialComplete, base,
+			voice.Call{From: outsider, To: premiumForward, DialCallStatus: "no-answer"}, voice.KindSay, voice.ReasonPremiumRate},
+		{"dial_complete_forward_country_refused", voice.DialComplete, base,
+			voice.Call{From: outsider, To: abroadForward, DialCallStatus: "no-answer"}, voice.KindSay, voice.ReasonCountryNotAllowed},
+		{"dial_complete_forward_record_calls", voice.DialComplete, recording,
+			voice.Call{From: outsider, To: tenClients, DialCallStatus: "busy"}, voice.KindDial, ""},
+		{"dial_complete_voicemail_custom", voice.DialComplete, base,
+			voice.Call{From: outsider, To: customVM, DialCallStatus: "no-answer"}, voice.KindVoicemail, ""},
+		{"dial_complete_default_route", voice.DialComplete, base,
+			voice.Call{From: outsider, To: unrouted, DialCallStatus: "no-answer"}, voice.KindSay, ""},
+		{"dial_complete_no_route", voice.DialComplete, noIncoming,
+			voice.Call{From: outsider, To: mainNumber, DialCallStatus: "no-answer"}, voice.KindSay, voice.ReasonNoRoute},
+		{"recording_complete", voice.RecordingComplete, base,
+			voice.Call{From: outsider, To: mainNumber}, voice.KindHangup, ""},
+	}
+
+	// Every DialCallStatus with every no-answer action; "" and "ringing"
+	// stand for statuses Twilio may add.
+	actions := []struct{ name, to string }{
+		{"voicemail", mainNumber}, {"forward", tenClients}, {"message", closedNumber},
+	}
+	for _, status := range []string{"completed", "answered", "no-answer", "busy", "failed", "canceled", "", "ringing"} {
+		for _, a := range actions {
+			kind := map[string]voice.Kind{"voicemail": voice.KindVoicemail, "forward": voice.KindDial, "message": voice.KindSay}[a.name]
+			if status == "completed" || status == "answered" {
+				kind = voice.KindHangup
+			}
+			name := status
+			if name == "" {
+				name = "empty"
+			}
+			cases = append(cases, goldenCase{
+				"dial_complete_" + a.name + "_" + name, voice.DialComplete, base,
+				voice.Call{From: outsider, To: a.to, DialCallStatus: status}, kind, "",
+			})
+		}
+	}
+	return cases
+}
+
+func TestGolden(t *testing.T) {
+	seen := map[string]bool{}
+	for _, tc := range goldenCases() {
+		t.Run(tc.name, func(t *testing.T) {
+			if seen[tc.name] {
+				t.Fatalf("duplicate case name")
+			}
+			seen[tc.name] = true
+			tc.call.AccountSID = "AC0123456789abcdef0123456789abcdef"
+			tc.call.CallSID = "CA0123456789abcdef0123456789abcdef"
+			d := tc.decide(tc.call, mustTenant(t, tc.tenant))
+			if d.Kind != tc.wantKind || d.Reason != tc.wantReason {
+				t.Errorf("decision %v/%q, want %v/%q (%+v)", d.Kind, d.Reason, tc.wantKind, tc.wantReason, d)
+			}
+			if d.Refused() != (tc.wantReason != "") {
+				t.Errorf("Refused() = %v", d.Refused())
+			}
+			got := d.AppendTwiML(nil)
+			if err := xml.Unmarshal(got, new(struct{ XMLName xml.Name })); err != nil {
+				t.Errorf("output does not parse: %v\n%s", err, got)
+			}
+			checkGolden(t, tc.name, got)
+		})
+	}
+	if !*update {
+		// A golden file no case writes is stale.
+		files, _ := filepath.Glob("testdata/golden/*.xml")
+		for _, f := range files {
+			if name := strings.TrimSuffix(filepath.Base(f), ".xml"); !seen[name] {
+				t.Errorf("%s has no test case (run with -update after removing it)", f)
+			}
+		}
+	}
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".xml")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./shared/voice -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("TwiML differs from %s\n got %s\nwant %s", path, got, want)
+	}
+}
+
+// TestActionURLs resolves the relative action URLs the way Twilio does
+// (RFC 3986, net/url) from every URL that can serve them, with and without
+// an API Gateway stage prefix.
+func TestActionURLs(t *testing.T) {
+	tests := []struct {
+		name, base, ref, want string
+	}{
+		{"dial from /voice", "https://x.execute-api.us-east-1.amazonaws.com/prod/voice", voice.DialCompleteAction, "/prod/incoming/dial-complete"},
+		{"dial from /incoming", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming", voice.DialCompleteAction, "/prod/incoming/dial-complete"},
+		{"dial from /incoming with a query", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming?tenant=a", voice.DialCompleteAction, "/prod/incoming/dial-complete"},
+		{"dial without a stage", "https://voice.example.com/incoming", voice.DialCompleteAction, "/incoming/dial-complete"},
+		{"record from dial-complete", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming/dial-complete", voice.RecordingCompleteAction, "/prod/incoming/recording-complete"},
+		{"record without a stage", "https://voice.example.com/incoming/dial-complete", voice.RecordingCompleteAction, "/incoming/recording-complete"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			base, err := url.Parse(tc.base)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref, err := url.Parse(tc.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := base.ResolveReference(ref)
+			if got.Path != tc.want || got.Host != base.Host || got.RawQuery != "" {
+				t.Errorf("%s + %s = %s, want path %s", tc.base, tc.ref, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDecisionActions checks the decisions use the URLs TestActionURLs
+// verified.
+func TestDecisionActions(t *testing.T) {
+	tn := mustTenant(t, base)
+	if d := voice.Incoming(voice.Call{To: mainNumber}, tn); d.Action != voice.DialCompleteAction {
+		t.Errorf("Incoming action %q", d.Action)
+	}
+	if d := voice.DialComplete(voice.Call{To: mainNumber, DialCallStatus: "no-answer"}, tn); d.Action != voice.RecordingCompleteAction {
+		t.Errorf("voicemail action %q", d.Action)
+	}
+}
+
+// TestValidity checks the verdicts agree with phonenumbers.IsValidNumber,
+// which Outgoing computes with one region lookup fewer.
+func TestValidity(t *testing.T) {
+	tn := mustTenant(t, `, "outbound": {"allowed_countries": ["US", "GB", "FR", "BS", "CA", "DE"]}`)
+	for _, n := range []string{
+		"+14155550123", "(415) 555-0123", "+1415555012", "+11234567890", "+12423570000", "+16132345678",
+		"+442071838750", "+4420718387", "+33142345678", "+498001234567", "+80012345678", "+999123", "12",
+	} {
+		t.Run(n, func(t *testing.T) {
+			num, err := phonenumbers.Parse(n, "US")
+			want := err == nil && phonenumbers.IsValidNumber(num)
+			d := voice.Outgoing(voice.Call{From: alice, To: n}, tn)
+			if got := d.Reason != voice.ReasonInvalidNumber; got != want {
+				t.Errorf("valid = %v, IsValidNumber = %v (%+v)", got, want, d)
+			}
+		})
+	}
+}
+
+func TestZeroDecisionHangsUp(t *testing.T) {
+	const want = `<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>`
+	if got := string(voice.Decision{}.AppendTwiML(nil)); got != want {
+		t.Errorf("got %s", got)
+	}
+	if got := string(voice.Decision{Kind: 99}.AppendTwiML(nil)); got != want {
+		t.Errorf("unknown kind: got %s", got)
+	}
+}
+
+func TestKindString(t *testing.T) {
+	for k, want := range map[voice.Kind]string{
+		voice.KindHangup: "hangup", voice.KindSay: "say", voice.KindDial: "dial",
+		voice.KindVoicemail: "voicemail", 42: "unknown",
+	} {
+		if got := k.String(); got != want {
+			t.Errorf("Kind(%d) = %q, want %q", k, got, want)
+		}
+	}
+}
+
+func TestReasonMessages(t *testing.T) {
+	reasons := []voice.Reason{
+		voice.ReasonEmptyTo, voice.ReasonInvalidNumber, voice.ReasonInvalidIdentity, voice.ReasonInvalidCaller,
+		voice.ReasonCountryNotAllowed, voice.ReasonBlockedPrefix, voice.ReasonPremiumRate, voice.ReasonSharedCost,
+		voice.ReasonClientCallsDisabled, voice.ReasonCallerIDNotAllowed, voice.ReasonNoRoute,
+	}
+	for _, r := range reasons {
+		t.Run(string(r), func(t *testing.T) {
+			m := r.Message()
+			if m == "" || !strings.HasSuffix(m, ".") {
+				t.Errorf("message %q", m)
+			}
+			if strings.ContainsAny(string(r), " -ABCDEFGHIJKLMNOPQRSTUVWXYZ") {
+				t.Errorf("reason %q is not snake_case", r)
+			}
+		})
+	}
+}
+
+func BenchmarkOutgoing(b *testing.B) {
+	b.ReportAllocs()
+	tn := mustTenant(b, base)
+	c := voice.Call{From: alice, To: "+14155550123"}
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		buf = voice.Outgoing(c, tn).AppendTwiML(buf[:0])
+	}
+}
+
+func BenchmarkOutgoingClient(b *testing.B) {
+	b.ReportAllocs()
+	tn := mustTenant(b, base)
+	c := voice.Call{From: alice, To: "bob"}
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		buf = voice.Outgoing(c, tn).AppendTwiML(buf[:0])
+	}
+}
+
+func BenchmarkIncoming(b *testing.B) {
+	b.ReportAllocs()
+	tn := mustTenant(b, base)
+	c := voice.Call{From: outsider, To: tenClients}
+	buf := make([]byte, 0, 1024)
+	for b.Loop() {
+		buf = voice.Incoming(c, tn).AppendTwiML(buf[:0])
+	}
+}
