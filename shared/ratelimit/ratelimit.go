@@ -4,6 +4,7 @@
 package ratelimit
 
 import (
+	"math"
 	"sync"
 	"time"
 )
@@ -20,6 +21,10 @@ type bucket struct {
 	tokens float64
 	last   time.Time
 }
+
+// tokenEpsilon absorbs float rounding in the refill, so that waiting exactly
+// the announced time is always enough for one event.
+const tokenEpsilon = 1e-9
 
 // maxKeys bounds memory under a flood of distinct keys: past it, buckets
 // that have refilled completely (and so carry no state) are dropped.
@@ -54,11 +59,13 @@ func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
 		b.tokens = min(l.burst, b.tokens+dt*l.rate)
 		b.last = now
 	}
-	if b.tokens >= 1 {
-		b.tokens--
+	if b.tokens >= 1-tokenEpsilon {
+		b.tokens = max(b.tokens-1, 0)
 		return true, 0
 	}
-	wait := time.Duration((1 - b.tokens) / l.rate * float64(time.Second))
+	// Round up: a truncated wait would end just short of a whole token, and
+	// a caller that waited exactly that long would be refused again.
+	wait := time.Duration(math.Ceil((1 - b.tokens) / l.rate * float64(time.Second)))
 	return false, wait
 }
 

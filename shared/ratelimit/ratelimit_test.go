@@ -194,3 +194,35 @@ func BenchmarkAllow(b *testing.B) {
 		l.Allow("AC0123456789abcdef0123456789abcdef\x00alice", now)
 	}
 }
+
+// TestWaitIsEnough checks the announced wait over many rates: waiting
+// exactly that long must be enough for one event, and a millisecond less
+// must not be (so the wait is not grossly overstated either).
+func TestWaitIsEnough(t *testing.T) {
+	for _, per := range []time.Duration{time.Second, 7 * time.Second, time.Minute, time.Hour} {
+		for n := 1; n <= 200; n++ {
+			c := newClock()
+			l := New(n, per)
+			for range n {
+				l.Allow("k", c.now())
+			}
+			c.advance(1234567 * time.Nanosecond) // a partial token, as in real use
+			ok, wait := l.Allow("k", c.now())
+			if ok {
+				continue // the partial advance already earned a token
+			}
+			if wait > time.Millisecond {
+				c.advance(wait - time.Millisecond)
+				if ok, _ := l.Allow("k", c.now()); ok {
+					t.Errorf("%d/%v: allowed 1ms before the announced wait %v", n, per, wait)
+				}
+				c.advance(time.Millisecond)
+			} else {
+				c.advance(wait)
+			}
+			if ok, _ := l.Allow("k", c.now()); !ok {
+				t.Errorf("%d/%v: refused after waiting the announced %v", n, per, wait)
+			}
+		}
+	}
+}

@@ -29,6 +29,9 @@ func ParseFile(data []byte) (*FileStore, error) {
 	if err := json.Unmarshal(data, &raws); err != nil {
 		return nil, fmt.Errorf("tenants file: must be a JSON array of tenant records: %s", jsonReason(err))
 	}
+	if raws == nil { // the document was null, which Unmarshal accepts silently
+		return nil, fmt.Errorf("tenants file: must be a JSON array of tenant records, not null")
+	}
 	s := &FileStore{tenants: make(map[string]*Tenant, len(raws))}
 	for i, raw := range raws {
 		t, err := Parse(raw)

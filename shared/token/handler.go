@@ -116,7 +116,7 @@ func serve(r *http.Request, o Options) (*Response, error) {
 	now := o.Now()
 	if ok, wait := o.Limiter.Allow(t.AccountSID+"\x00"+req.Identity, now); !ok {
 		e := apierr.New(apierr.RateLimited, "rate_limited", "too many tokens for this identity; retry later")
-		e.RetryAfter = int(wait/time.Second) + 1
+		e.RetryAfter = max(1, int((wait+time.Second-1)/time.Second)) // whole seconds, rounded up
 		return nil, e
 	}
 	tok, err := Issue(now, t, req.Identity, time.Duration(ttl)*time.Second)
@@ -227,12 +227,13 @@ func decodeBody(contentType string, body []byte) (request, string, error) {
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json") || (mt == "" && strings.HasPrefix(trimmed, "{")):
 		var in struct {
-			AccountSID *string      `json:"account_sid"`
-			Identity   *string      `json:"identity"`
-			TTLSeconds *json.Number `json:"ttl_seconds"`
+			AccountSID *string `json:"account_sid"`
+			Identity   *string `json:"identity"`
+			// Raw, so that a ttl_seconds of the wrong type is invalid_ttl, as
+			// it is in a form or query, rather than a JSON error.
+			TTLSeconds json.RawMessage `json:"ttl_seconds"`
 		}
 		dec := json.NewDecoder(strings.NewReader(trimmed))
-		dec.UseNumber()
 		if err := dec.Decode(&in); err != nil {
 			return req, "", invalid("invalid_request", "body is not valid JSON: send an object with string fields account_sid and identity and an optional number ttl_seconds")
 		}
@@ -246,8 +247,10 @@ func decodeBody(contentType string, body []byte) (request, string, error) {
 		if in.Identity != nil {
 			req.Identity = *in.Identity
 		}
-		if in.TTLSeconds != nil {
-			ttl = in.TTLSeconds.String()
+		if raw := string(in.TTLSeconds); raw != "" && raw != "null" {
+			if err := json.Unmarshal(in.TTLSeconds, &ttl); err != nil {
+				ttl = raw // a number literal, checked by the caller
+			}
 			if ttl == "" {
 				ttl = "invalid"
 			}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -244,6 +243,21 @@ func TestTokenErrors(t *testing.T) {
 		{name: "ttl fraction", req: func() *http.Request {
 			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","ttl_seconds":600.5}`)
 		}, status: 400, code: "invalid_ttl", noLookup: true},
+		{name: "json ttl words", req: func() *http.Request {
+			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","ttl_seconds":"ten"}`)
+		}, status: 400, code: "invalid_ttl", noLookup: true},
+		{name: "json ttl empty string", req: func() *http.Request {
+			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","ttl_seconds":""}`)
+		}, status: 400, code: "invalid_ttl", noLookup: true},
+		{name: "json ttl bool", req: func() *http.Request {
+			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","ttl_seconds":true}`)
+		}, status: 400, code: "invalid_ttl", noLookup: true},
+		{name: "json ttl object", req: func() *http.Request {
+			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","ttl_seconds":{"s":60}}`)
+		}, status: 400, code: "invalid_ttl", noLookup: true},
+		{name: "json ttl exponent", req: func() *http.Request {
+			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","ttl_seconds":6e2}`)
+		}, status: 400, code: "invalid_ttl", noLookup: true},
 		{name: "ttl words", req: func() *http.Request {
 			return getReq(url.Values{"account_sid": {sid}, "identity": {"alice"}, "ttl_seconds": {"ten"}})
 		}, status: 400, code: "invalid_ttl", noLookup: true},
@@ -316,8 +330,8 @@ func TestTokenErrors(t *testing.T) {
 			if tc.status == 429 {
 				ra, err := strconv.Atoi(w.Header().Get("Retry-After"))
 				// One token a minute, just spent: the next one is 60s away.
-				if err != nil || ra < 60 || ra > 61 {
-					t.Errorf("Retry-After = %q, want 60 or 61", w.Header().Get("Retry-After"))
+				if err != nil || ra != 60 {
+					t.Errorf("Retry-After = %q, want 60", w.Header().Get("Retry-After"))
 				}
 			}
 			if cc := w.Header().Get("Cache-Control"); cc != "no-store" {
@@ -393,9 +407,18 @@ func TestTokenRateLimitPerIdentity(t *testing.T) {
 	if got := req("bob"); got != 200 {
 		t.Errorf("bob is limited by alice's bucket: status %d", got)
 	}
-	now = now.Add(30 * time.Second) // one token back at 2 per minute
+	w := hs.do(jsonReq(`{"account_sid":"` + sid + `","identity":"alice"}`))
+	ra, err := strconv.Atoi(w.Header().Get("Retry-After"))
+	if w.Code != 429 || err != nil || ra != 30 { // one token back every 30s at 2 per minute
+		t.Fatalf("status %d Retry-After %q, want 429 and 30", w.Code, w.Header().Get("Retry-After"))
+	}
+	now = now.Add(time.Duration(ra)*time.Second - time.Millisecond)
+	if got := req("alice"); got != 429 {
+		t.Errorf("alice before Retry-After: status %d", got)
+	}
+	now = now.Add(time.Millisecond)
 	if got := req("alice"); got != 200 {
-		t.Errorf("alice after refill: status %d", got)
+		t.Errorf("alice after Retry-After: status %d", got)
 	}
 	if len(hs.issued) != 4 {
 		t.Errorf("OnIssued called %d times, want 4", len(hs.issued))
@@ -498,5 +521,3 @@ func BenchmarkHandler(b *testing.B) {
 		}
 	}
 }
-
-var _ = io.Discard

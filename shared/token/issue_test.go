@@ -201,3 +201,43 @@ func BenchmarkIssueTwilioGo(b *testing.B) {
 		}
 	}
 }
+
+// TestIssueAgreesWithTwilioGo compares our token with twilio-go's for the
+// same inputs. twilio-go reads the wall clock, so only the time-independent
+// parts are compared exactly.
+func TestIssueAgreesWithTwilioGo(t *testing.T) {
+	v := loadVectors(t)[0] // ttl 3600: twilio-go raises anything shorter to an hour
+	at := twiliojwt.CreateAccessToken(twiliojwt.AccessTokenParams{
+		AccountSid: v.AccountSID, SigningKeySid: v.APIKeySID, Secret: v.APIKeySecret,
+		Identity: v.Identity, Ttl: float64(v.TTL),
+	})
+	at.AddGrant(&twiliojwt.VoiceGrant{
+		Incoming: twiliojwt.Incoming{Allow: true},
+		Outgoing: twiliojwt.Outgoing{ApplicationSid: v.TwiMLAppSID},
+	})
+	theirs, err := at.ToJwt()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := Issue(time.Now(), v.tenant(), v.Identity, time.Duration(v.TTL)*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := strings.Split(tok.JWT, ".")
+	their := strings.Split(theirs, ".")
+	if h1, h2 := decodeSegment(t, ours[0]), decodeSegment(t, their[0]); !reflect.DeepEqual(h1, h2) {
+		t.Errorf("header %v, twilio-go %v", h1, h2)
+	}
+	p1, p2 := decodeSegment(t, ours[1]), decodeSegment(t, their[1])
+	for _, k := range []string{"iss", "sub", "grants"} {
+		if !reflect.DeepEqual(p1[k], p2[k]) {
+			t.Errorf("%s = %v, twilio-go %v", k, p1[k], p2[k])
+		}
+	}
+	if p2["exp"].(float64)-p2["nbf"].(float64) != p1["exp"].(float64)-p1["nbf"].(float64) {
+		t.Errorf("lifetime differs: ours %v..%v, twilio-go %v..%v", p1["nbf"], p1["exp"], p2["nbf"], p2["exp"])
+	}
+	if _, err := parse(theirs, v.APIKeySecret, time.Now()); err != nil {
+		t.Errorf("twilio-go token does not verify with our parser settings: %v", err)
+	}
+}

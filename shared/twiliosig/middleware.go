@@ -78,7 +78,7 @@ func (c *checker) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		c.refuse(w, r, http.StatusMethodNotAllowed, ReasonMethod, "", "", "method not allowed\n")
 		return
 	}
-	body, err := readBody(r)
+	body, err := readBody(w, r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -168,8 +168,9 @@ func (c *checker) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 	next.ServeHTTP(w, r.WithContext(tenant.NewContext(r.Context(), t)))
 }
 
-// readBody reads at most MaxBodyBytes, returning *http.MaxBytesError past it.
-func readBody(r *http.Request) ([]byte, error) {
+// readBody reads at most MaxBodyBytes, returning *http.MaxBytesError past it
+// (and, through w, telling net/http to close the connection).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.Body == nil {
 		return nil, nil
 	}
@@ -177,7 +178,7 @@ func readBody(r *http.Request) ([]byte, error) {
 	if r.ContentLength > MaxBodyBytes {
 		return nil, &http.MaxBytesError{Limit: MaxBodyBytes}
 	}
-	limited := http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
+	limited := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
 	n := r.ContentLength
 	if n < 0 || n > MaxBodyBytes {
 		n = 512

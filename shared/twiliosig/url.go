@@ -68,8 +68,6 @@ func (u *parsedURL) legacyWithPort(lq string) urlParts {
 	return urlParts{u.origin, u.port, u.path, "?", lq}
 }
 
-func (p *urlParts) String() string { return strings.Join(p[:], "") }
-
 func qmark(b bool) string {
 	if b {
 		return "?"
@@ -207,23 +205,28 @@ func serializeHost(h string) (string, bool) {
 		}
 		return "[" + a.String() + "]", true
 	}
+	upper := false
 	for i := 0; i < len(h); i++ {
 		c := h[i]
 		if !isAlnum(c) && c != '-' && c != '.' && c != '_' {
 			return "", false
 		}
+		upper = upper || c >= 'A' && c <= 'Z'
 	}
-	h = strings.ToLower(h)
-	labels := strings.Split(h, ".")
-	if len(labels) > 1 && labels[len(labels)-1] == "" {
-		labels = labels[:len(labels)-1]
+	if upper {
+		h = strings.ToLower(h)
 	}
-	last := labels[len(labels)-1]
+	last := strings.TrimSuffix(h, ".")
+	if last == "" {
+		last = h
+	}
+	last = last[strings.LastIndexByte(last, '.')+1:]
 	if !endsInNumber(last) {
 		return h, true
 	}
 	// An IPv4 address: accept only the canonical dotted quad.
-	if len(labels) != 4 || strings.HasSuffix(h, ".") {
+	labels := strings.Split(h, ".")
+	if len(labels) != 4 {
 		return "", false
 	}
 	for _, l := range labels {

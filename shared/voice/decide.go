@@ -100,22 +100,25 @@ func allDigits(s string) bool {
 }
 
 // dialable applies the tenant's outbound policy to a phone number and
-// returns it in E.164, or the reason it may not be dialled. Cheap checks
-// run before the number-type lookup, which is phonenumbers' slowest step.
+// returns it in E.164, or the reason it may not be dialled.
+//
+// phonenumbers' type and region lookups are the slow part (regexps over the
+// number for each candidate region), so each is done once:
+// IsValidNumber(n) is exactly GetNumberType(n) != UNKNOWN (both test the
+// number against the metadata of GetRegionCodeForNumber(n)), and the type
+// is needed anyway for the premium-rate rule. TestValidity pins that.
 func dialable(raw string, t *tenant.Tenant) (string, Reason) {
 	var num phonenumbers.PhoneNumber
 	if err := phonenumbers.ParseToNumber(raw, t.DefaultRegion, &num); err != nil {
 		return "", ReasonInvalidNumber
 	}
-	// IsValidNumber(n) is IsValidNumberForRegion(n, GetRegionCodeForNumber(n));
-	// the region is needed anyway, so look it up once.
-	region := phonenumbers.GetRegionCodeForNumber(&num)
-	if !phonenumbers.IsValidNumberForRegion(&num, region) {
+	typ := phonenumbers.GetNumberType(&num)
+	if typ == phonenumbers.UNKNOWN {
 		return "", ReasonInvalidNumber
 	}
 	// The region, not the calling code: +1 is shared by the US, Canada and
 	// much of the Caribbean.
-	if !countryAllowed(t, region) {
+	if !countryAllowed(t, phonenumbers.GetRegionCodeForNumber(&num)) {
 		return "", ReasonCountryNotAllowed
 	}
 	e164 := phonenumbers.Format(&num, phonenumbers.E164)
@@ -124,7 +127,7 @@ func dialable(raw string, t *tenant.Tenant) (string, Reason) {
 			return "", ReasonBlockedPrefix
 		}
 	}
-	switch phonenumbers.GetNumberType(&num) {
+	switch typ {
 	case phonenumbers.PREMIUM_RATE:
 		return "", ReasonPremiumRate
 	case phonenumbers.SHARED_COST:

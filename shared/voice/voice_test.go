@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nyaruka/phonenumbers"
@@ -291,6 +292,31 @@ func TestValidity(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConcurrent shares one tenant between goroutines, as a warm Lambda
+// does, so -race sees the decisions (and phonenumbers' regexp cache).
+func TestConcurrent(t *testing.T) {
+	tn := mustTenant(t, recording)
+	calls := []voice.Call{
+		{From: alice, To: "(415) 555-0123"}, {From: alice, To: "+19002345678"}, {From: alice, To: "bob"},
+		{From: outsider, To: tenClients}, {From: alice, To: "+442071838750"},
+	}
+	want := make([]string, len(calls))
+	for i, c := range calls {
+		want[i] = string(voice.Outgoing(c, tn).AppendTwiML(nil))
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i, c := range calls {
+				if got := string(voice.Outgoing(c, tn).AppendTwiML(nil)); got != want[i] {
+					t.Errorf("call %d: got %s, want %s", i, got, want[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
 
 func TestZeroDecisionHangsUp(t *testing.T) {

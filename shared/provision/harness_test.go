@@ -1,0 +1,274 @@
+package provision_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"bubble-twilio-voice/shared/provision"
+	"bubble-twilio-voice/shared/smwire"
+	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/twiliowire"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+)
+
+const prefix = "twilio-voice/"
+
+// env is one test's world: a fake Twilio, a fake Secrets Manager, real
+// clients for both, and everything the code under test printed.
+type env struct {
+	t   *testing.T
+	tw  *twiliowire.Server
+	sm  *smwire.Server
+	d   provision.Deployment
+	out bytes.Buffer
+
+	mu      sync.Mutex
+	secrets map[string]bool // every credential seen, to scan output for
+	sleeps  []time.Duration
+	onSleep func()
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, tw: twiliowire.Start(t), sm: smwire.Start(t), secrets: map[string]bool{}}
+	e.d = provision.Deployment{
+		Label:       "voice-test",
+		VoiceURL:    "https://abc123.execute-api.us-east-1.amazonaws.com/voice",
+		IncomingURL: "https://abc123.execute-api.us-east-1.amazonaws.com/incoming",
+		TokenURL:    "https://abc123.execute-api.us-east-1.amazonaws.com/token",
+		FallbackURL: provision.DefaultFallbackURL,
+	}
+	t.Cleanup(e.scanOutput)
+	return e
+}
+
+func (e *env) provisioner(dryRun bool) *provision.Provisioner {
+	mainSID, mainToken := e.tw.Main()
+	tw, err := provision.NewREST(provision.Credentials{AccountSID: mainSID, AuthToken: mainToken},
+		provision.RESTOptions{BaseURL: e.tw.URL()})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	sm := secretsmanager.New(secretsmanager.Options{
+		Region:           smwire.Region,
+		BaseEndpoint:     aws.String(e.sm.URL()),
+		Credentials:      credentials.NewStaticCredentialsProvider(smwire.AccessKeyID, smwire.SecretAccessKey, ""),
+		RetryMaxAttempts: 1, // a fault fails the step at once
+	})
+	return provision.New(provision.Config{
+		Twilio: tw, Secrets: provision.NewSecretsManager(sm), SecretPrefix: prefix,
+		Out: &e.out, DryRun: dryRun,
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			e.mu.Lock()
+			e.sleeps = append(e.sleeps, d)
+			f := e.onSleep
+			e.mu.Unlock()
+			if f != nil {
+				f()
+			}
+			return nil
+		},
+	})
+}
+
+// run runs op and collects every credential that exists before and after,
+// so scanOutput can look for them. It returns op's error and the output op
+// printed.
+func (e *env) run(op func(p *provision.Provisioner) error, dryRun bool) (string, error) {
+	e.t.Helper()
+	e.collect()
+	start := e.out.Len()
+	err := op(e.provisioner(dryRun))
+	e.collect()
+	return e.out.String()[start:], err
+}
+
+func (e *env) create(o provision.CreateOptions) (string, error) {
+	e.t.Helper()
+	o.Deployment = e.d
+	return e.run(func(p *provision.Provisioner) error { return p.Create(context.Background(), o) }, false)
+}
+
+func (e *env) dryCreate(o provision.CreateOptions) (string, error) {
+	e.t.Helper()
+	o.Deployment = e.d
+	return e.run(func(p *provision.Provisioner) error { return p.Create(context.Background(), o) }, true)
+}
+
+func (e *env) mustCreate(o provision.CreateOptions) string {
+	e.t.Helper()
+	out, err := e.create(o)
+	if err != nil {
+		e.t.Fatalf("create: %v\noutput:\n%s", err, out)
+	}
+	return out
+}
+
+// collect notes every credential in both fakes.
+func (e *env) collect() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mainSID, mainToken := e.tw.Main()
+	e.secrets[mainToken] = true
+	accts := append(e.tw.Subaccounts(), twiliowire.Account{SID: mainSID})
+	for _, a := range accts {
+		if a.AuthToken != "" {
+			e.secrets[a.AuthToken] = true
+		}
+		if a.Secondary != "" {
+			e.secrets[a.Secondary] = true
+		}
+		for _, k := range e.tw.Keys(a.SID) {
+			e.secrets[k.Secret] = true
+		}
+	}
+	for _, name := range e.sm.Names() {
+		v, _ := e.sm.Get(name)
+		var r struct {
+			AuthToken         string   `json:"auth_token"`
+			PreviousAuthToken string   `json:"previous_auth_token"`
+			APIKeySecret      string   `json:"api_key_secret"`
+			TokenAPIKeys      []string `json:"token_api_keys"`
+		}
+		_ = json.Unmarshal([]byte(v), &r)
+		for _, s := range append([]string{r.AuthToken, r.PreviousAuthToken, r.APIKeySecret}, r.TokenAPIKeys...) {
+			if s != "" {
+				e.secrets[s] = true
+			}
+		}
+	}
+}
+
+const bearerHeader = "Bearer key for the Bubble API Connector (shown once; store it in Bubble now):\n"
+
+// bearers returns the bearer keys out printed on purpose.
+func bearers(out string) []string {
+	var keys []string
+	for {
+		i := strings.Index(out, bearerHeader)
+		if i < 0 {
+			return keys
+		}
+		out = out[i+len(bearerHeader):]
+		line, rest, _ := strings.Cut(out, "\n")
+		keys = append(keys, line)
+		out = rest
+	}
+}
+
+// scanOutput fails the test if anything printed contains a credential,
+// except the bearer keys printed under bearerHeader, each exactly once.
+func (e *env) scanOutput() {
+	e.collect()
+	out := e.out.String()
+	for _, b := range bearers(out) {
+		if strings.Count(out, b) != 1 {
+			e.t.Errorf("bearer key printed %d times, want once", strings.Count(out, b))
+		}
+		out = strings.Replace(out, bearerHeader+b+"\n", bearerHeader+"(checked)\n", 1)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for s := range e.secrets {
+		if len(s) >= 8 && strings.Contains(out, s) {
+			e.t.Errorf("output contains a credential (%d chars, starts %.3s...)", len(s), s)
+		}
+	}
+}
+
+// record returns the stored tenant of accountSID, failing if it does not
+// parse.
+func (e *env) record(accountSID string) *tenant.Tenant {
+	e.t.Helper()
+	v, ok := e.sm.Get(prefix + accountSID)
+	if !ok {
+		e.t.Fatalf("no secret %s%s", prefix, accountSID)
+	}
+	t, err := tenant.Parse([]byte(v))
+	if err != nil {
+		e.t.Fatalf("stored record does not parse: %v", err)
+	}
+	return t
+}
+
+// raw returns the stored record as a generic JSON object.
+func (e *env) raw(accountSID string) map[string]any {
+	e.t.Helper()
+	v, _ := e.sm.Get(prefix + accountSID)
+	var m map[string]any
+	if err := json.Unmarshal([]byte(v), &m); err != nil {
+		e.t.Fatal(err)
+	}
+	return m
+}
+
+// smWrites counts Secrets Manager writes since the last ResetCalls.
+func (e *env) smWrites() int {
+	return e.sm.Calls("CreateSecret") + e.sm.Calls("PutSecretValue") + e.sm.Calls("UpdateSecret")
+}
+
+func (e *env) resetCalls() {
+	e.tw.ResetCalls()
+	e.sm.ResetCalls()
+}
+
+// onlySub returns the single subaccount, failing if there is not exactly one.
+func (e *env) onlySub() twiliowire.Account {
+	e.t.Helper()
+	subs := e.tw.Subaccounts()
+	if len(subs) != 1 {
+		e.t.Fatalf("%d subaccounts, want 1", len(subs))
+	}
+	return subs[0]
+}
+
+// assertProvisioned checks the end state of a successful create of the
+// only subaccount with numbers routed.
+func (e *env) assertProvisioned(numbers ...string) *tenant.Tenant {
+	e.t.Helper()
+	sub := e.onlySub()
+	rec := e.record(sub.SID)
+	if rec.AuthToken != sub.AuthToken {
+		e.t.Errorf("record auth_token is not the subaccount's")
+	}
+	var ours []twiliowire.Key
+	for _, k := range e.tw.Keys(sub.SID) {
+		if k.FriendlyName == e.d.KeyName() {
+			ours = append(ours, k)
+		}
+	}
+	if len(ours) != 1 || ours[0].SID != rec.APIKeySID || ours[0].Secret != rec.APIKeySecret {
+		e.t.Errorf("keys named %q: %d (want exactly the record's key %s)", e.d.KeyName(), len(ours), rec.APIKeySID)
+	}
+	apps := e.tw.Apps(sub.SID)
+	if len(apps) != 1 || apps[0].SID != rec.TwiMLAppSID {
+		e.t.Fatalf("apps: %+v, want one with the record's SID %s", apps, rec.TwiMLAppSID)
+	}
+	if a := apps[0]; a.FriendlyName != e.d.AppName() || a.VoiceURL != e.d.VoiceURL || a.VoiceMethod != "POST" ||
+		a.VoiceFallbackURL != e.d.FallbackURL || a.VoiceFallbackMethod != "POST" {
+		e.t.Errorf("app = %+v", a)
+	}
+	for _, want := range numbers {
+		found := false
+		for _, n := range e.tw.Numbers(sub.SID) {
+			if n.PhoneNumber == want {
+				found = true
+				if n.VoiceURL != e.d.IncomingURL || n.VoiceMethod != "POST" || n.VoiceApplicationSID != "" || n.VoiceFallbackURL != e.d.FallbackURL {
+					e.t.Errorf("number %s = %+v", want, n)
+				}
+			}
+		}
+		if !found {
+			e.t.Errorf("number %s missing", want)
+		}
+	}
+	return rec
+}
