@@ -6,6 +6,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,19 +17,29 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return // -h: the usage is printed, and asking for it is no error
+	case err != nil:
 		fmt.Fprintln(os.Stderr, "twiliosign:", err)
 		os.Exit(2)
 	}
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("twiliosign", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rawURL := fs.String("url", "", "the full URL Twilio calls, query included")
-	token := fs.String("auth-token", os.Getenv("TWILIO_AUTH_TOKEN"), "the subaccount's auth token (default $TWILIO_AUTH_TOKEN)")
+	// The environment is read after parsing, not as the flag's default:
+	// flag prints non-empty defaults in the usage, which would put the
+	// token on the terminal (and in CI logs) after any mistyped flag.
+	token := fs.String("auth-token", "", "the subaccount's auth token (default $TWILIO_AUTH_TOKEN)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *token == "" {
+		*token = getenv("TWILIO_AUTH_TOKEN")
 	}
 	if *rawURL == "" || *token == "" || fs.NArg() != 1 {
 		return fmt.Errorf("usage: twiliosign -url URL -auth-token TOKEN 'form-encoded body'")

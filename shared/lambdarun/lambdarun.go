@@ -57,14 +57,23 @@ func Setup(ctx context.Context, function string, getenv func(string) string, std
 		Metrics: metrics.New(stdout, function, time.Now),
 		Now:     time.Now,
 	}
-	d.Store, err = OpenStore(ctx, cfg, d.Log, d.Metrics)
-	return d, err
+	if d.Store, err = OpenStore(ctx, cfg, d.Log, d.Metrics); err != nil {
+		return Deps{}, err
+	}
+	return d, nil
 }
 
-// OpenStore returns the tenant store the configuration names.
+// OpenStore returns the tenant store the configuration names, or a nil
+// Store and an error.
 func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger, m *metrics.Emitter) (tenant.Store, error) {
 	if cfg.TenantsFile != "" {
-		return tenant.LoadFile(cfg.TenantsFile)
+		// Not "return tenant.LoadFile(...)": its nil *FileStore would be a
+		// non-nil Store next to the error.
+		fs, err := tenant.LoadFile(cfg.TenantsFile)
+		if err != nil {
+			return nil, err
+		}
+		return fs, nil
 	}
 	client, err := tenant.NewSecretsClient(ctx)
 	if err != nil {

@@ -171,7 +171,7 @@ func (p *Provisioner) subaccount(o CreateOptions) (Account, error) {
 			if err != nil {
 				return Account{}, stepErr(fmt.Sprintf("create subaccount %q", o.Name), err)
 			}
-			p.printf("subaccount %s (%q): created\n", a.SID, a.FriendlyName)
+			p.done("subaccount %s (%q): created\n", a.SID, a.FriendlyName)
 			acct = a
 		}
 	}
@@ -227,7 +227,7 @@ func (p *Provisioner) ensureKey(acct string, rec record, keyName string, rotate 
 		if exists {
 			replaced = cur
 		}
-		p.printf("API key %s: created (its secret goes into the secret only)\n", key.SID)
+		p.done("API key %s: created (its secret goes into the secret only)\n", key.SID)
 	}
 	for _, k := range keys {
 		if k.FriendlyName == keyName && k.SID != key.SID && k.SID != replaced && k.SID != cur {
@@ -274,7 +274,7 @@ func (p *Provisioner) ensureApp(acct, recordSID string, d Deployment) (App, erro
 		if err != nil {
 			return App{}, stepErr(fmt.Sprintf("create TwiML App %q", want.FriendlyName), err)
 		}
-		p.printf("TwiML App %s (%q): created, Voice URL %s\n", a.SID, a.FriendlyName, d.VoiceURL)
+		p.done("TwiML App %s (%q): created, Voice URL %s\n", a.SID, a.FriendlyName, d.VoiceURL)
 		return a, nil
 	}
 	if app.VoiceURL == want.VoiceURL && strings.EqualFold(app.VoiceMethod, "POST") &&
@@ -287,7 +287,7 @@ func (p *Provisioner) ensureApp(acct, recordSID string, d Deployment) (App, erro
 	if err != nil {
 		return App{}, stepErr("update TwiML App "+app.SID, err)
 	}
-	p.printf("TwiML App %s (%q): updated, Voice URL %s (was %q)\n", a.SID, a.FriendlyName, d.VoiceURL, app.VoiceURL)
+	p.done("TwiML App %s (%q): updated, Voice URL %s (was %q)\n", a.SID, a.FriendlyName, d.VoiceURL, app.VoiceURL)
 	return a, nil
 }
 
@@ -315,7 +315,7 @@ func (p *Provisioner) ensureNumber(acct, e164 string, d Deployment) error {
 	if _, err := p.tw.UpdateNumber(acct, want); err != nil {
 		return stepErr("update "+step, err)
 	}
-	p.printf("number %s (%s): Voice URL set to %s\n", e164, n.SID, d.IncomingURL)
+	p.done("number %s (%s): Voice URL set to %s\n", e164, n.SID, d.IncomingURL)
 	return nil
 }
 
@@ -411,7 +411,12 @@ func (p *Provisioner) storeRecord(ctx context.Context, name string, old, rec rec
 	if err != nil {
 		return stepErr("write secret "+name, err)
 	}
-	p.printf("secret %s: %s (%s)\n", name, verb, strings.Join(describeChange(rec, changed), "; "))
+	changes := strings.Join(describeChange(rec, changed), "; ")
+	if p.dryRun {
+		p.printf("plan:   changes: %s\n", changes)
+		return nil
+	}
+	p.printf("secret %s: %s (%s)\n", name, verb, changes)
 	return nil
 }
 
@@ -425,7 +430,7 @@ func (p *Provisioner) deleteKeys(ctx context.Context, acct string, orphans []str
 			errs = append(errs, stepErr("delete orphaned API key "+sid+" (rerun to retry)", err))
 			continue
 		}
-		p.printf("API key %s: deleted (orphan of an earlier run)\n", sid)
+		p.done("API key %s: deleted (orphan of an earlier run)\n", sid)
 	}
 	if replaced != "" {
 		if err := p.wait(ctx, wait, "before deleting the replaced API key "+replaced); err != nil {
@@ -435,7 +440,7 @@ func (p *Provisioner) deleteKeys(ctx context.Context, acct string, orphans []str
 		if err := p.tw.DeleteKey(acct, replaced); err != nil && !isNotFound(err) {
 			errs = append(errs, stepErr("delete replaced API key "+replaced+" (rerun to retry)", err))
 		} else {
-			p.printf("API key %s: deleted (replaced)\n", replaced)
+			p.done("API key %s: deleted (replaced)\n", replaced)
 		}
 	}
 	return errors.Join(errs...)

@@ -29,6 +29,8 @@ type env struct {
 	sm  *smwire.Server
 	d   provision.Deployment
 	out bytes.Buffer
+	// errs holds the text of every error returned, scanned like out.
+	errs strings.Builder
 
 	mu      sync.Mutex
 	secrets map[string]bool // every credential seen, to scan output for
@@ -88,6 +90,9 @@ func (e *env) run(op func(p *provision.Provisioner) error, dryRun bool) (string,
 	start := e.out.Len()
 	err := op(e.provisioner(dryRun))
 	e.collect()
+	if err != nil {
+		e.errs.WriteString(err.Error() + "\n")
+	}
 	return e.out.String()[start:], err
 }
 
@@ -175,6 +180,7 @@ func (e *env) scanOutput() {
 		}
 		out = strings.Replace(out, bearerHeader+b+"\n", bearerHeader+"(checked)\n", 1)
 	}
+	out += e.errs.String()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for s := range e.secrets {

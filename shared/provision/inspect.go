@@ -143,18 +143,18 @@ func (p *Provisioner) Check(ctx context.Context, accountSID string, d Deployment
 	}
 
 	acct, err := p.tw.FetchAccount(accountSID)
-	switch {
-	case err != nil:
+	if err != nil {
 		return stepErr("fetch subaccount "+accountSID, err)
-	case acct.Status != "active":
+	}
+	if acct.Status != "active" {
 		c.problem("reactivate the subaccount in the Twilio console", "subaccount %s is %s", accountSID, acct.Status)
 	}
-	switch {
-	case err != nil || acct.AuthToken == "":
+	switch acct.AuthToken {
+	case "":
 		c.note("auth token not compared: Twilio did not return it (main API key in use?)")
-	case acct.AuthToken == t.AuthToken:
+	case t.AuthToken:
 		c.ok("auth_token is the subaccount's current auth token")
-	case acct.AuthToken == t.PreviousAuthToken:
+	case t.PreviousAuthToken:
 		c.problem("subaccounts rotate-auth-token "+accountSID, "an auth token rotation is not finished (secondary stored, not promoted)")
 	default:
 		c.problem(fixCreate, "auth_token is not the subaccount's current auth token: webhook signatures will fail")

@@ -117,6 +117,14 @@ func (p *Provisioner) printf(format string, args ...any) {
 	fmt.Fprintf(p.out, format, args...)
 }
 
+// done reports a write that happened; a dry run already printed its plan
+// line instead.
+func (p *Provisioner) done(format string, args ...any) {
+	if !p.dryRun {
+		p.printf(format, args...)
+	}
+}
+
 // newBearerKey returns 32 random bytes as base64url (43 characters): the
 // token_api_keys entry Bubble's API Connector sends.
 func (p *Provisioner) newBearerKey() (string, error) {

@@ -52,7 +52,7 @@ func (p *Provisioner) RotateKey(ctx context.Context, accountSID string, wait tim
 	if err != nil {
 		return stepErr("create API key in "+accountSID, err)
 	}
-	p.printf("API key %s: created (its secret goes into the secret only)\n", key.SID)
+	p.done("API key %s: created (its secret goes into the secret only)\n", key.SID)
 	rec := old.clone()
 	rec.set("api_key_sid", key.SID)
 	rec.set("api_key_secret", key.Secret)
@@ -129,7 +129,7 @@ func (p *Provisioner) RotateAuthToken(ctx context.Context, accountSID string, o 
 		if err != nil {
 			return "", stepErr("create secondary auth token of "+accountSID, err)
 		}
-		p.printf("secondary auth token: created\n")
+		p.done("secondary auth token: created\n")
 		rec.set("auth_token", s)
 		rec.set("previous_auth_token", primary)
 		return s, p.storeRecord(ctx, name, cur, rec, true)
@@ -167,7 +167,7 @@ func (p *Provisioner) RotateAuthToken(ctx context.Context, accountSID string, o 
 	if err != nil {
 		return stepErr("promote secondary auth token of "+accountSID+" (rerun to retry)", err)
 	}
-	p.printf("secondary auth token: promoted; the old token no longer works for the REST API\n")
+	p.done("secondary auth token: promoted; the old token no longer works for the REST API\n")
 	if promoted != secondary && !p.dryRun {
 		// Someone else created a newer secondary; store what Twilio promoted.
 		cur := rec.clone()

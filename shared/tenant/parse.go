@@ -3,6 +3,7 @@ package tenant
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 )
@@ -39,9 +40,32 @@ func jsonReason(err error) string {
 	case *json.SyntaxError:
 		return fmt.Sprintf("invalid JSON at byte %d", e.Offset)
 	case *json.UnmarshalTypeError:
-		return fmt.Sprintf("field %q has the wrong type (want %s)", e.Field, e.Type)
+		return fmt.Sprintf("field %q has the wrong type (want %s)", e.Field, jsonKind(e.Type))
 	default:
 		return "invalid JSON"
+	}
+}
+
+// jsonKind names a Go type the way a person writing JSON thinks of it.
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "another type"
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	default:
+		return t.Kind().String()
 	}
 }
 

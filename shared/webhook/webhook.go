@@ -32,8 +32,9 @@ type Options struct {
 	// PublicBaseURL, when set, is the scheme and host Twilio calls (a custom
 	// domain, or the dev server); otherwise the request's own host is used.
 	PublicBaseURL string
-	Log           *slog.Logger
-	Metrics       *metrics.Emitter
+	// Log may be nil to discard logs; Metrics may be nil to count nothing.
+	Log     *slog.Logger
+	Metrics *metrics.Emitter
 }
 
 // OptionsFrom builds the options from the configuration, the same way for
@@ -45,6 +46,9 @@ func OptionsFrom(cfg config.Config, store tenant.Store, log *slog.Logger, m *met
 // NewHandler returns the handler for every webhook path. Unknown paths are
 // 404 before any signature work or tenant lookup.
 func NewHandler(o Options) http.Handler {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
 	signed := twiliosig.Middleware(o.Store, twiliosig.URLFunc(o.PublicBaseURL), o.Log, func(reason string) {
 		if reason != twiliosig.ReasonStoreUnavailable { // counted by the store as SecretFetchFailed
 			o.Metrics.Count(metrics.SignatureRejected, reason, "")

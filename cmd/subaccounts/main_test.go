@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"bubble-twilio-voice/shared/provision"
+	"bubble-twilio-voice/shared/smwire"
+	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/twiliowire"
+)
+
+// fakeCloudFormation answers DescribeStacks (awsQuery protocol, XML) for
+// one stack with this template's outputs.
+func fakeCloudFormation(t *testing.T, stack, base string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "DescribeStacks" {
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		}
+		if r.Form.Get("StackName") != stack {
+			w.Header().Set("Content-Type", "text/xml")
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ` + r.Form.Get("StackName") + ` does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`))
+			return
+		}
+		w.Header().Set("Content-Type", "text/xml")
+		_, _ = w.Write([]byte(`<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
+<DescribeStacksResult><Stacks><member>
+<StackName>` + stack + `</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/` + stack + `/1</StackId>
+<CreationTime>2025-01-01T00:00:00Z</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus>
+<Outputs>
+<member><OutputKey>TokenUrl</OutputKey><OutputValue>` + base + `/token</OutputValue></member>
+<member><OutputKey>VoiceUrl</OutputKey><OutputValue>` + base + `/voice</OutputValue></member>
+<member><OutputKey>IncomingUrl</OutputKey><OutputValue>` + base + `/incoming</OutputValue></member>
+</Outputs></member></Stacks></DescribeStacksResult>
+<ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></DescribeStacksResponse>`))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+type world struct {
+	tw     *twiliowire.Server
+	sm     *smwire.Server
+	getenv func(string) string
+	all    *bytes.Buffer // everything printed, scanned for credentials at the end
+	seen   map[string]bool
+}
+
+func newWorld(t *testing.T) world {
+	tw := twiliowire.Start(t)
+	sm := smwire.Start(t)
+	sm.SetEnv(t)
+	cfn := fakeCloudFormation(t, "voice-prod", "https://abc123.execute-api.us-east-1.amazonaws.com")
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cfn.URL)
+	sid, token := tw.Main()
+	env := map[string]string{
+		"TWILIO_ACCOUNT_SID":  sid,
+		"TWILIO_AUTH_TOKEN":   token,
+		"TWILIO_API_BASE_URL": tw.URL(),
+	}
+	w := world{tw: tw, sm: sm, getenv: func(k string) string { return env[k] }, all: &bytes.Buffer{}, seen: map[string]bool{}}
+	t.Cleanup(func() { w.scan(t) })
+	return w
+}
+
+// collect notes every credential the fakes hold now.
+func (w world) collect() {
+	sid, token := w.tw.Main()
+	w.seen[token] = true
+	for _, a := range append(w.tw.Subaccounts(), twiliowire.Account{SID: sid}) {
+		w.seen[a.AuthToken], w.seen[a.Secondary] = true, true
+		for _, k := range w.tw.Keys(a.SID) {
+			w.seen[k.Secret] = true
+		}
+	}
+	for _, name := range w.sm.Names() {
+		v, _ := w.sm.Get(name)
+		if rec, err := tenant.Parse([]byte(v)); err == nil {
+			w.seen[rec.AuthToken], w.seen[rec.PreviousAuthToken], w.seen[rec.APIKeySecret] = true, true, true
+		}
+	}
+	delete(w.seen, "")
+}
+
+// scan fails the test if any output holds a credential, except a bearer
+// key printed once on the line after its header.
+func (w world) scan(t *testing.T) {
+	w.collect()
+	out := w.all.String()
+	const header = "Bearer key for the Bubble API Connector (shown once; store it in Bubble now):\n"
+	for _, part := range strings.Split(out, header)[1:] {
+		key, _, _ := strings.Cut(part, "\n")
+		if strings.Count(out, key) != 1 {
+			t.Errorf("bearer key printed more than once")
+		}
+	}
+	for s := range w.seen {
+		if strings.Contains(out, s) {
+			t.Errorf("output contains a credential (%d chars)", len(s))
+		}
+	}
+}
+
+func (w world) run(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var o, e bytes.Buffer
+	w.collect()
+	err = run(context.Background(), args, w.getenv, &o, &e)
+	w.collect()
+	w.all.WriteString(o.String() + e.String())
+	if err != nil {
+		w.all.WriteString(err.Error())
+	}
+	return o.String(), e.String(), err
+}
+
+func TestRunEndToEnd(t *testing.T) {
+	w := newWorld(t)
+	sub := w.tw.AddSubaccount("acme")
+	w.tw.AddNumber(sub.SID, "+14155550100")
+
+	// Dry run first: nothing changes.
+	out, _, err := w.run(t, "create", "--stack", "voice-prod", "--name", "acme", "--number", "+14155550100", "--client", "alice,bob", "--dry-run")
+	if err != nil || w.tw.Writes() != 0 || len(w.sm.Names()) != 0 || !strings.Contains(out, "plan: ") {
+		t.Fatalf("dry run: err %v, writes %d\n%s", err, w.tw.Writes(), out)
+	}
+
+	out, _, err = w.run(t, "create", "--stack", "voice-prod", "--name", "acme", "--number", "+14155550100", "--client", "alice,bob")
+	if err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	v, _ := w.sm.Get("twilio-voice/" + sub.SID)
+	rec, err := tenant.Parse([]byte(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps := w.tw.Apps(sub.SID)
+	if len(apps) != 1 || apps[0].FriendlyName != "bubble-twilio-voice (voice-prod)" || apps[0].VoiceURL != "https://abc123.execute-api.us-east-1.amazonaws.com/voice" {
+		t.Errorf("app %+v", apps)
+	}
+	if len(rec.Incoming.Default.Clients) != 2 || !strings.Contains(out, "/token") {
+		t.Errorf("clients %v; output:\n%s", rec.Incoming.Default.Clients, out)
+	}
+	if strings.Contains(out, rec.APIKeySecret) || strings.Contains(out, rec.AuthToken) {
+		t.Errorf("create printed a credential")
+	}
+
+	// Flags after the positional argument work.
+	if out, _, err := w.run(t, "check", sub.SID, "--stack", "voice-prod"); err != nil || !strings.Contains(out, "all checks passed") {
+		t.Errorf("check: %v\n%s", err, out)
+	}
+	_, _, err = w.run(t, "check", sub.SID, "--voice-url", "https://other.example.com/voice", "--incoming-url", "https://other.example.com/incoming")
+	if !errors.Is(err, provision.ErrCheckFailed) {
+		t.Errorf("check against another deployment: %v", err)
+	}
+	if out, _, err := w.run(t, "rotate-key", sub.SID, "--wait", "0"); err != nil || !strings.Contains(out, "deleted (replaced)") {
+		t.Errorf("rotate-key: %v\n%s", err, out)
+	}
+	if out, _, err := w.run(t, "rotate-auth-token", sub.SID, "--wait=0"); err != nil || !strings.Contains(out, "promoted") {
+		t.Errorf("rotate-auth-token: %v\n%s", err, out)
+	}
+	if out, _, err := w.run(t, "list"); err != nil || !strings.Contains(out, sub.SID) {
+		t.Errorf("list: %v\n%s", err, out)
+	}
+	out, _, err = w.run(t, "show", sub.SID)
+	v, _ = w.sm.Get("twilio-voice/" + sub.SID)
+	rec, _ = tenant.Parse([]byte(v))
+	if err != nil || strings.Contains(out, rec.AuthToken) || strings.Contains(out, rec.PreviousAuthToken) || strings.Contains(out, rec.TokenAPIKeys[0]) {
+		t.Errorf("show: %v (or printed a credential)", err)
+	}
+}
+
+func TestRunUsageErrors(t *testing.T) {
+	w := newWorld(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no command", nil, "help requested"},
+		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
+		{"missing sid", []string{"show"}, "takes one ACCOUNT_SID"},
+		{"extra args", []string{"list", "x"}, "takes no arguments"},
+		{"no deployment", []string{"create", "--name", "acme"}, "pass --stack or --voice-url"},
+		{"unknown stack", []string{"create", "--name", "acme", "--stack", "nope"}, "describe stack nope"},
+		{"bad flag", []string{"create", "--nope"}, "flag provided but not defined"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := w.run(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	if _, _, err := w.run(t, "help"); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("help: %v", err)
+	}
+}
+
+func TestRunNeedsTwilioCredentials(t *testing.T) {
+	w := newWorld(t)
+	w.getenv = func(string) string { return "" }
+	_, _, err := w.run(t, "rotate-key", "AC00000000000000000000000000000000")
+	if err == nil || !strings.Contains(err.Error(), "TWILIO_ACCOUNT_SID") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestRunWithMainAPIKey(t *testing.T) {
+	w := newWorld(t)
+	mainSID, _ := w.tw.Main()
+	key := w.tw.AddKey(mainSID, "ops", true)
+	env := map[string]string{"TWILIO_ACCOUNT_SID": mainSID, "TWILIO_API_KEY": key.SID, "TWILIO_API_SECRET": key.Secret, "TWILIO_API_BASE_URL": w.tw.URL()}
+	w.getenv = func(k string) string { return env[k] }
+	out, _, err := w.run(t, "create", "--voice-url", "https://v.example.com/voice", "--incoming-url", "https://v.example.com/incoming", "--name", "acme", "--caller-id", "+14155550100")
+	if err != nil || len(w.tw.Subaccounts()) != 1 {
+		t.Fatalf("create with a main API key: %v\n%s", err, out)
+	}
+	if apps := w.tw.Apps(w.tw.Subaccounts()[0].SID); len(apps) != 1 || apps[0].FriendlyName != "bubble-twilio-voice (v.example.com)" {
+		t.Errorf("apps %+v", apps)
+	}
+	if strings.Contains(out, key.Secret) {
+		t.Errorf("printed the main key secret")
+	}
+}

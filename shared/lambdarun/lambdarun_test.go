@@ -1,0 +1,218 @@
+package lambdarun_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"bubble-twilio-voice/shared/config"
+	"bubble-twilio-voice/shared/lambdarun"
+	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/smwire"
+	"bubble-twilio-voice/shared/tenant"
+)
+
+const sid = "AC0123456789abcdef0123456789abcdef"
+
+// record is a complete tenant record for sid.
+const record = `{
+	"account_sid": "` + sid + `",
+	"auth_token": "lambdarun_auth_token_00000000000",
+	"api_key_sid": "SK0123456789abcdef0123456789abcdef",
+	"api_key_secret": "lambdarun_api_key_secret",
+	"twiml_app_sid": "AP0123456789abcdef0123456789abcdef",
+	"caller_id": "+14155550100",
+	"token_api_keys": ["lambdarun-bearer-key"]
+}`
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "tenants.json")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// hermetic keeps the AWS SDK away from the developer's ~/.aws, from IMDS and
+// from any endpoint set in the environment.
+func hermetic(t *testing.T) {
+	t.Helper()
+	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "")
+}
+
+func TestSetupTenantsFile(t *testing.T) {
+	path := writeFile(t, "["+record+"]")
+	var stdout bytes.Buffer
+	d, err := lambdarun.Setup(context.Background(), "voice", env(map[string]string{
+		"TENANTS_FILE": path, "PUBLIC_BASE_URL": "https://voice.example.test/", "LOG_LEVEL": "debug",
+	}), &stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Store.(*tenant.FileStore); !ok {
+		t.Fatalf("store %T, want *tenant.FileStore", d.Store)
+	}
+	got, err := d.Store.Lookup(context.Background(), sid)
+	if err != nil || got.AccountSID != sid || got.CallerID != "+14155550100" {
+		t.Fatalf("Lookup = %+v, %v", got, err)
+	}
+	if _, err := d.Store.Lookup(context.Background(), "AC00000000000000000000000000000000"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("unknown tenant: %v, want ErrNotFound", err)
+	}
+	if d.Config.TenantsFile != path || d.Config.PublicBaseURL != "https://voice.example.test" || d.Config.LogLevel != "debug" {
+		t.Errorf("config %+v", d.Config)
+	}
+	if d.Now == nil || d.Metrics == nil || d.Log == nil {
+		t.Fatalf("deps not all built: %+v", d)
+	}
+
+	// Logs and metrics go to stdout (CloudWatch Logs), named for the function.
+	d.Log.Debug("hello")
+	d.Metrics.Count(metrics.CallDialled, "", sid)
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("stdout has %d lines, want 2:\n%s", len(lines), stdout.String())
+	}
+	var logLine, emf map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &logLine); err != nil || logLine["msg"] != "hello" || logLine["function"] != "voice" {
+		t.Errorf("log line %s (%v), want msg hello and function voice", lines[0], err)
+	}
+	if err := json.Unmarshal([]byte(lines[1]), &emf); err != nil || emf["Function"] != "voice" || emf[metrics.CallDialled] != 1.0 {
+		t.Errorf("EMF line %s (%v), want Function voice", lines[1], err)
+	}
+}
+
+func TestSetupSecretsManager(t *testing.T) {
+	hermetic(t)
+	srv := smwire.Start(t)
+	srv.SetEnv(t)
+	srv.Put("custom/"+sid, record)
+
+	var stdout bytes.Buffer
+	d, err := lambdarun.Setup(context.Background(), "incoming", env(map[string]string{"SECRET_PREFIX": "custom/"}), &stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Store.(*tenant.SecretsStore); !ok {
+		t.Fatalf("store %T, want *tenant.SecretsStore", d.Store)
+	}
+	if n := srv.TotalCalls(); n != 0 {
+		t.Errorf("%d Secrets Manager calls at start-up, want none (a cold start must not wait on AWS)", n)
+	}
+	for i := range 2 {
+		got, err := d.Store.Lookup(context.Background(), sid)
+		if err != nil || got.AccountSID != sid {
+			t.Fatalf("lookup %d = %+v, %v", i, got, err)
+		}
+	}
+	// The second lookup is served from the cache.
+	if n := srv.Calls("GetSecretValue"); n != 1 {
+		t.Errorf("%d GetSecretValue calls, want 1", n)
+	}
+	if _, err := d.Store.Lookup(context.Background(), "AC00000000000000000000000000000000"); !errors.Is(err, tenant.ErrNotFound) {
+		t.Errorf("missing secret: %v, want ErrNotFound", err)
+	}
+	if strings.Contains(stdout.String(), "SecretFetchFailed") {
+		t.Errorf("a missing secret counted as a fetch failure:\n%s", stdout.String())
+	}
+}
+
+// TestSetupSecretsManagerFetchFailed checks the store's failures reach the
+// SecretFetchFailed metric on stdout.
+func TestSetupSecretsManagerFetchFailed(t *testing.T) {
+	hermetic(t)
+	srv := smwire.Start(t)
+	srv.SetEnv(t)
+	srv.Put("twilio-voice/"+sid, record)
+	srv.SetFault(func(op, _ string) smwire.Fault {
+		if op == "GetSecretValue" {
+			return smwire.AWSError("AccessDeniedException") // not retried
+		}
+		return smwire.Fault{}
+	})
+
+	var stdout bytes.Buffer
+	d, err := lambdarun.Setup(context.Background(), "token", env(nil), &stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Store.Lookup(context.Background(), sid); !errors.Is(err, tenant.ErrUnavailable) {
+		t.Fatalf("lookup: %v, want ErrUnavailable", err)
+	}
+	var found bool
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(line), &m) == nil && m[metrics.SecretFetchFailed] == 1.0 {
+			found = true
+			if m["AccountSid"] != sid || m["Function"] != "token" {
+				t.Errorf("SecretFetchFailed line %s, want AccountSid %s and Function token", line, sid)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no SecretFetchFailed metric on stdout:\n%s", stdout.String())
+	}
+	if strings.Contains(stdout.String(), "lambdarun_auth_token") {
+		t.Error("stdout holds the tenant's auth token")
+	}
+}
+
+func TestSetupBadConfig(t *testing.T) {
+	cases := []struct {
+		name    string
+		env     map[string]string
+		file    string // TENANTS_FILE content, when set
+		wantErr string
+	}{
+		{"log level", map[string]string{"LOG_LEVEL": "loud"}, "[]", "LOG_LEVEL"},
+		{"cache TTL", map[string]string{"SECRET_CACHE_TTL": "forever"}, "[]", "SECRET_CACHE_TTL"},
+		{"fetch timeout", map[string]string{"SECRET_FETCH_TIMEOUT": "30s"}, "[]", "SECRET_FETCH_TIMEOUT"},
+		{"public base URL", map[string]string{"PUBLIC_BASE_URL": "voice.example.test"}, "[]", "PUBLIC_BASE_URL"},
+		{"tenants file missing", map[string]string{"TENANTS_FILE": filepath.Join(os.TempDir(), "no-such-dir-lambdarun", "tenants.json")}, "", "read tenants file"},
+		{"tenants file not JSON", nil, "{", "tenants file"},
+		{"tenants file bad record", nil, `[{"account_sid": "` + sid + `"}]`, "auth_token"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := map[string]string{}
+			for k, v := range tc.env {
+				e[k] = v
+			}
+			if tc.file != "" && e["TENANTS_FILE"] == "" {
+				e["TENANTS_FILE"] = writeFile(t, tc.file)
+			}
+			var stdout bytes.Buffer
+			d, err := lambdarun.Setup(context.Background(), "voice", env(e), &stdout)
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("err %v, want one mentioning %q", err, tc.wantErr)
+			}
+			// No half-built deps: in particular no non-nil Store holding a
+			// nil *FileStore.
+			if d.Store != nil || d.Log != nil || d.Metrics != nil {
+				t.Errorf("deps %+v returned with an error", d)
+			}
+		})
+	}
+}
+
+func TestOpenStoreErrorIsNilStore(t *testing.T) {
+	store, err := lambdarun.OpenStore(context.Background(), config.Config{TenantsFile: writeFile(t, "null")}, nil, nil)
+	if err == nil || store != nil {
+		t.Errorf("OpenStore = %#v, %v; want a nil Store and an error", store, err)
+	}
+}

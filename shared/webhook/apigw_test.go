@@ -1,0 +1,251 @@
+package webhook_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"bubble-twilio-voice/shared/apigw"
+	"bubble-twilio-voice/shared/twiliosig"
+)
+
+// apiEvent is a recorded API Gateway event from testdata/events, held as
+// generic JSON so a test can sign it and move it to another path.
+type apiEvent map[string]any
+
+func loadEvent(tb testing.TB, name string) apiEvent {
+	tb.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "events", name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var e apiEvent
+	if err := json.Unmarshal(data, &e); err != nil {
+		tb.Fatalf("%s: %v", name, err)
+	}
+	return e
+}
+
+func (e apiEvent) obj(k string) map[string]any { m, _ := e[k].(map[string]any); return m }
+
+func (e apiEvent) v2() bool { return e["version"] == "2.0" }
+
+// domain is requestContext.domainName: the host Twilio called.
+func (e apiEvent) domain() string { d, _ := e.obj("requestContext")["domainName"].(string); return d }
+
+// form decodes the event's body, base64 or not.
+func (e apiEvent) form(tb testing.TB) url.Values {
+	tb.Helper()
+	body, _ := e["body"].(string)
+	if e["isBase64Encoded"] == true {
+		b, err := base64.StdEncoding.DecodeString(body)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		body = string(b)
+	}
+	f, err := url.ParseQuery(body)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return f
+}
+
+// setForm replaces the body, keeping the event's encoding.
+func (e apiEvent) setForm(f url.Values) {
+	body := f.Encode()
+	if e["isBase64Encoded"] == true {
+		body = base64.StdEncoding.EncodeToString([]byte(body))
+	}
+	e["body"] = body
+}
+
+// setCalledPath moves a v2 event to another path as called, stage included.
+func (e apiEvent) setCalledPath(p string) {
+	e["rawPath"] = p
+	e.obj("requestContext")["http"].(map[string]any)["path"] = p
+}
+
+// sign sets X-Twilio-Signature as API Gateway passes it: lower-case in v2,
+// in both header maps in v1.
+func (e apiEvent) sign(sig string) {
+	if e.v2() {
+		e.obj("headers")["x-twilio-signature"] = sig
+		return
+	}
+	e.obj("headers")[twiliosig.Header] = sig
+	e.obj("multiValueHeaders")[twiliosig.Header] = []any{sig}
+}
+
+// eventResponse is the union of the v1 and v2 responses.
+type eventResponse struct {
+	StatusCode        int                 `json:"statusCode"`
+	Headers           map[string]string   `json:"headers"`
+	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
+	Body              string              `json:"body"`
+	IsBase64          bool                `json:"isBase64Encoded"`
+}
+
+func (r eventResponse) contentType() string {
+	if ct, ok := r.Headers["Content-Type"]; ok {
+		return ct
+	}
+	if v := r.MultiValueHeaders["Content-Type"]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// invoke runs e through the Lambda entry point the functions use.
+func invoke(tb testing.TB, h http.Handler, e apiEvent) eventResponse {
+	tb.Helper()
+	raw, err := json.Marshal(e)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out, err := apigw.Handler(h)(context.Background(), raw)
+	if err != nil {
+		tb.Fatalf("apigw.Handler: %v", err)
+	}
+	var resp eventResponse
+	if err := json.Unmarshal(out, &resp); err != nil {
+		tb.Fatalf("response: %v\n%s", err, out)
+	}
+	if resp.IsBase64 {
+		tb.Fatalf("TwiML or refusal answered as base64: %s", out)
+	}
+	return resp
+}
+
+// TestAPIGatewayStagePrefix runs recorded events of a named stage ("prod")
+// through apigw.Handler with no PublicBaseURL: the handler routes on the
+// path without the stage but must check the signature of the URL Twilio
+// called, stage included.
+func TestAPIGatewayStagePrefix(t *testing.T) {
+	cases := []struct {
+		name       string
+		event      string
+		signedPath string // "" to send no signature
+		wantStatus int
+	}{
+		{"v2 signed with the stage", "v2-prod-voice.json", "/prod/voice", http.StatusOK},
+		{"v2 signed without the stage", "v2-prod-voice.json", "/voice", http.StatusForbidden},
+		{"v2 unsigned", "v2-prod-voice.json", "", http.StatusForbidden},
+		{"v1 REST signed with the stage", "v1-rest-prod-voice.json", "/prod/voice", http.StatusOK},
+		{"v1 REST signed without the stage", "v1-rest-prod-voice.json", "/voice", http.StatusForbidden},
+		{"v2 incoming signed with the stage", "v2-prod-incoming.json", "/prod/incoming", http.StatusOK},
+		{"v2 incoming signed without the stage", "v2-prod-incoming.json", "/incoming", http.StatusForbidden},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, "")
+			main := h.tenant(t, "main")
+			e := loadEvent(t, tc.event)
+			if tc.signedPath != "" {
+				e.sign(twiliosig.Sign("https://"+e.domain()+tc.signedPath, e.form(t), main.AuthToken))
+			}
+			resp := invoke(t, h.handler, e)
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d, want %d; body %q; logs:\n%s", resp.StatusCode, tc.wantStatus, resp.Body, h.logs.String())
+			}
+			emf := parseEMF(t, h.emf.String())
+			if tc.wantStatus != http.StatusOK {
+				if resp.Body != "invalid signature\n" {
+					t.Errorf("body %q", resp.Body)
+				}
+				if len(emf) != 1 || emf[0].Name != "SignatureRejected" {
+					t.Errorf("EMF %+v, want one SignatureRejected", emf)
+				}
+				return
+			}
+			if ct := resp.contentType(); ct != "text/xml; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			doc := parseTwiML(t, []byte(resp.Body))
+			if doc.Dial == nil {
+				t.Fatalf("no <Dial> in %s", resp.Body)
+			}
+			if len(emf) != 1 || emf[0].Name != "CallDialled" {
+				t.Errorf("EMF %+v, want one CallDialled", emf)
+			}
+			// The request id API Gateway assigned names the access line.
+			id, _ := e.obj("requestContext")["requestId"].(string)
+			access := withMsg(parseLogs(t, h.logs.String()), "request")
+			if len(access) != 1 || access[0].str("request_id") != id || access[0].str("path") != strings.TrimPrefix(tc.signedPath, "/prod") {
+				t.Errorf("access line %v, want request_id %q and the route path", access, id)
+			}
+		})
+	}
+}
+
+// TestAPIGatewayNoAnswerFlow follows an incoming call on the prod stage the
+// way Twilio does: each action URL resolved against the URL just called
+// (RFC 3986), each step signed for the URL it goes to.
+func TestAPIGatewayNoAnswerFlow(t *testing.T) {
+	h := newHarness(t, "")
+	main := h.tenant(t, "main")
+	e := loadEvent(t, "v2-prod-incoming.json")
+	form := e.form(t)
+	called, err := url.Parse("https://" + e.domain() + "/prod/incoming")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.sign(twiliosig.Sign(called.String(), form, main.AuthToken))
+	doc := parseTwiML(t, []byte(invoke(t, h.handler, e).Body))
+	if doc.Dial == nil || doc.Dial.Action == "" {
+		t.Fatalf("incoming answered %+v, want a Dial with an action", doc)
+	}
+
+	steps := []struct {
+		action   func(twimlDoc) string
+		wantPath string
+		params   []string
+		check    func(twimlDoc) bool
+	}{
+		{func(d twimlDoc) string { return d.Dial.Action }, "/prod/incoming/dial-complete",
+			[]string{"DialCallStatus", "no-answer", "CallStatus", "in-progress"},
+			func(d twimlDoc) bool { return d.Record != nil && d.Record.Action != "" }},
+		{func(d twimlDoc) string { return d.Record.Action }, "/prod/incoming/recording-complete",
+			[]string{"RecordingSid", "RE0123456789abcdef0123456789abcdef", "RecordingDuration", "7"},
+			func(d twimlDoc) bool { return d.Hangup != nil && d.Dial == nil && d.Record == nil }},
+	}
+	for _, st := range steps {
+		ref, err := url.Parse(st.action(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := called.ResolveReference(ref)
+		if next.Path != st.wantPath || next.Host != e.domain() {
+			t.Fatalf("action %q from %s resolves to %s, want path %s", ref, called, next, st.wantPath)
+		}
+		for i := 0; i+1 < len(st.params); i += 2 {
+			form.Set(st.params[i], st.params[i+1])
+		}
+		step := loadEvent(t, "v2-prod-incoming.json")
+		step.setCalledPath(next.Path)
+		step.setForm(form)
+
+		// Signed for the URL it was sent to, the step is answered.
+		step.sign(twiliosig.Sign(next.String(), form, main.AuthToken))
+		resp := invoke(t, h.handler, step)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: status %d; logs:\n%s", next.Path, resp.StatusCode, h.logs.String())
+		}
+		doc = parseTwiML(t, []byte(resp.Body))
+		if !st.check(doc) {
+			t.Fatalf("%s answered %s", next.Path, resp.Body)
+		}
+		// Replayed with the previous step's signature, it is refused.
+		step.sign(twiliosig.Sign(called.String(), form, main.AuthToken))
+		if resp := invoke(t, h.handler, step); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("%s signed for %s: status %d, want 403", next.Path, called, resp.StatusCode)
+		}
+		called = next
+	}
+}

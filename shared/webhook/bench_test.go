@@ -1,0 +1,91 @@
+package webhook_test
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/twiliosig"
+	"bubble-twilio-voice/shared/webhook"
+)
+
+// discardWriter is a reusable ResponseWriter, so the benchmarks measure the
+// handler rather than httptest.ResponseRecorder.
+type discardWriter struct {
+	h      http.Header
+	status int
+	n      int
+}
+
+func (w *discardWriter) Header() http.Header    { return w.h }
+func (w *discardWriter) WriteHeader(status int) { w.status = status }
+func (w *discardWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	w.n += len(b)
+	return len(b), nil
+}
+
+// benchWebhook serves one signed request to path over and over through the
+// handler as the functions wire it (logging middleware, JSON logs and EMF
+// to io.Discard), with the tenant cached in a memory store.
+func benchWebhook(b *testing.B, path string, kv ...string) {
+	tn := loadTenants(b)["main"]
+	log := logging.New(io.Discard, "info")
+	h := logging.Middleware(log, fixedNow)(webhook.NewHandler(webhook.Options{
+		Store:         tenant.NewMemoryStore(tn),
+		PublicBaseURL: publicBase,
+		Log:           log,
+		Metrics:       metrics.New(io.Discard, "bench", fixedNow),
+	}))
+	form := callForm(tn, "CA0123456789abcdef0123456789abcdef", kv...)
+	body := []byte(form.Encode())
+	sig := twiliosig.Sign(publicBase+path, form, tn.AuthToken)
+
+	// One request, its body rewound each time, as a warm Lambda container
+	// gets a fresh one from the adapter.
+	r, err := http.NewRequest(http.MethodPost, path, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.Host = publicHost
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set(twiliosig.Header, sig)
+	r.ContentLength = int64(len(body))
+	rd := bytes.NewReader(body)
+	w := &discardWriter{h: http.Header{}}
+
+	serve := func() {
+		rd.Reset(body)
+		r.Body = io.NopCloser(rd)
+		r.PostForm, r.Form = nil, nil
+		clear(w.h)
+		w.status, w.n = 0, 0
+		h.ServeHTTP(w, r)
+	}
+	serve()
+	if w.status != http.StatusOK || w.n == 0 || !strings.HasPrefix(w.h.Get("Content-Type"), "text/xml") {
+		b.Fatalf("status %d, %d bytes, Content-Type %q", w.status, w.n, w.h.Get("Content-Type"))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		serve()
+	}
+}
+
+// BenchmarkVoiceHandler is a browser call to a number: signature, policy
+// (phonenumbers parse and type lookup), TwiML, logs and a metric.
+func BenchmarkVoiceHandler(b *testing.B) {
+	benchWebhook(b, webhook.PathVoice, browser("+14155550123")...)
+}
+
+// BenchmarkIncomingHandler is a phone call to a number routed to 2 clients.
+func BenchmarkIncomingHandler(b *testing.B) {
+	benchWebhook(b, webhook.PathIncoming, phone("+14155550100")...)
+}

@@ -1,0 +1,372 @@
+package webhook_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/twiliosig"
+	"bubble-twilio-voice/shared/webhook"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden/*.xml from the handler's output")
+
+// goldenCase is one signed webhook through the whole handler; its TwiML is
+// testdata/golden/<name>.xml.
+type goldenCase struct {
+	name     string
+	tenant   string   // key in testdata/tenants.json
+	path     string   // webhook path
+	params   []string // name, value pairs over callForm's defaults
+	decision string   // voice.Kind logged
+	reason   string   // refusal reason; "" when the call went ahead
+}
+
+// browser is the form of a call placed from alice's browser to to.
+func browser(to string, kv ...string) []string {
+	return append([]string{"ApplicationSid", "APaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "From", alice, "Caller", alice, "To", to}, kv...)
+}
+
+// phone is the form of a phone call from outsider to the tenant number to.
+func phone(to string, kv ...string) []string {
+	return append([]string{"From", outsider, "Caller", outsider, "To", to, "Called", to}, kv...)
+}
+
+func goldenCases() []goldenCase {
+	v, in := webhook.PathVoice, webhook.PathIncoming
+	cases := []goldenCase{
+		{"voice_number", "main", v, browser("+14155550123"), "dial", ""},
+		{"voice_national_number", "main", v, browser("(415) 555-0123"), "dial", ""},
+		{"voice_client", "main", v, browser("client:bob"), "dial", ""},
+		{"voice_client_bare_identity", "main", v, browser("bob"), "dial", ""},
+		{"voice_blocked_country", "main", v, browser("+442071838750"), "say", "country_not_allowed"},
+		{"voice_premium", "main", v, browser("+19002345678"), "say", "premium_rate"},
+		{"voice_blocked_prefix", "main", v, browser("+12125550123"), "say", "blocked_prefix"},
+		{"voice_invalid_number", "main", v, browser("+1415555012"), "say", "invalid_number"},
+		{"voice_empty_to", "main", v, browser(""), "say", "empty_to"},
+		{"voice_caller_id_allowed", "main", v, browser("+14155550123", "CallerId", "+14155550101"), "dial", ""},
+		{"voice_caller_id_refused", "main", v, browser("+14155550123", "CallerId", "+14155559999"), "say", "caller_id_not_allowed"},
+		{"voice_record_calls", "recording", v, browser("+14155550123"), "dial", ""},
+		{"voice_client_record_calls", "recording", v, browser("client:bob"), "dial", ""},
+		{"voice_client_calls_disabled", "noclients", v, browser("client:bob"), "say", "client_calls_disabled"},
+		{"voice_pstn_delegated", "main", v, phone("+14155550100"), "dial", ""},
+		{"voice_pstn_delegated_no_route", "other", v, phone("+14155550200"), "say", "no_route"},
+
+		{"incoming_one_client", "main", in, phone("+14155550111"), "dial", ""},
+		{"incoming_two_clients", "main", in, phone("+14155550100"), "dial", ""},
+		{"incoming_ten_clients", "main", in, phone("+14155550110"), "dial", ""},
+		{"incoming_default_route", "main", in, phone("+14155550999"), "dial", ""},
+		{"incoming_no_route", "other", in, phone("+14155550200"), "say", "no_route"},
+		{"incoming_record_calls", "recording", in, phone("+14155550300"), "dial", ""},
+
+		{"dial_complete_forward_blocked", "main", webhook.PathDialComplete,
+			phone("+14155550103", "DialCallStatus", "no-answer"), "say", "blocked_prefix"},
+		{"dial_complete_forward_record_calls", "recording", webhook.PathDialComplete,
+			phone("+14155550300", "DialCallStatus", "busy"), "dial", ""},
+		{"dial_complete_no_route", "other", webhook.PathDialComplete,
+			phone("+14155550200", "DialCallStatus", "no-answer"), "say", "no_route"},
+		{"recording_complete", "main", webhook.PathRecordingComplete,
+			phone("+14155550100", "RecordingSid", "RE0123456789abcdef0123456789abcdef",
+				"RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Recordings/RE0123456789abcdef0123456789abcdef",
+				"RecordingDuration", "12", "Digits", "hangup"), "hangup", ""},
+	}
+	actions := []struct{ name, to, decision string }{
+		{"voicemail", "+14155550100", "voicemail"},
+		{"forward", "+14155550101", "dial"},
+		{"message", "+14155550102", "say"},
+	}
+	for _, status := range []string{"completed", "answered", "no-answer", "busy", "failed", "canceled"} {
+		for _, a := range actions {
+			decision := a.decision
+			if status == "completed" || status == "answered" {
+				decision = "hangup"
+			}
+			cases = append(cases, goldenCase{
+				"dial_complete_" + a.name + "_" + status, "main", webhook.PathDialComplete,
+				phone(a.to, "DialCallStatus", status, "DialCallSid", "CAfedcba9876543210fedcba9876543210", "DialCallDuration", "0"),
+				decision, "",
+			})
+		}
+	}
+	return cases
+}
+
+var steps = map[string]string{
+	webhook.PathVoice:             "outgoing",
+	webhook.PathIncoming:          "incoming",
+	webhook.PathDialComplete:      "dial_complete",
+	webhook.PathRecordingComplete: "recording_complete",
+}
+
+func TestGolden(t *testing.T) {
+	const callSID = "CA0123456789abcdef0123456789abcdef"
+	cases := goldenCases()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, publicBase)
+			tn := h.tenant(t, tc.tenant)
+			form := callForm(tn, callSID, tc.params...)
+			sig := twiliosig.Sign(publicBase+tc.path, form, tn.AuthToken)
+			w := h.post(tc.path, form, sig)
+
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d, body %q; logs:\n%s", w.Code, w.Body, h.logs.String())
+			}
+			if ct := w.Header().Get("Content-Type"); ct != "text/xml; charset=utf-8" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if cc := w.Header().Get("Cache-Control"); cc != "no-store" {
+				t.Errorf("Cache-Control %q", cc)
+			}
+			parseTwiML(t, w.Body.Bytes())
+			checkGolden(t, tc.name, w.Body.Bytes())
+
+			lines := parseLogs(t, h.logs.String())
+			decided := withMsg(lines, "call answered", "call refused")
+			if len(decided) != 1 {
+				t.Fatalf("%d decision log lines, want 1:\n%s", len(decided), h.logs.String())
+			}
+			d := decided[0]
+			wantMsg, wantLevel := "call answered", "INFO"
+			if tc.reason != "" {
+				wantMsg, wantLevel = "call refused", "WARN"
+			}
+			for k, want := range map[string]string{
+				"msg": wantMsg, "level": wantLevel, "step": steps[tc.path], "decision": tc.decision,
+				"reason": tc.reason, "account_sid": tn.AccountSID, "call_sid": callSID,
+			} {
+				if got := d.str(k); got != want {
+					t.Errorf("decision log %s = %q, want %q", k, got, want)
+				}
+			}
+			// The access line written after the handler carries the call too.
+			access := withMsg(lines, "request")
+			if len(access) != 1 || access[0].str("call_sid") != callSID || access[0].str("account_sid") != tn.AccountSID || access[0]["status"] != 200.0 {
+				t.Errorf("access line %v, want one with status 200, call_sid and account_sid", access)
+			}
+
+			emf := parseEMF(t, h.emf.String())
+			var want []emfLine
+			switch {
+			case tc.reason != "":
+				want = []emfLine{{Name: metrics.CallRefused, Reason: tc.reason, AccountSid: tn.AccountSID}}
+			case tc.decision == "dial":
+				want = []emfLine{{Name: metrics.CallDialled, AccountSid: tn.AccountSID}}
+			}
+			if !sameMetrics(emf, want) {
+				t.Errorf("EMF %+v, want %+v", emf, want)
+			}
+			assertNoSecrets(t, "logs", h.logs.String(), h.tenants, sig)
+			assertNoSecrets(t, "EMF lines", h.emf.String(), h.tenants, sig)
+		})
+	}
+
+	if !*update {
+		names := make(map[string]bool, len(cases))
+		for _, tc := range cases {
+			names[tc.name] = true
+		}
+		files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.xml"))
+		for _, f := range files {
+			if n := filepath.Base(f); !names[n[:len(n)-len(".xml")]] {
+				t.Errorf("%s has no test case (delete it, or run go test ./shared/webhook -update)", f)
+			}
+		}
+	}
+}
+
+// sameMetrics compares name, reason and account of each line, in order.
+func sameMetrics(got, want []emfLine) bool {
+	return slices.EqualFunc(got, want, func(g, w emfLine) bool {
+		return g.Name == w.Name && g.Reason == w.Reason && g.AccountSid == w.AccountSid
+	})
+}
+
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", "golden", name+".xml")
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./shared/webhook -update)", err)
+	}
+	if string(got) != string(want) {
+		t.Errorf("TwiML differs from %s\n got: %s\nwant: %s", path, got, want)
+	}
+}
+
+// TestSignature checks that only a request signed by the AccountSid's own
+// tenant, for the URL the handler serves, reaches a decision.
+func TestSignature(t *testing.T) {
+	const callSID = "CA0123456789abcdef0123456789abcd10"
+	tenants := loadTenants(t)
+	main, other := tenants["main"], tenants["other"]
+	voiceForm := func(acct *tenant.Tenant) url.Values {
+		return callForm(acct, callSID, browser("+14155550123")...)
+	}
+	sign := func(path string, f url.Values, token string) string {
+		return twiliosig.Sign(publicBase+path, f, token)
+	}
+	unavailable := func(context.Context, string) (*tenant.Tenant, error) {
+		return nil, fmt.Errorf("secrets manager: %w", tenant.ErrUnavailable)
+	}
+
+	cases := []struct {
+		name        string
+		method      string
+		form        url.Values
+		signature   func(f url.Values) string
+		lookup      func(context.Context, string) (*tenant.Tenant, error) // nil: the tenants
+		wantStatus  int
+		wantReject  string // SignatureRejected reason, "" for no such metric
+		wantLookups int64
+	}{
+		{"signed", http.MethodPost, voiceForm(main),
+			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 200, "", 1},
+		{"previous auth token", http.MethodPost, voiceForm(main),
+			func(f url.Values) string { return sign("/voice", f, main.PreviousAuthToken) }, nil, 200, "", 1},
+		{"unsigned", http.MethodPost, voiceForm(main),
+			func(url.Values) string { return "" }, nil, 403, twiliosig.ReasonMissingSignature, 0},
+		{"tenant A's token, tenant B's AccountSid", http.MethodPost, voiceForm(other),
+			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 403, twiliosig.ReasonBadSignature, 1},
+		{"tenant B's token, tenant A's AccountSid", http.MethodPost, voiceForm(main),
+			func(f url.Values) string { return sign("/voice", f, other.AuthToken) }, nil, 403, twiliosig.ReasonBadSignature, 1},
+		{"retired token", http.MethodPost, voiceForm(main),
+			func(f url.Values) string { return sign("/voice", f, "an_old_token_nobody_keeps_000000") }, nil, 403, twiliosig.ReasonBadSignature, 1},
+		{"signed for another path", http.MethodPost, voiceForm(main),
+			func(f url.Values) string { return sign("/incoming", f, main.AuthToken) }, nil, 403, twiliosig.ReasonBadSignature, 1},
+		{"signed for another host", http.MethodPost, voiceForm(main),
+			func(f url.Values) string { return twiliosig.Sign("https://evil.example.test/voice", f, main.AuthToken) }, nil, 403, twiliosig.ReasonBadSignature, 1},
+		{"parameter changed after signing", http.MethodPost, voiceForm(main),
+			func(f url.Values) string {
+				s := sign("/voice", f, main.AuthToken)
+				f.Set("To", "+19002345678")
+				return s
+			}, nil, 403, twiliosig.ReasonBadSignature, 1},
+		{"unknown account", http.MethodPost, callForm(&tenant.Tenant{AccountSID: "AC00000000000000000000000000000000"}, callSID, browser("+14155550123")...),
+			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 403, twiliosig.ReasonUnknownAccount, 1},
+		{"malformed account", http.MethodPost, callForm(&tenant.Tenant{AccountSID: "AC../../etc/passwd"}, callSID, browser("+14155550123")...),
+			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 403, twiliosig.ReasonMalformedAccount, 0},
+		{"GET", http.MethodGet, voiceForm(main),
+			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 405, twiliosig.ReasonMethod, 0},
+		// Counted by the store as SecretFetchFailed, so not as a rejection.
+		{"store unavailable", http.MethodPost, voiceForm(main),
+			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, unavailable, 503, "", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, publicBase)
+			if tc.lookup != nil {
+				h.store.lookup = tc.lookup
+			}
+			sig := tc.signature(tc.form)
+			var w interface {
+				Result() *http.Response
+			}
+			if tc.method == http.MethodPost {
+				w = h.post("/voice", tc.form, sig)
+			} else {
+				w = h.get("/voice", sig)
+			}
+			resp := w.Result()
+			if resp.StatusCode != tc.wantStatus {
+				t.Fatalf("status %d, want %d; logs:\n%s", resp.StatusCode, tc.wantStatus, h.logs.String())
+			}
+			if got := h.store.lookups.Load(); got != tc.wantLookups {
+				t.Errorf("%d tenant lookups, want %d", got, tc.wantLookups)
+			}
+			lines := parseLogs(t, h.logs.String())
+			decided := withMsg(lines, "call answered", "call refused")
+			emf := parseEMF(t, h.emf.String())
+			if tc.wantStatus == http.StatusOK {
+				if len(decided) != 1 {
+					t.Errorf("%d decision lines, want 1", len(decided))
+				}
+				if !sameMetrics(emf, []emfLine{{Name: metrics.CallDialled, AccountSid: main.AccountSID}}) {
+					t.Errorf("EMF %+v, want one CallDialled", emf)
+				}
+				return
+			}
+			// The decision never ran.
+			if len(decided) != 0 {
+				t.Errorf("decision logged on a refused request: %v", decided)
+			}
+			var want []emfLine
+			if tc.wantReject != "" {
+				want = []emfLine{{Name: metrics.SignatureRejected, Reason: tc.wantReject}}
+			}
+			if !sameMetrics(emf, want) {
+				t.Errorf("EMF %+v, want %+v", emf, want)
+			}
+			if resp.Header.Get("Content-Type") == "text/xml; charset=utf-8" {
+				t.Error("a refusal answered TwiML")
+			}
+			if tc.wantStatus == http.StatusForbidden {
+				refused := withMsg(lines, "webhook refused")
+				if len(refused) != 1 || refused[0].str("reason") != tc.wantReject {
+					t.Errorf("refusal lines %v, want one with reason %s", refused, tc.wantReject)
+				} else if tenant.ValidAccountSID(tc.form.Get("AccountSid")) &&
+					(refused[0].str("call_sid") != callSID || refused[0].str("account_sid") != tc.form.Get("AccountSid")) {
+					t.Errorf("refusal line %v lacks call_sid or account_sid", refused[0])
+				}
+				buf := make([]byte, 64)
+				n, _ := resp.Body.Read(buf)
+				if string(buf[:n]) != "invalid signature\n" {
+					t.Errorf("403 body %q", buf[:n])
+				}
+			}
+			assertNoSecrets(t, "logs", h.logs.String(), h.tenants, sig)
+			assertNoSecrets(t, "EMF lines", h.emf.String(), h.tenants, sig)
+		})
+	}
+}
+
+// TestUnknownPath checks unknown paths are 404 before any tenant lookup or
+// signature check, signed or not.
+func TestUnknownPath(t *testing.T) {
+	paths := []string{"/", "/voice/", "/Voice", "/incoming/", "/incoming/dial-complete/x",
+		"/incoming/recording", "/token", "/prod/voice", "/voice.xml"}
+	for _, p := range paths {
+		t.Run(p, func(t *testing.T) {
+			h := newHarness(t, publicBase)
+			main := h.tenant(t, "main")
+			form := callForm(main, "CA0123456789abcdef0123456789abcd20", phone("+14155550100")...)
+			w := h.post(p, form, twiliosig.Sign(publicBase+p, form, main.AuthToken))
+			if w.Code != http.StatusNotFound {
+				t.Errorf("status %d, want 404", w.Code)
+			}
+			if n := h.store.lookups.Load(); n != 0 {
+				t.Errorf("%d tenant lookups for an unknown path", n)
+			}
+			if emf := h.emf.String(); emf != "" {
+				t.Errorf("metrics for an unknown path: %s", emf)
+			}
+		})
+	}
+}
+
+// TestNoLogger checks the zero Log and Metrics are usable: Options documents
+// no requirement for them, and the middleware already accepts a nil logger.
+func TestNoLogger(t *testing.T) {
+	tn := loadTenants(t)["main"]
+	h := webhook.NewHandler(webhook.Options{Store: tenant.NewMemoryStore(tn), PublicBaseURL: publicBase})
+	form := callForm(tn, "CA0123456789abcdef0123456789abcd30", browser("+14155550123")...)
+	hs := &harness{handler: h}
+	w := hs.post(webhook.PathVoice, form, twiliosig.Sign(publicBase+webhook.PathVoice, form, tn.AuthToken))
+	if w.Code != http.StatusOK || parseTwiML(t, w.Body.Bytes()).Dial == nil {
+		t.Errorf("status %d, body %s: want a Dial with no logger or metrics configured", w.Code, w.Body)
+	}
+}

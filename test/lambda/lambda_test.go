@@ -1,0 +1,369 @@
+package lambda
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"bubble-twilio-voice/shared/smwire"
+	"bubble-twilio-voice/shared/twiliosig"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// TwiML the webhooks must answer (the same documents as the goldens in
+// shared/voice/testdata/golden).
+const (
+	xmlHeader      = `<?xml version="1.0" encoding="UTF-8"?>`
+	twimlNumber    = xmlHeader + `<Response><Dial answerOnBridge="true" callerId="+14155550100"><Number>+14155550123</Number></Dial></Response>`
+	twimlClient    = xmlHeader + `<Response><Dial answerOnBridge="true" callerId="client:alice"><Client>bob_2</Client></Dial></Response>`
+	twimlCountry   = xmlHeader + `<Response><Say>Calls to that country are not allowed.</Say><Hangup/></Response>`
+	twimlIncoming  = xmlHeader + `<Response><Dial answerOnBridge="true" timeout="20" action="incoming/dial-complete"><Client>alice</Client></Dial></Response>`
+	twimlDefault   = xmlHeader + `<Response><Dial answerOnBridge="true" timeout="20" action="incoming/dial-complete"><Client>support</Client></Dial></Response>`
+	twimlVoicemail = xmlHeader + `<Response><Say>Please leave a message after the tone.</Say><Record maxLength="120" playBeep="true" action="recording-complete"/><Hangup/></Response>`
+	twimlHangup    = xmlHeader + `<Response><Hangup/></Response>`
+	forbiddenBody  = "invalid signature\n"
+)
+
+// invocation is one request to a function and what must come back.
+type invocation struct {
+	name        string
+	req         request
+	wantStatus  int
+	wantHeaders map[string]string // exact values, names case-insensitive
+	wantBody    *string           // nil: not compared
+	check       func(t *testing.T, r response)
+}
+
+func body(s string) *string { return &s }
+
+var (
+	xmlHeaders  = map[string]string{"Content-Type": "text/xml; charset=utf-8", "Cache-Control": "no-store"}
+	jsonHeaders = map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"}
+	bearer      = map[string]string{"authorization": "Bearer " + bearerKey}
+)
+
+func with(h map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range h {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// invocations lists each function's requests. The first one is the cold
+// start: it must need the tenant, so it makes the one Secrets Manager call;
+// none after it may make another.
+var invocations = map[string][]invocation{
+	"token": {
+		{
+			name: "JSON body, $default stage",
+			req: request{method: "POST", stage: defaultStage, route: "/token",
+				headers: with(bearer, "content-type", "application/json"),
+				body:    `{"account_sid":"` + accountSID + `","identity":"alice"}`},
+			wantStatus: 200, wantHeaders: jsonHeaders,
+			check: tokenCheck("alice", 600),
+		},
+		{
+			name: "base64 form body, named stage",
+			req: request{method: "POST", stage: prodStage, route: "/token", base64: true,
+				headers: with(bearer, "content-type", "application/x-www-form-urlencoded"),
+				body:    url.Values{"account_sid": {accountSID}, "identity": {"bob_2"}, "ttl_seconds": {"120"}}.Encode()},
+			wantStatus: 200, wantHeaders: jsonHeaders,
+			check: tokenCheck("bob_2", 120),
+		},
+		{
+			name: "GET with a query, named stage",
+			req: request{method: "GET", stage: prodStage, route: "/token", headers: bearer,
+				query: "account_sid=" + accountSID + "&identity=carol"},
+			wantStatus: 200, wantHeaders: jsonHeaders,
+			check: tokenCheck("carol", 600),
+		},
+		{
+			name:        "CORS preflight",
+			req:         request{method: "OPTIONS", stage: defaultStage, route: "/token"},
+			wantStatus:  204,
+			wantHeaders: map[string]string{"Access-Control-Allow-Methods": "GET, POST, OPTIONS"},
+		},
+		{
+			name: "wrong API key",
+			req: request{method: "POST", stage: defaultStage, route: "/token",
+				headers: map[string]string{"authorization": "Bearer wrong-key-0123456789", "content-type": "application/json"},
+				body:    `{"account_sid":"` + accountSID + `","identity":"alice"}`},
+			wantStatus: 401,
+			check:      noToken,
+		},
+	},
+	"voice": {
+		{
+			name:       "signed base64 form, named stage: number",
+			req:        webhook(prodStage, "/voice", callForm("From", "client:alice", "Caller", "client:alice", "To", "+14155550123"), authToken, true),
+			wantStatus: 200, wantHeaders: xmlHeaders, wantBody: body(twimlNumber),
+		},
+		{
+			name:       "signed plain form, $default stage: client",
+			req:        webhook(defaultStage, "/voice", callForm("From", "client:alice", "To", "client:bob_2"), authToken, false),
+			wantStatus: 200, wantHeaders: xmlHeaders, wantBody: body(twimlClient),
+		},
+		{
+			name:       "signed: country not allowed",
+			req:        webhook(prodStage, "/voice", callForm("From", "client:alice", "To", "+442071838750"), authToken, true),
+			wantStatus: 200, wantHeaders: xmlHeaders, wantBody: body(twimlCountry),
+		},
+		{
+			name:       "unsigned",
+			req:        webhook(prodStage, "/voice", callForm("From", "client:alice", "To", "+14155550123"), "", true),
+			wantStatus: 403, wantBody: body(forbiddenBody),
+		},
+		{
+			name:       "signed with another token",
+			req:        webhook(prodStage, "/voice", callForm("From", "client:alice", "To", "+14155550123"), otherToken, true),
+			wantStatus: 403, wantBody: body(forbiddenBody),
+		},
+		{
+			name: "signed for the URL without the stage",
+			req: func() request {
+				r := webhook(prodStage, "/voice", callForm("From", "client:alice", "To", "+14155550123"), "", true)
+				r.headers["x-twilio-signature"] = twiliosig.Sign("https://"+domainName+"/voice", callForm("From", "client:alice", "To", "+14155550123"), authToken)
+				return r
+			}(),
+			wantStatus: 403, wantBody: body(forbiddenBody),
+		},
+	},
+	"incoming": {
+		{
+			name:       "signed base64 form, named stage: number's route",
+			req:        webhook(prodStage, "/incoming", callForm("From", "+14155550123", "Called", "+14155550100", "To", "+14155550100"), authToken, true),
+			wantStatus: 200, wantHeaders: xmlHeaders, wantBody: body(twimlIncoming),
+		},
+		{
+			name:       "signed plain form, $default stage: default route",
+			req:        webhook(defaultStage, "/incoming", callForm("From", "+14155550123", "To", "+14155550199"), authToken, false),
+			wantStatus: 200, wantHeaders: xmlHeaders, wantBody: body(twimlDefault),
+		},
+		{
+			name:       "dial-complete step: voicemail",
+			req:        webhook(prodStage, "/incoming/dial-complete", callForm("From", "+14155550123", "To", "+14155550100", "DialCallStatus", "no-answer"), authToken, true),
+			wantStatus: 200, wantHeaders: xmlHeaders, wantBody: body(twimlVoicemail),
+		},
+		{
+			name:       "recording-complete step",
+			req:        webhook(defaultStage, "/incoming/recording-complete", callForm("From", "+14155550123", "To", "+14155550100", "RecordingUrl", "https://api.twilio.com/rec"), authToken, true),
+			wantStatus: 200, wantHeaders: xmlHeaders, wantBody: body(twimlHangup),
+		},
+		{
+			name:       "unsigned",
+			req:        webhook(prodStage, "/incoming", callForm("From", "+14155550123", "To", "+14155550100"), "", true),
+			wantStatus: 403, wantBody: body(forbiddenBody),
+		},
+		{
+			name:       "signed with another token",
+			req:        webhook(prodStage, "/incoming", callForm("From", "+14155550123", "To", "+14155550100"), otherToken, false),
+			wantStatus: 403, wantBody: body(forbiddenBody),
+		},
+	},
+}
+
+// TestBootstraps runs each function's bootstrap under the emulator and
+// checks every response, that only the cold request reads Secrets Manager,
+// and that no secret reaches the logs.
+func TestBootstraps(t *testing.T) {
+	fx := setup(t)
+	for _, want := range []string{"token", "voice", "incoming"} {
+		if !slices.Contains(fx.functions, want) {
+			t.Errorf("functions/%s does not exist; found %v", want, fx.functions)
+		}
+	}
+	for _, fn := range fx.functions {
+		t.Run(fn, func(t *testing.T) {
+			cases, ok := invocations[fn]
+			if !ok {
+				t.Fatalf("functions/%s has no invocations in test/lambda: add some", fn)
+			}
+			sm := smwire.Start(t)
+			sm.Put(secretPrefix+accountSID, tenantSecret)
+			e := startEmulator(t, fx, fn, sm)
+
+			for i, tc := range cases {
+				before := sm.TotalCalls()
+				r, elapsed := e.invoke(t, tc.req.event())
+				if i == 0 {
+					t.Logf("%s cold start (emulator starts the bootstrap, first response): %s", fn, elapsed.Round(10*time.Microsecond))
+					if n := sm.Calls("GetSecretValue"); n != 1 {
+						t.Errorf("cold request made %d GetSecretValue calls, want 1", n)
+					}
+				} else if n := sm.TotalCalls() - before; n != 0 {
+					t.Errorf("%s: warm request made %d Secrets Manager calls, want none", tc.name, n)
+				}
+				t.Run(tc.name, func(t *testing.T) { checkResponse(t, tc, r) })
+			}
+
+			// The bootstrap's logs reach the emulator's output; make sure we
+			// are looking at them before asserting what is not in them.
+			out := e.out.String()
+			if !strings.Contains(out, accountSID) {
+				t.Errorf("no log line names the account; is the bootstrap's output captured?\n%s", out)
+			}
+			for _, s := range secretValues {
+				if strings.Contains(out, s) {
+					t.Errorf("a secret of the tenant appears in the function's output")
+				}
+			}
+		})
+	}
+}
+
+func checkResponse(t *testing.T, tc invocation, r response) {
+	t.Helper()
+	if r.StatusCode != tc.wantStatus {
+		t.Errorf("status %d, want %d (body %q)", r.StatusCode, tc.wantStatus, r.Body)
+	}
+	if r.IsBase64 {
+		t.Errorf("response body is base64 encoded; want text")
+	}
+	for k, v := range tc.wantHeaders {
+		if got := r.header(k); got != v {
+			t.Errorf("header %s = %q, want %q", k, got, v)
+		}
+	}
+	if tc.wantBody != nil && r.Body != *tc.wantBody {
+		t.Errorf("body\n got %s\nwant %s", r.Body, *tc.wantBody)
+	}
+	if tc.check != nil {
+		tc.check(t, r)
+	}
+}
+
+// tokenCheck verifies the access token in a token response: signed HS256
+// with the tenant's API key secret, Twilio's header, and the claims Twilio
+// reads.
+func tokenCheck(identity string, ttl int) func(*testing.T, response) {
+	return func(t *testing.T, r response) {
+		t.Helper()
+		var resp struct {
+			Token         string `json:"token"`
+			Identity      string `json:"identity"`
+			AccountSID    string `json:"account_sid"`
+			TTLSeconds    int    `json:"ttl_seconds"`
+			ExpiresAtUnix int64  `json:"expires_at_unix"`
+		}
+		if err := json.Unmarshal([]byte(r.Body), &resp); err != nil {
+			t.Fatalf("body %q: %v", r.Body, err)
+		}
+		if resp.Identity != identity || resp.AccountSID != accountSID || resp.TTLSeconds != ttl {
+			t.Errorf("response %+v, want identity %s, account %s, ttl %d", resp, identity, accountSID, ttl)
+		}
+		var claims struct {
+			jwt.RegisteredClaims
+			Grants struct {
+				Identity string `json:"identity"`
+				Voice    struct {
+					Incoming struct {
+						Allow bool `json:"allow"`
+					} `json:"incoming"`
+					Outgoing struct {
+						ApplicationSID string `json:"application_sid"`
+					} `json:"outgoing"`
+				} `json:"voice"`
+			} `json:"grants"`
+		}
+		tok, err := jwt.ParseWithClaims(resp.Token, &claims,
+			func(*jwt.Token) (any, error) { return []byte(apiKeySecret), nil },
+			jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuedAt(), jwt.WithExpirationRequired(),
+			jwt.WithIssuer(apiKeySID), jwt.WithSubject(accountSID), jwt.WithLeeway(5*time.Second))
+		if err != nil {
+			t.Fatalf("token does not verify with the tenant's API key secret: %v", err)
+		}
+		if cty, _ := tok.Header["cty"].(string); cty != "twilio-fpa;v=1" {
+			t.Errorf("token header cty %q, want twilio-fpa;v=1", cty)
+		}
+		g := claims.Grants
+		if g.Identity != identity || !g.Voice.Incoming.Allow || g.Voice.Outgoing.ApplicationSID != twimlAppSID {
+			t.Errorf("grants %+v, want identity %s, incoming allowed, application %s", g, identity, twimlAppSID)
+		}
+		if life := claims.ExpiresAt.Sub(claims.IssuedAt.Time); life != time.Duration(ttl)*time.Second {
+			t.Errorf("token lives %s, want %ds", life, ttl)
+		}
+		if claims.ExpiresAt.Unix() != resp.ExpiresAtUnix {
+			t.Errorf("exp %d, response says %d", claims.ExpiresAt.Unix(), resp.ExpiresAtUnix)
+		}
+	}
+}
+
+func noToken(t *testing.T, r response) {
+	t.Helper()
+	if strings.Contains(r.Body, `"token"`) {
+		t.Errorf("refusal carries a token: %s", r.Body)
+	}
+}
+
+// TestColdStart starts each function afresh several times (COLDSTART_RUNS,
+// default 5) and reports the time from sending the first event to an idle
+// emulator (which then starts the bootstrap: process start, Go runtime, AWS
+// SDK configuration, runtime API handshake, Secrets Manager fetch, handler)
+// to the first response, and the bootstrap's peak RSS after serving every
+// invocation once. It prints one "coldstart ..." line per function for
+// test/benchreport. The target (30 ms) is reported, not enforced: a loaded CI
+// machine would make it flaky.
+func TestColdStart(t *testing.T) {
+	fx := setup(t)
+	runs := 5
+	if v := os.Getenv("COLDSTART_RUNS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			t.Fatalf("COLDSTART_RUNS=%q: want 1..100", v)
+		}
+		runs = n
+	}
+	for _, fn := range fx.functions {
+		t.Run(fn, func(t *testing.T) {
+			cases := invocations[fn]
+			if len(cases) == 0 {
+				t.Fatalf("functions/%s has no invocations in test/lambda: add some", fn)
+			}
+			sm := smwire.Start(t)
+			sm.Put(secretPrefix+accountSID, tenantSecret)
+			var cold []time.Duration
+			maxRSS := 0
+			for range runs {
+				e := startEmulator(t, fx, fn, sm)
+				r, elapsed := e.invoke(t, cases[0].req.event())
+				if r.StatusCode != cases[0].wantStatus {
+					t.Fatalf("cold request: status %d, want %d: %s", r.StatusCode, cases[0].wantStatus, r.Body)
+				}
+				cold = append(cold, elapsed)
+				for _, tc := range cases[1:] {
+					e.invoke(t, tc.req.event())
+				}
+				rss, err := e.maxRSSKiB()
+				if err != nil {
+					t.Fatal(err)
+				}
+				maxRSS = max(maxRSS, rss)
+				e.stop()
+			}
+			slices.Sort(cold)
+			median := cold[len(cold)/2]
+			if len(cold)%2 == 0 {
+				median = (cold[len(cold)/2-1] + cold[len(cold)/2]) / 2
+			}
+			ms := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+			line := fmt.Sprintf("coldstart function=%s runs=%d median_ms=%.2f min_ms=%.2f max_ms=%.2f rss_kb=%d",
+				fn, runs, ms(median), ms(cold[0]), ms(cold[len(cold)-1]), maxRSS)
+			t.Log(line)
+			fmt.Println(line)
+			if median > 30*time.Millisecond {
+				t.Logf("%s: median cold start %.2f ms is over the 30 ms target", fn, ms(median))
+			}
+		})
+	}
+}
