@@ -48,12 +48,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	if err != nil {
 		return err
 	}
-	h := routes(cfg, store, time.Now, log, metrics.New(io.Discard, "devserver", time.Now))
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if cfg.PublicBaseURL == "" {
+		// The URL Twilio would call: the address really listened on, so
+		// ADDR=127.0.0.1:0 works too.
+		cfg.PublicBaseURL = "http://" + ln.Addr().String()
+	}
+	h := routes(cfg, store, time.Now, log, metrics.New(io.Discard, "devserver", time.Now))
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
 	log.Info("devserver listening", slog.String("addr", ln.Addr().String()),
 		slog.String("tenants_file", cfg.TenantsFile), slog.String("public_base_url", cfg.PublicBaseURL))
@@ -75,8 +79,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	}
 }
 
-// withDefaults gives the dev server its local defaults: the example tenants
-// file and a PUBLIC_BASE_URL, which it always needs to check signatures.
+// withDefaults gives the dev server its local default tenants file. The
+// default PUBLIC_BASE_URL, which it always needs to check signatures, is set
+// once the listener's address is known.
 func withDefaults(getenv func(string) string) func(string) string {
 	return func(k string) string {
 		if v := getenv(k); v != "" {
@@ -85,12 +90,6 @@ func withDefaults(getenv func(string) string) func(string) string {
 		switch k {
 		case "TENANTS_FILE":
 			return defaultTenantsFile
-		case "PUBLIC_BASE_URL":
-			addr := getenv("ADDR")
-			if addr == "" {
-				addr = "127.0.0.1:3000"
-			}
-			return "http://" + addr
 		}
 		return ""
 	}

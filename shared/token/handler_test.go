@@ -509,7 +509,7 @@ func TestTokenConcurrent(t *testing.T) {
 	}
 }
 
-func BenchmarkHandler(b *testing.B) {
+func BenchmarkTokenHandler(b *testing.B) {
 	h := NewHandler(Options{Store: tenant.NewMemoryStore(testTenant(b)), Now: func() time.Time { return testNow }})
 	body := `{"account_sid":"` + sid + `","identity":"alice"}`
 	b.ReportAllocs()

@@ -251,7 +251,7 @@ func URLFunc(publicBaseURL string) func(*http.Request) string {
 	}
 	return func(r *http.Request) string {
 		uri := r.RequestURI
-		if uri == "" {
+		if !strings.HasPrefix(uri, "/") { // empty, or absolute-form from a proxy
 			uri = r.URL.RequestURI()
 		}
 		return "https://" + r.Host + uri
