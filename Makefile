@@ -34,9 +34,9 @@ lint:
 	  if ! cmp -s go.mod /tmp/go.mod.lint || ! cmp -s go.sum /tmp/go.sum.lint; then \
 	    echo "go.mod/go.sum are not tidy (run go mod tidy)"; cp /tmp/go.mod.lint go.mod; cp /tmp/go.sum.lint go.sum; exit 1; fi
 
-## bench: our hot paths against the twilio-go references, one run, this machine
-bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./shared/...
+## bench: our hot paths against the twilio-go references, bootstrap sizes, cold starts; one run, this machine (BENCHMARKS.md)
+bench: build
+	$(GO) run ./test/benchreport -bootstraps build
 
 ## build: stripped linux/arm64 bootstraps at build/<function>/bootstrap
 build: $(FUNCTIONS:%=build/%/bootstrap)

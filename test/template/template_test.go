@@ -1,0 +1,574 @@
+package template
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/token"
+	"bubble-twilio-voice/shared/webhook"
+)
+
+// secretARN is the only resource a function may read: its tenants' secrets.
+const secretARN = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretPrefix}*"
+
+// maxTimeout is the most a function may run: Twilio waits 15 s for TwiML
+// before it calls the fallback URL.
+const maxTimeout = 10
+
+// expectedRoutes are the HttpApi routes of each function ("METHOD /path").
+var expectedRoutes = map[string][]string{
+	"token":    {"GET /token", "OPTIONS /token", "POST /token"},
+	"voice":    {"POST /voice"},
+	"incoming": {"POST /incoming", "POST /incoming/{step}"},
+}
+
+// servedPaths are the paths each function's handler serves; every one must
+// be reachable through a route of that function.
+var servedPaths = map[string][]string{
+	"token":    {"/token"},
+	"voice":    {webhook.PathVoice},
+	"incoming": {webhook.PathIncoming, webhook.PathDialComplete, webhook.PathRecordingComplete},
+}
+
+// handlers build each function's handler as its main does, with an empty
+// tenant store: enough to tell a served path from a 404.
+var handlers = map[string]func() http.Handler{
+	"token": func() http.Handler {
+		return token.NewHandler(token.Options{Store: tenant.NewMemoryStore(), Now: time.Now, Log: discard})
+	},
+	"voice":    webhookHandler,
+	"incoming": webhookHandler,
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+func webhookHandler() http.Handler {
+	return webhook.NewHandler(webhook.Options{Store: tenant.NewMemoryStore(), Log: discard})
+}
+
+// mutation edits the template (or, with makefile set, the Makefile) so that
+// one check must fail. old must occur in the file: a mutation that no longer
+// applies is an error, not a silent pass.
+type mutation struct {
+	name     string
+	makefile bool
+	old, new string
+}
+
+// checks are run on the real template (all must pass) and on each of their
+// mutations (the check must fail).
+var checks = []struct {
+	name      string
+	check     func(*stack) error
+	mutations []mutation
+}{
+	{"no Globals", checkNoGlobals, []mutation{
+		{"Globals added", false, "Parameters:\n", "Globals:\n  Function:\n    Timeout: 30\n\nParameters:\n"},
+	}},
+	{"functions have a build target and a package", checkFunctionsBuild, []mutation{
+		{"target renamed", true, "build-VoiceFunction:", "build-VoiceFn:"},
+		{"target builds another package", true, "-o $(ARTIFACTS_DIR)/bootstrap ./functions/incoming", "-o $(ARTIFACTS_DIR)/bootstrap ./functions/voice"},
+		{"function without a package", false, "\n  IncomingFunction:\n", "\n  InboundFunction:\n"},
+	}},
+	{"runtime provided.al2023", checkFunctions(func(id string, f fn) error {
+		return want(id, "Runtime", str(f.Runtime), "provided.al2023")
+	}), []mutation{{"al2", false, "Runtime: provided.al2023", "Runtime: provided.al2"}}},
+	{"architectures [arm64]", checkFunctions(func(id string, f fn) error {
+		return want(id, "Architectures", fmt.Sprint(f.Architectures), "[arm64]")
+	}), []mutation{
+		{"x86_64", false, "Architectures: [arm64]", "Architectures: [x86_64]"},
+		{"both", false, "Architectures: [arm64]", "Architectures: [arm64, x86_64]"},
+		{"missing", false, "      Architectures: [arm64]\n", ""},
+	}},
+	{"handler bootstrap", checkFunctions(func(id string, f fn) error {
+		return want(id, "Handler", str(f.Handler), "bootstrap")
+	}), []mutation{{"main", false, "Handler: bootstrap", "Handler: main"}}},
+	{"timeout at most 10 s", checkFunctions(func(id string, f fn) error {
+		if f.Timeout == nil || *f.Timeout < 1 || *f.Timeout > maxTimeout {
+			return fmt.Errorf("%s: Timeout %v, want 1..%d s (Twilio gives up at 15 s)", id, deref(f.Timeout), maxTimeout)
+		}
+		return nil
+	}), []mutation{
+		{"30 s", false, "Timeout: 10", "Timeout: 30"},
+		{"missing (SAM default 3 s is fine, but it must be stated)", false, "      Timeout: 10\n", ""},
+	}},
+	{"BuildMethod makefile", checkFunctions(func(id string, f fn) error {
+		m, _ := f.AWSCloudFormationMetadata["BuildMethod"].(string)
+		return want(id, "Metadata.BuildMethod", m, "makefile")
+	}), []mutation{{"go1.x", false, "BuildMethod: makefile", "BuildMethod: go1.x"}}},
+	{"policies: only GetSecretValue on the tenants' secrets", checkPolicy, []mutation{
+		{"another action", false, "Action: secretsmanager:GetSecretValue", "Action: [secretsmanager:GetSecretValue, secretsmanager:ListSecrets]"},
+		{"wildcard action", false, "Action: secretsmanager:GetSecretValue", "Action: secretsmanager:*"},
+		{"any secret", false, "secret:${SecretPrefix}*", "secret:*"},
+		{"any resource", false, "Resource: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretPrefix}*", `Resource: "*"`},
+		{"managed policy added", false, "      Policies:\n", "      Policies:\n        - AWSLambdaBasicExecutionRole\n"},
+		{"deny turned allow-all", false, "            - Effect: Allow\n", "            - Effect: Allow\n              NotAction: iam:*\n              Resource: \"*\"\n            - Effect: Allow\n"},
+	}},
+	{"outputs TokenUrl, VoiceUrl, IncomingUrl", checkOutputs, []mutation{
+		{"renamed", false, "  VoiceUrl:", "  VoiceURL:"},
+		{"wrong path", false, "execute-api.${AWS::Region}.${AWS::URLSuffix}/incoming", "execute-api.${AWS::Region}.${AWS::URLSuffix}/incoming/"},
+	}},
+	{"routes match the handlers", checkRoutes, []mutation{
+		{"method changed", false, "Path: /voice, Method: POST", "Path: /voice, Method: GET"},
+		{"step route removed", false, "Path: \"/incoming/{step}\"", "Path: \"/incoming/step\""},
+		{"path the handler does not serve", false, "Path: /voice, Method: POST", "Path: /voices, Method: POST"},
+		{"REST API event", false, "Voice:\n          Type: HttpApi", "Voice:\n          Type: Api"},
+		{"another API", false, "{ApiId: !Ref HttpApi, Path: /voice", "{ApiId: !Ref OtherApi, Path: /voice"},
+	}},
+	{"handlers serve the routes", checkHandlersServe, []mutation{
+		{"unserved path", false, "Path: /voice, Method: POST", "Path: /voices, Method: POST"},
+		{"unserved step", false, "Path: \"/incoming/{step}\"", "Path: \"/incoming/{step}/{more}\""},
+	}},
+	{"API throttled by default", checkThrottling, []mutation{
+		{"no burst limit", false, "        ThrottlingBurstLimit: !Ref ThrottleBurst\n", ""},
+		{"no default route settings", false, "      DefaultRouteSettings:\n        ThrottlingBurstLimit: !Ref ThrottleBurst\n        ThrottlingRateLimit: !Ref ThrottleRate\n", "      {}\n"},
+	}},
+	{"logs expire", checkLogRetention, []mutation{
+		{"no retention", false, "      RetentionInDays: !Ref LogRetentionDays\n", ""},
+		{"function logs to its default group", false, "      LoggingConfig:\n        LogGroup: !Ref VoiceLogGroup\n", ""},
+	}},
+	{"alarms", checkAlarms, []mutation{
+		{"no SignatureRejected alarm", false, "MetricName: SignatureRejected", "MetricName: SignatureFailed"},
+		{"no Errors alarm for voice", false, "Value: !Ref VoiceFunction}", "Value: !Ref TokenFunction}"},
+		{"Errors alarm on another namespace", false, "Namespace: AWS/Lambda\n      MetricName: Errors\n      Dimensions: [{Name: FunctionName, Value: !Ref IncomingFunction}]", "Namespace: BubbleTwilioVoice\n      MetricName: Errors\n      Dimensions: [{Name: FunctionName, Value: !Ref IncomingFunction}]"},
+	}},
+}
+
+// TestTemplate runs every check on the real template and Makefile.
+func TestTemplate(t *testing.T) {
+	tmpl, mk := readRepo(t)
+	s, err := loadStack(tmpl, mk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range checks {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.check(s); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestChecksCatchMutations proves each check can fail: on every mutated
+// copy, which must still parse, the check must report an error.
+func TestChecksCatchMutations(t *testing.T) {
+	tmpl, mk := readRepo(t)
+	for _, c := range checks {
+		if len(c.mutations) == 0 {
+			t.Errorf("check %q has no mutation showing it can fail", c.name)
+		}
+		for _, m := range c.mutations {
+			t.Run(c.name+"/"+m.name, func(t *testing.T) {
+				mt, mm := tmpl, mk
+				target := &mt
+				if m.makefile {
+					target = &mm
+				}
+				if !strings.Contains(*target, m.old) {
+					t.Fatalf("mutation no longer applies: %q not found; update it", m.old)
+				}
+				*target = strings.Replace(*target, m.old, m.new, 1)
+				s, err := loadStack(mt, mm)
+				if err != nil {
+					t.Fatalf("mutated copy does not parse, so it proves nothing; keep mutations valid: %v", err)
+				}
+				if err := c.check(s); err == nil {
+					t.Errorf("check passed on a template with %s", m.name)
+				} else {
+					t.Logf("caught: %v", err)
+				}
+			})
+		}
+	}
+}
+
+type fn = *serverlessFunction
+
+// checkFunctions runs f on every function, joining the errors.
+func checkFunctions(f func(id string, fun fn) error) func(*stack) error {
+	return func(s *stack) error {
+		fns := s.tmpl.GetAllServerlessFunctionResources()
+		if len(fns) == 0 {
+			return errors.New("no AWS::Serverless::Function in the template")
+		}
+		var errs []error
+		for _, id := range sortedKeys(fns) {
+			if err := f(id, fns[id]); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+}
+
+func checkNoGlobals(s *stack) error {
+	if len(s.tmpl.Globals) > 0 || s.doc["Globals"] != nil {
+		return errors.New("template has Globals; goformation does not merge them, so these checks would not see what deploys")
+	}
+	return nil
+}
+
+// functionName is the package name of a function: its logical ID without
+// "Function", lower-cased.
+func functionName(id string) (string, error) {
+	name, ok := strings.CutSuffix(id, "Function")
+	if !ok || name == "" {
+		return "", fmt.Errorf("%s: a function's logical ID must be <Name>Function", id)
+	}
+	return strings.ToLower(name), nil
+}
+
+// makeTarget returns the recipe of a Makefile rule "name:" (its tab-indented
+// lines), and whether there is one.
+func makeTarget(makefile, name string) (string, bool) {
+	lines := strings.Split(makefile, "\n")
+	for i, l := range lines {
+		if !strings.HasPrefix(l, name+":") {
+			continue
+		}
+		var recipe []string
+		for _, r := range lines[i+1:] {
+			if !strings.HasPrefix(r, "\t") {
+				break
+			}
+			recipe = append(recipe, r)
+		}
+		return strings.Join(recipe, "\n"), true
+	}
+	return "", false
+}
+
+func checkFunctionsBuild(s *stack) error {
+	return checkFunctions(func(id string, _ fn) error {
+		name, err := functionName(id)
+		if err != nil {
+			return err
+		}
+		var errs []error
+		recipe, ok := makeTarget(s.makefile, "build-"+id)
+		if !ok {
+			errs = append(errs, fmt.Errorf("%s: no build-%s target in the Makefile (sam build calls it)", id, id))
+		} else if !regexp.MustCompile(`-o \$\(ARTIFACTS_DIR\)/bootstrap \./functions/` + regexp.QuoteMeta(name) + `(\s|$)`).MatchString(recipe) {
+			errs = append(errs, fmt.Errorf("%s: build-%s does not build ./functions/%s into $(ARTIFACTS_DIR)/bootstrap:\n%s", id, id, name, recipe))
+		}
+		if !hasGoMain(filepath.Join(s.root, "functions", name)) {
+			errs = append(errs, fmt.Errorf("%s: no main package in functions/%s", id, name))
+		}
+		return errors.Join(errs...)
+	})(s)
+}
+
+// hasGoMain reports whether dir holds a non-test Go file of package main.
+func hasGoMain(dir string) bool {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		if b, err := os.ReadFile(f); err == nil && regexp.MustCompile(`(?m)^package main\b`).Match(b) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkPolicy allows only inline policy documents whose statements all
+// Allow secretsmanager:GetSecretValue on secretARN. It reads the generic
+// document: goformation's Policies union decodes a list of documents into
+// several of its variants at once.
+func checkPolicy(s *stack) error {
+	return checkFunctions(func(id string, _ fn) error {
+		var docs []any
+		switch p := s.resourceProps(id)["Policies"].(type) {
+		case nil:
+			return fmt.Errorf("%s: no Policies; it cannot read its tenants", id)
+		case []any:
+			docs = p
+		default:
+			docs = []any{p}
+		}
+		var errs []error
+		for i, raw := range docs {
+			d, ok := raw.(map[string]any)
+			statements, _ := d["Statement"].([]any)
+			if !ok || len(statements) == 0 {
+				errs = append(errs, fmt.Errorf("%s: policy %d is %v, want an inline policy document (no managed or SAM template policies)", id, i, raw))
+				continue
+			}
+			for j, rs := range statements {
+				st, _ := rs.(map[string]any)
+				for k := range st {
+					if k != "Effect" && k != "Action" && k != "Resource" && k != "Sid" {
+						errs = append(errs, fmt.Errorf("%s: statement %d has %s; only Effect, Action, Resource are allowed", id, j, k))
+					}
+				}
+				if st["Effect"] != "Allow" {
+					errs = append(errs, fmt.Errorf("%s: statement %d Effect %v, want Allow", id, j, st["Effect"]))
+				}
+				if a := stringsOf(st["Action"]); !slices.Equal(a, []string{"secretsmanager:GetSecretValue"}) {
+					errs = append(errs, fmt.Errorf("%s: statement %d Action %v, want only secretsmanager:GetSecretValue", id, j, a))
+				}
+				if r := stringsOf(st["Resource"]); !slices.Equal(r, []string{secretARN}) {
+					errs = append(errs, fmt.Errorf("%s: statement %d Resource %v, want only %s", id, j, r, secretARN))
+				}
+			}
+		}
+		return errors.Join(errs...)
+	})(s)
+}
+
+// stringsOf reads an IAM field that may be a string or a list of strings.
+func stringsOf(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, 0, len(v))
+		for _, e := range v {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	return nil
+}
+
+func checkOutputs(s *stack) error {
+	var errs []error
+	for name, path := range map[string]string{"TokenUrl": "/token", "VoiceUrl": "/voice", "IncomingUrl": "/incoming"} {
+		o, ok := s.tmpl.Outputs[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("no output %s", name))
+			continue
+		}
+		v, _ := o.Value.(string)
+		want := "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}" + path
+		if v != want {
+			errs = append(errs, fmt.Errorf("output %s = %q, want %q", name, v, want))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// routes returns each function's HttpApi routes, "METHOD /path", sorted,
+// and an error for any event that is not an HttpApi event on the
+// template's HttpApi.
+func routes(s *stack) (map[string][]string, error) {
+	out := map[string][]string{}
+	var errs []error
+	for id, f := range s.tmpl.GetAllServerlessFunctionResources() {
+		name, err := functionName(id)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for evName, ev := range f.Events {
+			if ev.Type != "HttpApi" || ev.Properties == nil || ev.Properties.HttpApiEvent == nil {
+				errs = append(errs, fmt.Errorf("%s: event %s is %s, want HttpApi", id, evName, ev.Type))
+				continue
+			}
+			e := ev.Properties.HttpApiEvent
+			if api := str(e.ApiId); api == "" || s.resourceType(api) != "AWS::Serverless::HttpApi" {
+				errs = append(errs, fmt.Errorf("%s: event %s ApiId %q is not the template's HttpApi", id, evName, api))
+			}
+			out[name] = append(out[name], strings.ToUpper(str(e.Method))+" "+str(e.Path))
+		}
+		sort.Strings(out[name])
+	}
+	return out, errors.Join(errs...)
+}
+
+func checkRoutes(s *stack) error {
+	got, err := routes(s)
+	errs := []error{err}
+	for name, want := range expectedRoutes {
+		if !slices.Equal(got[name], want) {
+			errs = append(errs, fmt.Errorf("%s routes %v, want %v", name, got[name], want))
+		}
+	}
+	for name := range got {
+		if _, ok := expectedRoutes[name]; !ok {
+			errs = append(errs, fmt.Errorf("function %s has routes %v but this test expects none; add it to expectedRoutes", name, got[name]))
+		}
+	}
+	for name, paths := range servedPaths {
+		for _, p := range paths {
+			if !slices.ContainsFunc(got[name], func(r string) bool { return routeMatches(r, p) }) {
+				errs = append(errs, fmt.Errorf("%s serves %s but no route of it reaches that path", name, p))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// routeMatches reports whether route's path ("POST /incoming/{step}")
+// matches path, a {param} matching one non-empty segment.
+func routeMatches(route, path string) bool {
+	_, rp, _ := strings.Cut(route, " ")
+	rs, ps := strings.Split(rp, "/"), strings.Split(path, "/")
+	if len(rs) != len(ps) {
+		return false
+	}
+	for i := range rs {
+		if strings.HasPrefix(rs[i], "{") && strings.HasSuffix(rs[i], "}") && !strings.HasSuffix(rs[i], "+}") {
+			if ps[i] == "" {
+				return false
+			}
+			continue
+		}
+		if rs[i] != ps[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// checkHandlersServe sends each route's method and path (parameters filled
+// with every served path they match) to the function's real handler, which
+// must not answer 404 or 405.
+func checkHandlersServe(s *stack) error {
+	got, err := routes(s)
+	errs := []error{err}
+	for name, rs := range got {
+		build, ok := handlers[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("function %s: no handler in this test; add it to handlers", name))
+			continue
+		}
+		h := build()
+		for _, r := range rs {
+			method, p, _ := strings.Cut(r, " ")
+			paths := []string{p}
+			if strings.Contains(p, "{") {
+				paths = nil
+				for _, all := range servedPaths {
+					for _, sp := range all {
+						if routeMatches(r, sp) {
+							paths = append(paths, sp)
+						}
+					}
+				}
+				if len(paths) == 0 {
+					errs = append(errs, fmt.Errorf("%s: route %s matches no path the handlers serve", name, r))
+				}
+			}
+			for _, path := range paths {
+				rec := httptest.NewRecorder()
+				req := httptest.NewRequest(method, "https://api.example.com"+path, strings.NewReader("AccountSid=AC0123456789abcdef0123456789abcdef"))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				h.ServeHTTP(rec, req)
+				if rec.Code == http.StatusNotFound || rec.Code == http.StatusMethodNotAllowed {
+					errs = append(errs, fmt.Errorf("%s: route %s: the handler answers %s %s with %d", name, r, method, path, rec.Code))
+				}
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkThrottling(s *stack) error {
+	apis := s.tmpl.GetAllServerlessHttpApiResources()
+	if len(apis) == 0 {
+		return errors.New("no AWS::Serverless::HttpApi")
+	}
+	var errs []error
+	for id, a := range apis {
+		rs := a.DefaultRouteSettings
+		if rs == nil || rs.ThrottlingBurstLimit == nil || *rs.ThrottlingBurstLimit <= 0 || rs.ThrottlingRateLimit == nil || *rs.ThrottlingRateLimit <= 0 {
+			errs = append(errs, fmt.Errorf("%s: DefaultRouteSettings needs positive ThrottlingBurstLimit and ThrottlingRateLimit", id))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkLogRetention(s *stack) error {
+	var errs []error
+	groups := s.tmpl.GetAllLogsLogGroupResources()
+	for _, id := range sortedKeys(groups) {
+		if r := groups[id].RetentionInDays; r == nil || *r <= 0 {
+			errs = append(errs, fmt.Errorf("log group %s has no RetentionInDays", id))
+		}
+	}
+	// Without LoggingConfig, Lambda logs to /aws/lambda/<name>, created on
+	// first use with no expiry.
+	for _, id := range sortedKeys(s.tmpl.GetAllServerlessFunctionResources()) {
+		lc, _ := s.resourceProps(id)["LoggingConfig"].(map[string]any)
+		g, _ := lc["LogGroup"].(string)
+		if _, ok := groups[g]; !ok {
+			errs = append(errs, fmt.Errorf("%s: LoggingConfig.LogGroup %q is not a log group of this template", id, g))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func checkAlarms(s *stack) error {
+	alarms := s.tmpl.GetAllCloudWatchAlarmResources()
+	has := func(namespace, metric, function string) bool {
+		for _, a := range alarms {
+			if str(a.Namespace) != namespace || str(a.MetricName) != metric {
+				continue
+			}
+			if function == "" {
+				return true
+			}
+			for _, d := range a.Dimensions {
+				if d.Name == "FunctionName" && d.Value == function {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	var errs []error
+	if !has("BubbleTwilioVoice", "SignatureRejected", "") {
+		errs = append(errs, errors.New("no alarm on BubbleTwilioVoice SignatureRejected"))
+	}
+	for _, id := range sortedKeys(s.tmpl.GetAllServerlessFunctionResources()) {
+		if !has("AWS/Lambda", "Errors", id) {
+			errs = append(errs, fmt.Errorf("no alarm on AWS/Lambda Errors for %s", id))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func want(id, field, got, want string) error {
+	if got != want {
+		return fmt.Errorf("%s: %s %q, want %q", id, field, got, want)
+	}
+	return nil
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func deref(p *int) any {
+	if p == nil {
+		return "(none)"
+	}
+	return *p
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
