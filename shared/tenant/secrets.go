@@ -41,6 +41,11 @@ type SecretsConfig struct {
 	// again after a failed refresh, so an outage does not cost every request
 	// a FetchTimeout. Default 30s.
 	RetryAfter time.Duration
+	// FailureTTL is how long a failed fetch with nothing cached to serve is
+	// answered from memory (ErrUnavailable) before AWS is asked again.
+	// Default 2s: long enough to spare a throttled service, short enough
+	// that a recovered one is used almost at once.
+	FailureTTL time.Duration
 	// FetchTimeout bounds one fetch, SDK retries included. Twilio gives a
 	// webhook 15s before using its fallback URL, so this stays far below.
 	// Default 3s.
@@ -61,6 +66,7 @@ const (
 	DefaultMaxStale       = time.Hour
 	DefaultNegativeTTL    = 30 * time.Second
 	DefaultRetryAfter     = 30 * time.Second
+	DefaultFailureTTL     = 2 * time.Second
 	DefaultFetchTimeout   = 3 * time.Second
 	minSweep              = 1024 // entries before the first sweep of dead ones
 	secretsClientAttempts = 3
@@ -85,7 +91,7 @@ type SecretsStore struct {
 // cacheEntry is immutable once stored; updates replace it.
 type cacheEntry struct {
 	tenant     *Tenant   // nil for "not found" and for failures with nothing to serve
-	notFound   error     // the error returned while a "not found" answer is fresh
+	err        error     // returned while a "not found" or a failure with nothing to serve is fresh
 	freshUntil time.Time // served without asking AWS until then
 	staleUntil time.Time // tenant may be served while AWS fails until then
 	retryAt    time.Time // after a failed refresh, no new attempt before then
@@ -96,7 +102,7 @@ type cacheEntry struct {
 // false when AWS must be asked.
 func (e *cacheEntry) serve(now time.Time) (t *Tenant, err error, ok bool) {
 	if now.Before(e.freshUntil) {
-		return e.tenant, e.notFound, true
+		return e.tenant, e.err, true
 	}
 	if e.tenant != nil && now.Before(e.retryAt) && now.Before(e.staleUntil) {
 		return e.tenant, nil, true
@@ -122,6 +128,7 @@ func NewSecretsStore(client SecretsClient, cfg SecretsConfig) *SecretsStore {
 	setDefault(&cfg.MaxStale, DefaultMaxStale)
 	setDefault(&cfg.NegativeTTL, DefaultNegativeTTL)
 	setDefault(&cfg.RetryAfter, DefaultRetryAfter)
+	setDefault(&cfg.FailureTTL, DefaultFailureTTL)
 	setDefault(&cfg.FetchTimeout, DefaultFetchTimeout)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -250,8 +257,10 @@ func (s *SecretsStore) stale(accountSID string) *Tenant {
 func (s *SecretsStore) fly(ctx context.Context, accountSID string, f *flight) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
 	defer cancel()
-	t, err := s.get(ctx, accountSID)
+	// Freshness counts from when the call started: a record is as old as
+	// the moment it was asked for, however long the answer took.
 	now := s.cfg.Now()
+	t, err := s.get(ctx, accountSID)
 
 	s.mu.Lock()
 	old := s.entries[accountSID]
@@ -263,7 +272,7 @@ func (s *SecretsStore) fly(ctx context.Context, accountSID string, f *flight) {
 		next = cacheEntry{tenant: t, freshUntil: now.Add(s.cfg.TTL), staleUntil: now.Add(s.cfg.TTL + s.cfg.MaxStale)}
 		f.tenant = t
 	case errors.Is(err, ErrNotFound):
-		next = cacheEntry{notFound: err, freshUntil: now.Add(s.cfg.NegativeTTL)}
+		next = cacheEntry{err: err, freshUntil: now.Add(s.cfg.NegativeTTL)}
 		f.err = err
 	default:
 		if !errors.As(err, &fetchErr) {
@@ -275,6 +284,10 @@ func (s *SecretsStore) fly(ctx context.Context, accountSID string, f *flight) {
 			next.tenant, next.staleUntil, next.retryAt = old.tenant, old.staleUntil, now.Add(s.cfg.RetryAfter)
 			f.tenant = old.tenant
 		} else {
+			// Nothing to serve: remember the failure briefly, so a throttled
+			// or failing Secrets Manager gets one call per tenant per
+			// FailureTTL rather than three (SDK retries) per request.
+			next.err, next.freshUntil = err, now.Add(s.cfg.FailureTTL)
 			f.err = err
 		}
 	}

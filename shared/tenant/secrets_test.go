@@ -349,6 +349,8 @@ func TestSecretsStoreStaleOnError(t *testing.T) {
 			h.clock.Add(DefaultMaxStale) // now past TTL+MaxStale since the last success
 			wantCalls++
 			check("stale limit exceeded", "", true)
+			check("failure remembered for FailureTTL", "", true)
+			h.clock.Add(DefaultFailureTTL)
 			wantCalls++
 			check("still down, still unavailable", "", true)
 			if n := h.logs.count("WARN"); n != 1 {
@@ -365,6 +367,7 @@ func TestSecretsStoreStaleOnError(t *testing.T) {
 			}
 
 			tc.fixIt(h, ep)
+			h.clock.Add(DefaultFailureTTL) // the last failure is remembered that long
 			wantCalls++
 			got := mustLookupSecret(t, h.store, secretSIDA)
 			if got.AuthToken != "token-one" && got.AuthToken != "token-two" {
@@ -399,10 +402,15 @@ func TestSecretsStoreColdFailure(t *testing.T) {
 		if strings.Contains(err.Error(), "Rate exceeded") {
 			t.Errorf("error quotes the SDK's message: %v", err)
 		}
-		// Nothing to serve, so every lookup tries again.
+		// Nothing to serve: the failure is remembered for FailureTTL, then
+		// the next lookup tries again.
 		if n := h.calls(); n != i {
 			t.Errorf("calls = %d, want %d", n, i)
 		}
+		if _, err := h.store.Lookup(context.Background(), secretSIDA); !errors.Is(err, ErrUnavailable) || h.calls() != i {
+			t.Errorf("lookup %d within FailureTTL: err = %v, calls = %d, want ErrUnavailable from memory", i, err, h.calls())
+		}
+		h.clock.Add(DefaultFailureTTL)
 	}
 	if n := h.logs.count("WARN"); n != 1 {
 		t.Errorf("%d warnings, want 1:\n%s", n, h.logs)

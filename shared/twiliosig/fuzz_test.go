@@ -44,10 +44,11 @@ func FuzzValidate(f *testing.F) {
 	for i, c := range append(vec.FormCases, vec.BodyCases...) {
 		f.Add(c.URL, c.Body, c.AuthToken, edits[i%len(edits)])
 	}
-	f.Add("https://voice.example.com/prod/voice?x=1", "a=bc&d=1", "tok", []byte{3, 1, 0})      // a=bc -> ab=c: the scheme's own ambiguity
+	f.Add("https://voice.example.com/prod/voice?x=1", "a=bc&d=1", "tok", []byte{3, 1, 0})    // a=bc -> ab=c: the scheme's own ambiguity
 	f.Add("https://voice.example.com/voice", "a=1&a=2&a=1", "tok", []byte{1, 7, 0, 1, 7, 0}) // duplicate values
 	f.Add("https://h.example/v", "k=%FF%FE&k2=%E2%82", "tok", []byte{2, 4, 'e'})
 	f.Add("https://h.example:8443/v?b=2&a=1", "", "tok", []byte{0, 0, 'a'})
+	f.Add("http://a/?bodySHA256", "0", "0", []byte("0")) // a bodySHA256 already in the URL wins
 
 	f.Fuzz(func(t *testing.T, rawURL, body, authToken string, edit []byte) {
 		mutated := applyEdits(body, edit)

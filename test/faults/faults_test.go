@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -35,7 +36,7 @@ import (
 var env = map[string]string{
 	"SECRET_CACHE_TTL":     "5m",
 	"SECRET_MAX_STALE":     "1h",
-	"SECRET_FETCH_TIMEOUT": "1s",
+	"SECRET_FETCH_TIMEOUT": "500ms",
 	"PUBLIC_BASE_URL":      "https://voice.example.test",
 }
 
@@ -223,6 +224,18 @@ func TestMain(m *testing.M) {
 		"AWS_SECRET_ACCESS_KEY":            smwire.SecretAccessKey,
 	} {
 		if err := os.Setenv(k, v); err != nil {
+			panic(err)
+		}
+	}
+	// The fault cases spend their time waiting on fetch deadlines and SDK
+	// backoff, not on CPU, so run them all at once unless -parallel was
+	// given: the default (GOMAXPROCS) would queue them two by two on a
+	// small CI machine.
+	flag.Parse()
+	explicit := false
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "test.parallel" })
+	if !explicit {
+		if err := flag.Set("test.parallel", "16"); err != nil {
 			panic(err)
 		}
 	}

@@ -1,0 +1,154 @@
+package load_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"bubble-twilio-voice/shared/smwire"
+	"bubble-twilio-voice/shared/tenant"
+)
+
+// TestSecretsStoreConcurrentRefresh has many goroutines look up several
+// tenants through a SecretsStore over the real SDK client and smwire while
+// the fake clock moves past the TTL again and again and every secret is
+// rotated each time. Run under -race (make test), it checks the cache's
+// locking; it also checks that every answer is the asked tenant's own
+// record, that no goroutine ever sees a tenant's auth token go back to an
+// older version, that each expiry costs at most one fetch per tenant, and
+// that the last rotation is served once the TTL has passed.
+func TestSecretsStoreConcurrentRefresh(t *testing.T) {
+	const (
+		tenants   = 4
+		lookers   = 16
+		perLooker = 400
+		rotations = 20
+		ttl       = time.Minute
+	)
+	sm := smwire.Start(t)
+	sm.SetEnv(t)
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_ENDPOINT_URL", "")
+
+	sids := make([]string, tenants)
+	for i := range sids {
+		sids[i] = fmt.Sprintf("AC%032x", 0x10ad0000+i)
+		sm.Put(tenant.DefaultSecretPrefix+sids[i], rotatedRecord(sids[i], i, 0))
+	}
+	client, err := tenant.NewSecretsClient(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	store := tenant.NewSecretsStore(client, tenant.SecretsConfig{TTL: ttl, FetchTimeout: 2 * time.Second, Now: clock})
+
+	var lookups atomic.Int64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range lookers {
+		wg.Go(func() {
+			seen := make([]int, tenants) // highest version seen per tenant
+			for n := range perLooker {
+				i := (g + n) % tenants
+				tn, err := store.Lookup(context.Background(), sids[i])
+				lookups.Add(1)
+				if err != nil {
+					t.Errorf("Lookup(%s): %v", sids[i], err)
+					return
+				}
+				owner, version, ok := parseToken(tn.AuthToken)
+				if tn.AccountSID != sids[i] || !ok || owner != i {
+					t.Errorf("Lookup(%s) returned %s with auth token %q", sids[i], tn.AccountSID, tn.AuthToken)
+					return
+				}
+				if version < seen[i] {
+					t.Errorf("tenant %d went back from version %d to %d", i, seen[i], version)
+				}
+				seen[i] = version
+			}
+		})
+	}
+	// The rotator: every perRound lookups, rotate every secret and move the
+	// clock past the TTL.
+	total := int64(lookers * perLooker)
+	perRound := total / (rotations + 1)
+	rotator := make(chan struct{})
+	go func() {
+		defer close(rotator)
+		for r := 1; r <= rotations; r++ {
+			for lookups.Load() < int64(r)*perRound {
+				select {
+				case <-done:
+					return
+				default:
+					runtime.Gosched()
+				}
+			}
+			for i, sid := range sids {
+				sm.Put(tenant.DefaultSecretPrefix+sid, rotatedRecord(sid, i, r))
+			}
+			mu.Lock()
+			now = now.Add(ttl + time.Second)
+			mu.Unlock()
+		}
+	}()
+	wg.Wait()
+	close(done)
+	<-rotator
+
+	// Each clock period costs at most one fetch per tenant (+1 for the
+	// first fetch, +1 for the final check below).
+	mu.Lock()
+	now = now.Add(ttl + time.Second)
+	mu.Unlock()
+	for i, sid := range sids {
+		tn, err := store.Lookup(context.Background(), sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, version, _ := parseToken(tn.AuthToken); version != rotations {
+			t.Errorf("tenant %d serves version %d after the TTL, want the last rotation %d", i, version, rotations)
+		}
+	}
+	if calls, most := sm.Calls("GetSecretValue"), tenants*(rotations+2); calls > most {
+		t.Errorf("%d GetSecretValue calls, want at most %d (one per tenant per TTL)", calls, most)
+	}
+	t.Logf("%d lookups, %d GetSecretValue calls", lookups.Load(), sm.Calls("GetSecretValue"))
+}
+
+// rotatedRecord is tenant i's record at rotation r: its auth token names
+// both, so an answer shows whose record and which version it is.
+func rotatedRecord(sid string, i, r int) string {
+	return fmt.Sprintf(`{"account_sid":%q,"auth_token":"tok-%d-v%d","api_key_sid":"SK%032x","api_key_secret":"secret-%d-v%d",
+		"twiml_app_sid":"AP%032x","caller_id":"+14155550100","token_api_keys":["load-bearer-key-%d-0123456789"]}`,
+		sid, i, r, i, i, r, i, i)
+}
+
+func parseToken(tok string) (owner, version int, ok bool) {
+	rest, ok := strings.CutPrefix(tok, "tok-")
+	if !ok {
+		return 0, 0, false
+	}
+	o, v, ok := strings.Cut(rest, "-v")
+	if !ok {
+		return 0, 0, false
+	}
+	owner, err1 := strconv.Atoi(o)
+	version, err2 := strconv.Atoi(v)
+	return owner, version, err1 == nil && err2 == nil
+}
