@@ -1,7 +1,6 @@
 package twiliosig
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -10,9 +9,9 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
+	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/tenant"
 )
 
@@ -41,22 +40,7 @@ func (f storeFunc) Lookup(ctx context.Context, sid string) (*tenant.Tenant, erro
 }
 
 // syncBuffer collects log output from parallel-safe writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = logtest.Buffer
 
 func voiceForm(account string) url.Values {
 	return url.Values{

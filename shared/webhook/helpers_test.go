@@ -12,12 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
@@ -73,22 +73,7 @@ func (s *fakeStore) Lookup(ctx context.Context, accountSID string) (*tenant.Tena
 
 // syncBuffer collects what the handler logs; the apigw and dev-server style
 // tests may write from more than one goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = logtest.Buffer
 
 var fixedNow = func() time.Time { return time.Date(2026, 11, 13, 15, 9, 0, 0, time.UTC) }
 

@@ -2,7 +2,6 @@ package faults_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -24,6 +23,7 @@ import (
 
 	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/smwire"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/token"
@@ -281,22 +281,7 @@ func (c *clock) advance(d time.Duration) {
 }
 
 // syncBuffer is the log sink; the store logs from its fetch goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = logtest.Buffer
 
 // endpoint serves smwire on a loopback port it can close and reopen, so
 // "down" is a refused connection, not a slow one.

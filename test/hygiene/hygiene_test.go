@@ -1,7 +1,6 @@
 package hygiene_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,6 +17,7 @@ import (
 
 	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/smwire"
 	"bubble-twilio-voice/shared/tenant"
@@ -389,32 +389,4 @@ func secretsStore(t *testing.T, logs *syncBuffer) tenant.Store {
 }
 
 // syncBuffer is the log sink; the store logs from its own goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Len()
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// Since returns what was written after the first n bytes.
-func (s *syncBuffer) Since(n int) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()[n:]
-}
+type syncBuffer = logtest.Buffer

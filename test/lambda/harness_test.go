@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/smwire"
 )
 
@@ -259,22 +260,7 @@ func freeAddr(t testing.TB) string {
 }
 
 // syncBuffer collects the emulator's and the bootstrap's output.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type syncBuffer = logtest.Buffer
 
 // emulator is one aws-lambda-rie process serving one function. The
 // bootstrap starts on the first invocation, as a child of the emulator in a
