@@ -5,6 +5,7 @@
 package apierr
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -119,7 +120,10 @@ func WriteJSON(w http.ResponseWriter, r *http.Request, log *slog.Logger, err err
 	}
 	var b body
 	b.Error.Code, b.Error.Message = e.Code, e.Message
-	out, _ := json.Marshal(b)
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false) // messages say "<key>"; this is JSON for programs, not HTML
+	_ = enc.Encode(b)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
@@ -130,5 +134,5 @@ func WriteJSON(w http.ResponseWriter, r *http.Request, log *slog.Logger, err err
 		h.Set("Allow", e.Allow)
 	}
 	w.WriteHeader(status)
-	_, _ = w.Write(append(out, '\n'))
+	_, _ = w.Write(out.Bytes())
 }

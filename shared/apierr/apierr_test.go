@@ -64,7 +64,7 @@ func TestWriteJSON(t *testing.T) {
 		{"allow", notAllowed, 405, `{"error":{"code":"method_not_allowed","message":"use POST"}}`,
 			map[string]string{"Allow": "POST", "Retry-After": ""}, "INFO"},
 		{"message is escaped", New(Invalid, "invalid_request", `bad "quote" <tag>`), 400,
-			`{"error":{"code":"invalid_request","message":"bad \"quote\" \u003ctag\u003e"}}`, nil, "INFO"},
+			`{"error":{"code":"invalid_request","message":"bad \"quote\" <tag>"}}`, nil, "INFO"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
