@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,9 +15,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+	"bubble-twilio-voice/shared/golden"
+)
 
 func readEvent(t testing.TB, name string) []byte {
 	t.Helper()
@@ -424,22 +423,8 @@ func TestHandlerGolden(t *testing.T) {
 				t.Fatalf("response is not JSON: %v\n%s", err, out)
 			}
 			pretty.WriteByte('\n')
-			golden := filepath.Join("testdata", "golden", strings.TrimSuffix(file, ".json")+".response.json")
-			if *update {
-				if err := os.MkdirAll(filepath.Dir(golden), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(golden, pretty.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run go test ./shared/apigw -update)", err)
-			}
-			if !bytes.Equal(pretty.Bytes(), want) {
-				t.Errorf("response differs from %s (go test ./shared/apigw -update to accept):\ngot:\n%s\nwant:\n%s", golden, pretty.Bytes(), want)
-			}
+			goldenPath := filepath.Join("testdata", "golden", strings.TrimSuffix(file, ".json")+".response.json")
+			golden.Check(t, goldenPath, pretty.Bytes())
 		})
 	}
 }

@@ -4,15 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden")
+	"bubble-twilio-voice/shared/golden"
+)
 
 var fixed = func() time.Time { return time.Date(2026, 11, 19, 8, 26, 40, 123e6, time.UTC) }
 
@@ -28,19 +26,7 @@ func TestCountGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			New(&buf, "token", fixed).Count(tc.metric, tc.reason, tc.account)
-			golden := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (go test ./shared/metrics -update)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("line differs from %s:\ngot  %s\nwant %s", golden, buf.Bytes(), want)
-			}
+			golden.Check(t, filepath.Join("testdata", tc.name+".golden"), buf.Bytes())
 		})
 	}
 }

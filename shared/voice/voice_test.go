@@ -1,11 +1,8 @@
 package voice_test
 
 import (
-	"bytes"
 	"encoding/xml"
-	"flag"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -13,11 +10,10 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"bubble-twilio-voice/shared/golden"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/voice"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/golden/*.xml from the current output")
 
 // tenantJSON is a complete tenant record; extra is spliced in as further
 // top-level fields (a later duplicate key wins in encoding/json).
@@ -202,7 +198,7 @@ func TestGolden(t *testing.T) {
 			checkGolden(t, tc.name, got)
 		})
 	}
-	if !*update {
+	if !golden.Updating() {
 		// A golden file no case writes is stale.
 		files, _ := filepath.Glob("testdata/golden/*.xml")
 		for _, f := range files {
@@ -215,20 +211,7 @@ func TestGolden(t *testing.T) {
 
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name+".xml")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./shared/voice -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("TwiML differs from %s\n got %s\nwant %s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", name+".xml"), got)
 }
 
 // TestActionURLs resolves the relative action URLs the way Twilio does

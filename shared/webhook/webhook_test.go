@@ -2,22 +2,19 @@ package webhook_test
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"bubble-twilio-voice/shared/golden"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
 	"bubble-twilio-voice/shared/webhook"
 )
-
-var update = flag.Bool("update", false, "rewrite testdata/golden/*.xml from the handler's output")
 
 // goldenCase is one signed webhook through the whole handler; its TwiML is
 // testdata/golden/<name>.xml.
@@ -169,7 +166,7 @@ func TestGolden(t *testing.T) {
 		})
 	}
 
-	if !*update {
+	if !golden.Updating() {
 		names := make(map[string]bool, len(cases))
 		for _, tc := range cases {
 			names[tc.name] = true
@@ -192,20 +189,7 @@ func sameMetrics(got, want []emfLine) bool {
 
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", "golden", name+".xml")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./shared/webhook -update)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("TwiML differs from %s\n got: %s\nwant: %s", path, got, want)
-	}
+	golden.Check(t, filepath.Join("testdata", "golden", name+".xml"), got)
 }
 
 // TestSignature checks that only a request signed by the AccountSid's own
