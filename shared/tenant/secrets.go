@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -342,7 +343,7 @@ func (s *SecretsStore) get(ctx context.Context, accountSID string) (*Tenant, err
 	})
 	if err != nil {
 		var nf *types.ResourceNotFoundException
-		if errors.As(err, &nf) {
+		if errors.As(err, &nf) || markedForDeletion(err) {
 			return nil, fmt.Errorf("lookup %s: %w", accountSID, ErrNotFound)
 		}
 		return nil, &FetchError{AccountSID: accountSID, Kind: errorKind(err), Err: err}
@@ -364,6 +365,14 @@ func (s *SecretsStore) get(ctx context.Context, accountSID string) (*Tenant, err
 		return nil, &FetchError{AccountSID: accountSID, Kind: "invalid record: account_sid does not match the secret name"}
 	}
 	return t, nil
+}
+
+// markedForDeletion reports AWS's answer for a secret scheduled for
+// deletion: the tenant is being offboarded, which is not an outage, so it
+// must not be served stale for another MaxStale.
+func markedForDeletion(err error) bool {
+	var ir *types.InvalidRequestException
+	return errors.As(err, &ir) && strings.Contains(ir.ErrorMessage(), "marked for deletion")
 }
 
 // errorKind names a failure without quoting it.

@@ -728,3 +728,26 @@ func BenchmarkLookupCached(b *testing.B) {
 		}
 	})
 }
+
+func TestSecretsStoreMarkedForDeletion(t *testing.T) {
+	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
+	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	mustLookupSecret(t, h.store, secretSIDA)
+	h.srv.SetFault(func(string, string) smwire.Fault {
+		return smwire.Fault{Code: "InvalidRequestException", Message: "You can't perform this operation on the secret because it was marked for deletion."}
+	})
+	h.clock.Add(DefaultSecretsTTL)
+	if _, err := h.store.Lookup(context.Background(), secretSIDA); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("secret marked for deletion: err = %v, want ErrNotFound (not served stale)", err)
+	}
+	// Any other InvalidRequestException is an outage: the cached record is served.
+	h.srv.SetFault(func(string, string) smwire.Fault { return smwire.AWSError("InvalidRequestException") })
+	h.srv.Put("twilio-voice/"+secretSIDB, secretRecord(secretSIDB, "b"))
+	h.srv.SetFault(nil)
+	mustLookupSecret(t, h.store, secretSIDB)
+	h.srv.SetFault(func(string, string) smwire.Fault { return smwire.AWSError("InvalidRequestException") })
+	h.clock.Add(DefaultSecretsTTL)
+	if got := mustLookupSecret(t, h.store, secretSIDB); got.AccountSID != secretSIDB {
+		t.Errorf("stale record for %s: %s", secretSIDB, got.AccountSID)
+	}
+}
