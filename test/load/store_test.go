@@ -91,10 +91,14 @@ func TestSecretsStoreConcurrentRefresh(t *testing.T) {
 	go func() {
 		defer close(rotator)
 		for r := 1; r <= rotations; r++ {
+		wait:
 			for lookups.Load() < int64(r)*perRound {
 				select {
 				case <-done:
-					return
+					// The lookers are done (possibly after this loop's
+					// check): rotate without waiting, so the final check
+					// below always sees the last rotation.
+					break wait
 				default:
 					runtime.Gosched()
 				}
