@@ -17,11 +17,7 @@ import (
 	"time"
 
 	"bubble-twilio-voice/shared/config"
-	"bubble-twilio-voice/shared/logging"
-	"bubble-twilio-voice/shared/metrics"
-	"bubble-twilio-voice/shared/tenant"
-	"bubble-twilio-voice/shared/token"
-	"bubble-twilio-voice/shared/webhook"
+	"bubble-twilio-voice/shared/httpapi"
 )
 
 // defaultTenantsFile is the example tenant shipped with the repo.
@@ -43,11 +39,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	if err != nil {
 		return err
 	}
-	log := logging.New(stdout, cfg.LogLevel)
-	store, err := tenant.LoadFile(cfg.TenantsFile)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -57,9 +48,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		// ADDR=127.0.0.1:0 works too.
 		cfg.PublicBaseURL = "http://" + ln.Addr().String()
 	}
-	h := routes(cfg, store, time.Now, log, metrics.New(io.Discard, "devserver", time.Now))
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
-	log.Info("devserver listening", slog.String("addr", ln.Addr().String()),
+	d, err := httpapi.Setup(cfg, getenv, "devserver", stdout, time.Now)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	d.Metrics = nil // EMF lines are for CloudWatch; locally they only crowd the log
+	srv := &http.Server{Handler: httpapi.All(d), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
+	d.Log.Info("devserver listening", slog.String("addr", ln.Addr().String()),
 		slog.String("tenants_file", cfg.TenantsFile), slog.String("public_base_url", cfg.PublicBaseURL))
 	if ready != nil {
 		ready <- ln.Addr().String()
@@ -93,12 +89,4 @@ func withDefaults(getenv func(string) string) func(string) string {
 		}
 		return ""
 	}
-}
-
-// routes mounts every function's handler, as API Gateway routes them.
-func routes(cfg config.Config, store tenant.Store, now func() time.Time, log *slog.Logger, m *metrics.Emitter) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/token", token.NewHandler(token.OptionsFrom(cfg, store, now, log, m)))
-	mux.Handle("/", webhook.NewHandler(webhook.OptionsFrom(cfg, store, log, m)))
-	return logging.Middleware(log, now)(mux)
 }

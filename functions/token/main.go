@@ -1,16 +1,24 @@
 // Command token is the Lambda function behind GET/POST /token: it mints
-// Twilio Voice access tokens for Bubble's API Connector.
+// Twilio Voice access tokens for a Bubble workflow (or the browser's Device).
 package main
 
 import (
-	"net/http"
+	"fmt"
+	"os"
 
-	"bubble-twilio-voice/shared/lambdarun"
-	"bubble-twilio-voice/shared/token"
+	"bubble-twilio-voice/shared/apigw"
+	"bubble-twilio-voice/shared/httpapi"
+
+	"github.com/aws/aws-lambda-go/lambda"
 )
 
 func main() {
-	lambdarun.Run("token", func(d lambdarun.Deps) http.Handler {
-		return token.NewHandler(token.OptionsFrom(d.Config, d.Store, d.Now, d.Log, d.Metrics))
-	})
+	d, err := httpapi.FromEnv(os.Getenv, "token", os.Stdout)
+	if err != nil {
+		// At start-up, so the first invocation fails loudly in the logs
+		// instead of a half-configured function answering.
+		fmt.Fprintln(os.Stderr, "token:", err)
+		os.Exit(1)
+	}
+	lambda.Start(apigw.Handler(httpapi.Token(d)))
 }

@@ -1,17 +1,24 @@
-// Command voice is the Lambda function behind POST /voice, the subaccounts' TwiML App Voice URL.
-// It serves the same webhook handler as the other webhook function, so
-// either URL works for a phone number.
+// Command voice is the Lambda function behind POST /voice, the subaccounts'
+// TwiML App Voice URL: calls placed from browsers.
 package main
 
 import (
-	"net/http"
+	"fmt"
+	"os"
 
-	"bubble-twilio-voice/shared/lambdarun"
-	"bubble-twilio-voice/shared/webhook"
+	"bubble-twilio-voice/shared/apigw"
+	"bubble-twilio-voice/shared/httpapi"
+
+	"github.com/aws/aws-lambda-go/lambda"
 )
 
 func main() {
-	lambdarun.Run("voice", func(d lambdarun.Deps) http.Handler {
-		return webhook.NewHandler(webhook.OptionsFrom(d.Config, d.Store, d.Log, d.Metrics))
-	})
+	d, err := httpapi.FromEnv(os.Getenv, "voice", os.Stdout)
+	if err != nil {
+		// At start-up, so the first invocation fails loudly in the logs
+		// instead of a half-configured function answering.
+		fmt.Fprintln(os.Stderr, "voice:", err)
+		os.Exit(1)
+	}
+	lambda.Start(apigw.Handler(httpapi.Voice(d)))
 }

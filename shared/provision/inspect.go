@@ -11,8 +11,6 @@ import (
 
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/token"
-
-	"github.com/golang-jwt/jwt/v5"
 )
 
 // List prints one line per tenant record under the prefix, without any
@@ -178,12 +176,12 @@ func (p *Provisioner) checkToken(t *tenant.Tenant) error {
 	if err != nil {
 		return err
 	}
-	claims := jwt.MapClaims{}
-	_, err = jwt.ParseWithClaims(tok.JWT, claims, func(*jwt.Token) (any, error) { return []byte(t.APIKeySecret), nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithTimeFunc(p.now),
-		jwt.WithIssuer(t.APIKeySID), jwt.WithSubject(t.AccountSID))
+	c, err := token.Verify(tok.JWT, t.APIKeySecret, p.now())
 	if err != nil {
 		return fmt.Errorf("minted token does not verify: %w", err)
+	}
+	if c.APIKeySID != t.APIKeySID || c.AccountSID != t.AccountSID {
+		return fmt.Errorf("minted token names key %s of account %s", c.APIKeySID, c.AccountSID)
 	}
 	return nil
 }

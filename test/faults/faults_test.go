@@ -22,13 +22,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"bubble-twilio-voice/shared/config"
+	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/smwire"
 	"bubble-twilio-voice/shared/tenant"
-	"bubble-twilio-voice/shared/token"
 	"bubble-twilio-voice/shared/twiliosig"
-	"bubble-twilio-voice/shared/webhook"
 )
 
 // The configuration under test, read through config.Load as the functions
@@ -358,8 +357,8 @@ func newHarness(t *testing.T) *harness {
 		Prefix: cfg.SecretPrefix, TTL: cfg.SecretCacheTTL, MaxStale: cfg.SecretMaxStale,
 		FetchTimeout: cfg.SecretFetchTimeout, Now: h.clock.Now, Log: log,
 	})
-	h.token = token.NewHandler(token.Options{Store: store, Now: h.clock.Now, Log: log})
-	h.hooks = webhook.NewHandler(webhook.OptionsFrom(cfg, store, log, nil))
+	d := httpapi.NewDeps(cfg, store, log, nil, h.clock.Now)
+	h.token, h.hooks = httpapi.Token(d), httpapi.Voice(d)
 	return h
 }
 
@@ -400,8 +399,8 @@ func (h *harness) expect(tn testTenant, status int) {
 		"AccountSid": {tn.sid}, "CallSid": {"CA00000000000000000000000000000001"},
 		"From": {"client:alice"}, "To": {"+14155550123"},
 	}
-	u := h.cfg.PublicBaseURL + webhook.PathVoice
-	r = httptest.NewRequest(http.MethodPost, webhook.PathVoice, strings.NewReader(form.Encode()))
+	u := h.cfg.PublicBaseURL + httpapi.PathVoice
+	r = httptest.NewRequest(http.MethodPost, httpapi.PathVoice, strings.NewReader(form.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.Header.Set(twiliosig.Header, twiliosig.Sign(u, form, tn.authToken))
 	w = h.serve(h.hooks, r)

@@ -16,14 +16,13 @@ import (
 	"time"
 
 	"bubble-twilio-voice/shared/config"
+	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/smwire"
 	"bubble-twilio-voice/shared/tenant"
-	"bubble-twilio-voice/shared/token"
 	"bubble-twilio-voice/shared/twiliosig"
-	"bubble-twilio-voice/shared/webhook"
 )
 
 const publicBase = "https://voice.example.test"
@@ -178,7 +177,7 @@ func steps() []step {
 	}
 	a := tenA
 	q := url.Values{"account_sid": {a.sid}, "identity": {"alice"}, "key": {a.bearer}}.Encode()
-	big := strings.Repeat(a.authToken+a.bearer, token.MaxBody/len(a.authToken+a.bearer)+1)
+	big := strings.Repeat(a.authToken+a.bearer, httpapi.MaxTokenBody/len(a.authToken+a.bearer)+1)
 	var out []step
 	out = append(out,
 		step{"token JSON", "file", json(tokenBody(a.sid, "alice"), a.bearer), 200},
@@ -225,7 +224,7 @@ func steps() []step {
 		}
 		return f
 	}
-	for _, p := range []string{webhook.PathVoice, webhook.PathIncoming, webhook.PathDialComplete, webhook.PathRecordingComplete} {
+	for _, p := range []string{httpapi.PathVoice, httpapi.PathIncoming, httpapi.PathDialComplete, httpapi.PathRecordingComplete} {
 		f := form(a.sid, "From", "+13105550142", "To", "+14155550100", "DialCallStatus", "no-answer")
 		out = append(out,
 			step{"signed " + p, "file", signed(p, f, a.authToken), 200},
@@ -237,36 +236,36 @@ func steps() []step {
 		)
 	}
 	out = append(out,
-		step{"voice dial", "file", signed(webhook.PathVoice, form(a.sid, "From", "client:alice", "To", "+13105550142"), a.authToken), 200},
-		step{"voice refused caller id", "file", signed(webhook.PathVoice, form(a.sid, "From", "client:alice", "To", "+13105550142", "CallerId", "+12125550100"), a.authToken), 200},
-		step{"voice refused premium", "file", signed(webhook.PathVoice, form(a.sid, "From", "client:alice", "To", "+19002345678"), a.authToken), 200},
-		step{"voice refused blocked", "file", signed(webhook.PathVoice, form(a.sid, "From", "client:alice", "To", "+14155550199"), a.authToken), 200},
-		step{"voice refused country", "file", signed(webhook.PathVoice, form(a.sid, "From", "client:alice", "To", "+442071838750"), a.authToken), 200},
-		step{"voice secret as number", "file", signed(webhook.PathVoice, form(a.sid, "From", "client:alice", "To", a.authToken), a.authToken), 200},
-		step{"voice secret as identity", "file", signed(webhook.PathVoice, form(a.sid, "From", "client:"+a.keySecret, "To", "bob"), a.authToken), 200},
-		step{"dial-complete forward refused", "file", signed(webhook.PathDialComplete, form(a.sid, "To", "+14155550101", "DialCallStatus", "busy"), a.authToken), 200},
-		step{"webhook JSON body", "file", signedJSON(webhook.PathVoice, a), 200},
-		step{"webhook GET", "file", raw("GET", webhook.PathVoice+"?AccountSid="+a.sid, "", "", ""), 405},
-		step{"webhook too large", "file", unsigned(webhook.PathVoice, form(a.sid, "Pad", strings.Repeat(a.authToken, twiliosig.MaxBodyBytes/len(a.authToken)+1)), "Zm9yZ2VkLXNpZ25hdHVyZS0xMTExMTE="), 413},
-		step{"webhook malformed body", "file", rawSigned(webhook.PathVoice, "AccountSid="+a.sid+"&x=%zz"+a.authToken, "Zm9yZ2VkLXNpZ25hdHVyZS0yMjIyMjI="), 403},
-		step{"webhook secret as AccountSid", "file", signed(webhook.PathVoice, form(a.authToken, "CallSid", a.keySecret), a.authToken), 403},
-		step{"webhook no AccountSid", "file", signed(webhook.PathVoice, url.Values{"From": {a.bearer}}, a.authToken), 403},
-		step{"webhook unknown account", "file", signed(webhook.PathVoice, form(unknownSID), a.authToken), 403},
+		step{"voice dial", "file", signed(httpapi.PathVoice, form(a.sid, "From", "client:alice", "To", "+13105550142"), a.authToken), 200},
+		step{"voice refused caller id", "file", signed(httpapi.PathVoice, form(a.sid, "From", "client:alice", "To", "+13105550142", "CallerId", "+12125550100"), a.authToken), 200},
+		step{"voice refused premium", "file", signed(httpapi.PathVoice, form(a.sid, "From", "client:alice", "To", "+19002345678"), a.authToken), 200},
+		step{"voice refused blocked", "file", signed(httpapi.PathVoice, form(a.sid, "From", "client:alice", "To", "+14155550199"), a.authToken), 200},
+		step{"voice refused country", "file", signed(httpapi.PathVoice, form(a.sid, "From", "client:alice", "To", "+442071838750"), a.authToken), 200},
+		step{"voice secret as number", "file", signed(httpapi.PathVoice, form(a.sid, "From", "client:alice", "To", a.authToken), a.authToken), 200},
+		step{"voice secret as identity", "file", signed(httpapi.PathVoice, form(a.sid, "From", "client:"+a.keySecret, "To", "bob"), a.authToken), 200},
+		step{"dial-complete forward refused", "file", signed(httpapi.PathDialComplete, form(a.sid, "To", "+14155550101", "DialCallStatus", "busy"), a.authToken), 200},
+		step{"webhook JSON body (form only)", "file", signedJSON(httpapi.PathVoice, a), 403},
+		step{"webhook GET", "file", raw("GET", httpapi.PathVoice+"?AccountSid="+a.sid, "", "", ""), 405},
+		step{"webhook too large", "file", unsigned(httpapi.PathVoice, form(a.sid, "Pad", strings.Repeat(a.authToken, httpapi.MaxWebhookBody/len(a.authToken)+1)), "Zm9yZ2VkLXNpZ25hdHVyZS0xMTExMTE="), 413},
+		step{"webhook malformed body", "file", rawSigned(httpapi.PathVoice, "AccountSid="+a.sid+"&x=%zz"+a.authToken, "Zm9yZ2VkLXNpZ25hdHVyZS0yMjIyMjI="), 403},
+		step{"webhook secret as AccountSid", "file", signed(httpapi.PathVoice, form(a.authToken, "CallSid", a.keySecret), a.authToken), 403},
+		step{"webhook no AccountSid", "file", signed(httpapi.PathVoice, url.Values{"From": {a.bearer}}, a.authToken), 403},
+		step{"webhook unknown account", "file", signed(httpapi.PathVoice, form(unknownSID), a.authToken), 403},
 		step{"webhook unknown path", "file", signed("/nope", form(a.sid), a.authToken), 404},
-		step{"webhook store down", "down", signed(webhook.PathIncoming, form(a.sid, "To", "+14155550100"), a.authToken), 503},
-		step{"webhook store broken", "broken", signed(webhook.PathIncoming, form(a.sid, "To", "+14155550100"), a.authToken), 503},
+		step{"webhook store down", "down", signed(httpapi.PathIncoming, form(a.sid, "To", "+14155550100"), a.authToken), 503},
+		step{"webhook store broken", "broken", signed(httpapi.PathIncoming, form(a.sid, "To", "+14155550100"), a.authToken), 503},
 	)
 	for _, s := range []secrets{tenMalformed, tenDenied, tenBadRecord, tenWrongAccount, tenSyntax} {
 		for range 2 {
 			out = append(out,
 				step{"token secret fetch fails " + s.sid, "secrets", json(tokenBody(s.sid, "alice"), s.bearer), 503},
-				step{"webhook secret fetch fails " + s.sid, "secrets", signed(webhook.PathIncoming, form(s.sid, "To", "+14155550100"), s.authToken), 503},
+				step{"webhook secret fetch fails " + s.sid, "secrets", signed(httpapi.PathIncoming, form(s.sid, "To", "+14155550100"), s.authToken), 503},
 			)
 		}
 	}
 	out = append(out,
 		step{"token from Secrets Manager", "secrets", json(tokenBody(tenA.sid, "alice"), tenA.bearer), 200},
-		step{"webhook from Secrets Manager", "secrets", signed(webhook.PathIncoming, form(tenA.sid, "To", "+14155550100"), tenA.authToken), 200},
+		step{"webhook from Secrets Manager", "secrets", signed(httpapi.PathIncoming, form(tenA.sid, "To", "+14155550100"), tenA.authToken), 200},
 	)
 	return out
 }
@@ -326,10 +325,7 @@ func routes(t *testing.T, store tenant.Store, logs *syncBuffer) http.Handler {
 	}
 	log := logging.New(logs, cfg.LogLevel)
 	m := metrics.New(logs, "hygiene", time.Now)
-	mux := http.NewServeMux()
-	mux.Handle("/token", token.NewHandler(token.OptionsFrom(cfg, store, time.Now, log, m)))
-	mux.Handle("/", webhook.NewHandler(webhook.OptionsFrom(cfg, store, log, m)))
-	return logging.Middleware(log, time.Now)(mux)
+	return httpapi.All(httpapi.NewDeps(cfg, store, log, m, time.Now))
 }
 
 func fileStore(t *testing.T) tenant.Store {

@@ -20,10 +20,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/tenant"
-	"bubble-twilio-voice/shared/token"
 	"bubble-twilio-voice/shared/twiliosig"
-	"bubble-twilio-voice/shared/webhook"
 )
 
 const publicBase = "https://voice.example.test"
@@ -76,8 +75,8 @@ func handlers(t *testing.T) (tok, hooks http.Handler) {
 	}
 	now := func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
 	log := slog.New(slog.DiscardHandler)
-	return token.NewHandler(token.Options{Store: store, Now: now, Log: log}),
-		webhook.NewHandler(webhook.Options{Store: store, PublicBaseURL: publicBase, Log: log})
+	d := httpapi.Deps{Store: store, Now: now, Log: log, PublicBaseURL: publicBase}
+	return httpapi.Token(d), httpapi.All(d)
 }
 
 func tokenRequest(accountSID, bearer string) *http.Request {
@@ -138,7 +137,7 @@ func TestBearerKeyIsPerTenant(t *testing.T) {
 // request naming both accounts is judged by the first only.
 func TestWebhookSignedByAnotherTenant(t *testing.T) {
 	_, hooks := handlers(t)
-	paths := []string{webhook.PathVoice, webhook.PathIncoming, webhook.PathDialComplete, webhook.PathRecordingComplete}
+	paths := []string{httpapi.PathVoice, httpapi.PathIncoming, httpapi.PathDialComplete, httpapi.PathRecordingComplete}
 	form := func(accounts ...string) url.Values {
 		return url.Values{"AccountSid": accounts, "CallSid": {"CA00000000000000000000000000000001"},
 			"From": {"+13105550142"}, "To": {tenantB.number}, "DialCallStatus": {"no-answer"}}
@@ -191,7 +190,7 @@ func TestTokenCarriesOnlyItsTenant(t *testing.T) {
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}
-			var resp token.Response
+			var resp httpapi.TokenResponse
 			if err := json.Unmarshal(w.Body.Bytes(), &resp); err != nil {
 				t.Fatal(err)
 			}
@@ -258,7 +257,7 @@ func TestRoutingStaysInTenant(t *testing.T) {
 		{"A's number for B: no route", tenantB, tenantA.number, nil},
 	}
 	for _, tc := range tests {
-		for _, path := range []string{webhook.PathIncoming, webhook.PathVoice} {
+		for _, path := range []string{httpapi.PathIncoming, httpapi.PathVoice} {
 			t.Run(tc.name+" "+path, func(t *testing.T) {
 				form := url.Values{"AccountSid": {tc.caller.sid}, "CallSid": {"CA00000000000000000000000000000002"},
 					"From": {"+13105550142"}, "To": {tc.to}}
@@ -293,7 +292,7 @@ func TestCallerIDIsPerTenant(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			form := url.Values{"AccountSid": {tc.caller.sid}, "CallSid": {"CA00000000000000000000000000000003"},
 				"From": {"client:alice"}, "To": {"+13105550142"}, "CallerId": {tc.callerID}}
-			w := serve(hooks, webhookRequest(webhook.PathVoice, form, tc.caller.authToken))
+			w := serve(hooks, webhookRequest(httpapi.PathVoice, form, tc.caller.authToken))
 			body := w.Body.String()
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d: %s", w.Code, body)
@@ -327,8 +326,8 @@ func TestMisfiledSecret(t *testing.T) {
 		t.Fatalf("Lookup(A) = %v, %v; want no tenant and ErrUnavailable", tn, err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	tok := token.NewHandler(token.Options{Store: store, Now: time.Now, Log: log})
-	hooks := webhook.NewHandler(webhook.Options{Store: store, PublicBaseURL: publicBase, Log: log})
+	d := httpapi.Deps{Store: store, Now: time.Now, Log: log, PublicBaseURL: publicBase}
+	tok, hooks := httpapi.Token(d), httpapi.All(d)
 	for _, bearer := range []string{tenantA.bearer, tenantB.bearer} {
 		if w := serve(tok, tokenRequest(sidA, bearer)); w.Code == http.StatusOK {
 			t.Errorf("token for A with %s's key minted from B's record: %s", bearer, w.Body)
@@ -336,7 +335,7 @@ func TestMisfiledSecret(t *testing.T) {
 	}
 	for _, authToken := range []string{tenantA.authToken, tenantB.authToken} {
 		form := url.Values{"AccountSid": {sidA}, "From": {"+13105550142"}, "To": {tenantB.number}}
-		if w := serve(hooks, webhookRequest(webhook.PathIncoming, form, authToken)); w.Code == http.StatusOK {
+		if w := serve(hooks, webhookRequest(httpapi.PathIncoming, form, authToken)); w.Code == http.StatusOK {
 			t.Errorf("webhook for A signed with %s served from B's record: %s", authToken, w.Body)
 		}
 	}

@@ -17,12 +17,11 @@ import (
 	"time"
 
 	"bubble-twilio-voice/shared/config"
+	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
-	"bubble-twilio-voice/shared/token"
 	"bubble-twilio-voice/shared/twiliosig"
-	"bubble-twilio-voice/shared/webhook"
 )
 
 // exampleTenants is the dev server's tenants file.
@@ -146,10 +145,7 @@ func devServer(t *testing.T) (*httptest.Server, string) {
 	}
 	log := logging.New(io.Discard, cfg.LogLevel)
 	m := metrics.New(io.Discard, "devserver", time.Now)
-	mux := http.NewServeMux()
-	mux.Handle("/token", token.NewHandler(token.OptionsFrom(cfg, store, time.Now, log, m)))
-	mux.Handle("/", webhook.NewHandler(webhook.OptionsFrom(cfg, store, log, m)))
-	srv.Config.Handler = logging.Middleware(log, time.Now)(mux)
+	srv.Config.Handler = httpapi.All(httpapi.NewDeps(cfg, store, log, m, time.Now))
 	srv.Config.ReadHeaderTimeout = 5 * time.Second
 	srv.Start()
 	return srv, base
@@ -190,15 +186,15 @@ func newLoadRequest(ctx context.Context, base string, ex tenant.Tenant, i int) l
 		r.Header.Set("Authorization", "Bearer "+ex.TokenAPIKeys[0])
 		return loadRequest{kind: "token", req: r, want: `"token":"eyJ`}
 	case k < 13:
-		lr.kind, path, lr.want = "voice", webhook.PathVoice, "<Number>+14155550123</Number>"
+		lr.kind, path, lr.want = "voice", httpapi.PathVoice, "<Number>+14155550123</Number>"
 		form.Set("From", "client:alice")
 		form.Set("To", "+14155550123")
 	case k < 18:
-		lr.kind, path, lr.want = "incoming", webhook.PathIncoming, "<Client>alice</Client><Client>bob</Client>"
+		lr.kind, path, lr.want = "incoming", httpapi.PathIncoming, "<Client>alice</Client><Client>bob</Client>"
 		form.Set("From", "+14155550142")
 		form.Set("To", "+14155550100")
 	default:
-		lr.kind, path, lr.want = "dial-complete", webhook.PathDialComplete, "<Record "
+		lr.kind, path, lr.want = "dial-complete", httpapi.PathDialComplete, "<Record "
 		form.Set("From", "+14155550142")
 		form.Set("To", "+14155550100")
 		form.Set("DialCallStatus", "no-answer")

@@ -3,7 +3,6 @@ package template
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,11 +12,9 @@ import (
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
+	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/tenant"
-	"bubble-twilio-voice/shared/token"
-	"bubble-twilio-voice/shared/webhook"
 )
 
 // secretARN is the only resource a function may read: its tenants' secrets.
@@ -37,25 +34,17 @@ var expectedRoutes = map[string][]string{
 // servedPaths are the paths each function's handler serves; every one must
 // be reachable through a route of that function.
 var servedPaths = map[string][]string{
-	"token":    {"/token"},
-	"voice":    {webhook.PathVoice},
-	"incoming": {webhook.PathIncoming, webhook.PathDialComplete, webhook.PathRecordingComplete},
+	"token":    {httpapi.PathToken},
+	"voice":    {httpapi.PathVoice},
+	"incoming": {httpapi.PathIncoming, httpapi.PathDialComplete, httpapi.PathRecordingComplete},
 }
 
-// handlers build each function's handler as its main does, with an empty
-// tenant store: enough to tell a served path from a 404.
-var handlers = map[string]func() http.Handler{
-	"token": func() http.Handler {
-		return token.NewHandler(token.Options{Store: tenant.NewMemoryStore(), Now: time.Now, Log: discard})
-	},
-	"voice":    webhookHandler,
-	"incoming": webhookHandler,
-}
-
-var discard = slog.New(slog.DiscardHandler)
-
-func webhookHandler() http.Handler {
-	return webhook.NewHandler(webhook.Options{Store: tenant.NewMemoryStore(), Log: discard})
+// handlers are each function's routes as its main mounts them, with an
+// empty tenant store: enough to tell a served path from a 404.
+var handlers = map[string]func(httpapi.Deps) http.Handler{
+	"token":    httpapi.Token,
+	"voice":    httpapi.Voice,
+	"incoming": httpapi.Incoming,
 }
 
 // mutation edits the template (or, with makefile set, the Makefile) so that
@@ -447,7 +436,7 @@ func checkHandlersServe(s *stack) error {
 			errs = append(errs, fmt.Errorf("function %s: no handler in this test; add it to handlers", name))
 			continue
 		}
-		h := build()
+		h := build(httpapi.Deps{Store: tenant.NewMemoryStore()})
 		for _, r := range rs {
 			method, p, _ := strings.Cut(r, " ")
 			paths := []string{p}

@@ -1,4 +1,4 @@
-package webhook_test
+package httpapi_test
 
 import (
 	"context"

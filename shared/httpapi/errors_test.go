@@ -1,4 +1,4 @@
-package apierr
+package httpapi
 
 import (
 	"bytes"
@@ -13,36 +13,35 @@ import (
 
 func TestStatus(t *testing.T) {
 	tests := []struct {
-		kind Kind
+		kind kind
 		want int
 	}{
-		{Internal, 500},
-		{Invalid, 400},
-		{Unauthorized, 401},
-		{Forbidden, 403},
-		{NotFound, 404},
-		{MethodNotAllowed, 405},
-		{TooLarge, 413},
-		{UnsupportedMedia, 415},
-		{RateLimited, 429},
-		{Unavailable, 503},
-		{Kind(99), 500},
+		{kindInternal, 500},
+		{kindInvalid, 400},
+		{kindUnauthorized, 401},
+		{kindForbidden, 403},
+		{kindMethodNotAllowed, 405},
+		{kindTooLarge, 413},
+		{kindUnsupportedMedia, 415},
+		{kindRateLimited, 429},
+		{kindUnavailable, 503},
+		{kind(99), 500},
 	}
 	for _, tc := range tests {
 		t.Run(fmt.Sprint(tc.want), func(t *testing.T) {
-			if got := Status(tc.kind); got != tc.want {
-				t.Errorf("Status(%d) = %d, want %d", tc.kind, got, tc.want)
+			if got := tc.kind.status(); got != tc.want {
+				t.Errorf("status(%d) = %d, want %d", tc.kind, got, tc.want)
 			}
 		})
 	}
 }
 
-func TestWriteJSON(t *testing.T) {
+func TestWriteError(t *testing.T) {
 	cause := errors.New("dial tcp 10.0.0.1:443: SECRET-INTERNAL-TEXT")
-	limited := New(RateLimited, "rate_limited", "slow down")
-	limited.RetryAfter = 7
-	notAllowed := New(MethodNotAllowed, "method_not_allowed", "use POST")
-	notAllowed.Allow = "POST"
+	limited := newError(kindRateLimited, "rate_limited", "slow down")
+	limited.retryAfter = 7
+	notAllowed := newError(kindMethodNotAllowed, "method_not_allowed", "use POST")
+	notAllowed.allow = "POST"
 	tests := []struct {
 		name     string
 		err      error
@@ -51,19 +50,19 @@ func TestWriteJSON(t *testing.T) {
 		headers  map[string]string
 		logLevel string
 	}{
-		{"client error", New(Invalid, "invalid_ttl", "ttl_seconds must be 60..86400"), 400,
+		{"client error", newError(kindInvalid, "invalid_ttl", "ttl_seconds must be 60..86400"), 400,
 			`{"error":{"code":"invalid_ttl","message":"ttl_seconds must be 60..86400"}}`, nil, "INFO"},
-		{"wrapped cause is not sent", Wrap(Unavailable, "unavailable", "try again", cause), 503,
+		{"wrapped cause is not sent", wrapError(kindUnavailable, "unavailable", "try again", cause), 503,
 			`{"error":{"code":"unavailable","message":"try again"}}`, nil, "ERROR"},
 		{"plain error is internal", cause, 500,
 			`{"error":{"code":"internal","message":"internal error"}}`, nil, "ERROR"},
-		{"*Error found through wrapping", fmt.Errorf("serve: %w", New(NotFound, "not_found", "no such thing")), 404,
-			`{"error":{"code":"not_found","message":"no such thing"}}`, nil, "INFO"},
+		{"*apiError found through wrapping", fmt.Errorf("serve: %w", newError(kindForbidden, "forbidden", "no such thing")), 403,
+			`{"error":{"code":"forbidden","message":"no such thing"}}`, nil, "INFO"},
 		{"retry after", limited, 429, `{"error":{"code":"rate_limited","message":"slow down"}}`,
 			map[string]string{"Retry-After": "7"}, "INFO"},
 		{"allow", notAllowed, 405, `{"error":{"code":"method_not_allowed","message":"use POST"}}`,
 			map[string]string{"Allow": "POST", "Retry-After": ""}, "INFO"},
-		{"message is escaped", New(Invalid, "invalid_request", `bad "quote" <tag>`), 400,
+		{"message is escaped", newError(kindInvalid, "invalid_request", `bad "quote" <tag>`), 400,
 			`{"error":{"code":"invalid_request","message":"bad \"quote\" <tag>"}}`, nil, "INFO"},
 	}
 	for _, tc := range tests {
@@ -71,7 +70,7 @@ func TestWriteJSON(t *testing.T) {
 			var logs bytes.Buffer
 			log := slog.New(slog.NewJSONHandler(&logs, nil))
 			w := httptest.NewRecorder()
-			WriteJSON(w, httptest.NewRequest(http.MethodGet, "/", nil), log, tc.err)
+			writeError(w, httptest.NewRequest(http.MethodGet, "/", nil), log, tc.err)
 			if w.Code != tc.status {
 				t.Errorf("status %d, want %d", w.Code, tc.status)
 			}
@@ -100,21 +99,13 @@ func TestWriteJSON(t *testing.T) {
 	}
 }
 
-func TestWriteJSONNilLogger(t *testing.T) {
-	w := httptest.NewRecorder()
-	WriteJSON(w, httptest.NewRequest(http.MethodGet, "/", nil), nil, errors.New("boom"))
-	if w.Code != 500 {
-		t.Errorf("status %d", w.Code)
-	}
-}
-
 func TestErrorText(t *testing.T) {
 	cause := errors.New("cause")
-	e := Wrap(Unauthorized, "unauthorized", "no", cause)
+	e := wrapError(kindUnauthorized, "unauthorized", "no", cause)
 	if e.Error() != "unauthorized: no: cause" || !errors.Is(e, cause) {
 		t.Errorf("Error() = %q, Is = %v", e.Error(), errors.Is(e, cause))
 	}
-	if got := New(Invalid, "x", "y").Error(); got != "x: y" {
+	if got := newError(kindInvalid, "x", "y").Error(); got != "x: y" {
 		t.Errorf("Error() = %q", got)
 	}
 }

@@ -1,4 +1,4 @@
-package webhook_test
+package httpapi_test
 
 import (
 	"bytes"
@@ -16,12 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
-	"bubble-twilio-voice/shared/webhook"
 )
 
 // publicBase is the custom domain the handler tests sign for: with
@@ -100,12 +100,13 @@ func newHarness(tb testing.TB, base string) *harness {
 	mem := tenant.NewMemoryStore(all...)
 	h.store = &fakeStore{lookup: mem.Lookup}
 	log := logging.New(&h.logs, "debug")
-	h.handler = logging.Middleware(log, fixedNow)(webhook.NewHandler(webhook.Options{
+	h.handler = httpapi.All(httpapi.Deps{
 		Store:         h.store,
 		PublicBaseURL: base,
 		Log:           log,
 		Metrics:       metrics.New(&h.emf, "webhook-test", fixedNow),
-	}))
+		Now:           fixedNow,
+	})
 	return h
 }
 

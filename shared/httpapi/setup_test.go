@@ -1,4 +1,4 @@
-package lambdarun_test
+package httpapi_test
 
 import (
 	"bytes"
@@ -10,8 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"bubble-twilio-voice/shared/config"
-	"bubble-twilio-voice/shared/lambdarun"
+	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/smwire"
 	"bubble-twilio-voice/shared/tenant"
@@ -22,16 +21,23 @@ const sid = "AC0123456789abcdef0123456789abcdef"
 // record is a complete tenant record for sid.
 const record = `{
 	"account_sid": "` + sid + `",
-	"auth_token": "lambdarun_auth_token_00000000000",
+	"auth_token": "setup_auth_token_00000000000",
 	"api_key_sid": "SK0123456789abcdef0123456789abcdef",
-	"api_key_secret": "lambdarun_api_key_secret",
+	"api_key_secret": "setup_api_key_secret",
 	"twiml_app_sid": "AP0123456789abcdef0123456789abcdef",
 	"caller_id": "+14155550100",
-	"token_api_keys": ["lambdarun-bearer-key"]
+	"token_api_keys": ["setup-bearer-key"]
 }`
 
+// env is m over the process environment, where the AWS settings of the
+// Secrets Manager fake live.
 func env(m map[string]string) func(string) string {
-	return func(k string) string { return m[k] }
+	return func(k string) string {
+		if v, ok := m[k]; ok {
+			return v
+		}
+		return os.Getenv(k)
+	}
 }
 
 func writeFile(t *testing.T, content string) string {
@@ -58,9 +64,9 @@ func hermetic(t *testing.T) {
 func TestSetupTenantsFile(t *testing.T) {
 	path := writeFile(t, "["+record+"]")
 	var stdout bytes.Buffer
-	d, err := lambdarun.Setup(context.Background(), "voice", env(map[string]string{
+	d, err := httpapi.FromEnv(env(map[string]string{
 		"TENANTS_FILE": path, "PUBLIC_BASE_URL": "https://voice.example.test/", "LOG_LEVEL": "debug",
-	}), &stdout)
+	}), "voice", &stdout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +80,8 @@ func TestSetupTenantsFile(t *testing.T) {
 	if _, err := d.Store.Lookup(context.Background(), "AC00000000000000000000000000000000"); !errors.Is(err, tenant.ErrNotFound) {
 		t.Errorf("unknown tenant: %v, want ErrNotFound", err)
 	}
-	if d.Config.TenantsFile != path || d.Config.PublicBaseURL != "https://voice.example.test" || d.Config.LogLevel != "debug" {
-		t.Errorf("config %+v", d.Config)
+	if d.PublicBaseURL != "https://voice.example.test" {
+		t.Errorf("PublicBaseURL %q", d.PublicBaseURL)
 	}
 	if d.Now == nil || d.Metrics == nil || d.Log == nil {
 		t.Fatalf("deps not all built: %+v", d)
@@ -104,7 +110,7 @@ func TestSetupSecretsManager(t *testing.T) {
 	srv.Put("custom/"+sid, record)
 
 	var stdout bytes.Buffer
-	d, err := lambdarun.Setup(context.Background(), "incoming", env(map[string]string{"SECRET_PREFIX": "custom/"}), &stdout)
+	d, err := httpapi.FromEnv(env(map[string]string{"SECRET_PREFIX": "custom/"}), "incoming", &stdout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +153,7 @@ func TestSetupSecretsManagerFetchFailed(t *testing.T) {
 	})
 
 	var stdout bytes.Buffer
-	d, err := lambdarun.Setup(context.Background(), "token", env(nil), &stdout)
+	d, err := httpapi.FromEnv(env(nil), "token", &stdout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +173,7 @@ func TestSetupSecretsManagerFetchFailed(t *testing.T) {
 	if !found {
 		t.Errorf("no SecretFetchFailed metric on stdout:\n%s", stdout.String())
 	}
-	if strings.Contains(stdout.String(), "lambdarun_auth_token") {
+	if strings.Contains(stdout.String(), "setup_auth_token") {
 		t.Error("stdout holds the tenant's auth token")
 	}
 }
@@ -183,8 +189,9 @@ func TestSetupBadConfig(t *testing.T) {
 		{"cache TTL", map[string]string{"SECRET_CACHE_TTL": "forever"}, "[]", "SECRET_CACHE_TTL"},
 		{"fetch timeout", map[string]string{"SECRET_FETCH_TIMEOUT": "30s"}, "[]", "SECRET_FETCH_TIMEOUT"},
 		{"public base URL", map[string]string{"PUBLIC_BASE_URL": "voice.example.test"}, "[]", "PUBLIC_BASE_URL"},
-		{"tenants file missing", map[string]string{"TENANTS_FILE": filepath.Join(os.TempDir(), "no-such-dir-lambdarun", "tenants.json")}, "", "read tenants file"},
+		{"tenants file missing", map[string]string{"TENANTS_FILE": filepath.Join(os.TempDir(), "no-such-dir-httpapi", "tenants.json")}, "", "read tenants file"},
 		{"tenants file not JSON", nil, "{", "tenants file"},
+		{"tenants file null", nil, "null", "tenants file"},
 		{"tenants file bad record", nil, `[{"account_sid": "` + sid + `"}]`, "auth_token"},
 	}
 	for _, tc := range cases {
@@ -197,7 +204,7 @@ func TestSetupBadConfig(t *testing.T) {
 				e["TENANTS_FILE"] = writeFile(t, tc.file)
 			}
 			var stdout bytes.Buffer
-			d, err := lambdarun.Setup(context.Background(), "voice", env(e), &stdout)
+			d, err := httpapi.FromEnv(env(e), "voice", &stdout)
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("err %v, want one mentioning %q", err, tc.wantErr)
 			}
@@ -207,12 +214,5 @@ func TestSetupBadConfig(t *testing.T) {
 				t.Errorf("deps %+v returned with an error", d)
 			}
 		})
-	}
-}
-
-func TestOpenStoreErrorIsNilStore(t *testing.T) {
-	store, err := lambdarun.OpenStore(context.Background(), config.Config{TenantsFile: writeFile(t, "null")}, nil, nil)
-	if err == nil || store != nil {
-		t.Errorf("OpenStore = %#v, %v; want a nil Store and an error", store, err)
 	}
 }

@@ -1,4 +1,4 @@
-package token
+package httpapi
 
 import (
 	"bytes"
@@ -16,8 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/ratelimit"
 	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/token"
 )
 
 const (
@@ -61,33 +63,45 @@ func (s *fakeStore) Lookup(ctx context.Context, sid string) (*tenant.Tenant, err
 
 // harness is a handler with recorded side effects.
 type harness struct {
-	h      http.Handler
-	store  *fakeStore
-	issued []string
-	logs   *bytes.Buffer
+	h       http.Handler
+	store   *fakeStore
+	logs    *bytes.Buffer
+	metrics *bytes.Buffer // EMF lines: one TokenIssued line per token
 }
 
-func newHarness(t testing.TB, edit func(*Options)) *harness {
+// issued returns the AccountSid of each TokenIssued metric line.
+func (hs *harness) issued() []string {
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(hs.metrics.String()), "\n") {
+		var m struct{ AccountSid string }
+		if strings.Contains(line, `"TokenIssued"`) && json.Unmarshal([]byte(line), &m) == nil {
+			out = append(out, m.AccountSid)
+		}
+	}
+	return out
+}
+
+func newHarness(t testing.TB, edit func(*Deps)) *harness {
 	t.Helper()
 	tn := testTenant(t)
-	hs := &harness{logs: &bytes.Buffer{}}
+	hs := &harness{logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}}
 	hs.store = &fakeStore{lookup: func(_ context.Context, s string) (*tenant.Tenant, error) {
 		if s == tn.AccountSID {
 			return tn, nil
 		}
 		return nil, fmt.Errorf("lookup %s: %w", s, tenant.ErrNotFound)
 	}}
-	o := Options{
+	o := Deps{
 		Store:              hs.store,
 		Now:                func() time.Time { return testNow },
 		Log:                slog.New(slog.NewJSONHandler(hs.logs, nil)),
 		CORSAllowedOrigins: []string{"https://app.example.com"},
-		OnIssued:           func(s string) { hs.issued = append(hs.issued, s) },
+		Metrics:            metrics.New(hs.metrics, "token", func() time.Time { return testNow }),
 	}
 	if edit != nil {
 		edit(&o)
 	}
-	hs.h = NewHandler(o)
+	hs.h = Token(o)
 	return hs
 }
 
@@ -147,11 +161,16 @@ func TestTokenOK(t *testing.T) {
 			r.Header.Set("Authorization", "Bearer "+key1)
 			return r
 		}(), "erin", 1800},
-		{"json falls back to query per field", func() *http.Request {
-			r := jsonReq(`{"identity":"frank"}`)
-			r.URL.RawQuery = "account_sid=" + sid
+		{"a body ignores the query string", func() *http.Request {
+			r := jsonReq(`{"account_sid":"` + sid + `","identity":"frank"}`)
+			r.URL.RawQuery = "identity=mallory&ttl_seconds=60"
 			return r
 		}(), "frank", 1800},
+		// Bubble sends an empty dynamic value as "", in JSON and in forms alike.
+		{"json ttl empty string is the default", jsonReq(`{"account_sid":"` + sid + `","identity":"alice","ttl_seconds":""}`), "alice", 1800},
+		{"json ttl null is the default", jsonReq(`{"account_sid":"` + sid + `","identity":"alice","ttl_seconds":null}`), "alice", 1800},
+		{"form ttl empty is the default", formReq(url.Values{"account_sid": {sid}, "identity": {"alice"}, "ttl_seconds": {""}}), "alice", 1800},
+		{"unknown json fields are ignored", jsonReq(`{"account_sid":"` + sid + `","identity":"alice","app":{"v":[1,2]}}`), "alice", 1800},
 		{"second key, lower-case scheme", withHeader(jsonReq(`{"account_sid":"`+sid+`","identity":"alice"}`), "Authorization", "bearer  "+key2+" "), "alice", 1800},
 		{"identity 121 chars", jsonReq(`{"account_sid":"` + sid + `","identity":"` + strings.Repeat("z", 121) + `"}`), strings.Repeat("z", 121), 1800},
 	}
@@ -186,15 +205,15 @@ func TestTokenOK(t *testing.T) {
 				t.Errorf("response has %d fields, want 6: %v", len(resp), resp)
 			}
 			tok, _ := resp["token"].(string)
-			if _, err := parse(tok, secret, testNow); err != nil {
+			c, err := token.Verify(tok, secret, testNow)
+			if err != nil {
 				t.Fatalf("token does not verify: %v", err)
 			}
-			if got := decodeSegment(t, strings.Split(tok, ".")[1]); got["exp"] != float64(exp.Unix()) ||
-				got["grants"].(map[string]any)["identity"] != tc.identity || got["sub"] != sid {
-				t.Errorf("claims = %v", got)
+			if !c.ExpiresAt.Equal(exp) || c.Identity != tc.identity || c.AccountSID != sid {
+				t.Errorf("claims = %+v", c)
 			}
-			if len(hs.issued) != 1 || hs.issued[0] != sid {
-				t.Errorf("OnIssued calls = %q, want [%s]", hs.issued, sid)
+			if len(hs.issued()) != 1 || hs.issued()[0] != sid {
+				t.Errorf("OnIssued calls = %q, want [%s]", hs.issued(), sid)
 			}
 		})
 	}
@@ -202,7 +221,7 @@ func TestTokenOK(t *testing.T) {
 
 func TestTokenErrors(t *testing.T) {
 	okJSON := `{"account_sid":"` + sid + `","identity":"alice"}`
-	big := `{"account_sid":"` + sid + `","identity":"alice"}` + strings.Repeat(" ", MaxBody)
+	big := `{"account_sid":"` + sid + `","identity":"alice"}` + strings.Repeat(" ", MaxTokenBody)
 	tests := []struct {
 		name       string
 		req        func() *http.Request
@@ -246,9 +265,29 @@ func TestTokenErrors(t *testing.T) {
 		{name: "json ttl words", req: func() *http.Request {
 			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","ttl_seconds":"ten"}`)
 		}, status: 400, code: "invalid_ttl", noLookup: true},
-		{name: "json ttl empty string", req: func() *http.Request {
-			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","ttl_seconds":""}`)
-		}, status: 400, code: "invalid_ttl", noLookup: true},
+		{name: "json field missing from the body is not taken from the query", req: func() *http.Request {
+			r := jsonReq(`{"identity":"frank"}`)
+			r.URL.RawQuery = "account_sid=" + sid
+			return r
+		}, status: 400, code: "invalid_request", noLookup: true},
+		{name: "json duplicate key", req: func() *http.Request {
+			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","identity":"bob"}`)
+		}, status: 400, code: "invalid_request", noLookup: true},
+		{name: "json case variant", req: func() *http.Request {
+			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","IDENTITY":"bob"}`)
+		}, status: 400, code: "invalid_request", noLookup: true},
+		{name: "json upper-case field alone", req: func() *http.Request {
+			return jsonReq(`{"ACCOUNT_SID":"` + sid + `","identity":"alice"}`)
+		}, status: 400, code: "invalid_request", noLookup: true},
+		{name: "json duplicate unknown key", req: func() *http.Request {
+			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","x":1,"x":2}`)
+		}, status: 400, code: "invalid_request", noLookup: true},
+		{name: "form duplicate key", req: func() *http.Request {
+			return formReq(url.Values{"account_sid": {sid}, "identity": {"alice", "bob"}})
+		}, status: 400, code: "invalid_request", noLookup: true},
+		{name: "query case variant", req: func() *http.Request {
+			return getReq(url.Values{"account_sid": {sid}, "identity": {"alice"}, "Identity": {"bob"}})
+		}, status: 400, code: "invalid_request", noLookup: true},
 		{name: "json ttl bool", req: func() *http.Request {
 			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","ttl_seconds":true}`)
 		}, status: 400, code: "invalid_ttl", noLookup: true},
@@ -301,7 +340,7 @@ func TestTokenErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			hs := newHarness(t, func(o *Options) { o.Limiter = tc.limiter })
+			hs := newHarness(t, func(o *Deps) { o.Limiter = tc.limiter })
 			if tc.store != nil {
 				hs.store.lookup = tc.store
 			}
@@ -337,8 +376,8 @@ func TestTokenErrors(t *testing.T) {
 			if cc := w.Header().Get("Cache-Control"); cc != "no-store" {
 				t.Errorf("Cache-Control = %q", cc)
 			}
-			if len(hs.issued) != 0 {
-				t.Errorf("OnIssued called %d times for a refused request", len(hs.issued))
+			if len(hs.issued()) != 0 {
+				t.Errorf("OnIssued called %d times for a refused request", len(hs.issued()))
 			}
 			if tc.noLookup && hs.store.calls != 0 {
 				t.Errorf("store asked %d times for a request refused before lookup", hs.store.calls)
@@ -383,16 +422,16 @@ func TestTokenUnauthorizedIdentical(t *testing.T) {
 
 func TestTokenBodyAtLimit(t *testing.T) {
 	body := `{"account_sid":"` + sid + `","identity":"alice"}`
-	body += strings.Repeat(" ", MaxBody-len(body))
+	body += strings.Repeat(" ", MaxTokenBody-len(body))
 	w := newHarness(t, nil).do(jsonReq(body))
 	if w.Code != http.StatusOK {
-		t.Errorf("a body of exactly %d bytes: status %d, body %s", MaxBody, w.Code, w.Body)
+		t.Errorf("a body of exactly %d bytes: status %d, body %s", MaxTokenBody, w.Code, w.Body)
 	}
 }
 
 func TestTokenRateLimitPerIdentity(t *testing.T) {
 	now := testNow
-	hs := newHarness(t, func(o *Options) {
+	hs := newHarness(t, func(o *Deps) {
 		o.Limiter = ratelimit.New(2, time.Minute)
 		o.Now = func() time.Time { return now }
 	})
@@ -420,8 +459,8 @@ func TestTokenRateLimitPerIdentity(t *testing.T) {
 	if got := req("alice"); got != 200 {
 		t.Errorf("alice after Retry-After: status %d", got)
 	}
-	if len(hs.issued) != 4 {
-		t.Errorf("OnIssued called %d times, want 4", len(hs.issued))
+	if len(hs.issued()) != 4 {
+		t.Errorf("OnIssued called %d times, want 4", len(hs.issued()))
 	}
 }
 
@@ -446,7 +485,7 @@ func TestTokenCORS(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			hs := newHarness(t, func(o *Options) { o.CORSAllowedOrigins = tc.origins })
+			hs := newHarness(t, func(o *Deps) { o.CORSAllowedOrigins = tc.origins })
 			r := jsonReq(`{"account_sid":"` + sid + `","identity":"alice"}`)
 			r.Method = tc.method
 			if tc.origin != "" {
@@ -466,8 +505,8 @@ func TestTokenCORS(t *testing.T) {
 				t.Errorf("Vary = %q, want Origin", w.Header().Get("Vary"))
 			}
 			if tc.method == http.MethodOptions {
-				if w.Body.Len() != 0 || len(hs.issued) != 0 || hs.store.calls != 0 {
-					t.Errorf("preflight did work: body %q, issued %d, lookups %d", w.Body, len(hs.issued), hs.store.calls)
+				if w.Body.Len() != 0 || len(hs.issued()) != 0 || hs.store.calls != 0 {
+					t.Errorf("preflight did work: body %q, issued %d, lookups %d", w.Body, len(hs.issued()), hs.store.calls)
 				}
 				if m := w.Header().Get("Access-Control-Allow-Methods"); !strings.Contains(m, "POST") {
 					t.Errorf("Access-Control-Allow-Methods = %q", m)
@@ -483,13 +522,12 @@ func TestTokenCORS(t *testing.T) {
 // TestTokenConcurrent runs the handler from many goroutines for the race
 // detector: the handler shares the tenant, limiter and options.
 func TestTokenConcurrent(t *testing.T) {
-	var mu sync.Mutex
-	n := 0
-	h := NewHandler(Options{
-		Store:    tenant.NewMemoryStore(testTenant(t)),
-		Now:      func() time.Time { return testNow },
-		Limiter:  ratelimit.New(1000, time.Minute),
-		OnIssued: func(string) { mu.Lock(); n++; mu.Unlock() },
+	var emf bytes.Buffer
+	h := Token(Deps{
+		Store:   tenant.NewMemoryStore(testTenant(t)),
+		Now:     func() time.Time { return testNow },
+		Limiter: ratelimit.New(1000, time.Minute),
+		Metrics: metrics.New(&emf, "token", func() time.Time { return testNow }),
 	})
 	var wg sync.WaitGroup
 	for i := range 16 {
@@ -504,13 +542,13 @@ func TestTokenConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if n != 16 {
+	if n := strings.Count(emf.String(), `"TokenIssued":1`); n != 16 {
 		t.Errorf("issued %d tokens, want 16", n)
 	}
 }
 
 func BenchmarkTokenHandler(b *testing.B) {
-	h := NewHandler(Options{Store: tenant.NewMemoryStore(testTenant(b)), Now: func() time.Time { return testNow }})
+	h := Token(Deps{Store: tenant.NewMemoryStore(testTenant(b)), Now: func() time.Time { return testNow }})
 	body := `{"account_sid":"` + sid + `","identity":"alice"}`
 	b.ReportAllocs()
 	for b.Loop() {

@@ -1,4 +1,4 @@
-package webhook_test
+package httpapi_test
 
 import (
 	"context"
@@ -10,10 +10,10 @@ import (
 	"testing"
 
 	"bubble-twilio-voice/shared/golden"
+	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
-	"bubble-twilio-voice/shared/webhook"
 )
 
 // goldenCase is one signed webhook through the whole handler; its TwiML is
@@ -38,7 +38,7 @@ func phone(to string, kv ...string) []string {
 }
 
 func goldenCases() []goldenCase {
-	v, in := webhook.PathVoice, webhook.PathIncoming
+	v, in := httpapi.PathVoice, httpapi.PathIncoming
 	cases := []goldenCase{
 		{"voice_number", "main", v, browser("+14155550123"), "dial", ""},
 		{"voice_national_number", "main", v, browser("(415) 555-0123"), "dial", ""},
@@ -64,13 +64,13 @@ func goldenCases() []goldenCase {
 		{"incoming_no_route", "other", in, phone("+14155550200"), "say", "no_route"},
 		{"incoming_record_calls", "recording", in, phone("+14155550300"), "dial", ""},
 
-		{"dial_complete_forward_blocked", "main", webhook.PathDialComplete,
+		{"dial_complete_forward_blocked", "main", httpapi.PathDialComplete,
 			phone("+14155550103", "DialCallStatus", "no-answer"), "say", "blocked_prefix"},
-		{"dial_complete_forward_record_calls", "recording", webhook.PathDialComplete,
+		{"dial_complete_forward_record_calls", "recording", httpapi.PathDialComplete,
 			phone("+14155550300", "DialCallStatus", "busy"), "dial", ""},
-		{"dial_complete_no_route", "other", webhook.PathDialComplete,
+		{"dial_complete_no_route", "other", httpapi.PathDialComplete,
 			phone("+14155550200", "DialCallStatus", "no-answer"), "say", "no_route"},
-		{"recording_complete", "main", webhook.PathRecordingComplete,
+		{"recording_complete", "main", httpapi.PathRecordingComplete,
 			phone("+14155550100", "RecordingSid", "RE0123456789abcdef0123456789abcdef",
 				"RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Recordings/RE0123456789abcdef0123456789abcdef",
 				"RecordingDuration", "12", "Digits", "hangup"), "hangup", ""},
@@ -87,7 +87,7 @@ func goldenCases() []goldenCase {
 				decision = "hangup"
 			}
 			cases = append(cases, goldenCase{
-				"dial_complete_" + a.name + "_" + status, "main", webhook.PathDialComplete,
+				"dial_complete_" + a.name + "_" + status, "main", httpapi.PathDialComplete,
 				phone(a.to, "DialCallStatus", status, "DialCallSid", "CAfedcba9876543210fedcba9876543210", "DialCallDuration", "0"),
 				decision, "",
 			})
@@ -97,10 +97,10 @@ func goldenCases() []goldenCase {
 }
 
 var steps = map[string]string{
-	webhook.PathVoice:             "outgoing",
-	webhook.PathIncoming:          "incoming",
-	webhook.PathDialComplete:      "dial_complete",
-	webhook.PathRecordingComplete: "recording_complete",
+	httpapi.PathVoice:             "outgoing",
+	httpapi.PathIncoming:          "incoming",
+	httpapi.PathDialComplete:      "dial_complete",
+	httpapi.PathRecordingComplete: "recording_complete",
 }
 
 func TestGolden(t *testing.T) {
@@ -223,29 +223,29 @@ func TestSignature(t *testing.T) {
 		{"previous auth token", http.MethodPost, voiceForm(main),
 			func(f url.Values) string { return sign("/voice", f, main.PreviousAuthToken) }, nil, 200, "", 1},
 		{"unsigned", http.MethodPost, voiceForm(main),
-			func(url.Values) string { return "" }, nil, 403, twiliosig.ReasonMissingSignature, 0},
+			func(url.Values) string { return "" }, nil, 403, httpapi.ReasonMissingSignature, 0},
 		{"tenant A's token, tenant B's AccountSid", http.MethodPost, voiceForm(other),
-			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 403, twiliosig.ReasonBadSignature, 1},
+			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 403, httpapi.ReasonBadSignature, 1},
 		{"tenant B's token, tenant A's AccountSid", http.MethodPost, voiceForm(main),
-			func(f url.Values) string { return sign("/voice", f, other.AuthToken) }, nil, 403, twiliosig.ReasonBadSignature, 1},
+			func(f url.Values) string { return sign("/voice", f, other.AuthToken) }, nil, 403, httpapi.ReasonBadSignature, 1},
 		{"retired token", http.MethodPost, voiceForm(main),
-			func(f url.Values) string { return sign("/voice", f, "an_old_token_nobody_keeps_000000") }, nil, 403, twiliosig.ReasonBadSignature, 1},
+			func(f url.Values) string { return sign("/voice", f, "an_old_token_nobody_keeps_000000") }, nil, 403, httpapi.ReasonBadSignature, 1},
 		{"signed for another path", http.MethodPost, voiceForm(main),
-			func(f url.Values) string { return sign("/incoming", f, main.AuthToken) }, nil, 403, twiliosig.ReasonBadSignature, 1},
+			func(f url.Values) string { return sign("/incoming", f, main.AuthToken) }, nil, 403, httpapi.ReasonBadSignature, 1},
 		{"signed for another host", http.MethodPost, voiceForm(main),
-			func(f url.Values) string { return twiliosig.Sign("https://evil.example.test/voice", f, main.AuthToken) }, nil, 403, twiliosig.ReasonBadSignature, 1},
+			func(f url.Values) string { return twiliosig.Sign("https://evil.example.test/voice", f, main.AuthToken) }, nil, 403, httpapi.ReasonBadSignature, 1},
 		{"parameter changed after signing", http.MethodPost, voiceForm(main),
 			func(f url.Values) string {
 				s := sign("/voice", f, main.AuthToken)
 				f.Set("To", "+19002345678")
 				return s
-			}, nil, 403, twiliosig.ReasonBadSignature, 1},
+			}, nil, 403, httpapi.ReasonBadSignature, 1},
 		{"unknown account", http.MethodPost, callForm(&tenant.Tenant{AccountSID: "AC00000000000000000000000000000000"}, callSID, browser("+14155550123")...),
-			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 403, twiliosig.ReasonUnknownAccount, 1},
+			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 403, httpapi.ReasonUnknownAccount, 1},
 		{"malformed account", http.MethodPost, callForm(&tenant.Tenant{AccountSID: "AC../../etc/passwd"}, callSID, browser("+14155550123")...),
-			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 403, twiliosig.ReasonMalformedAccount, 0},
+			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 403, httpapi.ReasonMalformedAccount, 0},
 		{"GET", http.MethodGet, voiceForm(main),
-			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 405, twiliosig.ReasonMethod, 0},
+			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, nil, 405, httpapi.ReasonMethod, 0},
 		// Counted by the store as SecretFetchFailed, so not as a rejection.
 		{"store unavailable", http.MethodPost, voiceForm(main),
 			func(f url.Values) string { return sign("/voice", f, main.AuthToken) }, unavailable, 503, "", 1},
@@ -322,7 +322,7 @@ func TestSignature(t *testing.T) {
 // signature check, signed or not.
 func TestUnknownPath(t *testing.T) {
 	paths := []string{"/", "/voice/", "/Voice", "/incoming/", "/incoming/dial-complete/x",
-		"/incoming/recording", "/token", "/prod/voice", "/voice.xml"}
+		"/incoming/recording", "/prod/voice", "/voice.xml"}
 	for _, p := range paths {
 		t.Run(p, func(t *testing.T) {
 			h := newHarness(t, publicBase)
@@ -346,10 +346,10 @@ func TestUnknownPath(t *testing.T) {
 // no requirement for them, and the middleware already accepts a nil logger.
 func TestNoLogger(t *testing.T) {
 	tn := loadTenants(t)["main"]
-	h := webhook.NewHandler(webhook.Options{Store: tenant.NewMemoryStore(tn), PublicBaseURL: publicBase})
+	h := httpapi.All(httpapi.Deps{Store: tenant.NewMemoryStore(tn), PublicBaseURL: publicBase})
 	form := callForm(tn, "CA0123456789abcdef0123456789abcd30", browser("+14155550123")...)
 	hs := &harness{handler: h}
-	w := hs.post(webhook.PathVoice, form, twiliosig.Sign(publicBase+webhook.PathVoice, form, tn.AuthToken))
+	w := hs.post(httpapi.PathVoice, form, twiliosig.Sign(publicBase+httpapi.PathVoice, form, tn.AuthToken))
 	if w.Code != http.StatusOK || parseTwiML(t, w.Body.Bytes()).Dial == nil {
 		t.Errorf("status %d, body %s: want a Dial with no logger or metrics configured", w.Code, w.Body)
 	}

@@ -1,7 +1,8 @@
-package twiliosig
+package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,9 +11,12 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"bubble-twilio-voice/shared/logtest"
+	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/twiliosig"
 )
 
 const (
@@ -30,6 +34,28 @@ func testStore() tenant.Store {
 		&tenant.Tenant{AccountSID: testAccount, AuthToken: testToken, PreviousAuthToken: testPrev},
 		&tenant.Tenant{AccountSID: otherAcct, AuthToken: otherToken},
 	)
+}
+
+// rejectedReasons returns the Reason of each SignatureRejected EMF line.
+func rejectedReasons(t *testing.T, emf string) []string {
+	t.Helper()
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(emf), "\n") {
+		var m struct {
+			Reason            string
+			SignatureRejected *int
+		}
+		if line == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("EMF line %q: %v", line, err)
+		}
+		if m.SignatureRejected != nil {
+			out = append(out, m.Reason)
+		}
+	}
+	return out
 }
 
 // storeFunc is a fake tenant.Store.
@@ -72,34 +98,22 @@ func TestMiddleware(t *testing.T) {
 	signedReq := func(form url.Values, token string) *http.Request {
 		body := form.Encode()
 		r := apigwRequest(http.MethodPost, "/prod/voice", body)
-		sig := Sign(signedURL, form, token)
+		sig := twiliosig.Sign(signedURL, form, token)
 		secrets = append(secrets, sig)
-		r.Header.Set(Header, sig)
+		r.Header.Set(twiliosig.Header, sig)
 		return r
 	}
 	unavailable := storeFunc(func(context.Context, string) (*tenant.Tenant, error) {
 		return nil, fmt.Errorf("get secret: %w", tenant.ErrUnavailable)
 	})
-	huge := url.Values{"AccountSid": {testAccount}, "Pad": {strings.Repeat("x", MaxBodyBytes)}}
+	huge := url.Values{"AccountSid": {testAccount}, "Pad": {strings.Repeat("x", MaxWebhookBody)}}
 	hugeChunked := signedReq(huge, testToken)
 	hugeChunked.ContentLength = -1
-
-	jsonBody := `{"AccountSid":"` + testAccount + `","CallSid":"` + testCallSID + `"}`
-	jsonURL := "http://localhost:8080/status?bodySHA256=" + sha256Hex([]byte(jsonBody))
-	jsonReq := func(sigURL, body string) *http.Request {
-		r := httptest.NewRequest(http.MethodPost, jsonURL, strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		sig := Sign(sigURL, nil, testToken)
-		secrets = append(secrets, sig)
-		r.Header.Set(Header, sig)
-		return r
-	}
 
 	tests := []struct {
 		name       string
 		req        *http.Request
 		store      tenant.Store
-		urlOf      func(*http.Request) string
 		wantStatus int
 		wantBody   string
 		wantReason string
@@ -167,30 +181,15 @@ func TestMiddleware(t *testing.T) {
 			name: "malformed form body",
 			req: func() *http.Request {
 				r := apigwRequest(http.MethodPost, "/prod/voice", "AccountSid="+testAccount+"&To=%zz")
-				r.Header.Set(Header, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+				r.Header.Set(twiliosig.Header, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
 				return r
 			}(),
 			wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonMalformedBody,
 		},
-		{name: "store unavailable", req: signedReq(voiceForm(testAccount), testToken), store: unavailable, wantStatus: http.StatusServiceUnavailable, wantReason: ReasonStoreUnavailable},
+		{name: "store unavailable", req: signedReq(voiceForm(testAccount), testToken), store: unavailable, wantStatus: http.StatusServiceUnavailable},
 		{name: "oversize body", req: signedReq(huge, testToken), wantStatus: http.StatusRequestEntityTooLarge, wantReason: ReasonBodyTooLarge},
 		{name: "oversize body without length", req: hugeChunked, wantStatus: http.StatusRequestEntityTooLarge, wantReason: ReasonBodyTooLarge},
 		{name: "GET", req: apigwRequest(http.MethodGet, "/prod/voice", ""), wantStatus: http.StatusMethodNotAllowed, wantReason: ReasonMethod},
-		{
-			name: "JSON body with bodySHA256", req: jsonReq(jsonURL, jsonBody), urlOf: URLFunc("http://localhost:8080/"), wantStatus: http.StatusOK,
-			check: func(t *testing.T, r *http.Request) {
-				if got := tenant.FromContext(r.Context()); got == nil || got.AccountSID != testAccount {
-					t.Errorf("tenant in context = %v", got)
-				}
-				if b, _ := io.ReadAll(r.Body); string(b) != jsonBody {
-					t.Errorf("body = %q", b)
-				}
-				if got := r.FormValue("bodySHA256"); got == "" {
-					t.Error("query not in r.Form")
-				}
-			},
-		},
-		{name: "JSON body changed", req: jsonReq(jsonURL, `{"AccountSid":"`+testAccount+`"}`), urlOf: URLFunc("http://localhost:8080"), wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonBadSignature},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -198,11 +197,7 @@ func TestMiddleware(t *testing.T) {
 			if store == nil {
 				store = testStore()
 			}
-			urlOf := tc.urlOf
-			if urlOf == nil {
-				urlOf = URLFunc("")
-			}
-			var reasons []string
+			var emf syncBuffer
 			called := false
 			next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				called = true
@@ -211,7 +206,8 @@ func TestMiddleware(t *testing.T) {
 				}
 				w.WriteHeader(http.StatusOK)
 			})
-			h := Middleware(store, urlOf, log, func(reason string) { reasons = append(reasons, reason) })(next)
+			d := Deps{Store: store, Log: log, Metrics: metrics.New(&emf, "voice", time.Now)}
+			h := d.signed(next)
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, tc.req)
 
@@ -230,11 +226,12 @@ func TestMiddleware(t *testing.T) {
 			if tc.wantStatus == http.StatusMethodNotAllowed && w.Header().Get("Allow") != http.MethodPost {
 				t.Errorf("Allow = %q", w.Header().Get("Allow"))
 			}
+			reasons := rejectedReasons(t, emf.String())
 			switch {
 			case tc.wantReason == "" && len(reasons) > 0:
-				t.Errorf("onReject(%v) on success", reasons)
+				t.Errorf("SignatureRejected%v on success", reasons)
 			case tc.wantReason != "" && (len(reasons) != 1 || reasons[0] != tc.wantReason):
-				t.Errorf("onReject reasons = %v, want [%s]", reasons, tc.wantReason)
+				t.Errorf("SignatureRejected reasons = %v, want [%s]", reasons, tc.wantReason)
 			}
 		})
 	}
@@ -253,7 +250,7 @@ func TestMiddleware(t *testing.T) {
 	}
 }
 
-func TestURLFunc(t *testing.T) {
+func TestSignedURL(t *testing.T) {
 	tests := []struct {
 		name, base, target, host, requestURI, want string
 	}{
@@ -268,8 +265,8 @@ func TestURLFunc(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, tc.target, nil)
 			r.Host = tc.host
 			r.RequestURI = tc.requestURI
-			if got := URLFunc(tc.base)(r); got != tc.want {
-				t.Errorf("URLFunc(%q) = %q, want %q", tc.base, got, tc.want)
+			if got := (Deps{PublicBaseURL: tc.base}).signedURL(r); got != tc.want {
+				t.Errorf("signedURL with base %q = %q, want %q", tc.base, got, tc.want)
 			}
 		})
 	}

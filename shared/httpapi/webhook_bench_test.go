@@ -1,17 +1,18 @@
-package webhook_test
+package httpapi_test
 
 import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
-	"bubble-twilio-voice/shared/webhook"
 )
 
 // discardWriter is a reusable ResponseWriter, so the benchmarks measure the
@@ -38,12 +39,13 @@ func (w *discardWriter) Write(b []byte) (int, error) {
 func benchWebhook(b *testing.B, path string, kv ...string) {
 	tn := loadTenants(b)["main"]
 	log := logging.New(io.Discard, "info")
-	h := logging.Middleware(log, fixedNow)(webhook.NewHandler(webhook.Options{
+	h := httpapi.All(httpapi.Deps{
 		Store:         tenant.NewMemoryStore(tn),
 		PublicBaseURL: publicBase,
 		Log:           log,
 		Metrics:       metrics.New(io.Discard, "bench", fixedNow),
-	}))
+		Now:           fixedNow,
+	})
 	form := callForm(tn, "CA0123456789abcdef0123456789abcdef", kv...)
 	body := []byte(form.Encode())
 	sig := twiliosig.Sign(publicBase+path, form, tn.AuthToken)
@@ -82,10 +84,30 @@ func benchWebhook(b *testing.B, path string, kv ...string) {
 // BenchmarkVoiceHandler is a browser call to a number: signature, policy
 // (phonenumbers parse and type lookup), TwiML, logs and a metric.
 func BenchmarkVoiceHandler(b *testing.B) {
-	benchWebhook(b, webhook.PathVoice, browser("+14155550123")...)
+	benchWebhook(b, httpapi.PathVoice, browser("+14155550123")...)
+}
+
+// BenchmarkSignedMiddleware is the signature check alone: read the body,
+// parse the form, look the tenant up, validate, hand on.
+func BenchmarkSignedMiddleware(b *testing.B) {
+	tn := loadTenants(b)["main"]
+	h := httpapi.Voice(httpapi.Deps{Store: tenant.NewMemoryStore(tn), PublicBaseURL: publicBase})
+	form := callForm(tn, "CA0123456789abcdef0123456789abcdef", "From", "+14155550123", "To", "+14155550100")
+	body := form.Encode()
+	sig := twiliosig.Sign(publicBase+httpapi.PathVoice, form, tn.AuthToken)
+	b.ReportAllocs()
+	for b.Loop() {
+		r := httptest.NewRequest(http.MethodPost, httpapi.PathVoice, strings.NewReader(body))
+		r.Header.Set(twiliosig.Header, sig)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
 }
 
 // BenchmarkIncomingHandler is a phone call to a number routed to 2 clients.
 func BenchmarkIncomingHandler(b *testing.B) {
-	benchWebhook(b, webhook.PathIncoming, phone("+14155550100")...)
+	benchWebhook(b, httpapi.PathIncoming, phone("+14155550100")...)
 }

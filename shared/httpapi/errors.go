@@ -1,0 +1,125 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+)
+
+// kind classifies an error for the client; status maps it to HTTP.
+type kind int
+
+// Kinds of client-visible errors.
+const (
+	kindInternal kind = iota
+	kindInvalid
+	kindUnauthorized
+	kindForbidden
+	kindMethodNotAllowed
+	kindTooLarge
+	kindUnsupportedMedia
+	kindRateLimited
+	kindUnavailable
+)
+
+// status is the one place an error's kind becomes an HTTP status.
+func (k kind) status() int {
+	switch k {
+	case kindInvalid:
+		return http.StatusBadRequest
+	case kindUnauthorized:
+		return http.StatusUnauthorized
+	case kindForbidden:
+		return http.StatusForbidden
+	case kindMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case kindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case kindUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case kindRateLimited:
+		return http.StatusTooManyRequests
+	case kindUnavailable:
+		return http.StatusServiceUnavailable
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// apiError is a client-visible error: code is a stable machine-readable
+// string ("invalid_identity"), message a sentence for a person. err, if set,
+// is the internal cause: logged, never sent.
+type apiError struct {
+	kind       kind
+	code       string
+	message    string
+	retryAfter int    // seconds, sent as Retry-After on 429 and 503
+	allow      string // methods, sent as Allow on 405
+	err        error
+}
+
+func (e *apiError) Error() string {
+	if e.err != nil {
+		return e.code + ": " + e.message + ": " + e.err.Error()
+	}
+	return e.code + ": " + e.message
+}
+
+func (e *apiError) Unwrap() error { return e.err }
+
+func newError(k kind, code, message string) *apiError {
+	return &apiError{kind: k, code: code, message: message}
+}
+
+func wrapError(k kind, code, message string, cause error) *apiError {
+	return &apiError{kind: k, code: code, message: message, err: cause}
+}
+
+// errorBody is the JSON error shape: {"error":{"code":"...","message":"..."}}.
+type errorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// writeError writes err as the JSON error shape with its status. An error
+// that is not an *apiError becomes 500 "internal"; its text goes only to
+// the log.
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	var e *apiError
+	if !errors.As(err, &e) {
+		e = wrapError(kindInternal, "internal", "internal error", err)
+	}
+	status := e.kind.status()
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	attrs := []slog.Attr{slog.Int("status", status), slog.String("code", e.code)}
+	if e.err != nil {
+		attrs = append(attrs, slog.String("cause", e.err.Error()))
+	}
+	log.LogAttrs(r.Context(), level, "request failed", attrs...)
+
+	var b errorBody
+	b.Error.Code, b.Error.Message = e.code, e.message
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false) // messages say "<key>"; this is JSON for programs, not HTML
+	_ = enc.Encode(b)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	if e.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
+	if e.allow != "" {
+		h.Set("Allow", e.allow)
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(out.Bytes())
+}

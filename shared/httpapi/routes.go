@@ -1,0 +1,109 @@
+// Package httpapi is the service's HTTP surface: the one place that lists
+// every route, the handlers behind them, the Twilio signature check and the
+// mapping of error kinds to statuses. Every handler is built from one Deps;
+// each Lambda function mounts only its own routes (Token, Voice, Incoming)
+// and the dev server mounts them all, so both run the same code.
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/ratelimit"
+	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/voice"
+)
+
+// Routes, as API Gateway and the dev server serve them. The no-answer steps
+// sit under /incoming because the TwiML points at them with relative URLs
+// (see voice.DialCompleteAction), which keeps a stage prefix.
+const (
+	PathToken             = "/token"
+	PathVoice             = "/voice"
+	PathIncoming          = "/incoming"
+	PathDialComplete      = "/incoming/dial-complete"
+	PathRecordingComplete = "/incoming/recording-complete"
+)
+
+// Deps is what every handler is built from. The zero values of Log, Metrics
+// and Limiter are usable (discard, count nothing, no limit).
+type Deps struct {
+	Store   tenant.Store
+	Log     *slog.Logger
+	Metrics *metrics.Emitter
+	Now     func() time.Time
+	// PublicBaseURL, when set, is the scheme and host (and base path) Twilio
+	// calls; otherwise the URL is rebuilt from the request (see signedURL).
+	PublicBaseURL string
+	// CORSAllowedOrigins are browser origins allowed to call /token; "*"
+	// allows any. Empty: no CORS headers (server-to-server, as Bubble's API
+	// Connector calls it).
+	CORSAllowedOrigins []string
+	// Limiter caps tokens per tenant and identity; nil allows all.
+	Limiter *ratelimit.Limiter
+}
+
+// Token serves /token, the token function's only route.
+func Token(d Deps) http.Handler {
+	d = d.withDefaults()
+	mux := http.NewServeMux()
+	mux.Handle(PathToken, handleToken(d))
+	return d.serve(mux)
+}
+
+// Voice serves /voice, the TwiML App's Voice URL: calls placed from browsers
+// (and calls to a number pointed at it, which voice.Outgoing routes like
+// /incoming).
+func Voice(d Deps) http.Handler {
+	d = d.withDefaults()
+	mux := http.NewServeMux()
+	mountVoice(mux, d)
+	return d.serve(mux)
+}
+
+// Incoming serves /incoming and its no-answer steps: calls to the tenant's
+// numbers.
+func Incoming(d Deps) http.Handler {
+	d = d.withDefaults()
+	mux := http.NewServeMux()
+	mountIncoming(mux, d)
+	return d.serve(mux)
+}
+
+// All serves every route on one handler, as the dev server does.
+func All(d Deps) http.Handler {
+	d = d.withDefaults()
+	mux := http.NewServeMux()
+	mux.Handle(PathToken, handleToken(d))
+	mountVoice(mux, d)
+	mountIncoming(mux, d)
+	return d.serve(mux)
+}
+
+func mountVoice(mux *http.ServeMux, d Deps) {
+	mux.Handle(PathVoice, d.signed(handleStep(d, "outgoing", voice.Outgoing)))
+}
+
+func mountIncoming(mux *http.ServeMux, d Deps) {
+	mux.Handle(PathIncoming, d.signed(handleStep(d, "incoming", voice.Incoming)))
+	mux.Handle(PathDialComplete, d.signed(handleStep(d, "dial_complete", voice.DialComplete)))
+	mux.Handle(PathRecordingComplete, d.signed(handleStep(d, "recording_complete", voice.RecordingComplete)))
+}
+
+func (d Deps) withDefaults() Deps {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return d
+}
+
+// serve adds the request id and the access log line around h.
+func (d Deps) serve(h http.Handler) http.Handler {
+	return logging.Middleware(d.Log, d.Now)(h)
+}

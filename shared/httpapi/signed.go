@@ -1,0 +1,191 @@
+package httpapi
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/twiliosig"
+)
+
+// MaxWebhookBody bounds the body read before the signature is checked: a
+// voice webhook is a few hundred bytes, and an unauthenticated caller must
+// not make the function buffer more.
+const MaxWebhookBody = 64 << 10
+
+// Reasons a webhook is refused: logged, and the SignatureRejected metric's
+// Reason dimension.
+const (
+	ReasonMethod           = "method_not_allowed"
+	ReasonBodyTooLarge     = "body_too_large"
+	ReasonBodyUnreadable   = "body_unreadable"
+	ReasonMalformedBody    = "malformed_body"
+	ReasonMissingSignature = "missing_signature"
+	ReasonMissingAccount   = "missing_account_sid"
+	ReasonMalformedAccount = "malformed_account_sid"
+	ReasonUnknownAccount   = "unknown_account"
+	ReasonBadSignature     = "bad_signature"
+	ReasonStoreUnavailable = "store_unavailable"
+)
+
+// forbidden is the one body for every 403, so a caller cannot tell an
+// unknown account from a bad signature and probe for AccountSids.
+const forbidden = "invalid signature\n"
+
+// signed lets through only form POSTs signed by Twilio for the account they
+// name: it reads the body once (at most MaxWebhookBody), looks up the
+// AccountSid's tenant and checks X-Twilio-Signature over the URL Twilio
+// called with the tenant's current and previous auth tokens.
+//
+// next gets r.PostForm and r.Form parsed (so r.PostFormValue works) and the
+// tenant in the context (tenant.FromContext). Refusals are 405, 413, 403
+// (the same body for every signature or account problem) and 503 when the
+// store is down, so that Twilio falls back to the app's fallback URL.
+func (d Deps) signed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			w.Header().Set("Allow", http.MethodPost)
+			d.refuse(w, r, kindMethodNotAllowed, ReasonMethod, "", "", "method not allowed\n")
+			return
+		}
+		body, err := readWebhookBody(w, r)
+		if err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				d.refuse(w, r, kindTooLarge, ReasonBodyTooLarge, "", "", "request body too large\n")
+				return
+			}
+			d.refuse(w, r, kindInvalid, ReasonBodyUnreadable, "", "", "bad request\n")
+			return
+		}
+		// Twilio encodes bodies properly, so a pair Go cannot parse means the
+		// request is not Twilio's: refuse rather than check a different form.
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			d.refuse(w, r, kindForbidden, ReasonMalformedBody, "", "", forbidden)
+			return
+		}
+		accountSID, callSID := form.Get("AccountSid"), form.Get("CallSid")
+		signature := r.Header.Get(twiliosig.Header)
+		switch {
+		case signature == "":
+			d.refuse(w, r, kindForbidden, ReasonMissingSignature, accountSID, callSID, forbidden)
+			return
+		case accountSID == "":
+			d.refuse(w, r, kindForbidden, ReasonMissingAccount, "", callSID, forbidden)
+			return
+		case !tenant.ValidAccountSID(accountSID):
+			d.refuse(w, r, kindForbidden, ReasonMalformedAccount, accountSID, callSID, forbidden)
+			return
+		}
+
+		t, err := d.Store.Lookup(r.Context(), accountSID)
+		switch {
+		case errors.Is(err, tenant.ErrNotFound):
+			d.refuse(w, r, kindForbidden, ReasonUnknownAccount, accountSID, callSID, forbidden)
+			return
+		case err != nil:
+			// Unavailable, or anything unexpected: 503 so Twilio tries the
+			// fallback URL instead of playing an error to the caller. Counted
+			// by the store as SecretFetchFailed, not as a rejected signature.
+			d.Log.LogAttrs(r.Context(), slog.LevelError, "tenant lookup failed",
+				slog.String("account_sid", accountSID), slog.String("path", r.URL.Path), slog.Any("error", err))
+			plain(w, kindUnavailable.status(), "service unavailable\n")
+			return
+		}
+		if !twiliosig.ValidateForm(d.signedURL(r), form, signature, t.AuthTokens()...) {
+			d.refuse(w, r, kindForbidden, ReasonBadSignature, accountSID, callSID, forbidden)
+			return
+		}
+
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.PostForm = form
+		query, _ := url.ParseQuery(r.URL.RawQuery) // a bad pair is only left out
+		r.Form = make(url.Values, len(form)+len(query))
+		for _, vals := range []url.Values{form, query} {
+			for k, vs := range vals {
+				r.Form[k] = append(r.Form[k], vs...)
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(tenant.NewContext(r.Context(), t)))
+	})
+}
+
+// readWebhookBody reads at most MaxWebhookBody, returning
+// *http.MaxBytesError past it (and, through w, telling net/http to close the
+// connection).
+func readWebhookBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	defer r.Body.Close()
+	if r.ContentLength > MaxWebhookBody {
+		return nil, &http.MaxBytesError{Limit: MaxWebhookBody}
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
+}
+
+// refuse logs a warning naming only what is safe to log: never the
+// signature, the token or the body, and the AccountSid and CallSid only when
+// well-formed (anything else is attacker-chosen text).
+func (d Deps) refuse(w http.ResponseWriter, r *http.Request, k kind, reason, accountSID, callSID, body string) {
+	attrs := make([]slog.Attr, 0, 4)
+	attrs = append(attrs, slog.String("reason", reason), slog.String("path", r.URL.Path))
+	if tenant.ValidAccountSID(accountSID) {
+		attrs = append(attrs, slog.String("account_sid", accountSID))
+	}
+	if validCallSID(callSID) {
+		attrs = append(attrs, slog.String("call_sid", callSID))
+	}
+	d.Log.LogAttrs(r.Context(), slog.LevelWarn, "webhook refused", attrs...)
+	d.Metrics.Count(metrics.SignatureRejected, reason, "")
+	plain(w, k.status(), body)
+}
+
+func plain(w http.ResponseWriter, status int, body string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}
+
+// validCallSID reports whether s looks like a CallSid: CA and 32 hex digits.
+func validCallSID(s string) bool {
+	if len(s) != 34 || !strings.HasPrefix(s, "CA") {
+		return false
+	}
+	for _, c := range s[2:] {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
+}
+
+// signedURL is the URL Twilio called, which is the URL it signed. With a
+// PublicBaseURL (a custom domain, or the dev server behind a tunnel) it is
+// that base plus the request's path and query. Otherwise it is
+// "https://" + r.Host + r.RequestURI, which the API Gateway adapter sets to
+// the domain and the path as called, stage prefix included (r.URL.Path has
+// the stage stripped for routing).
+func (d Deps) signedURL(r *http.Request) string {
+	if d.PublicBaseURL != "" {
+		u := strings.TrimRight(d.PublicBaseURL, "/") + r.URL.EscapedPath()
+		if r.URL.RawQuery != "" {
+			u += "?" + r.URL.RawQuery
+		}
+		return u
+	}
+	uri := r.RequestURI
+	if !strings.HasPrefix(uri, "/") { // empty, or absolute-form from a proxy
+		uri = r.URL.RequestURI()
+	}
+	return "https://" + r.Host + uri
+}

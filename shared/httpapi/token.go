@@ -1,0 +1,327 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/token"
+)
+
+// MaxTokenBody is the largest request body /token reads.
+const MaxTokenBody = 64 << 10
+
+// TokenResponse is the JSON body of a successful /token request.
+type TokenResponse struct {
+	Token         string `json:"token"`
+	Identity      string `json:"identity"`
+	AccountSID    string `json:"account_sid"`
+	TTLSeconds    int    `json:"ttl_seconds"`
+	ExpiresAt     string `json:"expires_at"`
+	ExpiresAtUnix int64  `json:"expires_at_unix"`
+}
+
+// tokenRequest is the decoded input, from a JSON or form body or, without a
+// body, the query string.
+type tokenRequest struct {
+	AccountSID string
+	Identity   string
+	TTLSeconds int // 0: the tenant's default
+}
+
+// tokenFields are the request's field names, exactly as they must be spelt.
+var tokenFields = []string{"account_sid", "identity", "ttl_seconds"}
+
+// handleToken issues a Voice access token for one identity of one
+// subaccount (GET and POST; OPTIONS for CORS preflight).
+func handleToken(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cors(w, r, d.CORSAllowedOrigins)
+		switch r.Method {
+		case http.MethodGet, http.MethodPost:
+		case http.MethodOptions:
+			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+			w.Header().Set("Access-Control-Max-Age", "600")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		default:
+			e := newError(kindMethodNotAllowed, "method_not_allowed", "use GET or POST")
+			e.allow = "GET, POST, OPTIONS"
+			writeError(w, r, d.Log, e)
+			return
+		}
+		resp, err := issueToken(r, d)
+		if err != nil {
+			writeError(w, r, d.Log, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(resp)
+	})
+}
+
+func issueToken(r *http.Request, d Deps) (*TokenResponse, error) {
+	req, err := decodeTokenRequest(r)
+	if err != nil {
+		return nil, err
+	}
+	logging.Add(r.Context(), slog.String("account_sid", req.AccountSID))
+	key, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
+		return nil, unauthorized(nil)
+	}
+	t, err := d.Store.Lookup(r.Context(), req.AccountSID)
+	switch {
+	case errors.Is(err, tenant.ErrNotFound):
+		// Same answer as a wrong key, so tenants cannot be enumerated.
+		return nil, unauthorized(err)
+	case err != nil:
+		e := wrapError(kindUnavailable, "unavailable", "the tenant store is unavailable; try again shortly", err)
+		e.retryAfter = 5
+		return nil, e
+	}
+	if !keyMatches(t.TokenAPIKeys, key) {
+		return nil, unauthorized(nil)
+	}
+	ttl := req.TTLSeconds
+	if ttl == 0 {
+		ttl = t.TokenTTLSeconds
+	}
+	now := d.Now()
+	if ok, wait := d.Limiter.Allow(t.AccountSID+"\x00"+req.Identity, now); !ok {
+		e := newError(kindRateLimited, "rate_limited", "too many tokens for this identity; retry later")
+		e.retryAfter = max(1, int((wait+time.Second-1)/time.Second)) // whole seconds, rounded up
+		return nil, e
+	}
+	tok, err := token.Issue(now, t, req.Identity, time.Duration(ttl)*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	d.Metrics.Count(metrics.TokenIssued, "", t.AccountSID)
+	return &TokenResponse{
+		Token: tok.JWT, Identity: req.Identity, AccountSID: t.AccountSID, TTLSeconds: ttl,
+		ExpiresAt: tok.ExpiresAt.Format(time.RFC3339), ExpiresAtUnix: tok.ExpiresAt.Unix(),
+	}, nil
+}
+
+func unauthorized(cause error) error {
+	return wrapError(kindUnauthorized, "unauthorized",
+		"missing or wrong API key for this account (send Authorization: Bearer <key>)", cause)
+}
+
+// bearer extracts the key from "Bearer <key>" (scheme case-insensitive).
+func bearer(h string) (string, bool) {
+	scheme, key, ok := strings.Cut(strings.TrimSpace(h), " ")
+	key = strings.TrimSpace(key)
+	return key, ok && strings.EqualFold(scheme, "Bearer") && key != ""
+}
+
+// keyMatches compares key with every allowed key in constant time. Hashing
+// first makes the comparison independent of the keys' lengths too.
+func keyMatches(allowed []string, key string) bool {
+	got := sha256.Sum256([]byte(key))
+	match := 0
+	for _, a := range allowed {
+		want := sha256.Sum256([]byte(a))
+		match |= subtle.ConstantTimeCompare(got[:], want[:])
+	}
+	return match == 1
+}
+
+func invalid(code, msg string) error { return newError(kindInvalid, code, msg) }
+
+// decodeTokenRequest reads the request from its body (JSON or form) or, when
+// there is no body, from the query string: never from both, so a field
+// missing from the body cannot be supplied by the URL. A field given twice,
+// or spelt in another case, is refused rather than letting one copy win.
+func decodeTokenRequest(r *http.Request) (tokenRequest, error) {
+	var fields map[string]string
+	body, err := readTokenBody(r)
+	if err != nil {
+		return tokenRequest{}, err
+	}
+	if len(body) > 0 {
+		fields, err = decodeTokenBody(r.Header.Get("Content-Type"), body)
+	} else {
+		fields, err = formFields(r.URL.RawQuery, "query string")
+	}
+	if err != nil {
+		return tokenRequest{}, err
+	}
+	req := tokenRequest{AccountSID: strings.TrimSpace(fields["account_sid"]), Identity: fields["identity"]}
+	switch {
+	case req.AccountSID == "":
+		return req, invalid("invalid_request", "account_sid is required")
+	case !tenant.ValidAccountSID(req.AccountSID):
+		return req, invalid("invalid_request", "account_sid must be AC followed by 32 hex digits")
+	case req.Identity == "":
+		return req, invalid("invalid_request", "identity is required")
+	case !tenant.ValidIdentity(req.Identity):
+		return req, invalid("invalid_identity", "identity "+tenant.IdentityRule)
+	}
+	// An empty ttl_seconds, in a form or as JSON "" or null, means the
+	// tenant's default: Bubble sends an empty dynamic value that way.
+	if ttl := strings.TrimSpace(fields["ttl_seconds"]); ttl != "" {
+		n, err := strconv.Atoi(ttl)
+		if err != nil || n < tenant.MinTokenTTLSeconds || n > tenant.MaxTokenTTLSeconds {
+			return req, invalid("invalid_ttl", "ttl_seconds must be a whole number from 60 to 86400")
+		}
+		req.TTLSeconds = n
+	}
+	return req, nil
+}
+
+// readTokenBody returns a POST's body without surrounding white space; GET
+// bodies are not read.
+func readTokenBody(r *http.Request) ([]byte, error) {
+	if r.Method != http.MethodPost || r.Body == nil || r.ContentLength == 0 {
+		return nil, nil
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxTokenBody))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, newError(kindTooLarge, "too_large", "request body is larger than 64 KiB")
+	case err != nil:
+		return nil, wrapError(kindInvalid, "invalid_request", "could not read the request body", err)
+	}
+	return bytes.TrimSpace(body), nil
+}
+
+// decodeTokenBody accepts JSON (also when the content type is missing and
+// the body looks like JSON) and form bodies.
+func decodeTokenBody(contentType string, body []byte) (map[string]string, error) {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json") || (mt == "" && body[0] == '{'):
+		return jsonFields(body)
+	case mt == "application/x-www-form-urlencoded" || mt == "":
+		return formFields(string(body), "body")
+	default:
+		return nil, newError(kindUnsupportedMedia, "unsupported_media_type",
+			"send application/json or application/x-www-form-urlencoded")
+	}
+}
+
+// formFields reads the request's fields from form encoding.
+func formFields(encoded, where string) (map[string]string, error) {
+	vals, err := url.ParseQuery(encoded)
+	if err != nil {
+		return nil, invalid("invalid_request", where+" is not valid form encoding")
+	}
+	fields := make(map[string]string, len(tokenFields))
+	for k, vs := range vals {
+		if err := checkFieldName(k); err != nil {
+			return nil, err
+		}
+		if len(vs) > 1 {
+			return nil, invalid("invalid_request", k+" is given more than once")
+		}
+		if isTokenField(k) {
+			fields[k] = vs[0]
+		}
+	}
+	return fields, nil
+}
+
+// jsonFields reads one JSON object. account_sid and identity must be
+// strings; ttl_seconds a number or a numeric string (Bubble sends either).
+// Other fields are ignored.
+func jsonFields(body []byte) (map[string]string, error) {
+	const notJSON = "body is not valid JSON: send an object with string fields account_sid and identity and an optional number ttl_seconds"
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, invalid("invalid_request", notJSON)
+	}
+	fields := make(map[string]string, len(tokenFields))
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, invalid("invalid_request", notJSON)
+		}
+		k, _ := tok.(string)
+		if seen[k] {
+			return nil, invalid("invalid_request", k+" is given more than once")
+		}
+		seen[k] = true
+		if err := checkFieldName(k); err != nil {
+			return nil, err
+		}
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, invalid("invalid_request", notJSON)
+		}
+		if !isTokenField(k) {
+			continue
+		}
+		switch v := v.(type) {
+		case nil:
+		case string:
+			fields[k] = v
+		case json.Number:
+			if k != "ttl_seconds" {
+				return nil, invalid("invalid_request", k+" must be a string")
+			}
+			fields[k] = v.String()
+		default:
+			if k == "ttl_seconds" {
+				return nil, invalid("invalid_ttl", "ttl_seconds must be a whole number from 60 to 86400")
+			}
+			return nil, invalid("invalid_request", k+" must be a string")
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, invalid("invalid_request", notJSON)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, invalid("invalid_request", "body has data after the JSON object")
+	}
+	return fields, nil
+}
+
+// checkFieldName refuses a field spelt like one of ours in another case
+// ("IDENTITY", "Account_Sid"): encoding/json would have matched it, and a
+// request that means something else than it says is better refused.
+func checkFieldName(k string) error {
+	for _, f := range tokenFields {
+		if k != f && strings.EqualFold(k, f) {
+			return invalid("invalid_request", "field "+strconv.Quote(k)+" must be spelt "+f)
+		}
+	}
+	return nil
+}
+
+func isTokenField(k string) bool { return slices.Contains(tokenFields, k) }
+
+// cors adds CORS headers when the request's Origin is allowed.
+func cors(w http.ResponseWriter, r *http.Request, allowed []string) {
+	origin := r.Header.Get("Origin")
+	if origin == "" || len(allowed) == 0 {
+		return
+	}
+	w.Header().Add("Vary", "Origin")
+	for _, a := range allowed {
+		if a == "*" || a == origin {
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			return
+		}
+	}
+}
