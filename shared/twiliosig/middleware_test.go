@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/test/kit"
 )
 
 const (
@@ -31,16 +31,6 @@ func testStore() tenant.Store {
 		&tenant.Tenant{AccountSID: otherAcct, AuthToken: otherToken},
 	)
 }
-
-// storeFunc is a fake tenant.Store.
-type storeFunc func(ctx context.Context, sid string) (*tenant.Tenant, error)
-
-func (f storeFunc) Lookup(ctx context.Context, sid string) (*tenant.Tenant, error) {
-	return f(ctx, sid)
-}
-
-// syncBuffer collects log output from parallel-safe writes.
-type syncBuffer = logtest.Buffer
 
 func voiceForm(account string) url.Values {
 	return url.Values{
@@ -64,7 +54,7 @@ func apigwRequest(method, calledPath, body string) *http.Request {
 }
 
 func TestMiddleware(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &kit.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const signedURL = "https://" + testHost + "/prod/voice"
 	var secrets []string // must never reach the log
@@ -77,7 +67,7 @@ func TestMiddleware(t *testing.T) {
 		r.Header.Set(Header, sig)
 		return r
 	}
-	unavailable := storeFunc(func(context.Context, string) (*tenant.Tenant, error) {
+	unavailable := tenant.StoreFunc(func(context.Context, string) (*tenant.Tenant, error) {
 		return nil, fmt.Errorf("get secret: %w", tenant.ErrUnavailable)
 	})
 	huge := url.Values{"AccountSid": {testAccount}, "Pad": {strings.Repeat("x", MaxBodyBytes)}}

@@ -9,11 +9,11 @@ import (
 	"slices"
 	"testing"
 
-	"bubble-twilio-voice/shared/golden"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
 	"bubble-twilio-voice/shared/webhook"
+	"bubble-twilio-voice/test/kit"
 )
 
 // goldenCase is one signed webhook through the whole handler; its TwiML is
@@ -166,7 +166,7 @@ func TestGolden(t *testing.T) {
 		})
 	}
 
-	if !golden.Updating() {
+	if !kit.UpdatingGolden() {
 		names := make(map[string]bool, len(cases))
 		for _, tc := range cases {
 			names[tc.name] = true
@@ -189,7 +189,7 @@ func sameMetrics(got, want []emfLine) bool {
 
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	golden.Check(t, filepath.Join("testdata", "golden", name+".xml"), got)
+	kit.CheckGolden(t, filepath.Join("testdata", "golden", name+".xml"), got)
 }
 
 // TestSignature checks that only a request signed by the AccountSid's own
