@@ -9,13 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/token"
+	"bubble-twilio-voice/test/kit"
 )
-
-// syncBuffer is the dev server's stdout: written by its goroutines, read by
-// the test.
-type syncBuffer = logtest.Buffer
 
 func TestRunServesTokens(t *testing.T) {
 	env := map[string]string{
@@ -24,7 +20,7 @@ func TestRunServesTokens(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout syncBuffer
+	var stdout kit.LogBuffer
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, func(k string) string { return env[k] }, &stdout, ready) }()
@@ -129,7 +125,7 @@ func TestRunBadConfig(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := run(context.Background(), func(k string) string { return tc.env[k] }, &syncBuffer{}, nil)
+			err := run(context.Background(), func(k string) string { return tc.env[k] }, &kit.LogBuffer{}, nil)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("run = %v, want an error mentioning %q", err, tc.want)
 			}

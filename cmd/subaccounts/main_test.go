@@ -11,9 +11,10 @@ import (
 	"testing"
 
 	"bubble-twilio-voice/shared/provision"
-	"bubble-twilio-voice/shared/smwire"
 	"bubble-twilio-voice/shared/tenant"
-	"bubble-twilio-voice/shared/twiliowire"
+	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
+	"bubble-twilio-voice/test/fake/twilio"
+	"bubble-twilio-voice/test/kit"
 )
 
 // fakeCloudFormation answers DescribeStacks (awsQuery protocol, XML) for
@@ -48,17 +49,17 @@ func fakeCloudFormation(t *testing.T, stack, base string) *httptest.Server {
 }
 
 type world struct {
-	tw     *twiliowire.Server
-	sm     *smwire.Server
+	tw     *twilio.Server
+	sm     *fakesm.Server
 	getenv func(string) string
 	all    *bytes.Buffer // everything printed, scanned for credentials at the end
 	seen   map[string]bool
 }
 
 func newWorld(t *testing.T) world {
-	tw := twiliowire.Start(t)
-	sm := smwire.Start(t)
-	sm.SetEnv(t)
+	tw := twilio.Start(t)
+	sm := fakesm.Start(t)
+	kit.SetAWSEnv(t, sm.URL())
 	cfn := fakeCloudFormation(t, "voice-prod", "https://abc123.execute-api.us-east-1.amazonaws.com")
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cfn.URL)
 	sid, token := tw.Main()
@@ -76,7 +77,7 @@ func newWorld(t *testing.T) world {
 func (w world) collect() {
 	sid, token := w.tw.Main()
 	w.seen[token] = true
-	for _, a := range append(w.tw.Subaccounts(), twiliowire.Account{SID: sid}) {
+	for _, a := range append(w.tw.Subaccounts(), twilio.Account{SID: sid}) {
 		w.seen[a.AuthToken], w.seen[a.Secondary] = true, true
 		for _, k := range w.tw.Keys(a.SID) {
 			w.seen[k.Secret] = true

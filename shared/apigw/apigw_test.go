@@ -16,7 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"bubble-twilio-voice/shared/golden"
+	"bubble-twilio-voice/test/kit"
 )
 
 func readEvent(t testing.TB, name string) []byte {
@@ -424,7 +424,7 @@ func TestHandlerGolden(t *testing.T) {
 			}
 			pretty.WriteByte('\n')
 			goldenPath := filepath.Join("testdata", "golden", strings.TrimSuffix(file, ".json")+".response.json")
-			golden.Check(t, goldenPath, pretty.Bytes())
+			kit.CheckGolden(t, goldenPath, pretty.Bytes())
 		})
 	}
 }

@@ -18,10 +18,10 @@ import (
 
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
-	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
+	"bubble-twilio-voice/test/kit"
 )
 
 // publicBase is the custom domain the handler tests sign for: with
@@ -71,10 +71,6 @@ func (s *fakeStore) Lookup(ctx context.Context, accountSID string) (*tenant.Tena
 	return s.lookup(ctx, accountSID)
 }
 
-// syncBuffer collects what the handler logs; the apigw and dev-server style
-// tests may write from more than one goroutine.
-type syncBuffer = logtest.Buffer
-
 var fixedNow = func() time.Time { return time.Date(2026, 11, 13, 15, 9, 0, 0, time.UTC) }
 
 // harness is the webhook handler wired as the functions wire it (logging
@@ -83,8 +79,8 @@ var fixedNow = func() time.Time { return time.Date(2026, 11, 13, 15, 9, 0, 0, ti
 type harness struct {
 	tenants map[string]*tenant.Tenant
 	store   *fakeStore
-	logs    syncBuffer
-	emf     syncBuffer
+	logs    kit.LogBuffer
+	emf     kit.LogBuffer
 	handler http.Handler
 }
 

@@ -12,11 +12,10 @@ import (
 
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/metrics"
-	"bubble-twilio-voice/shared/smwire"
 	"bubble-twilio-voice/shared/tenant"
+	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
+	"bubble-twilio-voice/test/kit"
 )
-
-const sid = "AC0123456789abcdef0123456789abcdef"
 
 // record is a complete tenant record for sid.
 const record = `{
@@ -47,18 +46,6 @@ func writeFile(t *testing.T, content string) string {
 		t.Fatal(err)
 	}
 	return p
-}
-
-// hermetic keeps the AWS SDK away from the developer's ~/.aws, from IMDS and
-// from any endpoint set in the environment.
-func hermetic(t *testing.T) {
-	t.Helper()
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_ENDPOINT_URL", "")
-	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "")
 }
 
 func TestSetupTenantsFile(t *testing.T) {
@@ -104,9 +91,8 @@ func TestSetupTenantsFile(t *testing.T) {
 }
 
 func TestSetupSecretsManager(t *testing.T) {
-	hermetic(t)
-	srv := smwire.Start(t)
-	srv.SetEnv(t)
+	srv := fakesm.Start(t)
+	kit.SetAWSEnv(t, srv.URL())
 	srv.Put("custom/"+sid, record)
 
 	var stdout bytes.Buffer
@@ -141,15 +127,14 @@ func TestSetupSecretsManager(t *testing.T) {
 // TestSetupSecretsManagerFetchFailed checks the store's failures reach the
 // SecretFetchFailed metric on stdout.
 func TestSetupSecretsManagerFetchFailed(t *testing.T) {
-	hermetic(t)
-	srv := smwire.Start(t)
-	srv.SetEnv(t)
+	srv := fakesm.Start(t)
+	kit.SetAWSEnv(t, srv.URL())
 	srv.Put("twilio-voice/"+sid, record)
-	srv.SetFault(func(op, _ string) smwire.Fault {
+	srv.SetFault(func(op, _ string) fakesm.Fault {
 		if op == "GetSecretValue" {
-			return smwire.AWSError("AccessDeniedException") // not retried
+			return fakesm.AWSError("AccessDeniedException") // not retried
 		}
-		return smwire.Fault{}
+		return fakesm.Fault{}
 	})
 
 	var stdout bytes.Buffer

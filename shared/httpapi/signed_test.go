@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
+	"bubble-twilio-voice/test/kit"
 )
 
 const (
@@ -58,16 +58,6 @@ func rejectedReasons(t *testing.T, emf string) []string {
 	return out
 }
 
-// storeFunc is a fake tenant.Store.
-type storeFunc func(ctx context.Context, sid string) (*tenant.Tenant, error)
-
-func (f storeFunc) Lookup(ctx context.Context, sid string) (*tenant.Tenant, error) {
-	return f(ctx, sid)
-}
-
-// syncBuffer collects log output from parallel-safe writes.
-type syncBuffer = logtest.Buffer
-
 func voiceForm(account string) url.Values {
 	return url.Values{
 		"AccountSid": {account},
@@ -90,7 +80,7 @@ func apigwRequest(method, calledPath, body string) *http.Request {
 }
 
 func TestMiddleware(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &kit.LogBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	const signedURL = "https://" + testHost + "/prod/voice"
 	var secrets []string // must never reach the log
@@ -103,7 +93,7 @@ func TestMiddleware(t *testing.T) {
 		r.Header.Set(twiliosig.Header, sig)
 		return r
 	}
-	unavailable := storeFunc(func(context.Context, string) (*tenant.Tenant, error) {
+	unavailable := tenant.StoreFunc(func(context.Context, string) (*tenant.Tenant, error) {
 		return nil, fmt.Errorf("get secret: %w", tenant.ErrUnavailable)
 	})
 	huge := url.Values{"AccountSid": {testAccount}, "Pad": {strings.Repeat("x", MaxWebhookBody)}}
@@ -197,7 +187,7 @@ func TestMiddleware(t *testing.T) {
 			if store == nil {
 				store = testStore()
 			}
-			var emf syncBuffer
+			var emf kit.LogBuffer
 			called := false
 			next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				called = true

@@ -1,4 +1,4 @@
-package httpapi
+package httpapi_test
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/ratelimit"
 	"bubble-twilio-voice/shared/tenant"
@@ -50,19 +51,8 @@ func testTenant(t testing.TB) *tenant.Tenant {
 	return tn
 }
 
-// fakeStore is a tenant.Store whose behaviour each test sets.
-type fakeStore struct {
-	lookup func(ctx context.Context, sid string) (*tenant.Tenant, error)
-	calls  int
-}
-
-func (s *fakeStore) Lookup(ctx context.Context, sid string) (*tenant.Tenant, error) {
-	s.calls++
-	return s.lookup(ctx, sid)
-}
-
-// harness is a handler with recorded side effects.
-type harness struct {
+// tokenHarness is a handler with recorded side effects.
+type tokenHarness struct {
 	h       http.Handler
 	store   *fakeStore
 	logs    *bytes.Buffer
@@ -70,7 +60,7 @@ type harness struct {
 }
 
 // issued returns the AccountSid of each TokenIssued metric line.
-func (hs *harness) issued() []string {
+func (hs *tokenHarness) issued() []string {
 	var out []string
 	for _, line := range strings.Split(strings.TrimSpace(hs.metrics.String()), "\n") {
 		var m struct{ AccountSid string }
@@ -81,17 +71,17 @@ func (hs *harness) issued() []string {
 	return out
 }
 
-func newHarness(t testing.TB, edit func(*Deps)) *harness {
+func newTokenHarness(t testing.TB, edit func(*httpapi.Deps)) *tokenHarness {
 	t.Helper()
 	tn := testTenant(t)
-	hs := &harness{logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}}
+	hs := &tokenHarness{logs: &bytes.Buffer{}, metrics: &bytes.Buffer{}}
 	hs.store = &fakeStore{lookup: func(_ context.Context, s string) (*tenant.Tenant, error) {
 		if s == tn.AccountSID {
 			return tn, nil
 		}
 		return nil, fmt.Errorf("lookup %s: %w", s, tenant.ErrNotFound)
 	}}
-	o := Deps{
+	o := httpapi.Deps{
 		Store:              hs.store,
 		Now:                func() time.Time { return testNow },
 		Log:                slog.New(slog.NewJSONHandler(hs.logs, nil)),
@@ -101,11 +91,11 @@ func newHarness(t testing.TB, edit func(*Deps)) *harness {
 	if edit != nil {
 		edit(&o)
 	}
-	hs.h = Token(o)
+	hs.h = httpapi.Token(o)
 	return hs
 }
 
-func (hs *harness) do(r *http.Request) *httptest.ResponseRecorder {
+func (hs *tokenHarness) do(r *http.Request) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	hs.h.ServeHTTP(w, r)
 	return w
@@ -176,7 +166,7 @@ func TestTokenOK(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			hs := newHarness(t, nil)
+			hs := newTokenHarness(t, nil)
 			w := hs.do(tc.req)
 			if w.Code != http.StatusOK {
 				t.Fatalf("status %d, body %s", w.Code, w.Body)
@@ -221,7 +211,7 @@ func TestTokenOK(t *testing.T) {
 
 func TestTokenErrors(t *testing.T) {
 	okJSON := `{"account_sid":"` + sid + `","identity":"alice"}`
-	big := `{"account_sid":"` + sid + `","identity":"alice"}` + strings.Repeat(" ", MaxTokenBody)
+	big := `{"account_sid":"` + sid + `","identity":"alice"}` + strings.Repeat(" ", httpapi.MaxTokenBody)
 	tests := []struct {
 		name       string
 		req        func() *http.Request
@@ -340,7 +330,7 @@ func TestTokenErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			hs := newHarness(t, func(o *Deps) { o.Limiter = tc.limiter })
+			hs := newTokenHarness(t, func(o *httpapi.Deps) { o.Limiter = tc.limiter })
 			if tc.store != nil {
 				hs.store.lookup = tc.store
 			}
@@ -379,8 +369,8 @@ func TestTokenErrors(t *testing.T) {
 			if len(hs.issued()) != 0 {
 				t.Errorf("OnIssued called %d times for a refused request", len(hs.issued()))
 			}
-			if tc.noLookup && hs.store.calls != 0 {
-				t.Errorf("store asked %d times for a request refused before lookup", hs.store.calls)
+			if tc.noLookup && hs.store.lookups.Load() != 0 {
+				t.Errorf("store asked %d times for a request refused before lookup", hs.store.lookups.Load())
 			}
 			if tc.notContain != "" {
 				if strings.Contains(w.Body.String(), tc.notContain) || strings.Contains(fmt.Sprint(w.Header()), tc.notContain) {
@@ -406,7 +396,7 @@ func TestTokenUnauthorizedIdentical(t *testing.T) {
 	}
 	var first *httptest.ResponseRecorder
 	for name, r := range reqs {
-		w := newHarness(t, nil).do(r)
+		w := newTokenHarness(t, nil).do(r)
 		if w.Code != http.StatusUnauthorized {
 			t.Errorf("%s: status %d", name, w.Code)
 		}
@@ -422,16 +412,16 @@ func TestTokenUnauthorizedIdentical(t *testing.T) {
 
 func TestTokenBodyAtLimit(t *testing.T) {
 	body := `{"account_sid":"` + sid + `","identity":"alice"}`
-	body += strings.Repeat(" ", MaxTokenBody-len(body))
-	w := newHarness(t, nil).do(jsonReq(body))
+	body += strings.Repeat(" ", httpapi.MaxTokenBody-len(body))
+	w := newTokenHarness(t, nil).do(jsonReq(body))
 	if w.Code != http.StatusOK {
-		t.Errorf("a body of exactly %d bytes: status %d, body %s", MaxTokenBody, w.Code, w.Body)
+		t.Errorf("a body of exactly %d bytes: status %d, body %s", httpapi.MaxTokenBody, w.Code, w.Body)
 	}
 }
 
 func TestTokenRateLimitPerIdentity(t *testing.T) {
 	now := testNow
-	hs := newHarness(t, func(o *Deps) {
+	hs := newTokenHarness(t, func(o *httpapi.Deps) {
 		o.Limiter = ratelimit.New(2, time.Minute)
 		o.Now = func() time.Time { return now }
 	})
@@ -485,7 +475,7 @@ func TestTokenCORS(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			hs := newHarness(t, func(o *Deps) { o.CORSAllowedOrigins = tc.origins })
+			hs := newTokenHarness(t, func(o *httpapi.Deps) { o.CORSAllowedOrigins = tc.origins })
 			r := jsonReq(`{"account_sid":"` + sid + `","identity":"alice"}`)
 			r.Method = tc.method
 			if tc.origin != "" {
@@ -505,8 +495,8 @@ func TestTokenCORS(t *testing.T) {
 				t.Errorf("Vary = %q, want Origin", w.Header().Get("Vary"))
 			}
 			if tc.method == http.MethodOptions {
-				if w.Body.Len() != 0 || len(hs.issued()) != 0 || hs.store.calls != 0 {
-					t.Errorf("preflight did work: body %q, issued %d, lookups %d", w.Body, len(hs.issued()), hs.store.calls)
+				if w.Body.Len() != 0 || len(hs.issued()) != 0 || hs.store.lookups.Load() != 0 {
+					t.Errorf("preflight did work: body %q, issued %d, lookups %d", w.Body, len(hs.issued()), hs.store.lookups.Load())
 				}
 				if m := w.Header().Get("Access-Control-Allow-Methods"); !strings.Contains(m, "POST") {
 					t.Errorf("Access-Control-Allow-Methods = %q", m)
@@ -523,7 +513,7 @@ func TestTokenCORS(t *testing.T) {
 // detector: the handler shares the tenant, limiter and options.
 func TestTokenConcurrent(t *testing.T) {
 	var emf bytes.Buffer
-	h := Token(Deps{
+	h := httpapi.Token(httpapi.Deps{
 		Store:   tenant.NewMemoryStore(testTenant(t)),
 		Now:     func() time.Time { return testNow },
 		Limiter: ratelimit.New(1000, time.Minute),
@@ -548,7 +538,7 @@ func TestTokenConcurrent(t *testing.T) {
 }
 
 func BenchmarkTokenHandler(b *testing.B) {
-	h := Token(Deps{Store: tenant.NewMemoryStore(testTenant(b)), Now: func() time.Time { return testNow }})
+	h := httpapi.Token(httpapi.Deps{Store: tenant.NewMemoryStore(testTenant(b)), Now: func() time.Time { return testNow }})
 	body := `{"account_sid":"` + sid + `","identity":"alice"}`
 	b.ReportAllocs()
 	for b.Loop() {

@@ -9,11 +9,11 @@ import (
 	"slices"
 	"testing"
 
-	"bubble-twilio-voice/shared/golden"
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
+	"bubble-twilio-voice/test/kit"
 )
 
 // goldenCase is one signed webhook through the whole handler; its TwiML is
@@ -166,18 +166,11 @@ func TestGolden(t *testing.T) {
 		})
 	}
 
-	if !golden.Updating() {
-		names := make(map[string]bool, len(cases))
-		for _, tc := range cases {
-			names[tc.name] = true
-		}
-		files, _ := filepath.Glob(filepath.Join("testdata", "golden", "*.xml"))
-		for _, f := range files {
-			if n := filepath.Base(f); !names[n[:len(n)-len(".xml")]] {
-				t.Errorf("%s has no test case (delete it, or run go test ./shared/webhook -update)", f)
-			}
-		}
+	names := make(map[string]bool, len(cases))
+	for _, tc := range cases {
+		names[tc.name] = true
 	}
+	kit.CheckNoStrayGolden(t, filepath.Join("testdata", "golden", "*.xml"), names)
 }
 
 // sameMetrics compares name, reason and account of each line, in order.
@@ -189,7 +182,7 @@ func sameMetrics(got, want []emfLine) bool {
 
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	golden.Check(t, filepath.Join("testdata", "golden", name+".xml"), got)
+	kit.CheckGolden(t, filepath.Join("testdata", "golden", name+".xml"), got)
 }
 
 // TestSignature checks that only a request signed by the AccountSid's own

@@ -12,13 +12,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"bubble-twilio-voice/test/kit"
 )
 
-// lines decodes every JSON log line written to buf.
-func lines(t *testing.T, buf *bytes.Buffer) []map[string]any {
+// lines decodes every JSON log line in logs.
+func lines(t *testing.T, logs string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(buf.Bytes()))
+	sc := bufio.NewScanner(strings.NewReader(logs))
 	for sc.Scan() {
 		var m map[string]any
 		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
@@ -27,16 +29,6 @@ func lines(t *testing.T, buf *bytes.Buffer) []map[string]any {
 		out = append(out, m)
 	}
 	return out
-}
-
-// fakeClock returns a now func that advances by step on every call.
-func fakeClock(step time.Duration) func() time.Time {
-	t := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	return func() time.Time {
-		now := t
-		t = t.Add(step)
-		return now
-	}
 }
 
 func TestMiddlewareAccessLine(t *testing.T) {
@@ -83,7 +75,7 @@ func TestMiddlewareAccessLine(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			log := New(&buf, "info")
-			h := Middleware(log, fakeClock(1500*time.Microsecond))(tc.handler)
+			h := Middleware(log, (&kit.Clock{Step: 1500 * time.Microsecond}).Now)(tc.handler)
 			r := httptest.NewRequest(http.MethodPost, "/token?secret=query", strings.NewReader("body-secret"))
 			r.Header.Set("Authorization", "Bearer header-secret")
 			if tc.requestID != "" {
@@ -94,7 +86,7 @@ func TestMiddlewareAccessLine(t *testing.T) {
 			if w.Code != tc.status {
 				t.Errorf("client saw %d, want %d", w.Code, tc.status)
 			}
-			ls := lines(t, &buf)
+			ls := lines(t, buf.String())
 			if len(ls) != 1 {
 				t.Fatalf("%d log lines, want 1: %s", len(ls), buf.String())
 			}
@@ -120,7 +112,7 @@ func TestMiddlewareAccessLine(t *testing.T) {
 func TestAddFieldsAppear(t *testing.T) {
 	var buf bytes.Buffer
 	log := New(&buf, "debug")
-	h := Middleware(log, fakeClock(0))(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := Middleware(log, new(kit.Clock).Now)(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		Add(r.Context(), slog.String("account_sid", "AC1"))
 		log.InfoContext(r.Context(), "inner")
 		Add(r.Context(), slog.String("call_sid", "CA1"))
@@ -129,7 +121,7 @@ func TestAddFieldsAppear(t *testing.T) {
 	r := httptest.NewRequest(http.MethodGet, "/voice", nil)
 	r.Header.Set(RequestIDHeader, "req-1")
 	h.ServeHTTP(httptest.NewRecorder(), r)
-	ls := lines(t, &buf)
+	ls := lines(t, buf.String())
 	if len(ls) != 2 {
 		t.Fatalf("%d lines, want 2: %s", len(ls), buf.String())
 	}
@@ -150,7 +142,7 @@ func TestAddWithoutFields(t *testing.T) {
 	Add(ctx, slog.String("k", "v")) // must not panic
 	var buf bytes.Buffer
 	New(&buf, "info").InfoContext(ctx, "plain")
-	if l := lines(t, &buf); len(l) != 1 || l[0]["k"] != nil {
+	if l := lines(t, buf.String()); len(l) != 1 || l[0]["k"] != nil {
 		t.Errorf("lines = %v", l)
 	}
 }
@@ -179,7 +171,7 @@ func TestNewLevel(t *testing.T) {
 			l.Warn("w")
 			l.Error("e")
 			got := map[string]bool{}
-			for _, m := range lines(t, &buf) {
+			for _, m := range lines(t, buf.String()) {
 				got[m["msg"].(string)] = true
 			}
 			want := map[string]bool{"d": tc.debug, "i": tc.info, "w": tc.warn, "e": tc.errorLine}
@@ -198,7 +190,7 @@ func TestWithAttrsKeepsFields(t *testing.T) {
 	ctx := WithFields(context.Background())
 	Add(ctx, slog.String("request_id", "r1"))
 	log.InfoContext(ctx, "x")
-	l := lines(t, &buf)
+	l := lines(t, buf.String())
 	if len(l) != 1 || l[0]["function"] != "token" || l[0]["request_id"] != "r1" {
 		t.Errorf("lines = %v", l)
 	}
@@ -207,9 +199,8 @@ func TestWithAttrsKeepsFields(t *testing.T) {
 // TestConcurrentAdd is for the race detector: a handler's goroutines may add
 // fields while another logs.
 func TestConcurrentAdd(t *testing.T) {
-	var buf bytes.Buffer
-	var mu sync.Mutex
-	log := New(&lockedWriter{w: &buf, mu: &mu}, "info")
+	var logs kit.LogBuffer
+	log := New(&logs, "info")
 	ctx := WithFields(context.Background())
 	var wg sync.WaitGroup
 	for i := range 8 {
@@ -221,22 +212,9 @@ func TestConcurrentAdd(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	mu.Lock()
-	defer mu.Unlock()
-	if n := len(lines(t, &buf)); n != 8 {
+	if n := len(lines(t, logs.String())); n != 8 {
 		t.Errorf("%d lines, want 8", n)
 	}
-}
-
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func TestStatusRecorderUnwrap(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"bubble-twilio-voice/shared/golden"
+	"bubble-twilio-voice/test/kit"
 )
 
 var fixed = func() time.Time { return time.Date(2026, 11, 19, 8, 26, 40, 123e6, time.UTC) }
@@ -26,7 +26,7 @@ func TestCountGolden(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			New(&buf, "token", fixed).Count(tc.metric, tc.reason, tc.account)
-			golden.Check(t, filepath.Join("testdata", tc.name+".golden"), buf.Bytes())
+			kit.CheckGolden(t, filepath.Join("testdata", tc.name+".golden"), buf.Bytes())
 		})
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"bubble-twilio-voice/shared/provision"
-	"bubble-twilio-voice/shared/smwire"
-	"bubble-twilio-voice/shared/twiliowire"
+	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
+	"bubble-twilio-voice/test/fake/twilio"
 )
 
 const (
@@ -19,7 +19,7 @@ const (
 
 // seedNamedSub makes the subaccount create will find by name, with two
 // numbers, so a test can inject faults before the first write.
-func seedNamedSub(e *env) twiliowire.Account {
+func seedNamedSub(e *env) twilio.Account {
 	sub := e.tw.AddSubaccount("acme")
 	e.tw.AddNumber(sub.SID, num1)
 	e.tw.AddNumber(sub.SID, num2)
@@ -48,8 +48,8 @@ func TestCreateFresh(t *testing.T) {
 	if !strings.Contains(out, "token URL for the Bubble API Connector: "+e.d.TokenURL) {
 		t.Errorf("token URL not printed:\n%s", out)
 	}
-	if e.tw.Calls(twiliowire.RouteCreateKey) != 1 || e.sm.Calls("CreateSecret") != 1 {
-		t.Errorf("CreateKey %d, CreateSecret %d; want 1 each", e.tw.Calls(twiliowire.RouteCreateKey), e.sm.Calls("CreateSecret"))
+	if e.tw.Calls(twilio.RouteCreateKey) != 1 || e.sm.Calls("CreateSecret") != 1 {
+		t.Errorf("CreateKey %d, CreateSecret %d; want 1 each", e.tw.Calls(twilio.RouteCreateKey), e.sm.Calls("CreateSecret"))
 	}
 }
 
@@ -58,7 +58,7 @@ func TestCreateNumbersAndCallerID(t *testing.T) {
 	sub := seedNamedSub(e)
 	// A number wired to some other app must be taken over (VoiceApplicationSid cleared).
 	n := e.tw.Numbers(sub.SID)[1]
-	n.VoiceApplicationSID = twiliowire.NewSID("AP")
+	n.VoiceApplicationSID = twilio.NewSID("AP")
 	n.VoiceURL = "https://old.example.com/voice"
 	e.tw.SetNumber(sub.SID, n)
 
@@ -77,7 +77,7 @@ func TestCreateRerunIsNoOp(t *testing.T) {
 
 	// Extra objects and a one-item page size make every list span pages.
 	e.tw.AddKey(sub.SID, "someone else's key", false)
-	e.tw.AddApp(sub.SID, twiliowire.App{FriendlyName: "another app"})
+	e.tw.AddApp(sub.SID, twilio.App{FriendlyName: "another app"})
 	e.tw.SetMaxPageSize(1)
 	e.resetCalls()
 
@@ -99,7 +99,7 @@ func TestCreateRerunIsNoOp(t *testing.T) {
 	if after, _ := e.sm.Get(prefix + sub.SID); after != before {
 		t.Errorf("record changed on rerun")
 	}
-	if e.tw.Calls(twiliowire.RouteListKeys) < 2 {
+	if e.tw.Calls(twilio.RouteListKeys) < 2 {
 		t.Errorf("keys were not listed across pages")
 	}
 }
@@ -167,21 +167,21 @@ func TestCreateDryRun(t *testing.T) {
 func TestCreateFailureThenRerun(t *testing.T) {
 	twilioFault := func(route string) func(e *env) {
 		return func(e *env) {
-			e.tw.SetFault(func(r string, _ *http.Request) twiliowire.Fault {
+			e.tw.SetFault(func(r string, _ *http.Request) twilio.Fault {
 				if r == route {
-					return twiliowire.Error(http.StatusServiceUnavailable, 20429, "Too Many Requests")
+					return twilio.Error(http.StatusServiceUnavailable, 20429, "Too Many Requests")
 				}
-				return twiliowire.Fault{}
+				return twilio.Fault{}
 			})
 		}
 	}
 	smFault := func(op string) func(e *env) {
 		return func(e *env) {
-			e.sm.SetFault(func(o, _ string) smwire.Fault {
+			e.sm.SetFault(func(o, _ string) fakesm.Fault {
 				if o == op {
-					return smwire.InternalError()
+					return fakesm.InternalError()
 				}
-				return smwire.Fault{}
+				return fakesm.Fault{}
 			})
 		}
 	}
@@ -191,15 +191,15 @@ func TestCreateFailureThenRerun(t *testing.T) {
 		fault    func(e *env)
 		wantStep string
 	}{
-		{"create subaccount", true, twilioFault(twiliowire.RouteCreateAccount), `create subaccount "acme": Twilio error 20429 (HTTP 503)`},
-		{"find subaccount", false, twilioFault(twiliowire.RouteListAccounts), `find subaccount named "acme": Twilio error 20429`},
+		{"create subaccount", true, twilioFault(twilio.RouteCreateAccount), `create subaccount "acme": Twilio error 20429 (HTTP 503)`},
+		{"find subaccount", false, twilioFault(twilio.RouteListAccounts), `find subaccount named "acme": Twilio error 20429`},
 		{"read secret", false, smFault("GetSecretValue"), "read secret " + prefix},
-		{"list keys", false, twilioFault(twiliowire.RouteListKeys), "list API keys of AC"},
-		{"create key", false, twilioFault(twiliowire.RouteCreateKey), "create API key in AC"},
-		{"find app", false, twilioFault(twiliowire.RouteListApps), "find TwiML App"},
-		{"create app", false, twilioFault(twiliowire.RouteCreateApp), "create TwiML App"},
-		{"find number", false, twilioFault(twiliowire.RouteListNumbers), "find number " + num1},
-		{"update number", false, twilioFault(twiliowire.RouteUpdateNumber), "update number " + num1},
+		{"list keys", false, twilioFault(twilio.RouteListKeys), "list API keys of AC"},
+		{"create key", false, twilioFault(twilio.RouteCreateKey), "create API key in AC"},
+		{"find app", false, twilioFault(twilio.RouteListApps), "find TwiML App"},
+		{"create app", false, twilioFault(twilio.RouteCreateApp), "create TwiML App"},
+		{"find number", false, twilioFault(twilio.RouteListNumbers), "find number " + num1},
+		{"update number", false, twilioFault(twilio.RouteUpdateNumber), "update number " + num1},
 		{"write secret", false, smFault("CreateSecret"), "write secret " + prefix},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -247,11 +247,11 @@ func TestCreateFailureThenRerun(t *testing.T) {
 func TestCreateOrphanedKeyDeleted(t *testing.T) {
 	e := newEnv(t)
 	sub := seedNamedSub(e)
-	e.sm.SetFault(func(op, _ string) smwire.Fault {
+	e.sm.SetFault(func(op, _ string) fakesm.Fault {
 		if op == "CreateSecret" {
-			return smwire.InternalError()
+			return fakesm.InternalError()
 		}
-		return smwire.Fault{}
+		return fakesm.Fault{}
 	})
 	if _, err := e.create(acmeOpts); err == nil {
 		t.Fatal("first run succeeded despite the fault")
@@ -259,11 +259,11 @@ func TestCreateOrphanedKeyDeleted(t *testing.T) {
 	e.sm.SetFault(nil)
 	orphan := e.tw.Keys(sub.SID)[0].SID
 
-	e.tw.SetFault(func(r string, _ *http.Request) twiliowire.Fault {
-		if r == twiliowire.RouteDeleteKey {
-			return twiliowire.InternalError()
+	e.tw.SetFault(func(r string, _ *http.Request) twilio.Fault {
+		if r == twilio.RouteDeleteKey {
+			return twilio.InternalError()
 		}
-		return twiliowire.Fault{}
+		return twilio.Fault{}
 	})
 	out, err := e.create(acmeOpts)
 	if err == nil || !strings.Contains(err.Error(), "delete orphaned API key "+orphan) || !strings.Contains(err.Error(), "Twilio error 20500") {
@@ -293,7 +293,7 @@ func TestCreateMergeKeepsUnknownFields(t *testing.T) {
   "auth_token": "` + sub.AuthToken + `",
   "api_key_sid": "` + key.SID + `",
   "api_key_secret": "` + key.Secret + `",
-  "twiml_app_sid": "` + twiliowire.NewSID("AP") + `",
+  "twiml_app_sid": "` + twilio.NewSID("AP") + `",
   "caller_id": "+14155550199",
   "token_api_keys": ["existing-bearer-key-0123456789abcdef"],
   "token_ttl_seconds": 900,
@@ -387,8 +387,8 @@ func TestCreateRefusals(t *testing.T) {
 
 func TestDescribeTwilioError(t *testing.T) {
 	e := newEnv(t)
-	e.tw.SetFault(func(string, *http.Request) twiliowire.Fault {
-		return twiliowire.Error(http.StatusBadRequest, 21452, "No more subaccounts allowed")
+	e.tw.SetFault(func(string, *http.Request) twilio.Fault {
+		return twilio.Error(http.StatusBadRequest, 21452, "No more subaccounts allowed")
 	})
 	_, err := e.create(provision.CreateOptions{Name: "acme", CallerID: num1})
 	want := `find subaccount named "acme": Twilio error 21452 (HTTP 400): No more subaccounts allowed (https://www.twilio.com/docs/errors/21452)`

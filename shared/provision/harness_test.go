@@ -10,9 +10,10 @@ import (
 	"time"
 
 	"bubble-twilio-voice/shared/provision"
-	"bubble-twilio-voice/shared/smwire"
 	"bubble-twilio-voice/shared/tenant"
-	"bubble-twilio-voice/shared/twiliowire"
+	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
+	"bubble-twilio-voice/test/fake/twilio"
+	"bubble-twilio-voice/test/kit"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -25,8 +26,8 @@ const prefix = "twilio-voice/"
 // clients for both, and everything the code under test printed.
 type env struct {
 	t   *testing.T
-	tw  *twiliowire.Server
-	sm  *smwire.Server
+	tw  *twilio.Server
+	sm  *fakesm.Server
 	d   provision.Deployment
 	out bytes.Buffer
 	// errs holds the text of every error returned, scanned like out.
@@ -40,7 +41,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	e := &env{t: t, tw: twiliowire.Start(t), sm: smwire.Start(t), secrets: map[string]bool{}}
+	e := &env{t: t, tw: twilio.Start(t), sm: fakesm.Start(t), secrets: map[string]bool{}}
 	e.d = provision.Deployment{
 		Label:       "voice-test",
 		VoiceURL:    "https://abc123.execute-api.us-east-1.amazonaws.com/voice",
@@ -60,9 +61,9 @@ func (e *env) provisioner(dryRun bool) *provision.Provisioner {
 		e.t.Fatal(err)
 	}
 	sm := secretsmanager.New(secretsmanager.Options{
-		Region:           smwire.Region,
+		Region:           kit.AWSRegion,
 		BaseEndpoint:     aws.String(e.sm.URL()),
-		Credentials:      credentials.NewStaticCredentialsProvider(smwire.AccessKeyID, smwire.SecretAccessKey, ""),
+		Credentials:      credentials.NewStaticCredentialsProvider(kit.AWSAccessKeyID, kit.AWSSecretAccessKey, ""),
 		RetryMaxAttempts: 1, // a fault fails the step at once
 	})
 	return provision.New(provision.Config{
@@ -123,7 +124,7 @@ func (e *env) collect() {
 	defer e.mu.Unlock()
 	mainSID, mainToken := e.tw.Main()
 	e.secrets[mainToken] = true
-	accts := append(e.tw.Subaccounts(), twiliowire.Account{SID: mainSID})
+	accts := append(e.tw.Subaccounts(), twilio.Account{SID: mainSID})
 	for _, a := range accts {
 		if a.AuthToken != "" {
 			e.secrets[a.AuthToken] = true
@@ -218,7 +219,7 @@ func (e *env) raw(accountSID string) map[string]any {
 
 // smWrites counts Secrets Manager writes since the last ResetCalls.
 func (e *env) smWrites() int {
-	return e.sm.Calls("CreateSecret") + e.sm.Calls("PutSecretValue") + e.sm.Calls("UpdateSecret")
+	return e.sm.Calls("CreateSecret") + e.sm.Calls("PutSecretValue")
 }
 
 func (e *env) resetCalls() {
@@ -227,7 +228,7 @@ func (e *env) resetCalls() {
 }
 
 // onlySub returns the single subaccount, failing if there is not exactly one.
-func (e *env) onlySub() twiliowire.Account {
+func (e *env) onlySub() twilio.Account {
 	e.t.Helper()
 	subs := e.tw.Subaccounts()
 	if len(subs) != 1 {
@@ -245,7 +246,7 @@ func (e *env) assertProvisioned(numbers ...string) *tenant.Tenant {
 	if rec.AuthToken != sub.AuthToken {
 		e.t.Errorf("record auth_token is not the subaccount's")
 	}
-	var ours []twiliowire.Key
+	var ours []twilio.Key
 	for _, k := range e.tw.Keys(sub.SID) {
 		if k.FriendlyName == e.d.KeyName() {
 			ours = append(ours, k)

@@ -3,14 +3,11 @@ package provision_test
 import (
 	"context"
 	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"bubble-twilio-voice/shared/provision"
-	"bubble-twilio-voice/shared/twiliowire"
+	"bubble-twilio-voice/test/fake/twilio"
 )
 
 func (e *env) check(sid string) (string, error) {
@@ -20,32 +17,32 @@ func (e *env) check(sid string) (string, error) {
 func TestCheck(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		breakIt func(e *env, sub twiliowire.Account)
+		breakIt func(e *env, sub twilio.Account)
 		want    []string // empty: all checks pass; {SUB} is the subaccount SID
 	}{
-		{"healthy", func(*env, twiliowire.Account) {}, nil},
-		{"wrong app voice url", func(e *env, sub twiliowire.Account) {
+		{"healthy", func(*env, twilio.Account) {}, nil},
+		{"wrong app voice url", func(e *env, sub twilio.Account) {
 			app := e.tw.Apps(sub.SID)[0]
 			app.VoiceURL = "https://old-stack.example.com/voice"
 			e.tw.SetApp(sub.SID, app)
 		}, []string{`PROBLEM TwiML App AP`, `Voice URL is "https://old-stack.example.com/voice" (POST), want "` + "https://abc123.execute-api.us-east-1.amazonaws.com/voice", "fix: subaccounts create --account-sid"}},
-		{"number elsewhere", func(e *env, sub twiliowire.Account) {
+		{"number elsewhere", func(e *env, sub twilio.Account) {
 			n := e.tw.Numbers(sub.SID)[1]
 			n.VoiceURL = "https://demo.twilio.com/welcome/voice/"
 			e.tw.SetNumber(sub.SID, n)
 		}, []string{"PROBLEM number " + num2 + ` Voice URL is "https://demo.twilio.com/welcome/voice/"`, "--number " + num2}},
-		{"number on an app", func(e *env, sub twiliowire.Account) {
+		{"number on an app", func(e *env, sub twilio.Account) {
 			n := e.tw.Numbers(sub.SID)[0]
-			n.VoiceApplicationSID = twiliowire.NewSID("AP")
+			n.VoiceApplicationSID = twilio.NewSID("AP")
 			e.tw.SetNumber(sub.SID, n)
 		}, []string{"PROBLEM number " + num1 + " uses TwiML App"}},
-		{"key deleted", func(e *env, sub twiliowire.Account) {
-			e.sm.Put(prefix+sub.SID, strings.Replace(mustGet(e, sub.SID), e.record(sub.SID).APIKeySID, twiliowire.NewSID("SK"), 1))
+		{"key deleted", func(e *env, sub twilio.Account) {
+			e.sm.Put(prefix+sub.SID, strings.Replace(mustGet(e, sub.SID), e.record(sub.SID).APIKeySID, twilio.NewSID("SK"), 1))
 		}, []string{"PROBLEM Twilio rejects API key", "Twilio error 20003 (HTTP 401)", "fix: subaccounts rotate-key {SUB}"}},
-		{"stale auth token", func(e *env, sub twiliowire.Account) {
+		{"stale auth token", func(e *env, sub twilio.Account) {
 			e.sm.Put(prefix+sub.SID, strings.Replace(mustGet(e, sub.SID), sub.AuthToken, "0123456789abcdef0123456789abcdef", 1))
 		}, []string{"PROBLEM auth_token is not the subaccount's current auth token"}},
-		{"record invalid", func(e *env, sub twiliowire.Account) {
+		{"record invalid", func(e *env, sub twilio.Account) {
 			e.sm.Put(prefix+sub.SID, `{"account_sid":"`+sub.SID+`"}`)
 		}, []string{"PROBLEM tenant record " + prefix}},
 	} {
@@ -86,7 +83,7 @@ func TestListAndShow(t *testing.T) {
 	e := newEnv(t)
 	sub := seedNamedSub(e)
 	e.mustCreate(acmeOpts)
-	e.sm.Put(prefix+twiliowire.NewSID("AC"), `{"broken": true}`)
+	e.sm.Put(prefix+twilio.NewSID("AC"), `{"broken": true}`)
 	e.sm.Put("other-prefix/x", `{}`)
 
 	out, err := e.run(func(p *provision.Provisioner) error { return p.List(context.Background()) }, false)
@@ -108,51 +105,4 @@ func TestListAndShow(t *testing.T) {
 			t.Errorf("show lacks %q:\n%s", want, out)
 		}
 	}
-}
-
-// The Lambda functions must not carry twilio-go's REST client (size, cold
-// start, attack surface) nor this package. Checks whichever functions
-// exist when the test runs.
-func TestFunctionsDoNotImportTwilioREST(t *testing.T) {
-	root := filepath.Join("..", "..")
-	mains, err := filepath.Glob(filepath.Join(root, "functions", "*", "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dirs := map[string]bool{}
-	for _, m := range mains {
-		if !strings.HasSuffix(m, "_test.go") {
-			dirs["./"+filepath.ToSlash(filepath.Dir(must(filepath.Rel(root, m))))] = true
-		}
-	}
-	if len(dirs) == 0 {
-		t.Log("no functions/* packages yet: nothing to check")
-		return
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-	}
-	for dir := range dirs {
-		t.Run(dir, func(t *testing.T) {
-			cmd := exec.Command(goBin, "list", "-deps", dir)
-			cmd.Dir = root
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("go list -deps %s: %v\n%s", dir, err, out)
-			}
-			for _, pkg := range strings.Fields(string(out)) {
-				if strings.HasPrefix(pkg, "github.com/twilio/twilio-go/rest") || pkg == "bubble-twilio-voice/shared/provision" {
-					t.Errorf("%s depends on %s", dir, pkg)
-				}
-			}
-		})
-	}
-}
-
-func must(s string, err error) string {
-	if err != nil {
-		panic(err)
-	}
-	return s
 }

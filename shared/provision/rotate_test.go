@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"bubble-twilio-voice/shared/provision"
-	"bubble-twilio-voice/shared/smwire"
-	"bubble-twilio-voice/shared/twiliowire"
+	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
+	"bubble-twilio-voice/test/fake/twilio"
 )
 
 func (e *env) rotateKey(sid string, wait time.Duration) (string, error) {
@@ -30,9 +30,9 @@ func TestRotateKeyOrder(t *testing.T) {
 	// When the old key is deleted, the record must already hold the new one,
 	// and the wait must have happened.
 	var deleted []string
-	e.tw.SetFault(func(route string, r *http.Request) twiliowire.Fault {
-		if route != twiliowire.RouteDeleteKey {
-			return twiliowire.Fault{}
+	e.tw.SetFault(func(route string, r *http.Request) twilio.Fault {
+		if route != twilio.RouteDeleteKey {
+			return twilio.Fault{}
 		}
 		rec := e.record(sub.SID)
 		if rec.APIKeySID == oldKey || strings.Contains(r.URL.Path, rec.APIKeySID) {
@@ -44,7 +44,7 @@ func TestRotateKeyOrder(t *testing.T) {
 		}
 		e.mu.Unlock()
 		deleted = append(deleted, r.URL.Path)
-		return twiliowire.Fault{}
+		return twilio.Fault{}
 	})
 	out, err := e.rotateKey(sub.SID, 5*time.Minute)
 	if err != nil {
@@ -64,17 +64,17 @@ func TestRotateKeyStoreFailsThenRerun(t *testing.T) {
 	sub := seedNamedSub(e)
 	e.mustCreate(acmeOpts)
 	oldKey := e.record(sub.SID).APIKeySID
-	e.sm.SetFault(func(op, _ string) smwire.Fault {
+	e.sm.SetFault(func(op, _ string) fakesm.Fault {
 		if op == "PutSecretValue" {
-			return smwire.Throttle()
+			return fakesm.Throttle()
 		}
-		return smwire.Fault{}
+		return fakesm.Fault{}
 	})
 	out, err := e.rotateKey(sub.SID, 0)
 	if err == nil || !strings.Contains(err.Error(), "write secret") {
 		t.Fatalf("err = %v\n%s", err, out)
 	}
-	if e.record(sub.SID).APIKeySID != oldKey || e.tw.Calls(twiliowire.RouteDeleteKey) != 0 {
+	if e.record(sub.SID).APIKeySID != oldKey || e.tw.Calls(twilio.RouteDeleteKey) != 0 {
 		t.Fatalf("old key lost or deleted after a failed store")
 	}
 	e.sm.SetFault(nil)
@@ -82,8 +82,8 @@ func TestRotateKeyStoreFailsThenRerun(t *testing.T) {
 		t.Fatalf("rerun: %v\n%s", err, out)
 	}
 	e.assertProvisioned(num1, num2) // exactly one key of ours: the orphan and the old key are gone
-	if e.tw.Calls(twiliowire.RouteDeleteKey) != 2 {
-		t.Errorf("deletes: %d, want orphan + old key", e.tw.Calls(twiliowire.RouteDeleteKey))
+	if e.tw.Calls(twilio.RouteDeleteKey) != 2 {
+		t.Errorf("deletes: %d, want orphan + old key", e.tw.Calls(twilio.RouteDeleteKey))
 	}
 }
 
@@ -141,11 +141,11 @@ func TestRotateAuthTokenResumesAfterPromoteFailure(t *testing.T) {
 	sub := seedNamedSub(e)
 	e.mustCreate(acmeOpts)
 	oldToken := sub.AuthToken
-	e.tw.SetFault(func(route string, _ *http.Request) twiliowire.Fault {
-		if route == twiliowire.RoutePromoteSecondary {
-			return twiliowire.InternalError()
+	e.tw.SetFault(func(route string, _ *http.Request) twilio.Fault {
+		if route == twilio.RoutePromoteSecondary {
+			return twilio.InternalError()
 		}
-		return twiliowire.Fault{}
+		return twilio.Fault{}
 	})
 	out, err := e.rotateAuthToken(sub.SID, provision.RotateAuthTokenOptions{}, false)
 	if err == nil || !strings.Contains(err.Error(), "promote secondary auth token") || !strings.Contains(err.Error(), "20500") {
@@ -167,7 +167,7 @@ func TestRotateAuthTokenResumesAfterPromoteFailure(t *testing.T) {
 	if err != nil || !strings.Contains(out, "resuming") {
 		t.Fatalf("rerun: %v\n%s", err, out)
 	}
-	if e.tw.Calls(twiliowire.RouteCreateSecondary) != 0 || e.tw.Calls(twiliowire.RoutePromoteSecondary) != 1 {
+	if e.tw.Calls(twilio.RouteCreateSecondary) != 0 || e.tw.Calls(twilio.RoutePromoteSecondary) != 1 {
 		t.Errorf("rerun calls: %v", e.tw.Log())
 	}
 	a, _ := e.tw.Account(sub.SID)

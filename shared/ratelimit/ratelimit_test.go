@@ -5,15 +5,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"bubble-twilio-voice/test/kit"
 )
-
-// clock is a fake clock the tests move by hand.
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time          { return c.t }
-func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
 
 func TestBurstThenRefuse(t *testing.T) {
 	tests := []struct {
@@ -28,14 +22,14 @@ func TestBurstThenRefuse(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(strconv.Itoa(tc.n)+"/"+tc.per.String(), func(t *testing.T) {
-			c := newClock()
+			c := new(kit.Clock)
 			l := New(tc.n, tc.per)
 			for i := range tc.n {
-				if ok, wait := l.Allow("k", c.now()); !ok || wait != 0 {
+				if ok, wait := l.Allow("k", c.Now()); !ok || wait != 0 {
 					t.Fatalf("event %d of the burst refused (wait %v)", i+1, wait)
 				}
 			}
-			ok, wait := l.Allow("k", c.now())
+			ok, wait := l.Allow("k", c.Now())
 			if ok {
 				t.Fatalf("event %d allowed past a burst of %d", tc.n+1, tc.n)
 			}
@@ -44,15 +38,15 @@ func TestBurstThenRefuse(t *testing.T) {
 			}
 			// Refused events do not consume: just before the wait, still
 			// refused; at the wait, allowed exactly once.
-			c.advance(wait - time.Millisecond)
-			if ok, _ := l.Allow("k", c.now()); ok {
+			c.Advance(wait - time.Millisecond)
+			if ok, _ := l.Allow("k", c.Now()); ok {
 				t.Error("allowed before the announced wait")
 			}
-			c.advance(time.Millisecond)
-			if ok, _ := l.Allow("k", c.now()); !ok {
+			c.Advance(time.Millisecond)
+			if ok, _ := l.Allow("k", c.Now()); !ok {
 				t.Error("refused after the announced wait")
 			}
-			if ok, _ := l.Allow("k", c.now()); ok {
+			if ok, _ := l.Allow("k", c.Now()); ok {
 				t.Error("two events allowed after one refill")
 			}
 		})
@@ -60,15 +54,15 @@ func TestBurstThenRefuse(t *testing.T) {
 }
 
 func TestRefillCapsAtBurst(t *testing.T) {
-	c := newClock()
+	c := new(kit.Clock)
 	l := New(3, time.Minute)
 	for range 3 {
-		l.Allow("k", c.now())
+		l.Allow("k", c.Now())
 	}
-	c.advance(24 * time.Hour) // a long idle period refills to the burst, no more
+	c.Advance(24 * time.Hour) // a long idle period refills to the burst, no more
 	allowed := 0
 	for range 10 {
-		if ok, _ := l.Allow("k", c.now()); ok {
+		if ok, _ := l.Allow("k", c.Now()); ok {
 			allowed++
 		}
 	}
@@ -78,15 +72,15 @@ func TestRefillCapsAtBurst(t *testing.T) {
 }
 
 func TestSteadyRate(t *testing.T) {
-	c := newClock()
+	c := new(kit.Clock)
 	l := New(60, time.Minute) // one a second
 	for range 60 {
-		l.Allow("k", c.now())
+		l.Allow("k", c.Now())
 	}
 	allowed := 0
 	for range 120 { // two minutes in half-second steps
-		c.advance(500 * time.Millisecond)
-		if ok, _ := l.Allow("k", c.now()); ok {
+		c.Advance(500 * time.Millisecond)
+		if ok, _ := l.Allow("k", c.Now()); ok {
 			allowed++
 		}
 	}
@@ -96,26 +90,26 @@ func TestSteadyRate(t *testing.T) {
 }
 
 func TestClockGoingBackwards(t *testing.T) {
-	c := newClock()
+	c := new(kit.Clock)
 	l := New(1, time.Minute)
-	l.Allow("k", c.now())
-	c.advance(-time.Hour)
-	if ok, _ := l.Allow("k", c.now()); ok {
+	l.Allow("k", c.Now())
+	c.Advance(-time.Hour)
+	if ok, _ := l.Allow("k", c.Now()); ok {
 		t.Error("a clock stepping back refilled the bucket")
 	}
 }
 
 func TestKeyIsolation(t *testing.T) {
-	c := newClock()
+	c := new(kit.Clock)
 	l := New(2, time.Minute)
 	for range 2 {
-		l.Allow("AC1\x00alice", c.now())
+		l.Allow("AC1\x00alice", c.Now())
 	}
-	if ok, _ := l.Allow("AC1\x00alice", c.now()); ok {
+	if ok, _ := l.Allow("AC1\x00alice", c.Now()); ok {
 		t.Fatal("alice not limited")
 	}
 	for _, k := range []string{"AC1\x00bob", "AC2\x00alice", ""} {
-		if ok, _ := l.Allow(k, c.now()); !ok {
+		if ok, _ := l.Allow(k, c.Now()); !ok {
 			t.Errorf("key %q limited by another key's bucket", k)
 		}
 	}
@@ -136,12 +130,12 @@ func TestNil(t *testing.T) {
 }
 
 func TestBoundedKeys(t *testing.T) {
-	c := newClock()
+	c := new(kit.Clock)
 	l := New(2, time.Minute)
-	l.Allow("hot", c.now())
-	l.Allow("hot", c.now())
+	l.Allow("hot", c.Now())
+	l.Allow("hot", c.Now())
 	for i := range 20000 {
-		if ok, _ := l.Allow("k"+strconv.Itoa(i), c.now()); !ok {
+		if ok, _ := l.Allow("k"+strconv.Itoa(i), c.Now()); !ok {
 			t.Fatalf("fresh key %d refused", i)
 		}
 		if n := len(l.buckets); n > maxKeys {
@@ -149,20 +143,20 @@ func TestBoundedKeys(t *testing.T) {
 		}
 	}
 	// Once time has passed, pruning drops the refilled buckets first.
-	c.advance(time.Minute)
-	l.Allow("one-more", c.now())
+	c.Advance(time.Minute)
+	l.Allow("one-more", c.Now())
 	for i := 20000; len(l.buckets) < maxKeys; i++ {
-		l.Allow("k"+strconv.Itoa(i), c.now())
+		l.Allow("k"+strconv.Itoa(i), c.Now())
 	}
-	l.Allow("trigger", c.now())
+	l.Allow("trigger", c.Now())
 	if n := len(l.buckets); n > maxKeys {
 		t.Errorf("holds %d buckets, over %d", n, maxKeys)
 	}
 }
 
 func TestConcurrent(t *testing.T) {
-	c := newClock()
-	now := c.now()
+	c := new(kit.Clock)
+	now := c.Now()
 	l := New(100, time.Hour)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -201,26 +195,26 @@ func BenchmarkAllow(b *testing.B) {
 func TestWaitIsEnough(t *testing.T) {
 	for _, per := range []time.Duration{time.Second, 7 * time.Second, time.Minute, time.Hour} {
 		for n := 1; n <= 200; n++ {
-			c := newClock()
+			c := new(kit.Clock)
 			l := New(n, per)
 			for range n {
-				l.Allow("k", c.now())
+				l.Allow("k", c.Now())
 			}
-			c.advance(1234567 * time.Nanosecond) // a partial token, as in real use
-			ok, wait := l.Allow("k", c.now())
+			c.Advance(1234567 * time.Nanosecond) // a partial token, as in real use
+			ok, wait := l.Allow("k", c.Now())
 			if ok {
 				continue // the partial advance already earned a token
 			}
 			if wait > time.Millisecond {
-				c.advance(wait - time.Millisecond)
-				if ok, _ := l.Allow("k", c.now()); ok {
+				c.Advance(wait - time.Millisecond)
+				if ok, _ := l.Allow("k", c.Now()); ok {
 					t.Errorf("%d/%v: allowed 1ms before the announced wait %v", n, per, wait)
 				}
-				c.advance(time.Millisecond)
+				c.Advance(time.Millisecond)
 			} else {
-				c.advance(wait)
+				c.Advance(wait)
 			}
-			if ok, _ := l.Allow("k", c.now()); !ok {
+			if ok, _ := l.Allow("k", c.Now()); !ok {
 				t.Errorf("%d/%v: refused after waiting the announced %v", n, per, wait)
 			}
 		}

@@ -1,7 +1,6 @@
 package tenant
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,11 +14,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
-	"bubble-twilio-voice/shared/smwire"
+	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
+	"bubble-twilio-voice/test/kit"
 )
 
 const (
@@ -35,70 +34,17 @@ func secretRecord(sid, token string) string {
 		`"caller_id":"+14155550100","token_api_keys":["bubble-key-0123456789"]}`, sid, token)
 }
 
-type secretsClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newSecretsClock() *secretsClock {
-	return &secretsClock{t: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *secretsClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *secretsClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// secretsLog collects slog JSON lines from any goroutine.
-type secretsLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *secretsLog) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *secretsLog) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *secretsLog) count(level string) int {
-	return strings.Count(b.String(), `"level":"`+level+`"`)
-}
-
-// hermeticAWS keeps the SDK away from the developer's ~/.aws and from IMDS.
-func hermeticAWS(t testing.TB) {
-	t.Helper()
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_ENDPOINT_URL", "")
-	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", "")
+// countLevel counts the slog JSON lines of level in logs.
+func countLevel(logs *kit.LogBuffer, level string) int {
+	return strings.Count(logs.String(), `"level":"`+level+`"`)
 }
 
 // sdkClient is the real SDK client aimed at url with static credentials and
 // no retries, so the server's call counts are exact.
 func sdkClient(t testing.TB, url string) *secretsmanager.Client {
 	t.Helper()
-	hermeticAWS(t)
-	cfg, err := config.LoadDefaultConfig(context.Background(),
-		config.WithRegion("us-east-1"),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDTEST", "test-secret", "")),
-		config.WithRetryMaxAttempts(1),
-	)
+	kit.SetAWSEnv(t, "")
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithRetryMaxAttempts(1))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,10 +52,10 @@ func sdkClient(t testing.TB, url string) *secretsmanager.Client {
 }
 
 type secretsHarness struct {
-	srv     *smwire.Server
+	srv     *fakesm.Server
 	store   *SecretsStore
-	clock   *secretsClock
-	logs    *secretsLog
+	clock   *kit.Clock
+	logs    *kit.LogBuffer
 	failed  *int // OnFetchError calls
 	failMu  *sync.Mutex
 	baseURL string
@@ -122,16 +68,16 @@ func (h *secretsHarness) fetchErrors() int {
 }
 
 // newSecretsHarness builds a store over the real SDK client talking to a fresh
-// smwire server at url (the server's own when url is "").
-func newSecretsHarness(t *testing.T, cfg SecretsConfig, url string, srv *smwire.Server) *secretsHarness {
+// fake Secrets Manager at url (the server's own when url is "").
+func newSecretsHarness(t *testing.T, cfg SecretsConfig, url string, srv *fakesm.Server) *secretsHarness {
 	t.Helper()
 	if srv == nil {
-		srv = smwire.Start(t)
+		srv = fakesm.Start(t)
 	}
 	if url == "" {
 		url = srv.URL()
 	}
-	h := &secretsHarness{srv: srv, clock: newSecretsClock(), logs: &secretsLog{}, failed: new(int), failMu: new(sync.Mutex), baseURL: url}
+	h := &secretsHarness{srv: srv, clock: &kit.Clock{}, logs: &kit.LogBuffer{}, failed: new(int), failMu: new(sync.Mutex), baseURL: url}
 	cfg.Now = h.clock.Now
 	cfg.Log = slog.New(slog.NewJSONHandler(h.logs, nil))
 	cfg.OnFetchError = func(sid string) {
@@ -191,7 +137,7 @@ func TestSecretsStoreTTL(t *testing.T) {
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
-			h.clock.Add(st.advance)
+			h.clock.Advance(st.advance)
 			if st.rotate != "" {
 				h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, st.rotate))
 			}
@@ -251,12 +197,12 @@ func (e *flakyEndpoint) down() {
 // the cached record is served, one warning is logged, AWS is not hammered,
 // the stale limit ends service, and a success ends the outage.
 func TestSecretsStoreStaleOnError(t *testing.T) {
-	only := func(f smwire.Fault) func(string, string) smwire.Fault {
-		return func(op, _ string) smwire.Fault {
+	only := func(f fakesm.Fault) func(string, string) fakesm.Fault {
+		return func(op, _ string) fakesm.Fault {
 			if op == "GetSecretValue" {
 				return f
 			}
-			return smwire.Fault{}
+			return fakesm.Fault{}
 		}
 	}
 	name := "twilio-voice/" + secretSIDA
@@ -268,23 +214,23 @@ func TestSecretsStoreStaleOnError(t *testing.T) {
 		fetchOut time.Duration
 	}{
 		{"throttling", "ThrottlingException",
-			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(only(smwire.Throttle())) },
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(only(fakesm.Throttle())) },
 			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(nil) }, 0},
 		{"internal error 500", "InternalServiceError",
-			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(only(smwire.InternalError())) },
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(only(fakesm.InternalError())) },
 			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(nil) }, 0},
 		{"slow past deadline", "timeout",
-			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(only(smwire.Slow(time.Minute))) },
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(only(fakesm.Slow(time.Minute))) },
 			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(nil) }, 200 * time.Millisecond},
 		{"connection refused", "connection error",
 			func(_ *secretsHarness, ep *flakyEndpoint) { ep.down() },
 			func(_ *secretsHarness, ep *flakyEndpoint) { ep.up() }, 0},
 		{"connection dropped", "connection error",
-			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(only(smwire.Hangup())) },
+			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(only(fakesm.Hangup())) },
 			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(nil) }, 0},
 		{"malformed JSON", "malformed response",
 			func(h *secretsHarness, _ *flakyEndpoint) {
-				h.srv.SetFault(only(smwire.Malformed(`{"SecretString":"{\"auth_token\":\"leak`)))
+				h.srv.SetFault(only(fakesm.Malformed(`{"SecretString":"{\"auth_token\":\"leak`)))
 			},
 			func(h *secretsHarness, _ *flakyEndpoint) { h.srv.SetFault(nil) }, 0},
 		{"record stops parsing after rotation", "invalid record: api_key_sid",
@@ -301,7 +247,7 @@ func TestSecretsStoreStaleOnError(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			srv := smwire.Start(t)
+			srv := fakesm.Start(t)
 			ep := newFlakyEndpoint(t, srv.Handler())
 			h := newSecretsHarness(t, SecretsConfig{FetchTimeout: tc.fetchOut}, "http://"+ep.addr, srv)
 			h.srv.Put(name, secretRecord(secretSIDA, "token-one"))
@@ -309,7 +255,7 @@ func TestSecretsStoreStaleOnError(t *testing.T) {
 
 			mustLookupSecret(t, h.store, secretSIDA)
 			tc.breakIt(h, ep)
-			h.clock.Add(DefaultSecretsTTL)
+			h.clock.Advance(DefaultSecretsTTL)
 			wantCalls := 2
 
 			check := func(step string, wantToken string, wantErr bool) {
@@ -334,26 +280,26 @@ func TestSecretsStoreStaleOnError(t *testing.T) {
 				}
 			}
 			check("first failed refresh serves stale", "token-one", false)
-			h.clock.Add(DefaultRetryAfter - time.Second)
+			h.clock.Advance(DefaultRetryAfter - time.Second)
 			check("no retry within RetryAfter", "token-one", false)
-			h.clock.Add(time.Second)
+			h.clock.Advance(time.Second)
 			wantCalls++
 			check("retry after RetryAfter still stale", "token-one", false)
-			if n := h.logs.count("WARN"); n != 1 {
+			if n := countLevel(h.logs, "WARN"); n != 1 {
 				t.Errorf("%d warnings during one outage, want 1:\n%s", n, h.logs)
 			}
 			if n := h.fetchErrors(); n != 2 {
 				t.Errorf("OnFetchError called %d times, want 2", n)
 			}
 
-			h.clock.Add(DefaultMaxStale) // now past TTL+MaxStale since the last success
+			h.clock.Advance(DefaultMaxStale) // now past TTL+MaxStale since the last success
 			wantCalls++
 			check("stale limit exceeded", "", true)
 			check("failure remembered for FailureTTL", "", true)
-			h.clock.Add(DefaultFailureTTL)
+			h.clock.Advance(DefaultFailureTTL)
 			wantCalls++
 			check("still down, still unavailable", "", true)
-			if n := h.logs.count("WARN"); n != 1 {
+			if n := countLevel(h.logs, "WARN"); n != 1 {
 				t.Errorf("%d warnings during one outage, want 1:\n%s", n, h.logs)
 			}
 			logs := h.logs.String()
@@ -367,23 +313,23 @@ func TestSecretsStoreStaleOnError(t *testing.T) {
 			}
 
 			tc.fixIt(h, ep)
-			h.clock.Add(DefaultFailureTTL) // the last failure is remembered that long
+			h.clock.Advance(DefaultFailureTTL) // the last failure is remembered that long
 			wantCalls++
 			got := mustLookupSecret(t, h.store, secretSIDA)
 			if got.AuthToken != "token-one" && got.AuthToken != "token-two" {
 				t.Errorf("after recovery auth token %q", got.AuthToken)
 			}
-			if h.logs.count("INFO") != 1 {
+			if countLevel(h.logs, "INFO") != 1 {
 				t.Errorf("recovery not logged once:\n%s", h.logs)
 			}
 
 			// A new outage is a new warning.
 			tc.breakIt(h, ep)
-			h.clock.Add(DefaultSecretsTTL)
+			h.clock.Advance(DefaultSecretsTTL)
 			if _, err := h.store.Lookup(ctx, secretSIDA); err != nil {
 				t.Fatalf("second outage: %v", err)
 			}
-			if n := h.logs.count("WARN"); n != 2 {
+			if n := countLevel(h.logs, "WARN"); n != 2 {
 				t.Errorf("%d warnings after two outages, want 2:\n%s", n, h.logs)
 			}
 		})
@@ -393,7 +339,7 @@ func TestSecretsStoreStaleOnError(t *testing.T) {
 func TestSecretsStoreColdFailure(t *testing.T) {
 	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
 	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
-	h.srv.SetFault(func(string, string) smwire.Fault { return smwire.Throttle() })
+	h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.Throttle() })
 	for i := 1; i <= 3; i++ {
 		_, err := h.store.Lookup(context.Background(), secretSIDA)
 		if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {
@@ -410,14 +356,14 @@ func TestSecretsStoreColdFailure(t *testing.T) {
 		if _, err := h.store.Lookup(context.Background(), secretSIDA); !errors.Is(err, ErrUnavailable) || h.calls() != i {
 			t.Errorf("lookup %d within FailureTTL: err = %v, calls = %d, want ErrUnavailable from memory", i, err, h.calls())
 		}
-		h.clock.Add(DefaultFailureTTL)
+		h.clock.Advance(DefaultFailureTTL)
 	}
-	if n := h.logs.count("WARN"); n != 1 {
+	if n := countLevel(h.logs, "WARN"); n != 1 {
 		t.Errorf("%d warnings, want 1:\n%s", n, h.logs)
 	}
 	h.srv.SetFault(nil)
 	mustLookupSecret(t, h.store, secretSIDA)
-	if h.logs.count("INFO") != 1 {
+	if countLevel(h.logs, "INFO") != 1 {
 		t.Errorf("recovery not logged:\n%s", h.logs)
 	}
 }
@@ -425,7 +371,7 @@ func TestSecretsStoreColdFailure(t *testing.T) {
 func TestSecretsStoreColdFetchTimeout(t *testing.T) {
 	h := newSecretsHarness(t, SecretsConfig{FetchTimeout: 200 * time.Millisecond}, "", nil)
 	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
-	h.srv.SetFault(func(string, string) smwire.Fault { return smwire.Slow(time.Minute) })
+	h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.Slow(time.Minute) })
 	start := time.Now()
 	_, err := h.store.Lookup(context.Background(), secretSIDA)
 	if !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) {
@@ -443,7 +389,7 @@ func TestSecretsStoreCallerDeadline(t *testing.T) {
 	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
 	release := make(chan struct{})
 	defer close(release)
-	h.srv.SetFault(func(string, string) smwire.Fault { return smwire.Fault{Hold: release} })
+	h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.Fault{Hold: release} })
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	_, err := h.store.Lookup(ctx, secretSIDA)
@@ -460,11 +406,11 @@ func TestSecretsStoreSingleflight(t *testing.T) {
 			want := 1
 			if refresh {
 				mustLookupSecret(t, h.store, secretSIDA)
-				h.clock.Add(DefaultSecretsTTL)
+				h.clock.Advance(DefaultSecretsTTL)
 				want = 2
 			}
 			release := make(chan struct{})
-			h.srv.SetFault(func(string, string) smwire.Fault { return smwire.Fault{Hold: release} })
+			h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.Fault{Hold: release} })
 
 			const n = 50
 			var wg sync.WaitGroup
@@ -532,10 +478,10 @@ func TestSecretsStoreLeaderCancelled(t *testing.T) {
 			h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
 			if warm {
 				mustLookupSecret(t, h.store, secretSIDA)
-				h.clock.Add(DefaultSecretsTTL)
+				h.clock.Advance(DefaultSecretsTTL)
 			}
 			release := make(chan struct{})
-			h.srv.SetFault(func(string, string) smwire.Fault { return smwire.Fault{Hold: release} })
+			h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.Fault{Hold: release} })
 
 			leaderCtx, cancel := context.WithCancel(context.Background())
 			leader := make(chan error, 1)
@@ -580,21 +526,21 @@ func TestSecretsStoreNegativeCache(t *testing.T) {
 	if n := h.calls(); n != 1 {
 		t.Errorf("100 lookups made %d calls, want 1", n)
 	}
-	h.clock.Add(DefaultNegativeTTL - time.Second)
+	h.clock.Advance(DefaultNegativeTTL - time.Second)
 	_, _ = h.store.Lookup(context.Background(), secretSIDNone)
 	if n := h.calls(); n != 1 {
 		t.Errorf("within NegativeTTL: %d calls, want 1", n)
 	}
-	h.clock.Add(time.Second)
+	h.clock.Advance(time.Second)
 	_, _ = h.store.Lookup(context.Background(), secretSIDNone)
 	if n := h.calls(); n != 2 {
 		t.Errorf("after NegativeTTL: %d calls, want 2", n)
 	}
 	// A tenant created meanwhile is found once the negative entry expires.
 	h.srv.Put("twilio-voice/"+secretSIDNone, secretRecord(secretSIDNone, "t"))
-	h.clock.Add(DefaultNegativeTTL)
+	h.clock.Advance(DefaultNegativeTTL)
 	mustLookupSecret(t, h.store, secretSIDNone)
-	if n := h.logs.count("WARN"); n != 0 {
+	if n := countLevel(h.logs, "WARN"); n != 0 {
 		t.Errorf("not found is not an outage, got warnings:\n%s", h.logs)
 	}
 }
@@ -604,7 +550,7 @@ func TestSecretsStoreDeletedTenant(t *testing.T) {
 	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
 	mustLookupSecret(t, h.store, secretSIDA)
 	h.srv.Delete("twilio-voice/" + secretSIDA)
-	h.clock.Add(DefaultSecretsTTL)
+	h.clock.Advance(DefaultSecretsTTL)
 	if _, err := h.store.Lookup(context.Background(), secretSIDA); !errors.Is(err, ErrNotFound) {
 		t.Errorf("deleted tenant: err = %v, want ErrNotFound", err)
 	}
@@ -626,7 +572,7 @@ func (f fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSec
 func TestSecretsStoreBinarySecret(t *testing.T) {
 	s := NewSecretsStore(fakeSecrets{func(string) (*secretsmanager.GetSecretValueOutput, error) {
 		return &secretsmanager.GetSecretValueOutput{SecretBinary: []byte("{}")}, nil
-	}}, SecretsConfig{Now: newSecretsClock().Now})
+	}}, SecretsConfig{Now: new(kit.Clock).Now})
 	_, err := s.Lookup(context.Background(), secretSIDA)
 	var fe *FetchError
 	if !errors.As(err, &fe) || !errors.Is(err, ErrUnavailable) || !strings.HasPrefix(fe.Kind, "invalid record") {
@@ -637,7 +583,7 @@ func TestSecretsStoreBinarySecret(t *testing.T) {
 // TestSecretsStoreBounded: made-up AccountSids do not grow the cache without
 // bound once their negative entries expire.
 func TestSecretsStoreBounded(t *testing.T) {
-	clock := newSecretsClock()
+	clock := &kit.Clock{}
 	s := NewSecretsStore(fakeSecrets{func(string) (*secretsmanager.GetSecretValueOutput, error) {
 		return nil, &types.ResourceNotFoundException{Message: aws.String("no")}
 	}}, SecretsConfig{Now: clock.Now})
@@ -648,7 +594,7 @@ func TestSecretsStoreBounded(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		clock.Add(DefaultNegativeTTL)
+		clock.Advance(DefaultNegativeTTL)
 	}
 	s.mu.RLock()
 	n := len(s.entries)
@@ -662,15 +608,14 @@ func TestSecretsStoreBounded(t *testing.T) {
 // endpoint named by AWS_ENDPOINT_URL_SECRETS_MANAGER, and its retries stay
 // inside FetchTimeout.
 func TestNewSecretsClient(t *testing.T) {
-	srv := smwire.Start(t)
-	hermeticAWS(t)
-	srv.SetEnv(t)
+	srv := fakesm.Start(t)
+	kit.SetAWSEnv(t, srv.URL())
 	srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
 	client, err := NewSecretsClient(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := newSecretsClock()
+	clock := &kit.Clock{}
 	s := NewSecretsStore(client, SecretsConfig{Now: clock.Now, FetchTimeout: 300 * time.Millisecond})
 	mustLookupSecret(t, s, secretSIDA)
 	if n := srv.Calls("GetSecretValue"); n != 1 {
@@ -678,7 +623,7 @@ func TestNewSecretsClient(t *testing.T) {
 	}
 
 	srv.ResetCalls()
-	srv.SetFault(func(string, string) smwire.Fault { return smwire.InternalError() })
+	srv.SetFault(func(string, string) fakesm.Fault { return fakesm.InternalError() })
 	start := time.Now()
 	if _, err := s.Lookup(context.Background(), secretSIDB); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("err = %v, want ErrUnavailable", err)
@@ -733,20 +678,20 @@ func TestSecretsStoreMarkedForDeletion(t *testing.T) {
 	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
 	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
 	mustLookupSecret(t, h.store, secretSIDA)
-	h.srv.SetFault(func(string, string) smwire.Fault {
-		return smwire.Fault{Code: "InvalidRequestException", Message: "You can't perform this operation on the secret because it was marked for deletion."}
+	h.srv.SetFault(func(string, string) fakesm.Fault {
+		return fakesm.Fault{Code: "InvalidRequestException", Message: "You can't perform this operation on the secret because it was marked for deletion."}
 	})
-	h.clock.Add(DefaultSecretsTTL)
+	h.clock.Advance(DefaultSecretsTTL)
 	if _, err := h.store.Lookup(context.Background(), secretSIDA); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("secret marked for deletion: err = %v, want ErrNotFound (not served stale)", err)
 	}
 	// Any other InvalidRequestException is an outage: the cached record is served.
-	h.srv.SetFault(func(string, string) smwire.Fault { return smwire.AWSError("InvalidRequestException") })
+	h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.AWSError("InvalidRequestException") })
 	h.srv.Put("twilio-voice/"+secretSIDB, secretRecord(secretSIDB, "b"))
 	h.srv.SetFault(nil)
 	mustLookupSecret(t, h.store, secretSIDB)
-	h.srv.SetFault(func(string, string) smwire.Fault { return smwire.AWSError("InvalidRequestException") })
-	h.clock.Add(DefaultSecretsTTL)
+	h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.AWSError("InvalidRequestException") })
+	h.clock.Advance(DefaultSecretsTTL)
 	if got := mustLookupSecret(t, h.store, secretSIDB); got.AccountSID != secretSIDB {
 		t.Errorf("stale record for %s: %s", secretSIDB, got.AccountSID)
 	}

@@ -10,9 +10,9 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
-	"bubble-twilio-voice/shared/golden"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/voice"
+	"bubble-twilio-voice/test/kit"
 )
 
 // tenantJSON is a complete tenant record; extra is spliced in as further
@@ -175,13 +175,16 @@ func goldenCases() []goldenCase {
 }
 
 func TestGolden(t *testing.T) {
-	seen := map[string]bool{}
-	for _, tc := range goldenCases() {
+	cases := goldenCases()
+	names := make(map[string]bool, len(cases))
+	for _, tc := range cases {
+		if names[tc.name] {
+			t.Fatalf("duplicate case name %s", tc.name)
+		}
+		names[tc.name] = true
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if seen[tc.name] {
-				t.Fatalf("duplicate case name")
-			}
-			seen[tc.name] = true
 			tc.call.AccountSID = "AC0123456789abcdef0123456789abcdef"
 			tc.call.CallSID = "CA0123456789abcdef0123456789abcdef"
 			d := tc.decide(tc.call, mustTenant(t, tc.tenant))
@@ -198,20 +201,12 @@ func TestGolden(t *testing.T) {
 			checkGolden(t, tc.name, got)
 		})
 	}
-	if !golden.Updating() {
-		// A golden file no case writes is stale.
-		files, _ := filepath.Glob("testdata/golden/*.xml")
-		for _, f := range files {
-			if name := strings.TrimSuffix(filepath.Base(f), ".xml"); !seen[name] {
-				t.Errorf("%s has no test case (run with -update after removing it)", f)
-			}
-		}
-	}
+	kit.CheckNoStrayGolden(t, filepath.Join("testdata", "golden", "*.xml"), names)
 }
 
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	golden.Check(t, filepath.Join("testdata", "golden", name+".xml"), got)
+	kit.CheckGolden(t, filepath.Join("testdata", "golden", name+".xml"), got)
 }
 
 // TestActionURLs resolves the relative action URLs the way Twilio does

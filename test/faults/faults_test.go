@@ -12,7 +12,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,10 +23,10 @@ import (
 	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
-	"bubble-twilio-voice/shared/logtest"
-	"bubble-twilio-voice/shared/smwire"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
+	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
+	"bubble-twilio-voice/test/kit"
 )
 
 // The configuration under test, read through config.Load as the functions
@@ -60,20 +59,20 @@ type fault struct {
 }
 
 func faults() []fault {
-	withFault := func(f smwire.Fault) (func(*harness), func(*harness)) {
-		return func(h *harness) { h.sm.SetFault(func(string, string) smwire.Fault { return f }) },
+	withFault := func(f fakesm.Fault) (func(*harness), func(*harness)) {
+		return func(h *harness) { h.sm.SetFault(func(string, string) fakesm.Fault { return f }) },
 			func(h *harness) { h.sm.SetFault(nil) }
 	}
-	mk := func(name string, f smwire.Fault) fault {
+	mk := func(name string, f fakesm.Fault) fault {
 		start, stop := withFault(f)
 		return fault{name, start, stop}
 	}
 	return []fault{
-		mk("throttling", smwire.Throttle()),
-		mk("500", smwire.InternalError()),
-		mk("slow past the deadline", smwire.Slow(30*time.Second)),
-		mk("malformed JSON", smwire.Malformed(`{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x","SecretString":"{\"account_sid`)),
-		mk("dropped connection", smwire.Hangup()),
+		mk("throttling", fakesm.Throttle()),
+		mk("500", fakesm.InternalError()),
+		mk("slow past the deadline", fakesm.Slow(30*time.Second)),
+		mk("malformed JSON", fakesm.Malformed(`{"ARN":"arn:aws:secretsmanager:us-east-1:123456789012:secret:x","SecretString":"{\"account_sid`)),
+		mk("dropped connection", fakesm.Hangup()),
 		{"connection refused", func(h *harness) { h.front.down(h.t) }, func(h *harness) { h.front.up(h.t) }},
 		{"rotated to a record that does not parse",
 			func(h *harness) {
@@ -102,7 +101,7 @@ func TestStaleServing(t *testing.T) {
 			h.expectAll(http.StatusOK) // cold fetch, cached
 			cfg := h.cfg
 			f.start(h)
-			h.clock.advance(cfg.SecretCacheTTL + time.Second)
+			h.clock.Advance(cfg.SecretCacheTTL + time.Second)
 			calls := h.sm.Calls("GetSecretValue")
 			for range 5 { // stale served, one failed refresh per RetryAfter
 				h.expectAll(http.StatusOK)
@@ -111,10 +110,10 @@ func TestStaleServing(t *testing.T) {
 			if n := h.sm.Calls("GetSecretValue") - calls; n > 3*len(h.tenants) {
 				t.Errorf("%d GetSecretValue calls for 5 rounds of stale requests, want at most %d", n, 3*len(h.tenants))
 			}
-			h.clock.advance(retryAfter + time.Second)
+			h.clock.Advance(retryAfter + time.Second)
 			h.expectAll(http.StatusOK) // the next refresh fails too
 			// Past MaxStale, nothing usable is left.
-			h.clock.advance(cfg.SecretMaxStale)
+			h.clock.Advance(cfg.SecretMaxStale)
 			h.expectAll(http.StatusServiceUnavailable)
 			for _, tn := range h.tenants {
 				if n := h.logCount(warnFetchFailed, tn.sid); n != 1 {
@@ -123,7 +122,7 @@ func TestStaleServing(t *testing.T) {
 			}
 
 			f.stop(h)
-			h.clock.advance(retryAfter + time.Second)
+			h.clock.Advance(retryAfter + time.Second)
 			h.expectAll(http.StatusOK)
 			for _, tn := range h.tenants {
 				if n := h.logCount(infoRecovered, tn.sid); n != 1 {
@@ -132,7 +131,7 @@ func TestStaleServing(t *testing.T) {
 			}
 
 			f.start(h)
-			h.clock.advance(cfg.SecretCacheTTL + time.Second)
+			h.clock.Advance(cfg.SecretCacheTTL + time.Second)
 			for range 3 {
 				h.expectAll(http.StatusOK)
 			}
@@ -171,14 +170,14 @@ func TestColdFetch(t *testing.T) {
 }
 
 // TestEnvEndpoint checks the production wiring: tenant.NewSecretsClient
-// finds smwire through AWS_ENDPOINT_URL_SECRETS_MANAGER alone, and a
+// finds fakesm through AWS_ENDPOINT_URL_SECRETS_MANAGER alone, and a
 // throttled cold fetch still ends within the deadline. (The parallel tests
 // above pass the same endpoint as a client option, because the environment
 // is shared by the whole process; this test is not parallel, so it runs
 // before them and restores the environment when done.)
 func TestEnvEndpoint(t *testing.T) {
-	sm := smwire.Start(t)
-	sm.SetEnv(t)
+	sm := fakesm.Start(t)
+	kit.SetAWSEnv(t, sm.URL())
 	ctx := context.Background()
 	client, err := tenant.NewSecretsClient(ctx)
 	if err != nil {
@@ -195,7 +194,7 @@ func TestEnvEndpoint(t *testing.T) {
 	}
 	b := newTenant(1)
 	sm.Put(secretName(b.sid), b.record)
-	sm.SetFault(func(string, string) smwire.Fault { return smwire.Throttle() })
+	sm.SetFault(func(string, string) fakesm.Fault { return fakesm.Throttle() })
 	start := time.Now()
 	if _, err := store.Lookup(ctx, b.sid); err == nil {
 		t.Fatal("throttled cold Lookup succeeded")
@@ -206,22 +205,11 @@ func TestEnvEndpoint(t *testing.T) {
 }
 
 // TestMain keeps the SDK away from the machine's AWS configuration and
-// metadata service, with smwire's static test credentials, for the whole
+// metadata service, with the kit's static test credentials, for the whole
 // process, so the tests can run in parallel.
 func TestMain(m *testing.M) {
-	dir := filepath.Join(os.TempDir(), "faults-test-no-aws-config")
-	for k, v := range map[string]string{
-		"AWS_EC2_METADATA_DISABLED":        "true",
-		"AWS_CONFIG_FILE":                  dir + "/none",
-		"AWS_SHARED_CREDENTIALS_FILE":      dir + "/none",
-		"AWS_PROFILE":                      "",
-		"AWS_SESSION_TOKEN":                "",
-		"AWS_ENDPOINT_URL":                 "",
-		"AWS_ENDPOINT_URL_SECRETS_MANAGER": "",
-		"AWS_REGION":                       smwire.Region,
-		"AWS_ACCESS_KEY_ID":                smwire.AccessKeyID,
-		"AWS_SECRET_ACCESS_KEY":            smwire.SecretAccessKey,
-	} {
+	for _, kv := range kit.AWSEnv("") {
+		k, v, _ := strings.Cut(kv, "=")
 		if err := os.Setenv(k, v); err != nil {
 			panic(err)
 		}
@@ -261,28 +249,7 @@ func newTenant(i int) testTenant {
 
 func secretName(sid string) string { return tenant.DefaultSecretPrefix + sid }
 
-// clock is a fake clock shared by the store and the token handler.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// syncBuffer is the log sink; the store logs from its fetch goroutines.
-type syncBuffer = logtest.Buffer
-
-// endpoint serves smwire on a loopback port it can close and reopen, so
+// endpoint serves fakesm on a loopback port it can close and reopen, so
 // "down" is a refused connection, not a slow one.
 type endpoint struct {
 	h    http.Handler
@@ -313,14 +280,14 @@ func (e *endpoint) down(t *testing.T) {
 }
 
 // harness is the real token and webhook handlers over a SecretsStore over
-// the real SDK client, aimed at one smwire server.
+// the real SDK client, aimed at one fakesm server.
 type harness struct {
 	t       *testing.T
 	cfg     config.Config
-	sm      *smwire.Server
+	sm      *fakesm.Server
 	front   *endpoint
-	clock   *clock
-	logs    *syncBuffer
+	clock   *kit.Clock
+	logs    *kit.LogBuffer
 	tenants []testTenant
 	token   http.Handler
 	hooks   http.Handler
@@ -333,9 +300,9 @@ func newHarness(t *testing.T) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{
-		t: t, cfg: cfg, sm: smwire.Start(t),
-		clock:   &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)},
-		logs:    &syncBuffer{},
+		t: t, cfg: cfg, sm: fakesm.Start(t),
+		clock:   kit.NewClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)),
+		logs:    &kit.LogBuffer{},
 		tenants: []testTenant{newTenant(0), newTenant(1)},
 	}
 	for _, tn := range h.tenants {

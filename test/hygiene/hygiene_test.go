@@ -18,11 +18,11 @@ import (
 	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
-	"bubble-twilio-voice/shared/logtest"
 	"bubble-twilio-voice/shared/metrics"
-	"bubble-twilio-voice/shared/smwire"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
+	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
+	"bubble-twilio-voice/test/kit"
 )
 
 const publicBase = "https://voice.example.test"
@@ -61,7 +61,7 @@ func (s secrets) record() string {
 }
 
 // Tenants: a and b live in the file store; the others exist only in
-// smwire, where each one's secret fails in its own way.
+// fakesm, where each one's secret fails in its own way.
 var (
 	tenA, tenB                    = newSecrets(1), newSecrets(2)
 	tenMalformed, tenDenied       = newSecrets(3), newSecrets(4)
@@ -87,13 +87,13 @@ type step struct {
 // TestNoSecretsInLogs runs every step, then checks the log buffer and every
 // response.
 func TestNoSecretsInLogs(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &kit.LogBuffer{}
 	handlers := map[string]http.Handler{
 		"file": routes(t, fileStore(t), logs),
-		"down": routes(t, storeFunc(func(context.Context, string) (*tenant.Tenant, error) {
+		"down": routes(t, tenant.StoreFunc(func(context.Context, string) (*tenant.Tenant, error) {
 			return nil, fmt.Errorf("%s: %w", marker, tenant.ErrUnavailable)
 		}), logs),
-		"broken":  routes(t, storeFunc(func(context.Context, string) (*tenant.Tenant, error) { return nil, errors.New(marker) }), logs),
+		"broken":  routes(t, tenant.StoreFunc(func(context.Context, string) (*tenant.Tenant, error) { return nil, errors.New(marker) }), logs),
 		"secrets": routes(t, secretsStore(t, logs), logs),
 	}
 	for _, s := range steps() {
@@ -315,7 +315,7 @@ func signedJSON(path string, s secrets) func() *http.Request {
 
 // routes is what cmd/devserver and the functions mount, logging and
 // counting metrics into logs as Lambda's stdout would hold both.
-func routes(t *testing.T, store tenant.Store, logs *syncBuffer) http.Handler {
+func routes(t *testing.T, store tenant.Store, logs *kit.LogBuffer) http.Handler {
 	t.Helper()
 	cfg, err := config.Load(func(k string) string {
 		return map[string]string{"PUBLIC_BASE_URL": publicBase, "LOG_LEVEL": "debug"}[k]
@@ -337,22 +337,13 @@ func fileStore(t *testing.T) tenant.Store {
 	return s
 }
 
-type storeFunc func(context.Context, string) (*tenant.Tenant, error)
-
-func (f storeFunc) Lookup(ctx context.Context, sid string) (*tenant.Tenant, error) {
-	return f(ctx, sid)
-}
-
-// secretsStore is a SecretsStore over the real SDK client and smwire, where
+// secretsStore is a SecretsStore over the real SDK client and fakesm, where
 // each failing tenant's secret fails with its own secrets (and the marker)
 // in what Secrets Manager answers.
-func secretsStore(t *testing.T, logs *syncBuffer) tenant.Store {
+func secretsStore(t *testing.T, logs *kit.LogBuffer) tenant.Store {
 	t.Helper()
-	sm := smwire.Start(t)
-	sm.SetEnv(t)
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_ENDPOINT_URL", "")
+	sm := fakesm.Start(t)
+	kit.SetAWSEnv(t, sm.URL())
 	name := func(s secrets) string { return tenant.DefaultSecretPrefix + s.sid }
 	sm.Put(name(tenA), tenA.record())
 	// A record that fails validation, holding its secrets.
@@ -362,17 +353,17 @@ func secretsStore(t *testing.T, logs *syncBuffer) tenant.Store {
 	// Not JSON: cut in the middle of a secret.
 	rec := tenSyntax.record()
 	sm.Put(name(tenSyntax), rec[:strings.Index(rec, tenSyntax.keySecret)+len(tenSyntax.keySecret)]+`"x`+marker)
-	sm.SetFault(func(op, id string) smwire.Fault {
+	sm.SetFault(func(op, id string) fakesm.Fault {
 		switch id {
 		case name(tenMalformed):
 			s := tenMalformed
-			return smwire.Malformed(`{"Name":"` + id + `","SecretString":"{\"auth_token\":\"` + s.authToken + `\",\"api_key_secret\":\"` +
+			return fakesm.Malformed(`{"Name":"` + id + `","SecretString":"{\"auth_token\":\"` + s.authToken + `\",\"api_key_secret\":\"` +
 				s.keySecret + `\",\"token_api_keys\":[\"` + s.bearer + `\"],\"previous_auth_token\":\"` + s.prevToken + `\"` + marker)
 		case name(tenDenied):
 			s := tenDenied
-			return smwire.Fault{Code: "AccessDeniedException", Message: marker + " " + strings.Join(s.list(), " ")}
+			return fakesm.Fault{Code: "AccessDeniedException", Message: marker + " " + strings.Join(s.list(), " ")}
 		}
-		return smwire.Fault{}
+		return fakesm.Fault{}
 	})
 	client, err := tenant.NewSecretsClient(context.Background())
 	if err != nil {
@@ -383,6 +374,3 @@ func secretsStore(t *testing.T, logs *syncBuffer) tenant.Store {
 		Log:          logging.New(logs, "debug"),
 	})
 }
-
-// syncBuffer is the log sink; the store logs from its own goroutines.
-type syncBuffer = logtest.Buffer

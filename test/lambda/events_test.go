@@ -9,7 +9,7 @@ import (
 	"bubble-twilio-voice/shared/twiliosig"
 )
 
-// The tenant every invocation belongs to. Its secret is seeded in smwire as
+// The tenant every invocation belongs to. Its secret is seeded in fakesm as
 // secretPrefix + accountSID, as the provisioning CLI writes it.
 const (
 	secretPrefix = "twilio-voice/"

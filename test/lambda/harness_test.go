@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"bubble-twilio-voice/shared/logtest"
-	"bubble-twilio-voice/shared/smwire"
+	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
+	"bubble-twilio-voice/test/kit"
 )
 
 // The emulator is pinned: the tests install exactly this version when no
@@ -259,9 +259,6 @@ func freeAddr(t testing.TB) string {
 	return addr
 }
 
-// syncBuffer collects the emulator's and the bootstrap's output.
-type syncBuffer = logtest.Buffer
-
 // emulator is one aws-lambda-rie process serving one function. The
 // bootstrap starts on the first invocation, as a child of the emulator in a
 // process group of its own.
@@ -271,7 +268,7 @@ type emulator struct {
 	bootstrap string
 	cmd       *exec.Cmd
 	url       string
-	out       *syncBuffer
+	out       *kit.LogBuffer
 	exited    chan struct{}
 	stopOnce  sync.Once
 	client    *http.Client
@@ -280,13 +277,10 @@ type emulator struct {
 // emulatorEnv is the whole environment of the emulator, which hands it on to
 // the bootstrap: nothing is inherited from the developer's shell, so their
 // AWS profile, region or TENANTS_FILE cannot leak in.
-func emulatorEnv(fn, home string, sm *smwire.Server) []string {
-	env := append([]string{}, sm.Env()...)
-	return append(env,
+func emulatorEnv(fn, home string, sm *fakesm.Server) []string {
+	return append(kit.AWSEnv(sm.URL()),
 		"HOME="+home,
 		"TZ=UTC",
-		"AWS_CONFIG_FILE="+filepath.Join(home, "no-aws-config"),
-		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(home, "no-aws-credentials"),
 		"AWS_LAMBDA_FUNCTION_NAME="+fn,
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
 		"AWS_LAMBDA_FUNCTION_TIMEOUT=10", // as template.yaml
@@ -297,7 +291,7 @@ func emulatorEnv(fn, home string, sm *smwire.Server) []string {
 // startEmulator runs fn's bootstrap under the emulator, on loopback only,
 // and waits until the emulator accepts connections. Everything it starts is
 // killed when the test ends.
-func startEmulator(t testing.TB, fx *fixture, fn string, sm *smwire.Server) *emulator {
+func startEmulator(t testing.TB, fx *fixture, fn string, sm *fakesm.Server) *emulator {
 	t.Helper()
 	bootstrap, ok := fx.bootstraps[fn]
 	if !ok {
@@ -312,7 +306,7 @@ func startEmulator(t testing.TB, fx *fixture, fn string, sm *smwire.Server) *emu
 		bootstrap)
 	cmd.Dir = home
 	cmd.Env = emulatorEnv(fn, home, sm)
-	out := &syncBuffer{}
+	out := &kit.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"bubble-twilio-voice/shared/smwire"
 	"bubble-twilio-voice/shared/token"
 	"bubble-twilio-voice/shared/twiliosig"
+	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
 )
 
 // TwiML the webhooks must answer (the same documents as the goldens in
@@ -203,7 +203,7 @@ func TestBootstraps(t *testing.T) {
 			if !ok {
 				t.Fatalf("functions/%s has no invocations in test/lambda: add some", fn)
 			}
-			sm := smwire.Start(t)
+			sm := fakesm.Start(t)
 			sm.Put(secretPrefix+accountSID, tenantSecret)
 			e := startEmulator(t, fx, fn, sm)
 
@@ -325,7 +325,7 @@ func TestColdStart(t *testing.T) {
 			if len(cases) == 0 {
 				t.Fatalf("functions/%s has no invocations in test/lambda: add some", fn)
 			}
-			sm := smwire.Start(t)
+			sm := fakesm.Start(t)
 			sm.Put(secretPrefix+accountSID, tenantSecret)
 			var cold []time.Duration
 			maxRSS := 0

@@ -11,12 +11,13 @@ import (
 	"testing"
 	"time"
 
-	"bubble-twilio-voice/shared/smwire"
 	"bubble-twilio-voice/shared/tenant"
+	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
+	"bubble-twilio-voice/test/kit"
 )
 
 // TestSecretsStoreConcurrentRefresh has many goroutines look up several
-// tenants through a SecretsStore over the real SDK client and smwire while
+// tenants through a SecretsStore over the real SDK client and fakesm while
 // the fake clock moves past the TTL again and again and every secret is
 // rotated each time. Run under -race (make test), it checks the cache's
 // locking; it also checks that every answer is the asked tenant's own
@@ -31,11 +32,8 @@ func TestSecretsStoreConcurrentRefresh(t *testing.T) {
 		rotations = 20
 		ttl       = time.Minute
 	)
-	sm := smwire.Start(t)
-	sm.SetEnv(t)
-	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
-	t.Setenv("AWS_ENDPOINT_URL", "")
+	sm := fakesm.Start(t)
+	kit.SetAWSEnv(t, sm.URL())
 
 	sids := make([]string, tenants)
 	for i := range sids {
@@ -46,16 +44,8 @@ func TestSecretsStoreConcurrentRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu  sync.Mutex
-		now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	)
-	clock := func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		return now
-	}
-	store := tenant.NewSecretsStore(client, tenant.SecretsConfig{TTL: ttl, FetchTimeout: 2 * time.Second, Now: clock})
+	var clock kit.Clock
+	store := tenant.NewSecretsStore(client, tenant.SecretsConfig{TTL: ttl, FetchTimeout: 2 * time.Second, Now: clock.Now})
 
 	var lookups atomic.Int64
 	done := make(chan struct{})
@@ -106,9 +96,7 @@ func TestSecretsStoreConcurrentRefresh(t *testing.T) {
 			for i, sid := range sids {
 				sm.Put(tenant.DefaultSecretPrefix+sid, rotatedRecord(sid, i, r))
 			}
-			mu.Lock()
-			now = now.Add(ttl + time.Second)
-			mu.Unlock()
+			clock.Advance(ttl + time.Second)
 		}
 	}()
 	wg.Wait()
@@ -117,9 +105,7 @@ func TestSecretsStoreConcurrentRefresh(t *testing.T) {
 
 	// Each clock period costs at most one fetch per tenant (+1 for the
 	// first fetch, +1 for the final check below).
-	mu.Lock()
-	now = now.Add(ttl + time.Second)
-	mu.Unlock()
+	clock.Advance(ttl + time.Second)
 	for i, sid := range sids {
 		tn, err := store.Lookup(context.Background(), sid)
 		if err != nil {

@@ -1,4 +1,4 @@
-package smwire
+package secretsmanager
 
 import (
 	"net/http"
@@ -7,8 +7,8 @@ import (
 
 // Fault is what SetFault's function asks the server to do with one request.
 // Fields combine in this order: wait (Delay, Hold), then hang up
-// (CloseConnection), else answer with Body, else with the AWS error Code,
-// else run the real operation. The zero Fault runs the real operation.
+// (CloseConnection), else answer 200 with Body, else with the AWS error
+// Code, else run the operation. The zero Fault runs the operation.
 type Fault struct {
 	// Delay waits this long before answering. The wait ends early, without
 	// an answer, if the client gives up (request context cancelled) or the
@@ -21,15 +21,13 @@ type Fault struct {
 	// CloseConnection drops the TCP connection without an answer.
 	CloseConnection bool
 
-	// Body, if set, is sent verbatim with Status (default 200), e.g. a
-	// truncated JSON document.
+	// Body, if set, is sent verbatim with status 200, e.g. a truncated JSON
+	// document.
 	Body string
 
-	// Code is an AWS error code such as "ThrottlingException". It is sent in
-	// the AWS error shape with Status (default: the status AWS uses for the
-	// code) and Message.
+	// Code is an AWS error code such as "ThrottlingException", sent in the
+	// AWS error shape with the HTTP status AWS uses for it and Message.
 	Code    string
-	Status  int
 	Message string
 }
 

@@ -1,4 +1,4 @@
-package smwire
+package secretsmanager
 
 import (
 	"encoding/json"
@@ -111,17 +111,12 @@ func (s *Server) applyFault(w http.ResponseWriter, r *http.Request, f Fault) boo
 		hangUp(w)
 		return true
 	case f.Body != "":
-		status := f.Status
-		if status == 0 {
-			status = http.StatusOK
-		}
 		w.Header().Set("Content-Type", contentType)
 		w.Header().Set("X-Amzn-Requestid", newUUID())
-		w.WriteHeader(status)
 		_, _ = io.WriteString(w, f.Body)
 		return true
 	case f.Code != "":
-		writeError(w, &apiError{code: f.Code, message: f.Message, status: f.Status})
+		writeError(w, &apiError{code: f.Code, message: f.Message})
 		return true
 	}
 	return false
@@ -194,8 +189,8 @@ func writeError(w http.ResponseWriter, e *apiError) {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	data, err := json.Marshal(v)
 	if err != nil {
-		// Only our own types are encoded here; this is a bug in smwire.
-		status, data = http.StatusInternalServerError, []byte(`{"__type":"InternalServiceError","Message":"smwire: encode response"}`)
+		// Only our own types are encoded here; this is a bug in the fake.
+		status, data = http.StatusInternalServerError, []byte(`{"__type":"InternalServiceError","Message":"fakesm: encode response"}`)
 	}
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("X-Amzn-Requestid", newUUID())
@@ -214,21 +209,4 @@ func decode(body []byte, v any) *apiError {
 		return errf("SerializationException", "Malformed request body.")
 	}
 	return nil
-}
-
-// epoch encodes a time the way awsJson does: seconds since 1970 as a number.
-type epoch time.Time
-
-// MarshalJSON writes seconds with millisecond precision, as AWS does.
-func (e epoch) MarshalJSON() ([]byte, error) {
-	ms := time.Time(e).UnixMilli()
-	return json.Marshal(float64(ms) / 1000)
-}
-
-func epochPtr(t time.Time) *epoch {
-	if t.IsZero() {
-		return nil
-	}
-	e := epoch(t)
-	return &e
 }

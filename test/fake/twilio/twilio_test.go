@@ -1,4 +1,4 @@
-package twiliowire_test
+package twilio_test
 
 import (
 	"encoding/json"
@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"bubble-twilio-voice/shared/twiliowire"
+	"bubble-twilio-voice/test/fake/twilio"
 )
 
-func do(t *testing.T, s *twiliowire.Server, method, path, user, pass string, form url.Values) (int, map[string]any) {
+func do(t *testing.T, s *twilio.Server, method, path, user, pass string, form url.Values) (int, map[string]any) {
 	t.Helper()
 	var body *strings.Reader
 	target := s.URL() + path
@@ -43,13 +43,13 @@ func do(t *testing.T, s *twiliowire.Server, method, path, user, pass string, for
 }
 
 func TestWire(t *testing.T) {
-	s := twiliowire.Start(t)
+	s := twilio.Start(t)
 	mainSID, mainToken := s.Main()
 	sub := s.AddSubaccount("acme")
 	other := s.AddSubaccount("other")
 	std := s.AddKey(sub.SID, "std", false)
 	for i := 0; i < 3; i++ {
-		s.AddApp(sub.SID, twiliowire.App{FriendlyName: "app"})
+		s.AddApp(sub.SID, twilio.App{FriendlyName: "app"})
 	}
 	keysPath := "/2010-04-01/Accounts/" + sub.SID + "/Keys.json"
 	appsPath := "/2010-04-01/Accounts/" + sub.SID + "/Applications.json"
@@ -110,13 +110,13 @@ func TestWire(t *testing.T) {
 			}
 		})
 	}
-	if s.Calls(twiliowire.RouteListKeys) != 4 || s.Calls(twiliowire.RouteCreateKey) != 1 || s.Writes() != 2 {
-		t.Errorf("calls: list keys %d, create key %d, writes %d", s.Calls(twiliowire.RouteListKeys), s.Calls(twiliowire.RouteCreateKey), s.Writes())
+	if s.Calls(twilio.RouteListKeys) != 4 || s.Calls(twilio.RouteCreateKey) != 1 || s.Writes() != 2 {
+		t.Errorf("calls: list keys %d, create key %d, writes %d", s.Calls(twilio.RouteListKeys), s.Calls(twilio.RouteCreateKey), s.Writes())
 	}
 }
 
 func TestSecondaryAuthToken(t *testing.T) {
-	s := twiliowire.Start(t)
+	s := twilio.Start(t)
 	sub := s.AddSubaccount("acme")
 	status, b := do(t, s, "POST", "/v1/AuthTokens/Secondary", sub.SID, sub.AuthToken, url.Values{})
 	secondary, _ := b["secondary_auth_token"].(string)
@@ -139,13 +139,13 @@ func TestSecondaryAuthToken(t *testing.T) {
 }
 
 func TestFault(t *testing.T) {
-	s := twiliowire.Start(t)
+	s := twilio.Start(t)
 	mainSID, mainToken := s.Main()
-	s.SetFault(func(route string, _ *http.Request) twiliowire.Fault {
-		if route == twiliowire.RouteCreateAccount {
-			return twiliowire.Error(400, 21452, "No more subaccounts allowed")
+	s.SetFault(func(route string, _ *http.Request) twilio.Fault {
+		if route == twilio.RouteCreateAccount {
+			return twilio.Error(400, 21452, "No more subaccounts allowed")
 		}
-		return twiliowire.Fault{}
+		return twilio.Fault{}
 	})
 	status, b := do(t, s, "POST", "/2010-04-01/Accounts.json", mainSID, mainToken, url.Values{"FriendlyName": {"x"}})
 	if status != 400 || b["code"] != 21452.0 || len(s.Subaccounts()) != 0 {

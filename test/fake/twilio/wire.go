@@ -1,4 +1,4 @@
-package twiliowire
+package twilio
 
 import (
 	"encoding/json"
@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // request is one parsed call: its route, the SIDs in its path, its form or
@@ -85,7 +84,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 func parseRoute(method, path string) (route, acct, child string, ok bool) {
 	if strings.HasPrefix(path, "/v1/AuthTokens/") {
 		switch method + " " + path {
-		case RouteCreateSecondary, RouteDeleteSecondary, RoutePromoteSecondary:
+		case RouteCreateSecondary, RoutePromoteSecondary:
 			return method + " " + path, "", "", true
 		}
 		return "", "", "", false
@@ -129,9 +128,9 @@ func parseRoute(method, path string) (route, acct, child string, ok bool) {
 		{"GET", "IncomingPhoneNumbers"}: RouteListNumbers,
 	}
 	one := map[key]string{
-		{"GET", "Keys"}: RouteFetchKey, {"DELETE", "Keys"}: RouteDeleteKey,
+		{"DELETE", "Keys"}:      RouteDeleteKey,
 		{"GET", "Applications"}: RouteFetchApp, {"POST", "Applications"}: RouteUpdateApp,
-		{"GET", "IncomingPhoneNumbers"}: RouteFetchNumber, {"POST", "IncomingPhoneNumbers"}: RouteUpdateNumber,
+		{"POST", "IncomingPhoneNumbers"}: RouteUpdateNumber,
 	}
 	if item == "" {
 		route = list[key{method, collection}]
@@ -150,9 +149,6 @@ func (s *Server) authenticate(r *http.Request) (*account, *Key) {
 		return nil, nil
 	}
 	for _, a := range s.accounts {
-		if a.Status == "closed" {
-			continue
-		}
 		if user == a.SID && (pass == a.AuthToken || (a.Secondary != "" && pass == a.Secondary)) {
 			return a, nil
 		}
@@ -179,12 +175,12 @@ func (s *Server) run(req *request) (int, any) {
 	// Standard API keys cannot use the Accounts and Keys resources.
 	if req.key != nil && !req.key.Main {
 		switch req.route {
-		case RouteListAccounts, RouteCreateAccount, RouteFetchAccount, RouteListKeys, RouteCreateKey, RouteFetchKey, RouteDeleteKey:
+		case RouteListAccounts, RouteCreateAccount, RouteFetchAccount, RouteListKeys, RouteCreateKey, RouteDeleteKey:
 			return http.StatusUnauthorized, twilioError(http.StatusUnauthorized, 20003, "Authenticate")
 		}
 	}
 	switch req.route {
-	case RouteCreateSecondary, RouteDeleteSecondary, RoutePromoteSecondary:
+	case RouteCreateSecondary, RoutePromoteSecondary:
 		return s.authTokens(req)
 	case RouteListAccounts:
 		var items []any
@@ -195,49 +191,35 @@ func (s *Server) run(req *request) (int, any) {
 			if fn := req.form.Get("FriendlyName"); fn != "" && a.FriendlyName != fn {
 				continue
 			}
-			if st := req.form.Get("Status"); st != "" && a.Status != st {
-				continue
-			}
 			items = append(items, accountJSON(a))
 		}
 		return s.page(req, "accounts", items)
 	case RouteCreateAccount:
-		if req.principal.Owner != req.principal.SID {
-			return http.StatusForbidden, twilioError(http.StatusForbidden, 20008, "Cannot access this resource with a subaccount")
-		}
-		fn := req.form.Get("FriendlyName")
-		if fn == "" {
-			fn = "SubAccount Created at " + s.now().UTC().Format("2006-01-02 03:04 pm")
-		}
-		return http.StatusCreated, accountJSON(s.addSub(fn))
+		return http.StatusCreated, accountJSON(s.addSub(req.form.Get("FriendlyName")))
 	}
 
 	target := s.find(req.accountSID)
 	if target == nil || !allowed(req, target) {
 		return notFound()
 	}
-	now := s.now()
 	switch req.route {
 	case RouteFetchAccount:
 		return http.StatusOK, accountJSON(target)
 	case RouteListKeys:
 		var items []any
 		for _, k := range target.keys {
-			items = append(items, keyJSON(k, false, now))
+			items = append(items, keyJSON(k, false))
 		}
 		return s.page(req, "keys", items)
 	case RouteCreateKey:
 		k := &Key{SID: NewSID("SK"), FriendlyName: req.form.Get("FriendlyName"), Secret: randomAlnum(32)}
 		target.keys = append(target.keys, k)
-		return http.StatusCreated, keyJSON(k, true, now)
-	case RouteFetchKey, RouteDeleteKey:
+		return http.StatusCreated, keyJSON(k, true)
+	case RouteDeleteKey:
 		for i, k := range target.keys {
 			if k.SID == req.child {
-				if req.route == RouteDeleteKey {
-					target.keys = append(target.keys[:i], target.keys[i+1:]...)
-					return http.StatusNoContent, nil
-				}
-				return http.StatusOK, keyJSON(k, false, now)
+				target.keys = append(target.keys[:i], target.keys[i+1:]...)
+				return http.StatusNoContent, nil
 			}
 		}
 		return notFound()
@@ -251,7 +233,7 @@ func (s *Server) run(req *request) (int, any) {
 		}
 		return s.page(req, "applications", items)
 	case RouteCreateApp:
-		p := &App{SID: NewSID("AP"), VoiceMethod: "POST", VoiceFallbackMethod: "POST", StatusCallbackMethod: "POST", DateCreated: now, DateUpdated: now}
+		p := &App{SID: NewSID("AP"), VoiceMethod: "POST", VoiceFallbackMethod: "POST"}
 		applyApp(p, req.form)
 		target.apps = append(target.apps, p)
 		return http.StatusCreated, appJSON(target.SID, p)
@@ -260,7 +242,6 @@ func (s *Server) run(req *request) (int, any) {
 			if p.SID == req.child {
 				if req.route == RouteUpdateApp {
 					applyApp(p, req.form)
-					p.DateUpdated = now
 				}
 				return http.StatusOK, appJSON(target.SID, p)
 			}
@@ -276,12 +257,10 @@ func (s *Server) run(req *request) (int, any) {
 			items = append(items, numberJSON(target.SID, n))
 		}
 		return s.page(req, "incoming_phone_numbers", items)
-	case RouteFetchNumber, RouteUpdateNumber:
+	case RouteUpdateNumber:
 		for _, n := range target.numbers {
 			if n.SID == req.child {
-				if req.route == RouteUpdateNumber {
-					applyNumber(n, req.form)
-				}
+				applyNumber(n, req.form)
 				return http.StatusOK, numberJSON(target.SID, n)
 			}
 		}
@@ -294,31 +273,20 @@ func (s *Server) run(req *request) (int, any) {
 // credentials authenticate the request.
 func (s *Server) authTokens(req *request) (int, any) {
 	a := req.principal
-	now := s.now().UTC().Format(time.RFC3339)
-	switch req.route {
-	case RouteCreateSecondary:
+	if req.route == RouteCreateSecondary {
 		a.Secondary = randomHex(16)
 		return http.StatusCreated, map[string]any{
 			"account_sid": a.SID, "secondary_auth_token": a.Secondary,
-			"date_created": now, "date_updated": now,
 			"url": "https://accounts.twilio.com/v1/AuthTokens/Secondary",
 		}
-	case RouteDeleteSecondary:
-		if a.Secondary == "" {
-			return http.StatusNotFound, twilioError(http.StatusNotFound, 20404, "The requested resource /AuthTokens/Secondary was not found")
-		}
-		a.Secondary = ""
-		return http.StatusNoContent, nil
-	default: // promote
-		if a.Secondary == "" {
-			return http.StatusNotFound, twilioError(http.StatusNotFound, 20404, "The requested resource /AuthTokens/Promote was not found")
-		}
-		a.AuthToken, a.Secondary = a.Secondary, ""
-		return http.StatusOK, map[string]any{
-			"account_sid": a.SID, "auth_token": a.AuthToken,
-			"date_created": now, "date_updated": now,
-			"url": "https://accounts.twilio.com/v1/AuthTokens/Promote",
-		}
+	}
+	if a.Secondary == "" {
+		return http.StatusNotFound, twilioError(http.StatusNotFound, 20404, "The requested resource /AuthTokens/Promote was not found")
+	}
+	a.AuthToken, a.Secondary = a.Secondary, ""
+	return http.StatusOK, map[string]any{
+		"account_sid": a.SID, "auth_token": a.AuthToken,
+		"url": "https://accounts.twilio.com/v1/AuthTokens/Promote",
 	}
 }
 
@@ -382,8 +350,6 @@ func applyApp(p *App, form url.Values) {
 	set(&p.VoiceMethod, "VoiceMethod")
 	set(&p.VoiceFallbackURL, "VoiceFallbackUrl")
 	set(&p.VoiceFallbackMethod, "VoiceFallbackMethod")
-	set(&p.StatusCallback, "StatusCallback")
-	set(&p.StatusCallbackMethod, "StatusCallbackMethod")
 }
 
 func applyNumber(n *Number, form url.Values) {
@@ -399,16 +365,11 @@ func applyNumber(n *Number, form url.Values) {
 	set(&n.VoiceApplicationSID, "VoiceApplicationSid")
 }
 
-// rfc2822 is the date format of the 2010-04-01 API.
-const rfc2822 = "Mon, 02 Jan 2006 15:04:05 -0700"
-
 func accountJSON(a *account) map[string]any {
 	base := "/2010-04-01/Accounts/" + a.SID
-	typ := "Full"
 	return map[string]any{
 		"sid": a.SID, "friendly_name": a.FriendlyName, "owner_account_sid": a.Owner,
-		"status": a.Status, "auth_token": a.AuthToken, "type": typ,
-		"date_created": a.created.UTC().Format(rfc2822), "date_updated": a.created.UTC().Format(rfc2822),
+		"status": a.Status, "auth_token": a.AuthToken, "type": "Full",
 		"uri": base + ".json",
 		"subresource_uris": map[string]string{
 			"keys":                   base + "/Keys.json",
@@ -418,11 +379,8 @@ func accountJSON(a *account) map[string]any {
 	}
 }
 
-func keyJSON(k *Key, withSecret bool, now time.Time) map[string]any {
-	m := map[string]any{
-		"sid": k.SID, "friendly_name": k.FriendlyName,
-		"date_created": now.UTC().Format(rfc2822), "date_updated": now.UTC().Format(rfc2822),
-	}
+func keyJSON(k *Key, withSecret bool) map[string]any {
+	m := map[string]any{"sid": k.SID, "friendly_name": k.FriendlyName}
 	if withSecret {
 		m["secret"] = k.Secret
 	}
@@ -434,10 +392,8 @@ func appJSON(acct string, p *App) map[string]any {
 		"sid": p.SID, "account_sid": acct, "friendly_name": p.FriendlyName, "api_version": "2010-04-01",
 		"voice_url": p.VoiceURL, "voice_method": p.VoiceMethod,
 		"voice_fallback_url": p.VoiceFallbackURL, "voice_fallback_method": p.VoiceFallbackMethod,
-		"status_callback": p.StatusCallback, "status_callback_method": p.StatusCallbackMethod,
-		"voice_caller_id_lookup": false, "sms_url": "", "sms_method": "POST",
-		"date_created": p.DateCreated.UTC().Format(rfc2822), "date_updated": p.DateUpdated.UTC().Format(rfc2822),
-		"uri": "/2010-04-01/Accounts/" + acct + "/Applications/" + p.SID + ".json",
+		"voice_caller_id_lookup": false,
+		"uri":                    "/2010-04-01/Accounts/" + acct + "/Applications/" + p.SID + ".json",
 	}
 }
 

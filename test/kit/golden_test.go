@@ -1,4 +1,4 @@
-package golden
+package kit
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ func (r *recorder) Fatalf(format string, args ...any) {
 	r.failed = append(r.failed, fmt.Sprintf(format, args...))
 }
 
-func TestCheck(t *testing.T) {
+func TestCheckGolden(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.golden")
 	if err := os.WriteFile(path, []byte("<Response/>"), 0o644); err != nil {
 		t.Fatal(err)
@@ -36,7 +36,7 @@ func TestCheck(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &recorder{TB: t}
-			Check(r, tc.path, []byte(tc.got))
+			CheckGolden(r, tc.path, []byte(tc.got))
 			if got := len(r.failed) > 0; got != tc.fails {
 				t.Errorf("failed = %v (%q), want %v", got, r.failed, tc.fails)
 			}
@@ -48,8 +48,41 @@ func TestUpdateWrites(t *testing.T) {
 	*update = true
 	defer func() { *update = false }()
 	path := filepath.Join(t.TempDir(), "new", "x.golden")
-	Check(t, path, []byte("fresh"))
+	CheckGolden(t, path, []byte("fresh"))
 	if b, err := os.ReadFile(path); err != nil || string(b) != "fresh" {
 		t.Errorf("after -update: %q, %v", b, err)
+	}
+}
+
+func TestCheckNoStrayGolden(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"a.xml", "b.xml", "c.json"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pattern := filepath.Join(dir, "*.xml")
+	tests := []struct {
+		name   string
+		names  map[string]bool
+		update bool
+		fails  int
+	}{
+		{"every file has a case", map[string]bool{"a": true, "b": true}, false, 0},
+		{"extra cases are fine", map[string]bool{"a": true, "b": true, "d": true}, false, 0},
+		{"one stray", map[string]bool{"a": true}, false, 1},
+		{"all stray", nil, false, 2},
+		{"quiet under -update", nil, true, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			*update = tc.update
+			defer func() { *update = false }()
+			r := &recorder{TB: t}
+			CheckNoStrayGolden(r, pattern, tc.names)
+			if len(r.failed) != tc.fails {
+				t.Errorf("%d failures (%q), want %d", len(r.failed), r.failed, tc.fails)
+			}
+		})
 	}
 }

@@ -1,4 +1,4 @@
-package logtest
+package kit
 
 import (
 	"fmt"
@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-func TestBuffer(t *testing.T) {
-	var b Buffer
+func TestLogBuffer(t *testing.T) {
+	var b LogBuffer
 	fmt.Fprint(&b, "first\n")
 	mark := b.Len()
 	var wg sync.WaitGroup

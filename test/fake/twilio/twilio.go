@@ -1,10 +1,10 @@
-// Package twiliowire is an in-process fake of the parts of Twilio's REST API
-// that subaccount provisioning uses (2010-04-01 Accounts, Keys, Applications,
+// Package twilio is an in-process fake of the routes of Twilio's REST API
+// that shared/provision calls (2010-04-01 Accounts, Keys, Applications,
 // IncomingPhoneNumbers and accounts/v1 AuthTokens), speaking Twilio's wire
 // format: HTTP Basic auth, form-encoded POSTs, JSON answers with paging
 // fields, and Twilio's error JSON. Tests point the real twilio-go client at
 // it, count calls per route and inject faults per route.
-package twiliowire
+package twilio
 
 import (
 	"crypto/rand"
@@ -13,7 +13,6 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 )
 
 // Routes, as Calls and SetFault name them: the method and the path with the
@@ -24,17 +23,14 @@ const (
 	RouteFetchAccount     = "GET /2010-04-01/Accounts/{Sid}.json"
 	RouteListKeys         = "GET /2010-04-01/Accounts/{Sid}/Keys.json"
 	RouteCreateKey        = "POST /2010-04-01/Accounts/{Sid}/Keys.json"
-	RouteFetchKey         = "GET /2010-04-01/Accounts/{Sid}/Keys/{KeySid}.json"
 	RouteDeleteKey        = "DELETE /2010-04-01/Accounts/{Sid}/Keys/{KeySid}.json"
 	RouteListApps         = "GET /2010-04-01/Accounts/{Sid}/Applications.json"
 	RouteCreateApp        = "POST /2010-04-01/Accounts/{Sid}/Applications.json"
 	RouteFetchApp         = "GET /2010-04-01/Accounts/{Sid}/Applications/{AppSid}.json"
 	RouteUpdateApp        = "POST /2010-04-01/Accounts/{Sid}/Applications/{AppSid}.json"
 	RouteListNumbers      = "GET /2010-04-01/Accounts/{Sid}/IncomingPhoneNumbers.json"
-	RouteFetchNumber      = "GET /2010-04-01/Accounts/{Sid}/IncomingPhoneNumbers/{PnSid}.json"
 	RouteUpdateNumber     = "POST /2010-04-01/Accounts/{Sid}/IncomingPhoneNumbers/{PnSid}.json"
 	RouteCreateSecondary  = "POST /v1/AuthTokens/Secondary"
-	RouteDeleteSecondary  = "DELETE /v1/AuthTokens/Secondary"
 	RoutePromoteSecondary = "POST /v1/AuthTokens/Promote"
 )
 
@@ -81,8 +77,6 @@ type App struct {
 	SID, FriendlyName                     string
 	VoiceURL, VoiceMethod                 string
 	VoiceFallbackURL, VoiceFallbackMethod string
-	StatusCallback, StatusCallbackMethod  string
-	DateCreated, DateUpdated              time.Time
 }
 
 // Number is a snapshot of one IncomingPhoneNumber.
@@ -98,7 +92,6 @@ type account struct {
 	keys    []*Key
 	apps    []*App
 	numbers []*Number
-	created time.Time
 }
 
 // Server is the fake. Its methods are safe for concurrent use.
@@ -111,36 +104,25 @@ type Server struct {
 	log      []string
 	fault    func(route string, r *http.Request) Fault
 	maxPage  int
-	now      func() time.Time
 }
 
-// NewServer starts a fake with one main account whose SID and auth token are
-// random; read them with Main. Close it when done.
-func NewServer() *Server {
-	s := &Server{calls: make(map[string]int), maxPage: 1000, now: time.Now}
+// Start starts a fake with one main account whose SID and auth token are
+// random (read them with Main); it is closed when tb ends.
+func Start(tb testing.TB) *Server {
+	tb.Helper()
+	s := &Server{calls: make(map[string]int), maxPage: 1000}
 	sid := NewSID("AC")
 	s.accounts = append(s.accounts, &account{
 		Account: Account{SID: sid, FriendlyName: "Main account", Owner: sid, Status: "active", AuthToken: randomHex(16)},
-		created: s.now(),
 	})
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	return s
-}
-
-// Start is NewServer for tests: the server is closed when tb ends.
-func Start(tb testing.TB) *Server {
-	tb.Helper()
-	s := NewServer()
-	tb.Cleanup(s.Close)
+	tb.Cleanup(s.ts.Close)
 	return s
 }
 
 // URL is the base URL replacing https://api.twilio.com and
 // https://accounts.twilio.com (both APIs are served here).
 func (s *Server) URL() string { return s.ts.URL }
-
-// Close stops the server.
-func (s *Server) Close() { s.ts.Close() }
 
 // Main returns the main account's SID and auth token.
 func (s *Server) Main() (sid, authToken string) {
@@ -159,7 +141,6 @@ func (s *Server) AddSubaccount(friendlyName string) Account {
 func (s *Server) addSub(friendlyName string) *account {
 	a := &account{
 		Account: Account{SID: NewSID("AC"), FriendlyName: friendlyName, Owner: s.accounts[0].SID, Status: "active", AuthToken: randomHex(16)},
-		created: s.now(),
 	}
 	s.accounts = append(s.accounts, a)
 	return a
@@ -171,7 +152,7 @@ func (s *Server) AddKey(accountSID, friendlyName string, main bool) Key {
 	defer s.mu.Unlock()
 	a := s.find(accountSID)
 	if a == nil {
-		panic("twiliowire: AddKey: no account " + accountSID)
+		panic("twilio fake: AddKey: no account " + accountSID)
 	}
 	k := &Key{SID: NewSID("SK"), FriendlyName: friendlyName, Secret: randomAlnum(32), Main: main}
 	a.keys = append(a.keys, k)
@@ -184,10 +165,9 @@ func (s *Server) AddApp(accountSID string, app App) App {
 	defer s.mu.Unlock()
 	a := s.find(accountSID)
 	if a == nil {
-		panic("twiliowire: AddApp: no account " + accountSID)
+		panic("twilio fake: AddApp: no account " + accountSID)
 	}
 	app.SID = NewSID("AP")
-	app.DateCreated, app.DateUpdated = s.now(), s.now()
 	a.apps = append(a.apps, &app)
 	return app
 }
@@ -199,7 +179,7 @@ func (s *Server) AddNumber(accountSID, e164 string) Number {
 	defer s.mu.Unlock()
 	a := s.find(accountSID)
 	if a == nil {
-		panic("twiliowire: AddNumber: no account " + accountSID)
+		panic("twilio fake: AddNumber: no account " + accountSID)
 	}
 	n := &Number{SID: NewSID("PN"), PhoneNumber: e164, VoiceMethod: "POST", VoiceFallbackMethod: "POST"}
 	a.numbers = append(a.numbers, n)
