@@ -2,7 +2,6 @@ package twiliosig
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -12,9 +11,6 @@ import (
 
 	"bubble-twilio-voice/shared/tenant"
 )
-
-// Header is the request header carrying Twilio's signature.
-const Header = "X-Twilio-Signature"
 
 // MaxBodyBytes bounds the body read before the signature is checked: a voice
 // webhook is a few hundred bytes, and an unauthenticated caller must not make
@@ -41,10 +37,9 @@ const forbidden = "invalid signature\n"
 
 // Middleware returns middleware that lets through only POSTs signed by
 // Twilio for the account they name. It reads the body once (at most
-// MaxBodyBytes), finds the AccountSid in it (for JSON webhooks, in the
-// bodySHA256 URL's query or the body's top-level "AccountSid"), looks the
-// tenant up in store and checks the signature of urlOf(r) with the tenant's
-// current and previous auth tokens.
+// MaxBodyBytes), finds the AccountSid in the form body, looks the tenant up
+// in store and checks the signature of urlOf(r) with the tenant's current
+// and previous auth tokens.
 //
 // The next handler gets r.Body replaced by the same bytes, r.PostForm and
 // r.Form already parsed (so r.PostFormValue works), and the tenant in the
@@ -91,31 +86,14 @@ func (c *checker) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 	signed := c.urlOf(r)
 	query, _ := url.ParseQuery(r.URL.RawQuery) // a bad pair is only left out
 
-	// As twilio-node does: a bodySHA256 in the URL means a JSON webhook.
-	jsonBody := strings.Contains(signed, "bodySHA256")
-	var form url.Values
-	var accountSID, callSID string
-	if jsonBody {
-		form = url.Values{}
-		accountSID, callSID = query.Get("AccountSid"), query.Get("CallSid")
-		var top struct{ AccountSid, CallSid string }
-		if json.Unmarshal(body, &top) == nil {
-			if accountSID == "" {
-				accountSID = top.AccountSid
-			}
-			if callSID == "" {
-				callSID = top.CallSid
-			}
-		}
-	} else {
-		// Twilio encodes bodies properly, so a pair Go cannot parse means the
-		// request is not Twilio's: refuse rather than check a different form.
-		if form, err = url.ParseQuery(string(body)); err != nil {
-			c.refuse(w, r, http.StatusForbidden, ReasonMalformedBody, "", "", forbidden)
-			return
-		}
-		accountSID, callSID = form.Get("AccountSid"), form.Get("CallSid")
+	// Twilio encodes bodies properly, so a pair Go cannot parse means the
+	// request is not Twilio's: refuse rather than check a different form.
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		c.refuse(w, r, http.StatusForbidden, ReasonMalformedBody, "", "", forbidden)
+		return
 	}
+	accountSID, callSID := form.Get("AccountSid"), form.Get("CallSid")
 
 	signature := r.Header.Get(Header)
 	switch {
@@ -145,13 +123,7 @@ func (c *checker) serve(w http.ResponseWriter, r *http.Request, next http.Handle
 		return
 	}
 
-	var ok bool
-	if jsonBody {
-		ok = ValidateBody(signed, body, signature, t.AuthTokens()...)
-	} else {
-		ok = ValidateForm(signed, form, signature, t.AuthTokens()...)
-	}
-	if !ok {
+	if !ValidateForm(signed, form, signature, t.AuthTokens()...) {
 		c.refuse(w, r, http.StatusForbidden, ReasonBadSignature, accountSID, callSID, forbidden)
 		return
 	}
@@ -230,6 +202,10 @@ func validCallSID(s string) bool {
 		}
 	}
 	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // URLFunc returns how the middleware rebuilds the URL Twilio called. With a

@@ -2,6 +2,8 @@ package twiliosig
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -84,16 +86,15 @@ func TestMiddleware(t *testing.T) {
 	hugeChunked := signedReq(huge, testToken)
 	hugeChunked.ContentLength = -1
 
+	// A JSON webhook signed as Twilio signs one (the body's SHA-256 in the
+	// URL, no parameters): no route takes one, so it finds no AccountSid.
 	jsonBody := `{"AccountSid":"` + testAccount + `","CallSid":"` + testCallSID + `"}`
-	jsonURL := "http://localhost:8080/status?bodySHA256=" + sha256Hex([]byte(jsonBody))
-	jsonReq := func(sigURL, body string) *http.Request {
-		r := httptest.NewRequest(http.MethodPost, jsonURL, strings.NewReader(body))
-		r.Header.Set("Content-Type", "application/json")
-		sig := Sign(sigURL, nil, testToken)
-		secrets = append(secrets, sig)
-		r.Header.Set(Header, sig)
-		return r
-	}
+	jsonSum := sha256.Sum256([]byte(jsonBody))
+	jsonURL := "http://localhost:8080/status?bodySHA256=" + hex.EncodeToString(jsonSum[:])
+	jsonReq := httptest.NewRequest(http.MethodPost, jsonURL, strings.NewReader(jsonBody))
+	jsonReq.Header.Set("Content-Type", "application/json")
+	jsonReq.Header.Set(Header, Sign(jsonURL, nil, testToken))
+	secrets = append(secrets, jsonReq.Header.Get(Header))
 
 	tests := []struct {
 		name       string
@@ -176,21 +177,7 @@ func TestMiddleware(t *testing.T) {
 		{name: "oversize body", req: signedReq(huge, testToken), wantStatus: http.StatusRequestEntityTooLarge, wantReason: ReasonBodyTooLarge},
 		{name: "oversize body without length", req: hugeChunked, wantStatus: http.StatusRequestEntityTooLarge, wantReason: ReasonBodyTooLarge},
 		{name: "GET", req: apigwRequest(http.MethodGet, "/prod/voice", ""), wantStatus: http.StatusMethodNotAllowed, wantReason: ReasonMethod},
-		{
-			name: "JSON body with bodySHA256", req: jsonReq(jsonURL, jsonBody), urlOf: URLFunc("http://localhost:8080/"), wantStatus: http.StatusOK,
-			check: func(t *testing.T, r *http.Request) {
-				if got := tenant.FromContext(r.Context()); got == nil || got.AccountSID != testAccount {
-					t.Errorf("tenant in context = %v", got)
-				}
-				if b, _ := io.ReadAll(r.Body); string(b) != jsonBody {
-					t.Errorf("body = %q", b)
-				}
-				if got := r.FormValue("bodySHA256"); got == "" {
-					t.Error("query not in r.Form")
-				}
-			},
-		},
-		{name: "JSON body changed", req: jsonReq(jsonURL, `{"AccountSid":"`+testAccount+`"}`), urlOf: URLFunc("http://localhost:8080"), wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonBadSignature},
+		{name: "JSON body with bodySHA256", req: jsonReq, urlOf: URLFunc("http://localhost:8080"), wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonMissingAccount},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
