@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -100,6 +102,16 @@ func TestMiddleware(t *testing.T) {
 	hugeChunked := signedReq(huge, testToken)
 	hugeChunked.ContentLength = -1
 
+	// A JSON webhook signed as Twilio signs one (the body's SHA-256 in the
+	// URL, no parameters): no route takes one, so it finds no AccountSid.
+	jsonBody := `{"AccountSid":"` + testAccount + `","CallSid":"` + testCallSID + `"}`
+	jsonSum := sha256.Sum256([]byte(jsonBody))
+	jsonURL := "http://localhost:8080/status?bodySHA256=" + hex.EncodeToString(jsonSum[:])
+	jsonReq := httptest.NewRequest(http.MethodPost, jsonURL, strings.NewReader(jsonBody))
+	jsonReq.Header.Set("Content-Type", "application/json")
+	jsonReq.Header.Set(twiliosig.Header, twiliosig.Sign(jsonURL, nil, testToken))
+	secrets = append(secrets, jsonReq.Header.Get(twiliosig.Header))
+
 	tests := []struct {
 		name       string
 		req        *http.Request
@@ -180,6 +192,7 @@ func TestMiddleware(t *testing.T) {
 		{name: "oversize body", req: signedReq(huge, testToken), wantStatus: http.StatusRequestEntityTooLarge, wantReason: ReasonBodyTooLarge},
 		{name: "oversize body without length", req: hugeChunked, wantStatus: http.StatusRequestEntityTooLarge, wantReason: ReasonBodyTooLarge},
 		{name: "GET", req: apigwRequest(http.MethodGet, "/prod/voice", ""), wantStatus: http.StatusMethodNotAllowed, wantReason: ReasonMethod},
+		{name: "JSON body with bodySHA256", req: jsonReq, wantStatus: http.StatusForbidden, wantBody: forbidden, wantReason: ReasonMissingAccount},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -296,7 +296,9 @@ func rawSigned(path, body, signature string) func() *http.Request {
 }
 
 // signedJSON is a JSON webhook: the signature covers a URL whose
-// bodySHA256 is the hash of the body.
+// bodySHA256 is the hash of the body. No route takes one (Twilio's voice and
+// status callbacks are form-encoded), so it is refused, and must be refused
+// without logging the secrets around it.
 func signedJSON(path string, s secrets) func() *http.Request {
 	return func() *http.Request {
 		body := fmt.Sprintf(`{"AccountSid":%q,"CallSid":"CA00000000000000000000000000000008","From":"client:alice","To":"+13105550142"}`, s.sid)
