@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"bubble-twilio-voice/shared/twiliosig"
+	"bubble-twilio-voice/test/kit"
 )
 
 // The example tenant of tenants.example.json.
@@ -20,30 +20,7 @@ const (
 	exampleToken = "dev_auth_token_not_secret_0000000"
 )
 
-// webhookLog is the dev server's stdout for the webhook tests.
-type webhookLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *webhookLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *webhookLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// startWebhookServer runs the dev server with the example tenants on a free
-// port and PUBLIC_BASE_URL set to its own URL, as Twilio would call it
-// through a tunnel, and returns that URL. run listens on ADDR itself, so the
-// port is found by listening on :0 and closing; another process could take
-// it in between, which a retry covers.
-func startWebhookServer(t *testing.T) (string, *webhookLog) {
+func startWebhookServer(t *testing.T) (string, *kit.LogBuffer) {
 	t.Helper()
 	for attempt := 0; ; attempt++ {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -59,7 +36,7 @@ func startWebhookServer(t *testing.T) (string, *webhookLog) {
 			"PUBLIC_BASE_URL": base,
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		stdout := &webhookLog{}
+		stdout := &kit.LogBuffer{}
 		ready := make(chan string, 1)
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, func(k string) string { return env[k] }, stdout, ready) }()
