@@ -75,7 +75,7 @@ func OpenStore(ctx context.Context, cfg config.Config, log *slog.Logger, m *metr
 		}
 		return fs, nil
 	}
-	client, err := tenant.NewSecretsClient(ctx)
+	client, err := tenant.NewSecretsClient(os.Getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -181,7 +181,7 @@ func TestEnvEndpoint(t *testing.T) {
 	sm := smwire.Start(t)
 	sm.SetEnv(t)
 	ctx := context.Background()
-	client, err := tenant.NewSecretsClient(ctx)
+	client, err := tenant.NewSecretsClient(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +346,7 @@ func newHarness(t *testing.T) *harness {
 	h.front.up(t)
 	t.Cleanup(func() { _ = h.front.srv.Close() })
 
-	client, err := tenant.NewSecretsClient(context.Background(), func(o *secretsmanager.Options) {
+	client, err := tenant.NewSecretsClient(os.Getenv, func(o *secretsmanager.Options) {
 		o.BaseEndpoint = aws.String("http://" + h.front.addr)
 	})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -378,7 +379,7 @@ func secretsStore(t *testing.T, logs *syncBuffer) tenant.Store {
 		}
 		return smwire.Fault{}
 	})
-	client, err := tenant.NewSecretsClient(context.Background())
+	client, err := tenant.NewSecretsClient(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
