@@ -1,6 +1,9 @@
 # bubble-twilio-voice. `make run` serves the API locally; `make test` is what CI runs.
-# The Lambda binaries are built with Go 1.27.3 (standard-library security fixes over the
-# machine's Go); the go command fetches that toolchain from the module proxy once.
+# go.mod's `go 1.27.3` is a floor: an older Go refuses the module (GOTOOLCHAIN=local) or
+# fetches 1.27.3 (auto), so nothing ships an older standard library. GOTOOLCHAIN pins
+# exactly that release for make: a newer local Go would otherwise build with itself, and
+# the bootstraps would stop being reproducible and differ from BENCHMARKS.md. The go
+# command fetches the toolchain from the module proxy once.
 export GOTOOLCHAIN := go1.27.3
 export GOFLAGS := -buildvcs=false
 
@@ -31,9 +34,7 @@ lint:
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
-	@cp go.mod /tmp/go.mod.lint && cp go.sum /tmp/go.sum.lint && $(GO) mod tidy && \
-	  if ! cmp -s go.mod /tmp/go.mod.lint || ! cmp -s go.sum /tmp/go.sum.lint; then \
-	    echo "go.mod/go.sum are not tidy (run go mod tidy)"; cp /tmp/go.mod.lint go.mod; cp /tmp/go.sum.lint go.sum; exit 1; fi
+	$(GO) mod tidy -diff
 
 ## bench: our hot paths against the twilio-go references, bootstrap sizes, cold starts; one run, this machine (BENCHMARKS.md)
 bench: build

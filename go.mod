@@ -1,6 +1,6 @@
 module bubble-twilio-voice
 
-go 1.26.0
+go 1.27.3
 
 require (
 	github.com/aws/aws-lambda-go v1.55.1
@@ -14,6 +14,7 @@ require (
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/nyaruka/phonenumbers v1.8.1
 	github.com/twilio/twilio-go v1.31.0
+	golang.org/x/mod v0.42.0
 )
 
 require (
@@ -31,6 +32,6 @@ require (
 	github.com/golang/mock v1.6.0 // indirect
 	github.com/pkg/errors v0.9.1 // indirect
 	golang.org/x/text v0.44.0 // indirect
-	google.golang.org/protobuf v1.36.11 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )

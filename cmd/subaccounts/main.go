@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"bubble-twilio-voice/shared/provision"
+	"bubble-twilio-voice/shared/tenant"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -55,7 +56,7 @@ deployment (create, check): --stack NAME (reads outputs VoiceUrl, IncomingUrl, T
   or --voice-url URL --incoming-url URL [--token-url URL] [--deployment LABEL]
 
 environment: TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and
-  TWILIO_API_SECRET: a main API key); SECRET_PREFIX (default twilio-voice/);
+  TWILIO_API_SECRET: a main API key); SECRET_PREFIX (default ` + tenant.DefaultSecretPrefix + `);
   AWS credentials and region as for the AWS CLI.
 Run "subaccounts COMMAND -h" for a command's flags.
 `
@@ -117,15 +118,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.BoolVar(&o.create.RotateKey, "rotate-key", false, "replace the API key even if the stored one works")
 		fs.BoolVar(&o.create.NewBearerKey, "new-bearer-key", false, "add another bearer key for Bubble and print it once")
 		fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan (REST calls and secret changes) and change nothing")
-		fs.DurationVar(&o.wait, "wait", 5*time.Minute, "with --rotate-key: wait this long before deleting the old key (>= SECRET_CACHE_TTL)")
+		fs.DurationVar(&o.wait, "wait", tenant.DefaultSecretsTTL, "with --rotate-key: wait this long before deleting the old key (>= SECRET_CACHE_TTL)")
 	case "rotate-key":
 		positional = 1
 		fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
-		fs.DurationVar(&o.wait, "wait", 5*time.Minute, "wait this long before deleting the old key (>= SECRET_CACHE_TTL)")
+		fs.DurationVar(&o.wait, "wait", tenant.DefaultSecretsTTL, "wait this long before deleting the old key (>= SECRET_CACHE_TTL)")
 	case "rotate-auth-token":
 		positional = 1
 		fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
-		fs.DurationVar(&o.wait, "wait", 5*time.Minute, "wait this long between storing and promoting the secondary token (>= SECRET_CACHE_TTL)")
+		fs.DurationVar(&o.wait, "wait", tenant.DefaultSecretsTTL, "wait this long between storing and promoting the secondary token (>= SECRET_CACHE_TTL)")
 		fs.BoolVar(&o.dropPrevious, "drop-previous", false, "only remove previous_auth_token after a finished rotation")
 	case "list":
 	case "show":

@@ -139,7 +139,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatalf("create: %v\n%s", err, out)
 	}
-	v, _ := w.sm.Get("twilio-voice/" + sub.SID)
+	v, _ := w.sm.Get(tenant.DefaultSecretPrefix + sub.SID)
 	rec, err := tenant.Parse([]byte(v))
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Errorf("list: %v\n%s", err, out)
 	}
 	out, _, err = w.run(t, "show", sub.SID)
-	v, _ = w.sm.Get("twilio-voice/" + sub.SID)
+	v, _ = w.sm.Get(tenant.DefaultSecretPrefix + sub.SID)
 	rec, _ = tenant.Parse([]byte(v))
 	if err != nil || strings.Contains(out, rec.AuthToken) || strings.Contains(out, rec.PreviousAuthToken) || strings.Contains(out, rec.TokenAPIKeys[0]) {
 		t.Errorf("show: %v (or printed a credential)", err)

@@ -8,9 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"bubble-twilio-voice/shared/tenant"
 )
 
-// Config is the validated environment.
+// Config is the validated environment. The Secrets Manager settings default
+// to the tenant package's defaults, which are their one definition.
 type Config struct {
 	// SecretPrefix + AccountSid names a tenant's secret (SECRET_PREFIX).
 	SecretPrefix string
@@ -45,7 +48,7 @@ type Config struct {
 // tests).
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
-		SecretPrefix:  "twilio-voice/",
+		SecretPrefix:  tenant.DefaultSecretPrefix,
 		TenantsFile:   getenv("TENANTS_FILE"),
 		PublicBaseURL: strings.TrimRight(getenv("PUBLIC_BASE_URL"), "/"),
 		Addr:          "127.0.0.1:3000",
@@ -66,13 +69,13 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	var err error
-	if c.SecretCacheTTL, err = duration(getenv, "SECRET_CACHE_TTL", 5*time.Minute, time.Second, 24*time.Hour); err != nil {
+	if c.SecretCacheTTL, err = duration(getenv, "SECRET_CACHE_TTL", tenant.DefaultSecretsTTL, time.Second, 24*time.Hour); err != nil {
 		return c, err
 	}
-	if c.SecretMaxStale, err = duration(getenv, "SECRET_MAX_STALE", time.Hour, 0, 7*24*time.Hour); err != nil {
+	if c.SecretMaxStale, err = duration(getenv, "SECRET_MAX_STALE", tenant.DefaultMaxStale, 0, 7*24*time.Hour); err != nil {
 		return c, err
 	}
-	if c.SecretFetchTimeout, err = duration(getenv, "SECRET_FETCH_TIMEOUT", 3*time.Second, 100*time.Millisecond, 5*time.Second); err != nil {
+	if c.SecretFetchTimeout, err = duration(getenv, "SECRET_FETCH_TIMEOUT", tenant.DefaultFetchTimeout, 100*time.Millisecond, 5*time.Second); err != nil {
 		return c, err
 	}
 	if c.TokenRatePerIdentity, err = integer(getenv, "TOKEN_RATE_PER_IDENTITY", 30, 0, 100000); err != nil {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"bubble-twilio-voice/shared/tenant"
 )
 
 func env(m map[string]string) func(string) string {
@@ -17,10 +19,10 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		SecretPrefix:         "twilio-voice/",
-		SecretCacheTTL:       5 * time.Minute,
-		SecretMaxStale:       time.Hour,
-		SecretFetchTimeout:   3 * time.Second,
+		SecretPrefix:         tenant.DefaultSecretPrefix,
+		SecretCacheTTL:       tenant.DefaultSecretsTTL,
+		SecretMaxStale:       tenant.DefaultMaxStale,
+		SecretFetchTimeout:   tenant.DefaultFetchTimeout,
 		TokenRatePerIdentity: 30,
 		Addr:                 "127.0.0.1:3000",
 		LogLevel:             "info",

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,7 +49,7 @@ func openStore(cfg config.Config, getenv func(string) string, log *slog.Logger, 
 		}
 		return fs, nil
 	}
-	client, err := tenant.NewSecretsClient(context.Background()) // MERGE: getenv
+	client, err := tenant.NewSecretsClient(getenv)
 	if err != nil {
 		return nil, fmt.Errorf("secrets manager client: %w", err)
 	}

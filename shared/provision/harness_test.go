@@ -20,7 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 )
 
-const prefix = "twilio-voice/"
+const prefix = tenant.DefaultSecretPrefix
 
 // env is one test's world: a fake Twilio, a fake Secrets Manager, real
 // clients for both, and everything the code under test printed.

@@ -19,13 +19,16 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"bubble-twilio-voice/shared/tenant"
 )
 
 // Config holds a Provisioner's dependencies.
 type Config struct {
 	Twilio  Twilio
 	Secrets Secrets
-	// SecretPrefix + AccountSid names a tenant's secret.
+	// SecretPrefix + AccountSid names a tenant's secret; default
+	// tenant.DefaultSecretPrefix.
 	SecretPrefix string
 	// Out receives the report (and, once, a new bearer key).
 	Out io.Writer
@@ -58,7 +61,7 @@ func New(c Config) *Provisioner {
 		now: c.Now, sleep: c.Sleep, random: c.Random,
 	}
 	if p.prefix == "" {
-		p.prefix = "twilio-voice/"
+		p.prefix = tenant.DefaultSecretPrefix
 	}
 	if p.out == nil {
 		p.out = io.Discard

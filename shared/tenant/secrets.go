@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
@@ -27,7 +27,7 @@ type SecretsClient interface {
 // SecretsConfig tunes a SecretsStore. Zero fields take the defaults below.
 type SecretsConfig struct {
 	// Prefix is prepended to the AccountSid to name its secret.
-	// Default "twilio-voice/".
+	// Default DefaultSecretPrefix.
 	Prefix string
 	// TTL is how long a fetched record is served without asking AWS.
 	// Default 5m, so a rotated auth token is picked up within minutes.
@@ -152,21 +152,47 @@ func setDefault(d *time.Duration, def time.Duration) {
 	}
 }
 
-// NewSecretsClient builds the real client from the environment
-// (config.LoadDefaultConfig: AWS_REGION, the usual credential chain, and
-// AWS_ENDPOINT_URL_SECRETS_MANAGER for a local endpoint). Its retries back off
+// NewSecretsClient builds the real client from the environment Lambda gives
+// a function: AWS_REGION (else AWS_DEFAULT_REGION), the execution role's
+// credentials in AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+// AWS_SESSION_TOKEN, and AWS_ENDPOINT_URL_SECRETS_MANAGER (else
+// AWS_ENDPOINT_URL) for a local endpoint. It reads nothing else: unlike
+// config.LoadDefaultConfig, which the CLI keeps, it links no shared-config
+// files, SSO, STS or EC2 metadata clients (about 2 MB of each bootstrap) that
+// a Lambda function never uses. A missing region or credentials is an error
+// here, at start-up, rather than on the first request. Its retries back off
 // at most 1s so that three attempts fit inside the store's FetchTimeout.
-func NewSecretsClient(ctx context.Context, optFns ...func(*secretsmanager.Options)) (*secretsmanager.Client, error) {
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithRetryer(func() aws.Retryer {
-		return retry.NewStandard(func(o *retry.StandardOptions) {
+func NewSecretsClient(getenv func(string) string, optFns ...func(*secretsmanager.Options)) (*secretsmanager.Client, error) {
+	region := firstEnv(getenv, "AWS_REGION", "AWS_DEFAULT_REGION")
+	if region == "" {
+		return nil, errors.New("secrets manager client: AWS_REGION is not set (Lambda sets it; elsewhere set it or AWS_DEFAULT_REGION)")
+	}
+	keyID, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if keyID == "" || secret == "" {
+		return nil, errors.New("secrets manager client: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set (Lambda sets them from the execution role)")
+	}
+	o := secretsmanager.Options{
+		Region:      region,
+		Credentials: credentials.NewStaticCredentialsProvider(keyID, secret, getenv("AWS_SESSION_TOKEN")),
+		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = secretsClientAttempts
 			o.MaxBackoff = secretsClientBackoff
-		})
-	}))
-	if err != nil {
-		return nil, fmt.Errorf("load AWS config for Secrets Manager: %w", err)
+		}),
 	}
-	return secretsmanager.NewFromConfig(cfg, optFns...), nil
+	if ep := firstEnv(getenv, "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"); ep != "" {
+		o.BaseEndpoint = aws.String(ep)
+	}
+	return secretsmanager.New(o, optFns...), nil
+}
+
+// firstEnv returns the first of names that is set and not empty.
+func firstEnv(getenv func(string) string, names ...string) string {
+	for _, n := range names {
+		if v := getenv(n); v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // FetchError is a failed read of a tenant's secret. It matches ErrUnavailable

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -120,7 +122,7 @@ func TestSecretsStoreMalformedSIDNeverReachesAWS(t *testing.T) {
 
 func TestSecretsStoreTTL(t *testing.T) {
 	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
-	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "token-one"))
+	h.srv.Put(DefaultSecretPrefix+secretSIDA, secretRecord(secretSIDA, "token-one"))
 
 	steps := []struct {
 		name      string
@@ -139,7 +141,7 @@ func TestSecretsStoreTTL(t *testing.T) {
 		t.Run(st.name, func(t *testing.T) {
 			h.clock.Advance(st.advance)
 			if st.rotate != "" {
-				h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, st.rotate))
+				h.srv.Put(DefaultSecretPrefix+secretSIDA, secretRecord(secretSIDA, st.rotate))
 			}
 			if got := mustLookupSecret(t, h.store, secretSIDA).AuthToken; got != st.wantToken {
 				t.Errorf("auth token = %q, want %q", got, st.wantToken)
@@ -205,7 +207,7 @@ func TestSecretsStoreStaleOnError(t *testing.T) {
 			return fakesm.Fault{}
 		}
 	}
-	name := "twilio-voice/" + secretSIDA
+	name := DefaultSecretPrefix + secretSIDA
 	tests := []struct {
 		name     string
 		kind     string
@@ -338,7 +340,7 @@ func TestSecretsStoreStaleOnError(t *testing.T) {
 
 func TestSecretsStoreColdFailure(t *testing.T) {
 	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
-	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	h.srv.Put(DefaultSecretPrefix+secretSIDA, secretRecord(secretSIDA, "t"))
 	h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.Throttle() })
 	for i := 1; i <= 3; i++ {
 		_, err := h.store.Lookup(context.Background(), secretSIDA)
@@ -370,7 +372,7 @@ func TestSecretsStoreColdFailure(t *testing.T) {
 
 func TestSecretsStoreColdFetchTimeout(t *testing.T) {
 	h := newSecretsHarness(t, SecretsConfig{FetchTimeout: 200 * time.Millisecond}, "", nil)
-	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	h.srv.Put(DefaultSecretPrefix+secretSIDA, secretRecord(secretSIDA, "t"))
 	h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.Slow(time.Minute) })
 	start := time.Now()
 	_, err := h.store.Lookup(context.Background(), secretSIDA)
@@ -386,7 +388,7 @@ func TestSecretsStoreColdFetchTimeout(t *testing.T) {
 // even when FetchTimeout is longer.
 func TestSecretsStoreCallerDeadline(t *testing.T) {
 	h := newSecretsHarness(t, SecretsConfig{FetchTimeout: time.Minute}, "", nil)
-	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	h.srv.Put(DefaultSecretPrefix+secretSIDA, secretRecord(secretSIDA, "t"))
 	release := make(chan struct{})
 	defer close(release)
 	h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.Fault{Hold: release} })
@@ -402,7 +404,7 @@ func TestSecretsStoreSingleflight(t *testing.T) {
 	for _, refresh := range []bool{false, true} {
 		t.Run(fmt.Sprintf("refresh=%v", refresh), func(t *testing.T) {
 			h := newSecretsHarness(t, SecretsConfig{}, "", nil)
-			h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+			h.srv.Put(DefaultSecretPrefix+secretSIDA, secretRecord(secretSIDA, "t"))
 			want := 1
 			if refresh {
 				mustLookupSecret(t, h.store, secretSIDA)
@@ -475,7 +477,7 @@ func TestSecretsStoreLeaderCancelled(t *testing.T) {
 	for _, warm := range []bool{false, true} {
 		t.Run(fmt.Sprintf("warm=%v", warm), func(t *testing.T) {
 			h := newSecretsHarness(t, SecretsConfig{}, "", nil)
-			h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+			h.srv.Put(DefaultSecretPrefix+secretSIDA, secretRecord(secretSIDA, "t"))
 			if warm {
 				mustLookupSecret(t, h.store, secretSIDA)
 				h.clock.Advance(DefaultSecretsTTL)
@@ -537,7 +539,7 @@ func TestSecretsStoreNegativeCache(t *testing.T) {
 		t.Errorf("after NegativeTTL: %d calls, want 2", n)
 	}
 	// A tenant created meanwhile is found once the negative entry expires.
-	h.srv.Put("twilio-voice/"+secretSIDNone, secretRecord(secretSIDNone, "t"))
+	h.srv.Put(DefaultSecretPrefix+secretSIDNone, secretRecord(secretSIDNone, "t"))
 	h.clock.Advance(DefaultNegativeTTL)
 	mustLookupSecret(t, h.store, secretSIDNone)
 	if n := countLevel(h.logs, "WARN"); n != 0 {
@@ -547,9 +549,9 @@ func TestSecretsStoreNegativeCache(t *testing.T) {
 
 func TestSecretsStoreDeletedTenant(t *testing.T) {
 	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
-	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	h.srv.Put(DefaultSecretPrefix+secretSIDA, secretRecord(secretSIDA, "t"))
 	mustLookupSecret(t, h.store, secretSIDA)
-	h.srv.Delete("twilio-voice/" + secretSIDA)
+	h.srv.Delete(DefaultSecretPrefix + secretSIDA)
 	h.clock.Advance(DefaultSecretsTTL)
 	if _, err := h.store.Lookup(context.Background(), secretSIDA); !errors.Is(err, ErrNotFound) {
 		t.Errorf("deleted tenant: err = %v, want ErrNotFound", err)
@@ -610,8 +612,8 @@ func TestSecretsStoreBounded(t *testing.T) {
 func TestNewSecretsClient(t *testing.T) {
 	srv := fakesm.Start(t)
 	kit.SetAWSEnv(t, srv.URL())
-	srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
-	client, err := NewSecretsClient(context.Background())
+	srv.Put(DefaultSecretPrefix+secretSIDA, secretRecord(secretSIDA, "t"))
+	client, err := NewSecretsClient(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -633,6 +635,79 @@ func TestNewSecretsClient(t *testing.T) {
 	}
 	if n := srv.Calls("GetSecretValue"); n < 2 {
 		t.Errorf("the SDK made %d attempts; want its retries on a 500", n)
+	}
+}
+
+// TestNewSecretsClientEnv: the client is built from Lambda's environment
+// alone, and a missing region or credentials fails at start-up.
+func TestNewSecretsClientEnv(t *testing.T) {
+	lambdaEnv := map[string]string{
+		"AWS_REGION":            "eu-west-1",
+		"AWS_ACCESS_KEY_ID":     "ASIATEST",
+		"AWS_SECRET_ACCESS_KEY": "test-secret",
+		"AWS_SESSION_TOKEN":     "test-session",
+	}
+	with := func(kv ...string) map[string]string {
+		env := maps.Clone(lambdaEnv)
+		for i := 0; i < len(kv); i += 2 {
+			env[kv[i]] = kv[i+1]
+		}
+		return env
+	}
+	tests := []struct {
+		name         string
+		env          map[string]string
+		wantErr      string // substring; "" means success
+		wantRegion   string
+		wantEndpoint string // "" means the SDK's own
+		wantSession  string
+	}{
+		{name: "lambda", env: lambdaEnv, wantRegion: "eu-west-1", wantSession: "test-session"},
+		{name: "default region", env: with("AWS_REGION", "", "AWS_DEFAULT_REGION", "us-west-2"), wantRegion: "us-west-2", wantSession: "test-session"},
+		{name: "AWS_REGION wins", env: with("AWS_DEFAULT_REGION", "us-west-2"), wantRegion: "eu-west-1", wantSession: "test-session"},
+		{name: "no session token", env: with("AWS_SESSION_TOKEN", ""), wantRegion: "eu-west-1"},
+		{name: "service endpoint", env: with("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:4566", "AWS_ENDPOINT_URL", "http://other:1"),
+			wantRegion: "eu-west-1", wantEndpoint: "http://127.0.0.1:4566", wantSession: "test-session"},
+		{name: "global endpoint", env: with("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"),
+			wantRegion: "eu-west-1", wantEndpoint: "http://127.0.0.1:4566", wantSession: "test-session"},
+		{name: "missing region", env: with("AWS_REGION", ""), wantErr: "AWS_REGION"},
+		{name: "missing key id", env: with("AWS_ACCESS_KEY_ID", ""), wantErr: "AWS_ACCESS_KEY_ID"},
+		{name: "missing secret key", env: with("AWS_SECRET_ACCESS_KEY", ""), wantErr: "AWS_SECRET_ACCESS_KEY"},
+		{name: "empty environment", env: nil, wantErr: "AWS_REGION"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			client, err := NewSecretsClient(func(k string) string { return tc.env[k] })
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want one naming %s", err, tc.wantErr)
+				}
+				if client != nil {
+					t.Error("client returned with the error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := client.Options()
+			if o.Region != tc.wantRegion {
+				t.Errorf("Region = %q, want %q", o.Region, tc.wantRegion)
+			}
+			if got := aws.ToString(o.BaseEndpoint); got != tc.wantEndpoint {
+				t.Errorf("BaseEndpoint = %q, want %q", got, tc.wantEndpoint)
+			}
+			creds, err := o.Credentials.Retrieve(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if creds.AccessKeyID != tc.env["AWS_ACCESS_KEY_ID"] || creds.SecretAccessKey != tc.env["AWS_SECRET_ACCESS_KEY"] || creds.SessionToken != tc.wantSession {
+				t.Errorf("credentials = %q/%q/%q, want the environment's", creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken)
+			}
+			if n := o.Retryer.MaxAttempts(); n != secretsClientAttempts {
+				t.Errorf("MaxAttempts = %d, want %d", n, secretsClientAttempts)
+			}
+		})
 	}
 }
 
@@ -676,7 +751,7 @@ func BenchmarkLookupCached(b *testing.B) {
 
 func TestSecretsStoreMarkedForDeletion(t *testing.T) {
 	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
-	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	h.srv.Put(DefaultSecretPrefix+secretSIDA, secretRecord(secretSIDA, "t"))
 	mustLookupSecret(t, h.store, secretSIDA)
 	h.srv.SetFault(func(string, string) fakesm.Fault {
 		return fakesm.Fault{Code: "InvalidRequestException", Message: "You can't perform this operation on the secret because it was marked for deletion."}
@@ -687,7 +762,7 @@ func TestSecretsStoreMarkedForDeletion(t *testing.T) {
 	}
 	// Any other InvalidRequestException is an outage: the cached record is served.
 	h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.AWSError("InvalidRequestException") })
-	h.srv.Put("twilio-voice/"+secretSIDB, secretRecord(secretSIDB, "b"))
+	h.srv.Put(DefaultSecretPrefix+secretSIDB, secretRecord(secretSIDB, "b"))
 	h.srv.SetFault(nil)
 	mustLookupSecret(t, h.store, secretSIDB)
 	h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.AWSError("InvalidRequestException") })

@@ -42,9 +42,13 @@ const (
 	goalIssueRatio    = 0.7
 	goalValidateRatio = 0.5
 	goalRenderRatio   = 0.2
-	goalBootstrapMB   = 9.5
 	goalColdStartMS   = 30
 )
+
+// goalBootstrapMB is each function's size goal in decimal megabytes: the
+// webhooks carry phonenumbers (and with it protobuf and x/text's display
+// names), which token does not.
+var goalBootstrapMB = map[string]float64{"token": 8, "voice": 12, "incoming": 12}
 
 // benchName names a benchmark: pkg "" matches any package.
 type benchName struct{ pkg, name string }
@@ -305,6 +309,43 @@ func (r *report) write(w io.Writer) {
 		r.when.Format("2006-01-02 15:04 MST"), cpuModel(), runtime.NumCPU(), runtime.Version(), runtime.GOOS, runtime.GOARCH, r.rounds)
 	fmt.Fprintln(w, "| Measure | Ours | twilio-go | Ratio | Goal | Met |")
 	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	// What a user feels first: cold start, memory, size; then the hot paths.
+	for _, f := range r.functions {
+		cold, met, rss := "n/a", "n/a", "n/a"
+		if c, ok := r.cold[f]; ok {
+			cold = fmt.Sprintf("%.1f ms median of %d (%.1f–%.1f)", c.median, c.runs, c.fastest, c.slow)
+			met = yesNo(c.median <= goalColdStartMS)
+			rss = fmt.Sprintf("%.1f MiB", float64(c.rssKiB)/1024)
+		}
+		fmt.Fprintf(w, "| %s cold start, host build under aws-lambda-rie (process start → first response, SDK config and Secrets Manager fetch included) | %s | | | ≤ %d ms | %s |\n", f, cold, goalColdStartMS, met)
+		fmt.Fprintf(w, "| %s peak RSS (VmHWM after every test request) | %s | | | | |\n", f, rss)
+	}
+	for _, f := range r.functions {
+		size, goal, met := "n/a", "", "n/a"
+		mb, hasGoal := goalBootstrapMB[f]
+		if hasGoal {
+			goal = fmt.Sprintf("≤ %g MB", mb)
+		}
+		if b, ok := r.sizes[f]; ok {
+			size = fmt.Sprintf("%.2f MB (%.2f MiB)", float64(b)/1e6, float64(b)/(1<<20))
+			switch {
+			case !hasGoal:
+				met = "n/a"
+			case float64(b) <= mb*1e6:
+				met = "yes"
+			case float64(b) <= mb*(1<<20):
+				met = "**no** (yes in MiB)"
+			default:
+				met = "**no**"
+			}
+		}
+		fmt.Fprintf(w, "| %s bootstrap, linux/arm64 stripped (`make build`) | %s | | | %s | %s |\n", f, size, goal, met)
+	}
+	warm := "verified: 0 calls (test/lambda TestBootstraps)"
+	if !r.warmPassed {
+		warm = "not verified: " + r.warmNote
+	}
+	fmt.Fprintf(w, "| Secrets Manager calls on a warm request with a cached tenant | %s | | | 0 | %s |\n", warm, yesNo(r.warmPassed))
 	for _, c := range comparisons {
 		ours, ok1 := r.find(c.ours)
 		ref, ok2 := r.find(c.ref)
@@ -325,36 +366,6 @@ func (r *report) write(w io.Writer) {
 		}
 		fmt.Fprintf(w, "| Whole %s handler (`%s`) | %s | | | | |\n", h.function, name, cell(res, ok))
 	}
-	for _, f := range r.functions {
-		size, met := "n/a", "n/a"
-		if b, ok := r.sizes[f]; ok {
-			size = fmt.Sprintf("%.2f MB (%.2f MiB)", float64(b)/1e6, float64(b)/(1<<20))
-			switch {
-			case float64(b) <= goalBootstrapMB*1e6:
-				met = "yes"
-			case float64(b) <= goalBootstrapMB*(1<<20):
-				met = "**no** (yes in MiB)"
-			default:
-				met = "**no**"
-			}
-		}
-		fmt.Fprintf(w, "| %s bootstrap, linux/arm64 stripped (`make build`) | %s | | | ≤ %.1f MB | %s |\n", f, size, goalBootstrapMB, met)
-	}
-	for _, f := range r.functions {
-		cold, met, rss := "n/a", "n/a", "n/a"
-		if c, ok := r.cold[f]; ok {
-			cold = fmt.Sprintf("%.1f ms median of %d (%.1f–%.1f)", c.median, c.runs, c.fastest, c.slow)
-			met = yesNo(c.median <= goalColdStartMS)
-			rss = fmt.Sprintf("%.1f MiB", float64(c.rssKiB)/1024)
-		}
-		fmt.Fprintf(w, "| %s cold start, host build under aws-lambda-rie (process start → first response, SDK config and Secrets Manager fetch included) | %s | | | ≤ %d ms | %s |\n", f, cold, goalColdStartMS, met)
-		fmt.Fprintf(w, "| %s peak RSS (VmHWM after every test request) | %s | | | | |\n", f, rss)
-	}
-	warm := "verified: 0 calls (test/lambda TestBootstraps)"
-	if !r.warmPassed {
-		warm = "not verified: " + r.warmNote
-	}
-	fmt.Fprintf(w, "| Secrets Manager calls on a warm request with a cached tenant | %s | | | 0 | %s |\n", warm, yesNo(r.warmPassed))
 }
 
 // cell formats one benchmark's cost.

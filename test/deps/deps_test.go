@@ -25,6 +25,22 @@ var rules = []rule{
 		return dep == "github.com/twilio/twilio-go/rest" || strings.HasPrefix(dep, "github.com/twilio/twilio-go/rest/") ||
 			dep == module+"/shared/provision"
 	}, "provisioning code in a Lambda function"},
+	// The CLI uses the SDK's default configuration chain; the functions
+	// build their clients from Lambda's environment (tenant.NewSecretsClient)
+	// and must not carry its SSO, STS and EC2 metadata clients (about 2 MB).
+	{module + "/functions/", func(dep string) bool {
+		return slices.ContainsFunc(cliOnlyAWS, func(p string) bool { return dep == p || strings.HasPrefix(dep, p+"/") })
+	}, "the AWS SDK's default configuration chain in a Lambda function"},
+}
+
+// cliOnlyAWS are the SDK packages of the default configuration chain.
+var cliOnlyAWS = []string{
+	"github.com/aws/aws-sdk-go-v2/config",
+	"github.com/aws/aws-sdk-go-v2/feature/ec2/imds",
+	"github.com/aws/aws-sdk-go-v2/service/sso",
+	"github.com/aws/aws-sdk-go-v2/service/ssooidc",
+	"github.com/aws/aws-sdk-go-v2/service/sts",
+	"github.com/aws/aws-sdk-go-v2/service/signin",
 }
 
 // isTestCode reports whether dep is package testing (or below it) or a
@@ -115,6 +131,8 @@ func TestViolations(t *testing.T) {
 		{"a name that only starts like test/", module + "/cmd/devserver", []string{module + "/testdata", "testingx"}, nil},
 		{"function with the REST client", module + "/functions/incoming", []string{"github.com/twilio/twilio-go/rest/api/v2010"}, []string{"github.com/twilio/twilio-go/rest/api/v2010"}},
 		{"function with provisioning", module + "/functions/token", []string{module + "/shared/provision"}, []string{module + "/shared/provision"}},
+		{"function with the SDK's config chain", module + "/functions/voice", []string{"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sts"}, []string{"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sts"}},
+		{"the CLI may use the config chain", module + "/cmd/subaccounts", []string{"github.com/aws/aws-sdk-go-v2/config"}, nil},
 		{"the CLI may provision", module + "/cmd/subaccounts", []string{"github.com/twilio/twilio-go/rest/api/v2010", module + "/shared/provision"}, nil},
 		{"not a binary directory", module + "/test/benchreport", []string{"testing"}, nil},
 	}

@@ -17,9 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
@@ -179,7 +176,7 @@ func TestEnvEndpoint(t *testing.T) {
 	sm := fakesm.Start(t)
 	kit.SetAWSEnv(t, sm.URL())
 	ctx := context.Background()
-	client, err := tenant.NewSecretsClient(ctx)
+	client, err := tenant.NewSecretsClient(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,19 +309,18 @@ func newHarness(t *testing.T) *harness {
 	h.front.up(t)
 	t.Cleanup(func() { _ = h.front.srv.Close() })
 
-	client, err := tenant.NewSecretsClient(context.Background(), func(o *secretsmanager.Options) {
-		o.BaseEndpoint = aws.String("http://" + h.front.addr)
-	})
+	// As the functions build it (httpapi.Setup), with the fake clock and
+	// this harness's endpoint in place of the process-wide one.
+	getenv := func(k string) string {
+		if k == "AWS_ENDPOINT_URL_SECRETS_MANAGER" {
+			return "http://" + h.front.addr
+		}
+		return os.Getenv(k)
+	}
+	d, err := httpapi.Setup(cfg, getenv, "faults", h.logs, h.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := logging.New(h.logs, "info")
-	// As lambdarun.OpenStore builds it, with the fake clock.
-	store := tenant.NewSecretsStore(client, tenant.SecretsConfig{
-		Prefix: cfg.SecretPrefix, TTL: cfg.SecretCacheTTL, MaxStale: cfg.SecretMaxStale,
-		FetchTimeout: cfg.SecretFetchTimeout, Now: h.clock.Now, Log: log,
-	})
-	d := httpapi.NewDeps(cfg, store, log, nil, h.clock.Now)
 	h.token, h.hooks = httpapi.Token(d), httpapi.Voice(d)
 	return h
 }

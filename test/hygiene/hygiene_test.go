@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -367,7 +368,7 @@ func secretsStore(t *testing.T, logs *kit.LogBuffer) tenant.Store {
 		}
 		return fakesm.Fault{}
 	})
-	client, err := tenant.NewSecretsClient(context.Background())
+	client, err := tenant.NewSecretsClient(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

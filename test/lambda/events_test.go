@@ -6,13 +6,14 @@ import (
 	"strconv"
 	"strings"
 
+	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
 )
 
 // The tenant every invocation belongs to. Its secret is seeded in fakesm as
 // secretPrefix + accountSID, as the provisioning CLI writes it.
 const (
-	secretPrefix = "twilio-voice/"
+	secretPrefix = tenant.DefaultSecretPrefix
 	accountSID   = "ACe2e0c0ffee0123456789abcdef012345"
 	authToken    = "e2e_auth_token_0123456789abcdef0"
 	apiKeySID    = "SKe2e0c0ffee0123456789abcdef012345"

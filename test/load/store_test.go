@@ -3,6 +3,7 @@ package load_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -40,7 +41,7 @@ func TestSecretsStoreConcurrentRefresh(t *testing.T) {
 		sids[i] = fmt.Sprintf("AC%032x", 0x10ad0000+i)
 		sm.Put(tenant.DefaultSecretPrefix+sids[i], rotatedRecord(sids[i], i, 0))
 	}
-	client, err := tenant.NewSecretsClient(context.Background())
+	client, err := tenant.NewSecretsClient(os.Getenv)
 	if err != nil {
 		t.Fatal(err)
 	}

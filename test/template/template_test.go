@@ -10,9 +10,11 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
+	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/tenant"
 )
@@ -127,6 +129,11 @@ var checks = []struct {
 	{"logs expire", checkLogRetention, []mutation{
 		{"no retention", false, "      RetentionInDays: !Ref LogRetentionDays\n", ""},
 		{"function logs to its default group", false, "      LoggingConfig:\n        LogGroup: !Ref VoiceLogGroup\n", ""},
+	}},
+	{"parameter defaults are the code's", checkDefaults, []mutation{
+		{"another default prefix", false, "    Default: twilio-voice/\n", "    Default: tenants/\n"},
+		{"a function with its own prefix", false, "SECRET_PREFIX: !Ref SecretPrefix", "SECRET_PREFIX: other/"},
+		{"another default rate", false, "    Default: 30\n    MinValue: 0\n", "    Default: 20\n    MinValue: 0\n"},
 	}},
 	{"alarms", checkAlarms, []mutation{
 		{"no SignatureRejected alarm", false, "MetricName: SignatureRejected", "MetricName: SignatureFailed"},
@@ -529,6 +536,40 @@ func checkAlarms(s *stack) error {
 			errs = append(errs, fmt.Errorf("no alarm on AWS/Lambda Errors for %s", id))
 		}
 	}
+	return errors.Join(errs...)
+}
+
+// checkDefaults keeps the template's parameter defaults equal to the
+// defaults the code applies when the variable is unset, which are their one
+// definition (tenant.DefaultSecretPrefix, config.Load), so a stack deployed
+// with defaults and the CLI run without SECRET_PREFIX agree; and checks every
+// function reads its secrets under that prefix.
+func checkDefaults(s *stack) error {
+	unset, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for name, code := range map[string]string{
+		"SecretPrefix":         tenant.DefaultSecretPrefix,
+		"TokenRatePerIdentity": strconv.Itoa(unset.TokenRatePerIdentity),
+	} {
+		p, ok := s.tmpl.Parameters[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("no parameter %s", name))
+		} else if got := fmt.Sprint(p.Default); got != code {
+			errs = append(errs, fmt.Errorf("parameter %s Default %q, want the code's default %q", name, got, code))
+		}
+	}
+	// Parameter Refs resolve to their defaults (see processor).
+	prefix := fmt.Sprint(s.tmpl.Parameters["SecretPrefix"].Default)
+	errs = append(errs, checkFunctions(func(id string, f fn) error {
+		var got string
+		if f.Environment != nil {
+			got = f.Environment.Variables["SECRET_PREFIX"]
+		}
+		return want(id, "SECRET_PREFIX", got, prefix)
+	})(s))
 	return errors.Join(errs...)
 }
 
