@@ -31,11 +31,11 @@ func TestBurstThenRefuse(t *testing.T) {
 			c := newClock()
 			l := New(tc.n, tc.per)
 			for i := range tc.n {
-				if ok, wait := l.Allow("k", c.now()); !ok || wait != 0 {
+				if ok, wait := l.AllowIdentity("AC", "k", c.now()); !ok || wait != 0 {
 					t.Fatalf("event %d of the burst refused (wait %v)", i+1, wait)
 				}
 			}
-			ok, wait := l.Allow("k", c.now())
+			ok, wait := l.AllowIdentity("AC", "k", c.now())
 			if ok {
 				t.Fatalf("event %d allowed past a burst of %d", tc.n+1, tc.n)
 			}
@@ -45,14 +45,14 @@ func TestBurstThenRefuse(t *testing.T) {
 			// Refused events do not consume: just before the wait, still
 			// refused; at the wait, allowed exactly once.
 			c.advance(wait - time.Millisecond)
-			if ok, _ := l.Allow("k", c.now()); ok {
+			if ok, _ := l.AllowIdentity("AC", "k", c.now()); ok {
 				t.Error("allowed before the announced wait")
 			}
 			c.advance(time.Millisecond)
-			if ok, _ := l.Allow("k", c.now()); !ok {
+			if ok, _ := l.AllowIdentity("AC", "k", c.now()); !ok {
 				t.Error("refused after the announced wait")
 			}
-			if ok, _ := l.Allow("k", c.now()); ok {
+			if ok, _ := l.AllowIdentity("AC", "k", c.now()); ok {
 				t.Error("two events allowed after one refill")
 			}
 		})
@@ -63,12 +63,12 @@ func TestRefillCapsAtBurst(t *testing.T) {
 	c := newClock()
 	l := New(3, time.Minute)
 	for range 3 {
-		l.Allow("k", c.now())
+		l.AllowIdentity("AC", "k", c.now())
 	}
 	c.advance(24 * time.Hour) // a long idle period refills to the burst, no more
 	allowed := 0
 	for range 10 {
-		if ok, _ := l.Allow("k", c.now()); ok {
+		if ok, _ := l.AllowIdentity("AC", "k", c.now()); ok {
 			allowed++
 		}
 	}
@@ -81,12 +81,12 @@ func TestSteadyRate(t *testing.T) {
 	c := newClock()
 	l := New(60, time.Minute) // one a second
 	for range 60 {
-		l.Allow("k", c.now())
+		l.AllowIdentity("AC", "k", c.now())
 	}
 	allowed := 0
 	for range 120 { // two minutes in half-second steps
 		c.advance(500 * time.Millisecond)
-		if ok, _ := l.Allow("k", c.now()); ok {
+		if ok, _ := l.AllowIdentity("AC", "k", c.now()); ok {
 			allowed++
 		}
 	}
@@ -98,9 +98,9 @@ func TestSteadyRate(t *testing.T) {
 func TestClockGoingBackwards(t *testing.T) {
 	c := newClock()
 	l := New(1, time.Minute)
-	l.Allow("k", c.now())
+	l.AllowIdentity("AC", "k", c.now())
 	c.advance(-time.Hour)
-	if ok, _ := l.Allow("k", c.now()); ok {
+	if ok, _ := l.AllowIdentity("AC", "k", c.now()); ok {
 		t.Error("a clock stepping back refilled the bucket")
 	}
 }
@@ -109,14 +109,14 @@ func TestKeyIsolation(t *testing.T) {
 	c := newClock()
 	l := New(2, time.Minute)
 	for range 2 {
-		l.Allow("AC1\x00alice", c.now())
+		l.AllowIdentity("AC1", "alice", c.now())
 	}
-	if ok, _ := l.Allow("AC1\x00alice", c.now()); ok {
+	if ok, _ := l.AllowIdentity("AC1", "alice", c.now()); ok {
 		t.Fatal("alice not limited")
 	}
-	for _, k := range []string{"AC1\x00bob", "AC2\x00alice", ""} {
-		if ok, _ := l.Allow(k, c.now()); !ok {
-			t.Errorf("key %q limited by another key's bucket", k)
+	for _, k := range [][2]string{{"AC1", "bob"}, {"AC2", "alice"}, {"", ""}, {"AC1alice", ""}, {"", "AC1alice"}} {
+		if ok, _ := l.AllowIdentity(k[0], k[1], c.now()); !ok {
+			t.Errorf("%q limited by another identity's bucket", k)
 		}
 	}
 }
@@ -129,34 +129,179 @@ func TestNil(t *testing.T) {
 	}
 	var l *Limiter
 	for range 1000 {
-		if ok, wait := l.Allow("k", time.Time{}); !ok || wait != 0 {
+		if ok, wait := l.AllowIdentity("AC", "k", time.Time{}); !ok || wait != 0 {
 			t.Fatal("nil limiter refused")
 		}
 	}
 }
 
-func TestBoundedKeys(t *testing.T) {
+// count checks the limiter's bookkeeping and returns its bucket count.
+func count(t *testing.T, l *Limiter) int {
+	t.Helper()
+	n := 0
+	for tenant, ids := range l.tenants {
+		if len(ids) == 0 {
+			t.Fatalf("tenant %q kept with no buckets", tenant)
+		}
+		if len(ids) > MaxIdentitiesPerTenant {
+			t.Fatalf("tenant %q holds %d buckets, over %d", tenant, len(ids), MaxIdentitiesPerTenant)
+		}
+		n += len(ids)
+	}
+	if n != l.total {
+		t.Fatalf("total %d, counted %d", l.total, n)
+	}
+	if n > MaxBuckets {
+		t.Fatalf("%d buckets, over %d", n, MaxBuckets)
+	}
+	return n
+}
+
+// throttle spends every token of tenant's identity.
+func throttle(t *testing.T, l *Limiter, tenant, identity string, now time.Time) {
+	t.Helper()
+	for i := 0; ; i++ {
+		if ok, _ := l.AllowIdentity(tenant, identity, now); !ok {
+			return
+		}
+		if i > 1000 {
+			t.Fatal("never throttled")
+		}
+	}
+}
+
+// TestFloodKeepsOthersThrottled is the attack of the issue: tenants mint
+// for ever new identities to make the limiter forget another tenant's
+// throttled identity (before: 104 of 200 trials reset it, as map order
+// chose the buckets to forget). Now no trial may, and neither may a
+// tenant's own flood reset its own throttled identity. The floods fill
+// both the per-tenant and the global bound.
+func TestFloodKeepsOthersThrottled(t *testing.T) {
+	floods := MaxBuckets/MaxIdentitiesPerTenant + 1
+	for trial := range 2 {
+		c := newClock()
+		l := New(5, time.Minute) // one token refills in 12s
+		throttle(t, l, "ACvictim", "alice", c.now())
+		throttle(t, l, "ACflood0", "target", c.now())
+		calls := 0
+		for f := range floods {
+			for i := range MaxIdentitiesPerTenant + 100 {
+				l.AllowIdentity("ACflood"+strconv.Itoa(f), "id"+strconv.Itoa(i), c.now())
+				if calls++; calls%1000 == 0 {
+					c.advance(100 * time.Millisecond) // 2.3s in all
+				}
+			}
+		}
+		for _, k := range [][2]string{{"ACvictim", "alice"}, {"ACflood0", "target"}} {
+			if ok, _ := l.AllowIdentity(k[0], k[1], c.now()); ok {
+				t.Fatalf("trial %d: %s's throttled %s allowed again after the flood", trial, k[0], k[1])
+			}
+		}
+		if n := count(t, l); n != MaxBuckets {
+			t.Errorf("trial %d: %d buckets after the flood, want the bound %d", trial, n, MaxBuckets)
+		}
+	}
+}
+
+func TestTenantBound(t *testing.T) {
 	c := newClock()
-	l := New(2, time.Minute)
-	l.Allow("hot", c.now())
-	l.Allow("hot", c.now())
-	for i := range 20000 {
-		if ok, _ := l.Allow("k"+strconv.Itoa(i), c.now()); !ok {
-			t.Fatalf("fresh key %d refused", i)
-		}
-		if n := len(l.buckets); n > maxKeys {
-			t.Fatalf("after %d keys the limiter holds %d buckets, over %d", i+1, n, maxKeys)
+	l := New(2, time.Minute) // one token refills in 30s
+	for i := range MaxIdentitiesPerTenant {
+		if ok, _ := l.AllowIdentity("ACa", "id"+strconv.Itoa(i), c.now()); !ok {
+			t.Fatalf("identity %d refused below the bound", i)
 		}
 	}
-	// Once time has passed, pruning drops the refilled buckets first.
-	c.advance(time.Minute)
-	l.Allow("one-more", c.now())
-	for i := 20000; len(l.buckets) < maxKeys; i++ {
-		l.Allow("k"+strconv.Itoa(i), c.now())
+	c.advance(10 * time.Second)
+	ok, wait := l.AllowIdentity("ACa", "one_more", c.now())
+	if ok {
+		t.Fatal("a new identity past the tenant's bound allowed while every bucket is in use")
 	}
-	l.Allow("trigger", c.now())
-	if n := len(l.buckets); n > maxKeys {
-		t.Errorf("holds %d buckets, over %d", n, maxKeys)
+	if d := wait - 20*time.Second; d < 0 || d > time.Millisecond {
+		t.Errorf("wait %v, want 20s (the oldest bucket refills 30s after its event)", wait)
+	}
+	// Other tenants are not held up by ACa's flood.
+	if ok, _ := l.AllowIdentity("ACb", "alice", c.now()); !ok {
+		t.Error("another tenant's new identity refused")
+	}
+	// An identity ACa already has still works within its own bucket.
+	if ok, _ := l.AllowIdentity("ACa", "id0", c.now()); !ok {
+		t.Error("a known identity refused for the bound")
+	}
+	c.advance(wait)
+	if ok, _ := l.AllowIdentity("ACa", "one_more", c.now()); !ok {
+		t.Error("new identity refused once buckets refilled")
+	}
+	if n := len(l.tenants["ACa"]); n != 2 {
+		t.Errorf("ACa keeps %d buckets, want 2 (id0, spent 20s ago, and one_more)", n)
+	}
+	count(t, l)
+}
+
+func TestGlobalBound(t *testing.T) {
+	c := newClock()
+	l := New(1, time.Minute)
+	tenants := MaxBuckets / MaxIdentitiesPerTenant
+	for tn := range tenants {
+		for i := range MaxIdentitiesPerTenant {
+			if ok, _ := l.AllowIdentity("AC"+strconv.Itoa(tn), strconv.Itoa(i), c.now()); !ok {
+				t.Fatalf("tenant %d identity %d refused below the bounds", tn, i)
+			}
+		}
+	}
+	if n := count(t, l); n != MaxBuckets {
+		t.Fatalf("%d buckets, want %d", n, MaxBuckets)
+	}
+	c.advance(time.Second)
+	ok, wait := l.AllowIdentity("ACnew", "alice", c.now())
+	if d := wait - 59*time.Second; ok || d < 0 || d > time.Millisecond {
+		t.Fatalf("new tenant with every slot in use: allowed %v, wait %v; want refused for 59s", ok, wait)
+	}
+	c.advance(wait / 2) // refused again without a scan, the wait counting down
+	if ok, again := l.AllowIdentity("ACnew", "alice", c.now()); ok || again != wait-wait/2 {
+		t.Fatalf("second try: allowed %v, wait %v; want refused for %v", ok, again, wait-wait/2)
+	}
+	c.advance(wait - wait/2)
+	if ok, _ := l.AllowIdentity("ACnew", "alice", c.now()); !ok {
+		t.Fatal("refused after the announced wait")
+	}
+	if n := count(t, l); n != 1 {
+		t.Errorf("%d buckets after every other one refilled, want 1", n)
+	}
+}
+
+// TestForgetOnlyFull checks a bucket is forgotten only when a fresh one
+// would behave the same.
+func TestForgetOnlyFull(t *testing.T) {
+	c := newClock()
+	l := New(3, time.Minute)
+	l.AllowIdentity("AC", "full", c.now())
+	throttle(t, l, "AC", "empty", c.now())
+	c.advance(20 * time.Second) // "full" is full again; "empty" has 1 of 3
+	l.forgetFull("AC", l.tenants["AC"], c.now())
+	if _, ok := l.tenants["AC"]["full"]; ok {
+		t.Error("a full bucket was kept")
+	}
+	if _, ok := l.tenants["AC"]["empty"]; !ok {
+		t.Error("a bucket still refilling was forgotten")
+	}
+	count(t, l)
+}
+
+// TestAllowKey checks the deprecated key form splits tenant and identity.
+func TestAllowKey(t *testing.T) {
+	c := newClock()
+	l := New(1, time.Minute)
+	l.Allow("AC1\x00alice", c.now())
+	if ok, _ := l.AllowIdentity("AC1", "alice", c.now()); ok {
+		t.Error("Allow and AllowIdentity use different buckets")
+	}
+	l.Allow("nokey", c.now())
+	if ok, _ := l.AllowIdentity("", "nokey", c.now()); ok {
+		t.Error("a key without NUL is not the identity of tenant \"\"")
+	}
+	var nilL *Limiter
+	if ok, _ := nilL.Allow("k", c.now()); !ok {
+		t.Error("nil limiter refused")
 	}
 }
 
@@ -172,7 +317,7 @@ func TestConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 50 {
-				if ok, _ := l.Allow("shared", now); ok {
+				if ok, _ := l.AllowIdentity("AC", "shared", now); ok {
 					mu.Lock()
 					allowed++
 					mu.Unlock()
@@ -191,7 +336,7 @@ func BenchmarkAllow(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		l.Allow("AC0123456789abcdef0123456789abcdef\x00alice", now)
+		l.AllowIdentity("AC0123456789abcdef0123456789abcdef", "alice", now)
 	}
 }
 
@@ -204,23 +349,23 @@ func TestWaitIsEnough(t *testing.T) {
 			c := newClock()
 			l := New(n, per)
 			for range n {
-				l.Allow("k", c.now())
+				l.AllowIdentity("AC", "k", c.now())
 			}
 			c.advance(1234567 * time.Nanosecond) // a partial token, as in real use
-			ok, wait := l.Allow("k", c.now())
+			ok, wait := l.AllowIdentity("AC", "k", c.now())
 			if ok {
 				continue // the partial advance already earned a token
 			}
 			if wait > time.Millisecond {
 				c.advance(wait - time.Millisecond)
-				if ok, _ := l.Allow("k", c.now()); ok {
+				if ok, _ := l.AllowIdentity("AC", "k", c.now()); ok {
 					t.Errorf("%d/%v: allowed 1ms before the announced wait %v", n, per, wait)
 				}
 				c.advance(time.Millisecond)
 			} else {
 				c.advance(wait)
 			}
-			if ok, _ := l.Allow("k", c.now()); !ok {
+			if ok, _ := l.AllowIdentity("AC", "k", c.now()); !ok {
 				t.Errorf("%d/%v: refused after waiting the announced %v", n, per, wait)
 			}
 		}
