@@ -120,7 +120,7 @@ func TestWebhookNoAnswerSequence(t *testing.T) {
 		action   string // the action in wantBody, followed by the next step
 	}{
 		{"incoming", nil, "/incoming",
-			twimlHeader + `<Dial answerOnBridge="true" timeout="20" action="incoming/dial-complete"><Client>alice</Client><Client>bob</Client></Dial></Response>`,
+			twimlHeader + `<Dial answerOnBridge="true" timeout="20" action="incoming/dial-complete"><Client><Identity>alice</Identity><Parameter name="caller" value="+13105550142"/><Parameter name="called" value="+14155550100"/></Client><Client><Identity>bob</Identity><Parameter name="caller" value="+13105550142"/><Parameter name="called" value="+14155550100"/></Client></Dial></Response>`,
 			"incoming/dial-complete"},
 		{"dial-complete", []string{"DialCallStatus", "no-answer", "DialCallDuration", "0", "CallStatus", "in-progress"}, "/incoming/dial-complete",
 			twimlHeader + `<Say>Please leave a message after the tone.</Say><Record maxLength="120" playBeep="true" action="recording-complete"/><Hangup/></Response>`,

@@ -104,7 +104,7 @@ func issueToken(r *http.Request, d Deps) (*TokenResponse, error) {
 		ttl = t.TokenTTLSeconds
 	}
 	now := d.Now()
-	if ok, wait := d.Limiter.Allow(t.AccountSID+"\x00"+req.Identity, now); !ok {
+	if ok, wait := d.Limiter.AllowIdentity(t.AccountSID, req.Identity, now); !ok {
 		e := newError(kindRateLimited, "rate_limited", "too many tokens for this identity; retry later")
 		e.retryAfter = max(1, int((wait+time.Second-1)/time.Second)) // whole seconds, rounded up
 		return nil, e

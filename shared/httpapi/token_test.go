@@ -316,7 +316,7 @@ func TestTokenErrors(t *testing.T) {
 		{name: "rate limited", req: func() *http.Request { return jsonReq(okJSON) },
 			limiter: func() *ratelimit.Limiter {
 				l := ratelimit.New(1, time.Minute)
-				l.Allow(sid+"\x00alice", testNow) // spend the only token
+				l.AllowIdentity(sid, "alice", testNow) // spend the only token
 				return l
 			}(),
 			status: 429, code: "rate_limited"},

@@ -26,6 +26,10 @@ func handleStep(d Deps, step string, decide func(voice.Call, *tenant.Tenant) voi
 				To:             r.PostFormValue("To"),
 				CallerID:       r.PostFormValue("CallerId"),
 				DialCallStatus: r.PostFormValue("DialCallStatus"),
+				// Which <Dial> ended: the action URL's query, not the form
+				// (see voice.DialCompleteClientsAction).
+				Leg: r.URL.Query().Get("leg"),
+				Now: d.Now(),
 			}
 			logging.Add(ctx, slog.String("account_sid", t.AccountSID), slog.String("call_sid", c.CallSID))
 			dec = decide(c, t)

@@ -49,6 +49,8 @@ func goldenCases() []goldenCase {
 		{"voice_blocked_prefix", "main", v, browser("+12125550123"), "say", "blocked_prefix"},
 		{"voice_invalid_number", "main", v, browser("+1415555012"), "say", "invalid_number"},
 		{"voice_empty_to", "main", v, browser(""), "say", "empty_to"},
+		{"voice_emergency_number", "main", v, browser("911"), "say", "emergency_number"},
+		{"voice_number_type_not_allowed", "main", v, browser("+15002345678"), "say", "number_type_not_allowed"},
 		{"voice_caller_id_allowed", "main", v, browser("+14155550123", "CallerId", "+14155550101"), "dial", ""},
 		{"voice_caller_id_refused", "main", v, browser("+14155550123", "CallerId", "+14155559999"), "say", "caller_id_not_allowed"},
 		{"voice_record_calls", "recording", v, browser("+14155550123"), "dial", ""},

@@ -1,6 +1,6 @@
-// Package ratelimit is a per-key token bucket kept in one container's memory.
-// It bounds how fast one tenant+identity can mint tokens from one Lambda
-// container; API Gateway's stage throttling bounds the whole API.
+// Package ratelimit is a per-identity token bucket kept in one container's
+// memory. It bounds how fast one identity of one tenant can mint tokens from
+// one Lambda container; API Gateway's stage throttling bounds the whole API.
 package ratelimit
 
 import (
@@ -9,12 +9,27 @@ import (
 	"time"
 )
 
-// Limiter allows Rate events per Per for each key, in bursts of up to Rate.
+// Limiter allows Rate events per Per for each identity of each tenant, in
+// bursts of up to Rate.
+//
+// Memory is bounded without letting anyone reset a throttled identity: a
+// bucket is forgotten only once it has refilled completely (it then carries
+// no state: a fresh bucket is the same), and a new identity that finds its
+// tenant at MaxIdentitiesPerTenant, or the limiter at MaxBuckets, with no
+// full bucket to forget is refused until one refills. So a flood of new
+// identities throttles the flooding tenant first, and other tenants' new
+// identities only once every slot is held by a bucket still in use; an
+// identity already throttled stays throttled.
 type Limiter struct {
 	rate    float64 // tokens per second
 	burst   float64
 	mu      sync.Mutex
-	buckets map[string]*bucket
+	tenants map[string]map[string]*bucket // tenant -> identity -> bucket
+	total   int                           // buckets over all tenants
+	// fullUntil: at MaxBuckets, no bucket is full before this time, so new
+	// identities are refused without another scan of every bucket. Buckets
+	// only refill with time, or drain, which puts their refill later.
+	fullUntil time.Time
 }
 
 type bucket struct {
@@ -26,34 +41,61 @@ type bucket struct {
 // the announced time is always enough for one event.
 const tokenEpsilon = 1e-9
 
-// maxKeys bounds memory under a flood of distinct keys: past it, buckets
-// that have refilled completely (and so carry no state) are dropped.
-const maxKeys = 10000
+// Bounds on the buckets one limiter keeps (a bucket is ~200 bytes with its
+// identity). A bucket is in use, and cannot be forgotten, only while it
+// refills: for at most Per after its identity's last event.
+const (
+	MaxIdentitiesPerTenant = 2000
+	MaxBuckets             = 20000
+)
 
-// New returns a limiter of n events per period per key. n <= 0 returns nil,
-// and a nil *Limiter allows everything.
+// New returns a limiter of n events per period per identity. n <= 0 returns
+// nil, and a nil *Limiter allows everything.
 func New(n int, per time.Duration) *Limiter {
 	if n <= 0 {
 		return nil
 	}
-	return &Limiter{rate: float64(n) / per.Seconds(), burst: float64(n), buckets: map[string]*bucket{}}
+	return &Limiter{rate: float64(n) / per.Seconds(), burst: float64(n), tenants: map[string]map[string]*bucket{}}
 }
 
-// Allow takes one event for key at now. When the bucket is empty it returns
-// false and how long until one event is allowed again.
-func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
+// AllowIdentity takes one event for identity of tenant at now. When the
+// identity's bucket is empty, or it is new and no room can be made for it,
+// it returns false and how long until an event may be allowed again.
+func (l *Limiter) AllowIdentity(tenant, identity string, now time.Time) (bool, time.Duration) {
 	if l == nil {
 		return true, 0
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[key]
+	ids := l.tenants[tenant]
+	b := ids[identity]
 	if b == nil {
-		if len(l.buckets) >= maxKeys {
-			l.prune(now)
+		if len(ids) >= MaxIdentitiesPerTenant {
+			if wait := l.forgetFull(tenant, ids, now); len(ids) >= MaxIdentitiesPerTenant {
+				return false, wait
+			}
+		}
+		if l.total >= MaxBuckets {
+			if wait := l.fullUntil.Sub(now); wait > 0 && wait <= l.until(l.burst) {
+				return false, wait
+			}
+			wait := time.Duration(math.MaxInt64)
+			for t, m := range l.tenants {
+				wait = min(wait, l.forgetFull(t, m, now))
+			}
+			if l.total >= MaxBuckets {
+				l.fullUntil = now.Add(wait)
+				return false, wait
+			}
+		}
+		ids = l.tenants[tenant] // forgetFull drops a tenant it empties
+		if ids == nil {
+			ids = map[string]*bucket{}
+			l.tenants[tenant] = ids
 		}
 		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
+		ids[identity] = b
+		l.total++
 	}
 	if dt := now.Sub(b.last).Seconds(); dt > 0 {
 		b.tokens = min(l.burst, b.tokens+dt*l.rate)
@@ -63,24 +105,36 @@ func (l *Limiter) Allow(key string, now time.Time) (bool, time.Duration) {
 		b.tokens = max(b.tokens-1, 0)
 		return true, 0
 	}
-	// Round up: a truncated wait would end just short of a whole token, and
-	// a caller that waited exactly that long would be refused again.
-	wait := time.Duration(math.Ceil((1 - b.tokens) / l.rate * float64(time.Second)))
-	return false, wait
+	return false, l.until(1 - b.tokens)
 }
 
-func (l *Limiter) prune(now time.Time) {
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-			delete(l.buckets, k)
+// forgetFull drops tenant's buckets that have refilled completely, and the
+// tenant when it has none left. It returns how long until the next of the
+// others is full.
+func (l *Limiter) forgetFull(tenant string, ids map[string]*bucket, now time.Time) time.Duration {
+	missing := math.Inf(1) // tokens the fullest remaining bucket lacks
+	for id, b := range ids {
+		lack := l.burst - b.tokens
+		if dt := now.Sub(b.last).Seconds(); dt > 0 {
+			lack -= dt * l.rate
 		}
-	}
-	// Still full: a flood of distinct keys. Forget arbitrary ones (map order
-	// is random); a forgotten key only gets a fresh burst.
-	for k := range l.buckets {
-		if len(l.buckets) < maxKeys/2 {
-			break
+		if lack <= tokenEpsilon {
+			delete(ids, id)
+			l.total--
+			continue
 		}
-		delete(l.buckets, k)
+		missing = min(missing, lack)
 	}
+	if len(ids) == 0 {
+		delete(l.tenants, tenant)
+		return 0
+	}
+	return l.until(missing)
+}
+
+// until is how long the bucket takes to earn tokens. It rounds up: a
+// truncated wait would end just short, and a caller that waited exactly
+// that long would be refused again.
+func (l *Limiter) until(tokens float64) time.Duration {
+	return time.Duration(math.Ceil(tokens / l.rate * float64(time.Second)))
 }

@@ -6,7 +6,10 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"bubble-twilio-voice/shared/tenant"
 )
@@ -39,6 +42,16 @@ func FuzzParse(f *testing.F) {
 		`,"token_ttl_seconds":86401,"default_region":"gb"`,
 		`,"ACCOUNT_SID":"AC0123456789abcdef0123456789abcdeF","unknown":{"x":[1,2]}`,
 		`,"record_calls":true,"previous_auth_token":"p","incoming":{}`,
+		`,"outbound":{"allowed_number_types":["mobile","personal","uan","pager","voip","voicemail","toll_free","fixed_line"]}`,
+		`,"outbound":{"allowed_number_types":[]}`,
+		`,"outbound":{"allowed_number_types":["premium_rate"]}`,
+		`,"incoming":{"numbers":{"+14155550101":{"clients":["a"],"label":"Sales line","then_number":"+14155550197","no_answer":{"action":"forward","forward_to":"+14155550101"}}}}`,
+		`,"incoming":{"numbers":{"+14155550101":{"clients":["a"],"then_number":"+14155550100"}},"default":{"clients":["b"],"label":"\u0007"}}`,
+		`,"incoming":{"default":{"clients":["a"],"hours":{"time_zone":"Europe/London","open":[{"days":["mon","tue"],"from":"09:00","to":"17:30"}],"closed_dates":["2026-12-25"]}}}`,
+		`,"incoming":{"default":{"clients":["a"],"hours":{"time_zone":"UTC","open":[{"days":["sun"],"from":"00:00","to":"24:00"}],"closed_dates":[]},"closed":{"action":"voicemail","max_length_seconds":60}}}`,
+		`,"incoming":{"default":{"clients":["a"],"hours":{"time_zone":"America/New_York","open":[{"days":["sat"],"from":"22:00","to":"06:00"}]},"closed":{"action":"forward","forward_to":"+14155550199"}}}`,
+		`,"incoming":{"default":{"clients":["a"],"hours":{"time_zone":"Local","open":[]},"closed":{}}}`,
+		`,"incoming":{"default":{"clients":["a"],"closed":{"action":"message"}}}`,
 	} {
 		f.Add([]byte(minimal + extra + `}`))
 	}
@@ -86,14 +99,86 @@ func normalize(t *tenant.Tenant) tenant.Tenant {
 	c.CallerIDs = nilIfEmpty(c.CallerIDs)
 	c.Outbound.AllowedCountries = nilIfEmpty(c.Outbound.AllowedCountries)
 	c.Outbound.BlockedPrefixes = nilIfEmpty(c.Outbound.BlockedPrefixes)
+	c.Outbound.AllowedNumberTypes = nilIfEmpty(c.Outbound.AllowedNumberTypes)
 	if c.Incoming != nil {
 		in := *c.Incoming
 		if len(in.Numbers) == 0 {
 			in.Numbers = nil
+		} else {
+			numbers := make(map[string]*tenant.Route, len(in.Numbers))
+			for n, r := range in.Numbers {
+				numbers[n] = normalizeRoute(r)
+			}
+			in.Numbers = numbers
 		}
+		in.Default = normalizeRoute(in.Default)
 		c.Incoming = &in
 	}
 	return c
+}
+
+func normalizeRoute(r *tenant.Route) *tenant.Route {
+	if r == nil || r.Hours == nil {
+		return r
+	}
+	c := *r
+	h := *r.Hours
+	h.ClosedDates = nilIfEmpty(h.ClosedDates)
+	c.Hours = &h
+	return &c
+}
+
+// FuzzOpenAt checks Hours.OpenAt against the rule the README states, read
+// with time.Format: closed all day on a closed date, else open when the
+// local weekday is one of the days and from <= "15:04" < to (zero-padded
+// times compare as strings; "24:00" sorts after every time of day).
+func FuzzOpenAt(f *testing.F) {
+	f.Add("Europe/London", "mon,tue,wed,thu,fri", "09:00", "17:30", "2026-12-25", int64(1783332000))
+	f.Add("America/New_York", "sat", "10:00", "24:00", "2026-03-08", int64(1772953200))
+	f.Add("Australia/Lord_Howe", "sun", "00:00", "02:30", "2026-04-05", int64(1775314800))
+	f.Add("Asia/Kathmandu", "mon,sun", "00:00", "00:01", "", int64(0))
+	f.Add("UTC", "thu", "23:59", "24:00", "1970-01-01", int64(-1))
+	f.Add("Pacific/Apia", "fri,sat", "00:00", "24:00", "2011-12-30", int64(1325203200))
+	f.Add("Local", "mon", "9:00", "17:00", "2026-2-30", int64(1))
+	oracleZones := map[string]*time.Location{} // LoadLocation reads the zone file each time
+	f.Fuzz(func(t *testing.T, zone, days, from, to, closed string, unix int64) {
+		h := map[string]any{
+			"time_zone": zone,
+			"open":      []any{map[string]any{"days": strings.Split(days, ","), "from": from, "to": to}},
+		}
+		if closed != "" {
+			h["closed_dates"] = []string{closed}
+		}
+		doc, err := json.Marshal(map[string]any{
+			"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": "t",
+			"api_key_sid": "SK0123456789abcdef0123456789abcdef", "api_key_secret": "s",
+			"twiml_app_sid": "AP0123456789abcdef0123456789abcdef", "caller_id": "+14155550100",
+			"token_api_keys": []string{"0123456789abcdef"},
+			"incoming":       map[string]any{"default": map[string]any{"clients": []string{"a"}, "hours": h}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tn, err := tenant.Parse(doc)
+		if err != nil {
+			return
+		}
+		loc, ok := oracleZones[zone]
+		if !ok {
+			if loc, err = time.LoadLocation(zone); err != nil {
+				t.Fatalf("Parse accepted zone %q that time.LoadLocation refuses: %v", zone, err)
+			}
+			oracleZones[zone] = loc
+		}
+		at := time.Unix(unix, 0)
+		local := at.In(loc)
+		want := local.Format(time.DateOnly) != closed &&
+			slices.Contains(strings.Split(days, ","), strings.ToLower(local.Format("Mon"))) &&
+			from <= local.Format("15:04") && local.Format("15:04") < to
+		if got := tn.Incoming.Default.Hours.OpenAt(at); got != want {
+			t.Fatalf("OpenAt(%v = %v local) = %v, want %v", at.UTC(), local, got, want)
+		}
+	})
 }
 
 func nilIfEmpty(s []string) []string {

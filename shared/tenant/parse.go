@@ -4,8 +4,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // hours.time_zone must load on Lambda's base image, which has no zoneinfo
+	"unicode"
+	"unicode/utf8"
 )
 
 // FieldError says which field of a tenant record is wrong and why. It never
@@ -124,6 +130,14 @@ func (t *Tenant) validate() error {
 			return bad(fmt.Sprintf("outbound.blocked_prefixes[%d]", i), "must be + followed by 1 to 15 digits")
 		}
 	}
+	for i, n := range t.Outbound.AllowedNumberTypes {
+		switch {
+		case n == "premium_rate" || n == "shared_cost":
+			return bad(fmt.Sprintf("outbound.allowed_number_types[%d]", i), "premium-rate and shared-cost numbers are never dialled")
+		case !slices.Contains(NumberTypes, n):
+			return bad(fmt.Sprintf("outbound.allowed_number_types[%d]", i), "must be one of "+strings.Join(NumberTypes, ", "))
+		}
+	}
 	if t.Incoming != nil {
 		// Sorted so the first error reported is the same on every load.
 		numbers := make([]string, 0, len(t.Incoming.Numbers))
@@ -136,12 +150,12 @@ func (t *Tenant) validate() error {
 			if !ValidE164(n) {
 				return bad(field, "key must be an E.164 number")
 			}
-			if err := t.Incoming.Numbers[n].validate(field); err != nil {
+			if err := t.Incoming.Numbers[n].validate(field, n, t); err != nil {
 				return err
 			}
 		}
 		if t.Incoming.Default != nil {
-			if err := t.Incoming.Default.validate("incoming.default"); err != nil {
+			if err := t.Incoming.Default.validate("incoming.default", "", t); err != nil {
 				return err
 			}
 		}
@@ -149,7 +163,10 @@ func (t *Tenant) validate() error {
 	return nil
 }
 
-func (r *Route) validate(field string) error {
+// validate checks the route of the tenant number self ("" for the default
+// route) and fills in its defaults. The tenant's own numbers are read from t
+// to refuse forwarding loops.
+func (r *Route) validate(field, self string, t *Tenant) error {
 	bad := func(sub, reason string) error { return &FieldError{Field: field + sub, Reason: reason} }
 	if r == nil {
 		return bad("", "must be an object")
@@ -171,7 +188,35 @@ func (r *Route) validate(field string) error {
 	if r.RingSeconds < MinRingSeconds || r.RingSeconds > MaxRingSeconds {
 		return bad(".ring_seconds", fmt.Sprintf("must be between %d and %d", MinRingSeconds, MaxRingSeconds))
 	}
-	na := &r.NoAnswer
+	if !validLabel(r.Label) {
+		return bad(".label", fmt.Sprintf("must be at most %d characters of text, without control characters", MaxLabelLength))
+	}
+	if r.ThenNumber != "" {
+		if err := forwardTarget(field+".then_number", r.ThenNumber, self, t); err != nil {
+			return err
+		}
+	}
+	if err := r.NoAnswer.validate(field+".no_answer", self, t); err != nil {
+		return err
+	}
+	if r.Hours == nil {
+		if r.Closed != nil {
+			return bad(".closed", "needs hours: a route without hours is never closed")
+		}
+		return nil
+	}
+	if err := r.Hours.validate(field + ".hours"); err != nil {
+		return err
+	}
+	if r.Closed == nil {
+		r.Closed = &NoAnswer{}
+	}
+	return r.Closed.validate(field+".closed", self, t)
+}
+
+// validate checks a no_answer or closed step and fills in its defaults.
+func (na *NoAnswer) validate(field, self string, t *Tenant) error {
+	bad := func(sub, reason string) error { return &FieldError{Field: field + sub, Reason: reason} }
 	if na.Action == "" {
 		na.Action = ActionMessage
 	}
@@ -182,19 +227,131 @@ func (r *Route) validate(field string) error {
 			na.MaxLengthSeconds = DefaultVoicemailSeconds
 		}
 		if na.MaxLengthSeconds < 1 || na.MaxLengthSeconds > MaxVoicemailSeconds {
-			return bad(".no_answer.max_length_seconds", fmt.Sprintf("must be between 1 and %d", MaxVoicemailSeconds))
+			return bad(".max_length_seconds", fmt.Sprintf("must be between 1 and %d", MaxVoicemailSeconds))
 		}
 	case ActionForward:
-		if !ValidE164(na.ForwardTo) {
-			return bad(".no_answer.forward_to", "must be an E.164 number such as +14155550100")
+		if err := forwardTarget(field+".forward_to", na.ForwardTo, self, t); err != nil {
+			return err
 		}
 	default:
-		return bad(".no_answer.action", "must be one of voicemail, forward, message")
+		return bad(".action", "must be one of voicemail, forward, message")
 	}
-	if len(na.Message) > 1000 {
-		return bad(".no_answer.message", "must be at most 1000 characters")
+	if len(na.Message) > MaxMessageLength {
+		return bad(".message", fmt.Sprintf("must be at most %d characters", MaxMessageLength))
 	}
 	return nil
+}
+
+// forwardTarget checks a number a call is sent on to (forward_to,
+// then_number): E.164, and not one of the tenant's own numbers, which
+// would bring the call back in and ring it again, a billed leg each time.
+func forwardTarget(field, number, self string, t *Tenant) error {
+	switch {
+	case !ValidE164(number):
+		return &FieldError{Field: field, Reason: "must be an E.164 number such as +14155550100"}
+	case number == self:
+		return &FieldError{Field: field, Reason: "is this route's own number: a forwarding loop, each hop a billed call"}
+	case t.OwnsNumber(number):
+		return &FieldError{Field: field, Reason: "is one of the tenant's own numbers (incoming.numbers, caller_id, caller_ids): a forwarding loop, each hop a billed call"}
+	}
+	return nil
+}
+
+// validLabel: encoding/json has already made s valid UTF-8.
+func validLabel(s string) bool {
+	if utf8.RuneCountInString(s) > MaxLabelLength {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// validate checks opening hours and prepares them for OpenAt.
+func (h *Hours) validate(field string) error {
+	bad := func(sub, reason string) error { return &FieldError{Field: field + sub, Reason: reason} }
+	loc, err := loadZone(h.TimeZone)
+	if err != nil {
+		return bad(".time_zone", "must be an IANA time zone name such as Europe/London")
+	}
+	h.loc = loc
+	if len(h.Open) == 0 {
+		return bad(".open", "needs at least one interval")
+	}
+	if len(h.Open) > MaxOpenIntervals {
+		return bad(".open", fmt.Sprintf("must have at most %d intervals", MaxOpenIntervals))
+	}
+	for i := range h.Open {
+		iv := &h.Open[i]
+		sub := fmt.Sprintf(".open[%d]", i)
+		if len(iv.Days) == 0 {
+			return bad(sub+".days", "needs at least one day")
+		}
+		iv.days = 0
+		for j, d := range iv.Days {
+			k := slices.Index(DayNames[:], d)
+			if k < 0 {
+				return bad(fmt.Sprintf("%s.days[%d]", sub, j), "must be one of "+strings.Join(DayNames[:], ", "))
+			}
+			iv.days |= 1 << k
+		}
+		var ok bool
+		if iv.from, ok = clockMinutes(iv.From); !ok || iv.from == 24*60 {
+			return bad(sub+".from", `must be a time from "00:00" to "23:59"`)
+		}
+		if iv.to, ok = clockMinutes(iv.To); !ok || iv.to <= iv.from {
+			return bad(sub+".to", `must be a time after from, up to "24:00" (an interval cannot cross midnight: write two)`)
+		}
+	}
+	if len(h.ClosedDates) > MaxClosedDates {
+		return bad(".closed_dates", fmt.Sprintf("must have at most %d dates", MaxClosedDates))
+	}
+	h.closed = make([]int, len(h.ClosedDates))
+	for i, s := range h.ClosedDates {
+		d, err := time.Parse(time.DateOnly, s)
+		if err != nil || d.Format(time.DateOnly) != s {
+			return bad(fmt.Sprintf(".closed_dates[%d]", i), "must be a date written 2006-01-02")
+		}
+		h.closed[i] = d.Year()*10000 + int(d.Month())*100 + d.Day()
+	}
+	return nil
+}
+
+// clockMinutes reads "15:04" (or "24:00") as minutes after midnight.
+func clockMinutes(s string) (int, bool) {
+	if len(s) != 5 || s[2] != ':' || !allDigits(s[:2]) || !allDigits(s[3:]) {
+		return 0, false
+	}
+	h := int(s[0]-'0')*10 + int(s[1]-'0')
+	m := int(s[3]-'0')*10 + int(s[4]-'0')
+	if h > 24 || m > 59 || h == 24 && m != 0 {
+		return 0, false
+	}
+	return h*60 + m, true
+}
+
+// zones caches loaded time zones by name: records share them, and a
+// record parsed twice gets the same *time.Location.
+var zones sync.Map
+
+// loadZone loads an IANA time zone. "" and "Local" (whatever zone the
+// container runs in) are refused; "UTC" is allowed.
+func loadZone(name string) (*time.Location, error) {
+	if loc, ok := zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	if name == "" || name == "Local" {
+		return nil, fmt.Errorf("not an IANA zone: %q", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := zones.LoadOrStore(name, loc)
+	return actual.(*time.Location), nil
 }
 
 // UnmarshalJSON lets an explicit "ring_seconds": 0 be refused instead of

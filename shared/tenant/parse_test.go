@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Secret values in the valid record; no error text may contain any of them.
@@ -69,6 +71,29 @@ func defaultRoute(rec map[string]any) map[string]any {
 	return rec["incoming"].(map[string]any)["default"].(map[string]any)
 }
 
+// hours gives the first incoming number's route opening hours (Mon-Fri
+// 09:00-17:30 and Sat 10:00-14:00 in New York) and returns them for
+// editing.
+func hours(rec map[string]any) map[string]any {
+	h := map[string]any{
+		"time_zone": "America/New_York",
+		"open": []any{
+			map[string]any{"days": []any{"mon", "tue", "wed", "thu", "fri"}, "from": "09:00", "to": "17:30"},
+			map[string]any{"days": []any{"sat"}, "from": "10:00", "to": "14:00"},
+		},
+	}
+	if got, ok := route(rec)["hours"].(map[string]any); ok {
+		return got
+	}
+	route(rec)["hours"] = h
+	return h
+}
+
+// interval gives interval i of hours(rec) for editing.
+func interval(rec map[string]any, i int) map[string]any {
+	return hours(rec)["open"].([]any)[i].(map[string]any)
+}
+
 func clients(n int) []any {
 	out := make([]any, n)
 	for i := range out {
@@ -113,6 +138,67 @@ func TestParseValid(t *testing.T) {
 	}
 	if got := tn.AuthTokens(); len(got) != 2 || got[0] != testAuthToken || got[1] != testPrevAuthToken {
 		t.Errorf("AuthTokens = %q", got)
+	}
+}
+
+func TestParseRouting(t *testing.T) {
+	rec := validRecord()
+	rec["outbound"].(map[string]any)["allowed_number_types"] = []any{"mobile", "personal"}
+	r := route(rec)
+	r["label"] = "Sales line \u00e9 <EU>"
+	r["then_number"] = "+14155550197"
+	hours(rec)["closed_dates"] = []any{"2026-12-25", "2027-01-01"}
+	defaultRoute(rec)["hours"] = map[string]any{"time_zone": "UTC", "open": []any{map[string]any{"days": []any{"sun"}, "from": "00:00", "to": "24:00"}}}
+	defaultRoute(rec)["closed"] = map[string]any{"action": "voicemail", "message": "Closed."}
+	tn, err := Parse(mustJSON(t, rec))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	o := tn.Outbound
+	for typ, want := range map[string]bool{"mobile": true, "personal": true, "fixed_line": false, "toll_free": false, "premium_rate": false} {
+		if got := o.NumberTypeAllowed(typ); got != want {
+			t.Errorf("NumberTypeAllowed(%s) = %v, want %v", typ, got, want)
+		}
+	}
+	num := tn.RouteFor("+14155550100")
+	if num.Label != "Sales line \u00e9 <EU>" || num.ThenNumber != "+14155550197" || num.Hours == nil {
+		t.Errorf("route %+v", num)
+	}
+	if num.Closed == nil || num.Closed.Action != ActionMessage {
+		t.Errorf("closed step of a route with hours and no closed: %+v, want the default message step", num.Closed)
+	}
+	def := tn.Incoming.Default
+	if def.Closed == nil || def.Closed.Action != ActionVoicemail || def.Closed.MaxLengthSeconds != DefaultVoicemailSeconds {
+		t.Errorf("closed voicemail %+v, want the default length filled in", def.Closed)
+	}
+	if def.ThenNumber != "" || def.Label != "" {
+		t.Errorf("default route gained %q %q", def.ThenNumber, def.Label)
+	}
+	// Absent: everything default.
+	tn, err = Parse(mustJSON(t, validRecord()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, typ := range NumberTypes {
+		want := slices.Contains(DefaultNumberTypes, typ)
+		if got := tn.Outbound.NumberTypeAllowed(typ); got != want {
+			t.Errorf("default NumberTypeAllowed(%s) = %v, want %v", typ, got, want)
+		}
+	}
+	if r := tn.RouteFor("+14155550100"); r.Hours != nil || r.Closed != nil || !r.Hours.OpenAt(time.Now()) {
+		t.Errorf("route without hours: %+v, want always open", r)
+	}
+}
+
+// TestForwardTargets checks numbers that are not the tenant's own may be
+// forward and backup targets, whatever they are.
+func TestForwardTargets(t *testing.T) {
+	rec := validRecord()
+	route(rec)["then_number"] = "+14155550199" // the same as forward_to: one backup phone
+	defaultRoute(rec)["no_answer"] = map[string]any{"action": "forward", "forward_to": "+442071838751"}
+	defaultRoute(rec)["then_number"] = "+19002345678" // refused when dialled, not when loaded
+	if _, err := Parse(mustJSON(t, rec)); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -219,10 +305,94 @@ func TestParseFieldErrors(t *testing.T) {
 		{"default route bad forward_to", func(r map[string]any) {
 			defaultRoute(r)["no_answer"] = map[string]any{"action": "forward", "forward_to": "+0000"}
 		}, "incoming.default.no_answer.forward_to"},
+		// Number types.
+		{"allowed_number_types unknown", func(r map[string]any) {
+			r["outbound"].(map[string]any)["allowed_number_types"] = []any{"mobile", "satellite"}
+		}, "outbound.allowed_number_types[1]"},
+		{"allowed_number_types premium_rate", func(r map[string]any) {
+			r["outbound"].(map[string]any)["allowed_number_types"] = []any{"premium_rate"}
+		}, "outbound.allowed_number_types[0]"},
+		{"allowed_number_types shared_cost", func(r map[string]any) {
+			r["outbound"].(map[string]any)["allowed_number_types"] = []any{"fixed_line", "shared_cost"}
+		}, "outbound.allowed_number_types[1]"},
+		{"allowed_number_types upper case", func(r map[string]any) {
+			r["outbound"].(map[string]any)["allowed_number_types"] = []any{"MOBILE"}
+		}, "outbound.allowed_number_types[0]"},
+
+		// Forwarding loops.
+		{"forward_to the route's own number", func(r map[string]any) {
+			route(r)["no_answer"] = map[string]any{"action": "forward", "forward_to": "+14155550100"}
+		}, numRoute + ".no_answer.forward_to"},
+		{"forward_to another routed number", func(r map[string]any) {
+			r["incoming"].(map[string]any)["numbers"].(map[string]any)["+14155550111"] = map[string]any{"clients": []any{"bob"}}
+			route(r)["no_answer"] = map[string]any{"action": "forward", "forward_to": "+14155550111"}
+		}, numRoute + ".no_answer.forward_to"},
+		{"forward_to caller_id", func(r map[string]any) {
+			r["caller_id"] = "+14155550142"
+			route(r)["no_answer"] = map[string]any{"action": "forward", "forward_to": "+14155550142"}
+		}, numRoute + ".no_answer.forward_to"},
+		{"forward_to one of caller_ids", func(r map[string]any) {
+			route(r)["no_answer"] = map[string]any{"action": "forward", "forward_to": "+442071838750"}
+		}, numRoute + ".no_answer.forward_to"},
+		{"default route forward_to a routed number", func(r map[string]any) {
+			defaultRoute(r)["no_answer"] = map[string]any{"action": "forward", "forward_to": "+14155550100"}
+		}, "incoming.default.no_answer.forward_to"},
+
+		// Label.
+		{"label too long", func(r map[string]any) { route(r)["label"] = strings.Repeat("\u00e9", 101) }, numRoute + ".label"},
+		{"label control character", func(r map[string]any) { route(r)["label"] = "Sales\nline" }, numRoute + ".label"},
+
+		// Backup phone.
+		{"then_number national format", func(r map[string]any) { route(r)["then_number"] = "(415) 555-0197" }, numRoute + ".then_number"},
+		{"then_number the route's own number", func(r map[string]any) { route(r)["then_number"] = "+14155550100" }, numRoute + ".then_number"},
+		{"then_number a caller ID", func(r map[string]any) { defaultRoute(r)["then_number"] = "+14155550101" }, "incoming.default.then_number"},
+
+		// Opening hours.
+		{"closed without hours", func(r map[string]any) { route(r)["closed"] = map[string]any{"action": "message"} }, numRoute + ".closed"},
+		{"hours without time_zone", func(r map[string]any) { delete(hours(r), "time_zone") }, numRoute + ".hours.time_zone"},
+		{"hours unknown time_zone", func(r map[string]any) { hours(r)["time_zone"] = "Europe/Atlantis" }, numRoute + ".hours.time_zone"},
+		{"hours time_zone Local", func(r map[string]any) { hours(r)["time_zone"] = "Local" }, numRoute + ".hours.time_zone"},
+		{"hours time_zone path", func(r map[string]any) { hours(r)["time_zone"] = "../../etc/passwd" }, numRoute + ".hours.time_zone"},
+		{"hours time_zone offset", func(r map[string]any) { hours(r)["time_zone"] = "+01:00" }, numRoute + ".hours.time_zone"},
+		{"hours without open", func(r map[string]any) { delete(hours(r), "open") }, numRoute + ".hours.open"},
+		{"hours too many intervals", func(r map[string]any) {
+			iv := map[string]any{"days": []any{"mon"}, "from": "09:00", "to": "10:00"}
+			hours(r)["open"] = slices.Repeat([]any{iv}, 51)
+		}, numRoute + ".hours.open"},
+		{"interval without days", func(r map[string]any) { interval(r, 1)["days"] = []any{} }, numRoute + ".hours.open[1].days"},
+		{"interval bad day", func(r map[string]any) { interval(r, 1)["days"] = []any{"sat", "Sunday"} }, numRoute + ".hours.open[1].days[1]"},
+		{"interval from without zero", func(r map[string]any) { interval(r, 0)["from"] = "9:00" }, numRoute + ".hours.open[0].from"},
+		{"interval from 24:00", func(r map[string]any) { interval(r, 0)["from"] = "24:00" }, numRoute + ".hours.open[0].from"},
+		{"interval from 12:60", func(r map[string]any) { interval(r, 0)["from"] = "12:60" }, numRoute + ".hours.open[0].from"},
+		{"interval from with seconds", func(r map[string]any) { interval(r, 0)["from"] = "09:00:00" }, numRoute + ".hours.open[0].from"},
+		{"interval to before from", func(r map[string]any) { interval(r, 0)["to"] = "08:00" }, numRoute + ".hours.open[0].to"},
+		{"interval to equal to from", func(r map[string]any) { interval(r, 0)["to"] = "09:00" }, numRoute + ".hours.open[0].to"},
+		{"interval across midnight", func(r map[string]any) { interval(r, 0)["from"], interval(r, 0)["to"] = "22:00", "06:00" }, numRoute + ".hours.open[0].to"},
+		{"interval to 24:01", func(r map[string]any) { interval(r, 0)["to"] = "24:01" }, numRoute + ".hours.open[0].to"},
+		{"interval to missing", func(r map[string]any) { delete(interval(r, 0), "to") }, numRoute + ".hours.open[0].to"},
+		{"closed_dates bad", func(r map[string]any) { hours(r)["closed_dates"] = []any{"2026-12-25", "2026-2-3"} }, numRoute + ".hours.closed_dates[1]"},
+		{"closed_dates no such day", func(r map[string]any) { hours(r)["closed_dates"] = []any{"2026-02-30"} }, numRoute + ".hours.closed_dates[0]"},
+		{"closed_dates with a time", func(r map[string]any) { hours(r)["closed_dates"] = []any{"2026-12-25T00:00:00Z"} }, numRoute + ".hours.closed_dates[0]"},
+		{"closed_dates too many", func(r map[string]any) { hours(r)["closed_dates"] = slices.Repeat([]any{"2026-12-25"}, 501) }, numRoute + ".hours.closed_dates"},
+		{"closed bad action", func(r map[string]any) { hours(r); route(r)["closed"] = map[string]any{"action": "ring"} }, numRoute + ".closed.action"},
+		{"closed forward loop", func(r map[string]any) {
+			hours(r)
+			route(r)["closed"] = map[string]any{"action": "forward", "forward_to": "+14155550100"}
+		}, numRoute + ".closed.forward_to"},
+		{"closed voicemail too long", func(r map[string]any) {
+			hours(r)
+			route(r)["closed"] = map[string]any{"action": "voicemail", "max_length_seconds": 3601}
+		}, numRoute + ".closed.max_length_seconds"},
+		{"closed message too long", func(r map[string]any) {
+			hours(r)
+			route(r)["closed"] = map[string]any{"message": strings.Repeat("m", 1001)}
+		}, numRoute + ".closed.message"},
+
 		// Wrong JSON types are reported for the whole document.
 		{"auth_token wrong type", func(r map[string]any) { r["auth_token"] = 12345 }, "(document)"},
 		{"ttl is a string holding a secret", func(r map[string]any) { r["token_ttl_seconds"] = testKeySecret }, "(document)"},
 		{"clients wrong type", func(r map[string]any) { route(r)["clients"] = testBearer }, "(document)"},
+		{"hours wrong type", func(r map[string]any) { route(r)["hours"] = "9 to 5" }, "(document)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -319,6 +489,91 @@ func TestValidators(t *testing.T) {
 				t.Errorf("(%q) = %v, want %v", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestOpenAt(t *testing.T) {
+	rec := validRecord()
+	hours(rec)["closed_dates"] = []any{"2026-12-25"}
+	defaultRoute(rec)["hours"] = map[string]any{
+		"time_zone": "Europe/London",
+		"open": []any{
+			map[string]any{"days": []any{"mon", "tue", "wed", "thu", "fri"}, "from": "08:00", "to": "24:00"},
+			map[string]any{"days": []any{"sat", "sun"}, "from": "00:00", "to": "02:00"},
+		},
+	}
+	tn, err := Parse(mustJSON(t, rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ny, london := tn.RouteFor("+14155550100").Hours, tn.Incoming.Default.Hours
+	tests := []struct {
+		name  string
+		hours *Hours
+		at    string
+		want  bool
+	}{
+		// New York: EST (UTC-5) until 8 March 2026 02:00, then EDT (UTC-4).
+		{"winter opening", ny, "2026-01-05T14:00:00Z", true},
+		{"winter a second before", ny, "2026-01-05T13:59:59Z", false},
+		{"summer opening", ny, "2026-07-06T13:00:00Z", true},
+		{"summer a second before", ny, "2026-07-06T12:59:59Z", false},
+		{"summer closing is closed", ny, "2026-07-06T21:30:00Z", false},
+		{"summer last minute", ny, "2026-07-06T21:29:59Z", true},
+		{"first weekday of daylight saving", ny, "2026-03-09T13:00:00Z", true},
+		{"last weekday before daylight saving", ny, "2026-03-06T13:00:00Z", false},
+		{"friday", ny, "2026-07-10T20:00:00Z", true},
+		{"saturday morning", ny, "2026-07-11T14:00:00Z", true},
+		{"saturday afternoon", ny, "2026-07-11T18:00:00Z", false},
+		{"sunday", ny, "2026-07-12T15:00:00Z", false},
+		{"monday in UTC, sunday in New York", ny, "2026-07-13T02:00:00Z", false},
+		{"closed date", ny, "2026-12-25T15:00:00Z", false},
+		{"closed date is local: 24 Dec evening in New York", ny, "2026-12-24T22:00:00Z", true},
+		{"closed date is local: 25 Dec in UTC, 24 Dec in New York", ny, "2026-12-25T01:00:00Z", false},
+		{"the day after a closed date", ny, "2026-12-28T15:00:00Z", true},
+		{"another time zone's instant", ny, "2026-07-06T15:00:00+02:00", true},
+		// London: GMT until 29 March 2026 01:00 UTC, then BST (UTC+1).
+		{"to 24:00 includes 23:59", london, "2026-07-06T22:59:59Z", true},
+		{"to 24:00 excludes midnight", london, "2026-07-06T23:00:00Z", false},
+		{"winter 08:00", london, "2026-01-05T08:00:00Z", true},
+		{"summer 07:30 local", london, "2026-07-06T06:30:00Z", false},
+		{"weekend night", london, "2026-07-11T00:30:00Z", true},
+		{"spring forward night: 00:59 GMT", london, "2026-03-29T00:59:00Z", true},
+		{"spring forward night: 02:00 BST", london, "2026-03-29T01:00:00Z", false},
+		{"fall back night: 01:30 BST", london, "2026-10-25T00:30:00Z", true},
+		{"fall back night: 01:30 GMT", london, "2026-10-25T01:30:00Z", true},
+		{"fall back night: 02:00 GMT", london, "2026-10-25T02:00:00Z", false},
+		// Hours not built by Parse.
+		{"nil hours", nil, "2026-07-12T15:00:00Z", true},
+		{"hand-built hours", &Hours{TimeZone: "UTC"}, "2026-07-12T15:00:00Z", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			at, err := time.Parse(time.RFC3339, tc.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tc.hours.OpenAt(at); got != tc.want {
+				t.Errorf("OpenAt(%s) = %v, want %v", tc.at, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestZonesShared checks records share one *time.Location per zone.
+func TestZonesShared(t *testing.T) {
+	rec := validRecord()
+	hours(rec)
+	a, err := Parse(mustJSON(t, rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Parse(mustJSON(t, rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.RouteFor("+14155550100").Hours.loc != b.RouteFor("+14155550100").Hours.loc {
+		t.Error("two records with the same zone hold two locations")
 	}
 }
 

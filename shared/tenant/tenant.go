@@ -6,6 +6,7 @@ package tenant
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Tenant is one Twilio subaccount's configuration and secrets. It is built
@@ -42,11 +43,55 @@ type Outbound struct {
 	// AllowClientCalls lets a browser client call another client. A pointer
 	// because the default (absent) is true.
 	AllowClientCalls *bool `json:"allow_client_calls,omitempty"`
+	// AllowedNumberTypes lists the kinds of number (NumberType names) that
+	// may be dialled. Empty means DefaultNumberTypes. Premium-rate and
+	// shared-cost numbers are never dialled and cannot be listed.
+	AllowedNumberTypes []string `json:"allowed_number_types,omitempty"`
 }
 
 // ClientCallsAllowed reports whether browser-to-browser calls are permitted.
 func (o Outbound) ClientCallsAllowed() bool {
 	return o.AllowClientCalls == nil || *o.AllowClientCalls
+}
+
+// NumberTypeAllowed reports whether numbers of the named type (one of the
+// NumberType constants) may be dialled: listed in AllowedNumberTypes, or in
+// DefaultNumberTypes when that is empty.
+func (o Outbound) NumberTypeAllowed(name string) bool {
+	allowed := o.AllowedNumberTypes
+	if len(allowed) == 0 {
+		allowed = DefaultNumberTypes
+	}
+	for _, a := range allowed {
+		if a == name {
+			return true
+		}
+	}
+	return false
+}
+
+// Number types for outbound.allowed_number_types, after libphonenumber's
+// classification of a number.
+const (
+	NumberTypeFixedLine = "fixed_line" // geographic landlines
+	NumberTypeMobile    = "mobile"
+	NumberTypeTollFree  = "toll_free" // free to the caller: +1 800, +44 800
+	NumberTypeVoIP      = "voip"      // e.g. UK +44 56
+	NumberTypePersonal  = "personal"  // follow-me numbers, e.g. UK +44 70, US +1 500: a classic fraud range
+	NumberTypeUAN       = "uan"       // universal access numbers, e.g. UK +44 3x, FR +33 806
+	NumberTypePager     = "pager"     // e.g. UK +44 76
+	NumberTypeVoicemail = "voicemail" // voicemail access, e.g. DE +49 177 99
+)
+
+// DefaultNumberTypes are dialled when outbound.allowed_number_types is
+// absent. Do not modify.
+var DefaultNumberTypes = []string{NumberTypeFixedLine, NumberTypeMobile, NumberTypeTollFree}
+
+// NumberTypes lists every name outbound.allowed_number_types accepts.
+// Do not modify.
+var NumberTypes = []string{
+	NumberTypeFixedLine, NumberTypeMobile, NumberTypeTollFree, NumberTypeVoIP,
+	NumberTypePersonal, NumberTypeUAN, NumberTypePager, NumberTypeVoicemail,
 }
 
 // Incoming routes calls to the tenant's phone numbers.
@@ -61,16 +106,84 @@ type Incoming struct {
 type Route struct {
 	Clients     []string `json:"clients"`
 	RingSeconds int      `json:"ring_seconds,omitempty"`
-	NoAnswer    NoAnswer `json:"no_answer"`
+	// Label names the line to the browsers it rings ("Sales line"); optional.
+	Label string `json:"label,omitempty"`
+	// ThenNumber is a backup phone (E.164) rung for RingSeconds after the
+	// clients did not answer, before NoAnswer; optional.
+	ThenNumber string   `json:"then_number,omitempty"`
+	NoAnswer   NoAnswer `json:"no_answer"`
+	// Hours are the route's opening hours; nil means always open. Outside
+	// them a call takes the Closed step without ringing anyone.
+	Hours *Hours `json:"hours,omitempty"`
+	// Closed is the step taken outside Hours. Parse sets it (default
+	// action message) whenever Hours is set, and refuses it without Hours.
+	Closed *NoAnswer `json:"closed,omitempty"`
 }
 
-// NoAnswer is the step taken when nobody picks up.
+// NoAnswer is the step taken when nobody picks up, and the shape of the
+// step taken when a route is closed.
 type NoAnswer struct {
 	// Action is one of ActionVoicemail, ActionForward, ActionMessage.
 	Action           string `json:"action,omitempty"`
 	ForwardTo        string `json:"forward_to,omitempty"`
 	Message          string `json:"message,omitempty"`
 	MaxLengthSeconds int    `json:"max_length_seconds,omitempty"`
+}
+
+// Hours are a route's opening hours, in one time zone.
+type Hours struct {
+	// TimeZone is an IANA time zone name such as "Europe/London"; opening
+	// times are wall-clock times there, daylight saving time included.
+	TimeZone string `json:"time_zone"`
+	// Open lists the weekly intervals the route is open.
+	Open []Interval `json:"open"`
+	// ClosedDates are local dates ("2026-12-25") on which the route is
+	// closed all day, whatever Open says.
+	ClosedDates []string `json:"closed_dates,omitempty"`
+
+	loc    *time.Location // TimeZone, loaded by Parse
+	closed []int          // ClosedDates as yyyymmdd, filled by Parse
+}
+
+// Interval is one weekly opening interval: on each of Days, from From up
+// to (not including) To, local times written "15:04". To may be "24:00";
+// an interval never crosses midnight (write two).
+type Interval struct {
+	Days []string `json:"days"` // "mon", "tue", "wed", "thu", "fri", "sat", "sun"
+	From string   `json:"from"`
+	To   string   `json:"to"`
+
+	days     uint8 // bit 1<<time.Weekday for each of Days, filled by Parse
+	from, to int   // minutes after midnight, filled by Parse
+}
+
+// DayNames are the names Interval.Days accepts, indexed by time.Weekday.
+var DayNames = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// OpenAt reports whether the hours are open at the instant t: its local
+// date is not one of ClosedDates and its local weekday and time fall in
+// one of the Open intervals. Hours not built by Parse are always open.
+func (h *Hours) OpenAt(t time.Time) bool {
+	if h == nil || h.loc == nil {
+		return true
+	}
+	local := t.In(h.loc)
+	y, m, d := local.Date()
+	date := y*10000 + int(m)*100 + d
+	for _, c := range h.closed {
+		if c == date {
+			return false
+		}
+	}
+	day := uint8(1) << local.Weekday()
+	minute := local.Hour()*60 + local.Minute()
+	for i := range h.Open {
+		iv := &h.Open[i]
+		if iv.days&day != 0 && iv.from <= minute && minute < iv.to {
+			return true
+		}
+	}
+	return false
 }
 
 // No-answer actions.
@@ -92,6 +205,10 @@ const (
 	DefaultVoicemailSeconds = 120
 	MaxVoicemailSeconds     = 3600
 	DefaultRegion           = "US"
+	MaxLabelLength          = 100 // characters
+	MaxMessageLength        = 1000
+	MaxOpenIntervals        = 50
+	MaxClosedDates          = 500
 )
 
 // RouteFor returns the route for a called number: its own, else the default,
@@ -104,6 +221,20 @@ func (t *Tenant) RouteFor(called string) *Route {
 		return r
 	}
 	return t.Incoming.Default
+}
+
+// OwnsNumber reports whether number is one of the tenant's own phone
+// numbers: a key of incoming.numbers, caller_id or one of caller_ids.
+// Forwarding a call to one of them brings it back in (a forwarding loop,
+// each hop a billed call), so Parse refuses them as forward and backup
+// targets.
+func (t *Tenant) OwnsNumber(number string) bool {
+	if t.Incoming != nil {
+		if _, ok := t.Incoming.Numbers[number]; ok {
+			return true
+		}
+	}
+	return t.OwnsCallerID(number)
 }
 
 // OwnsCallerID reports whether number is the tenant's caller_id or one of

@@ -26,6 +26,9 @@ const clientPrefix = "client:"
 //     "1-800-FLOWERS"): a phone number, read in the tenant's DefaultRegion.
 //     An extension ("x12") is dropped.
 //
+// An emergency number (see emergencyNumber) is refused first, with its own
+// reason and message, before any other check can call it "not valid".
+//
 // A client call presents "client:<caller>" and ignores CallerId. A number
 // call presents the tenant's caller_id, or CallerId when the tenant owns it;
 // a CallerId it does not own refuses the call (caller_id_not_allowed) rather
@@ -61,6 +64,9 @@ func Outgoing(c Call, t *tenant.Tenant) Decision {
 			Clients:  []string{id},
 			Record:   t.RecordCalls,
 		}
+	}
+	if emergencyNumber(to, t) {
+		return refuse(ReasonEmergencyNumber)
 	}
 
 	callerID := t.CallerID
@@ -99,14 +105,73 @@ func allDigits(s string) bool {
 	return true
 }
 
+// emergencyRegions are checked for emergency numbers besides the tenant's
+// own regions, so that a traveller's 999 or 000 on a US tenant's app hears
+// that emergency calls are not possible rather than "not valid": together
+// they cover 911, 112, 999, 000, 111, 110, 119, 120, 15, 17, 18, 100, 108,
+// 190, 192, 193, 10111.
+var emergencyRegions = []string{"US", "GB", "AU", "NZ", "DE", "FR", "JP", "CN", "IN", "BR", "ZA"}
+
+// maxEmergencyDigits bounds the digits of a dialled string worth checking:
+// libphonenumber's longest emergency number has 6 digits, so a full-length
+// number never pays for the checks.
+const maxEmergencyDigits = 8
+
+// emergencyNumber reports whether raw, as dialled, is an emergency number
+// in the tenant's DefaultRegion, one of its AllowedCountries, or one of
+// emergencyRegions, by libphonenumber's short-number metadata; or, written
+// with a country code ("+1 911", "+33 15"), one of that country's, which
+// Twilio would connect too.
+func emergencyNumber(raw string, t *tenant.Tenant) bool {
+	digits := 0
+	for i := 0; i < len(raw); i++ {
+		if raw[i] >= '0' && raw[i] <= '9' {
+			digits++
+		}
+	}
+	if digits == 0 || digits > maxEmergencyDigits {
+		return false
+	}
+	if strings.HasPrefix(raw, "+") {
+		var num phonenumbers.PhoneNumber
+		if phonenumbers.ParseToNumber(raw, t.DefaultRegion, &num) != nil {
+			return false
+		}
+		national := phonenumbers.GetNationalSignificantNumber(&num)
+		for _, r := range phonenumbers.GetRegionCodesForCountryCode(int(num.GetCountryCode())) {
+			if phonenumbers.IsEmergencyNumber(national, r) {
+				return true
+			}
+		}
+		return false
+	}
+	if phonenumbers.IsEmergencyNumber(raw, t.DefaultRegion) {
+		return true
+	}
+	for _, r := range t.Outbound.AllowedCountries {
+		if phonenumbers.IsEmergencyNumber(raw, r) {
+			return true
+		}
+	}
+	for _, r := range emergencyRegions {
+		if phonenumbers.IsEmergencyNumber(raw, r) {
+			return true
+		}
+	}
+	return false
+}
+
 // dialable applies the tenant's outbound policy to a phone number and
 // returns it in E.164, or the reason it may not be dialled.
 //
 // phonenumbers' type and region lookups are the slow part (regexps over the
-// number for each candidate region), so each is done once:
-// IsValidNumber(n) is exactly GetNumberType(n) != UNKNOWN (both test the
-// number against the metadata of GetRegionCodeForNumber(n)), and the type
-// is needed anyway for the premium-rate rule. TestValidity pins that.
+// number for each candidate region). IsValidNumber(n) is exactly
+// GetNumberType(n) != UNKNOWN (both test the number against the metadata
+// of GetRegionCodeForNumber(n)), so validity comes with the type, which the
+// number-type rules need anyway; TestValidity pins that. GetNumberType does
+// derive the region once more internally: phonenumbers v1.8.1 exports no
+// type lookup for a region already known, and copying its classifier to
+// save ~6µs a call is not worth a second copy of libphonenumber's rules.
 func dialable(raw string, t *tenant.Tenant) (string, Reason) {
 	var num phonenumbers.PhoneNumber
 	if err := phonenumbers.ParseToNumber(raw, t.DefaultRegion, &num); err != nil {
@@ -133,7 +198,38 @@ func dialable(raw string, t *tenant.Tenant) (string, Reason) {
 	case phonenumbers.SHARED_COST:
 		return "", ReasonSharedCost
 	}
+	if !typeAllowed(t.Outbound, typ) {
+		return "", ReasonNumberTypeNotAllowed
+	}
 	return e164, ""
+}
+
+// typeAllowed applies outbound.allowed_number_types. A number libphonenumber
+// cannot tell apart as fixed line or mobile (every US number) is allowed
+// when either is.
+func typeAllowed(o tenant.Outbound, typ phonenumbers.PhoneNumberType) bool {
+	switch typ {
+	case phonenumbers.FIXED_LINE:
+		return o.NumberTypeAllowed(tenant.NumberTypeFixedLine)
+	case phonenumbers.MOBILE:
+		return o.NumberTypeAllowed(tenant.NumberTypeMobile)
+	case phonenumbers.FIXED_LINE_OR_MOBILE:
+		return o.NumberTypeAllowed(tenant.NumberTypeFixedLine) || o.NumberTypeAllowed(tenant.NumberTypeMobile)
+	case phonenumbers.TOLL_FREE:
+		return o.NumberTypeAllowed(tenant.NumberTypeTollFree)
+	case phonenumbers.VOIP:
+		return o.NumberTypeAllowed(tenant.NumberTypeVoIP)
+	case phonenumbers.PERSONAL_NUMBER:
+		return o.NumberTypeAllowed(tenant.NumberTypePersonal)
+	case phonenumbers.UAN:
+		return o.NumberTypeAllowed(tenant.NumberTypeUAN)
+	case phonenumbers.PAGER:
+		return o.NumberTypeAllowed(tenant.NumberTypePager)
+	case phonenumbers.VOICEMAIL:
+		return o.NumberTypeAllowed(tenant.NumberTypeVoicemail)
+	default: // premium rate, shared cost, unknown, and any type added later
+		return false
+	}
 }
 
 // countryAllowed reports whether region may be dialled: one of
@@ -151,21 +247,43 @@ func countryAllowed(t *tenant.Tenant, region string) bool {
 	return false
 }
 
-// Incoming decides a call to one of the tenant's numbers (POST /incoming):
-// ring every client of the called number's route at once, and on no answer
-// ask DialCompleteAction what next. The route comes from To, which Twilio
-// signs, so a caller cannot choose it. The tenant must not be nil.
+// Incoming decides a call to one of the tenant's numbers (POST /incoming).
+// The route comes from To, which Twilio signs, so a caller cannot choose it.
+// The tenant must not be nil.
+//
+// A route with hours that are closed at c.Now takes its closed step at
+// once, without ringing anyone. Otherwise every client of the route rings
+// at once, each told the caller, the called number and the route's label
+// (Decision.Display), and DialComplete decides what follows: its action is
+// DialCompleteClientsAction when the route has a backup phone, else
+// DialCompleteAction.
 func Incoming(c Call, t *tenant.Tenant) Decision {
 	route := t.RouteFor(c.To)
 	if route == nil {
 		return refuse(ReasonNoRoute)
 	}
+	if !c.Now.IsZero() && !route.Hours.OpenAt(c.Now) {
+		closed := route.Closed
+		if closed == nil { // Parse sets it with hours; a hand-built route may not
+			closed = &tenant.NoAnswer{}
+		}
+		return step(*closed, ClosedMessage, ClosedRecordingAction, t)
+	}
+	caller := c.From
+	if caller == "" {
+		caller = c.Caller
+	}
+	action := DialCompleteAction
+	if route.ThenNumber != "" {
+		action = DialCompleteClientsAction
+	}
 	return Decision{
 		Kind:    KindDial,
 		Clients: route.Clients,
 		Timeout: route.RingSeconds,
-		Action:  DialCompleteAction,
+		Action:  action,
 		Record:  t.RecordCalls,
+		Display: Display{Caller: caller, Called: c.To, Label: route.Label},
 	}
 }
 
@@ -175,17 +293,20 @@ const (
 	dialAnswered  = "answered"
 )
 
-// DialComplete decides what follows the <Dial> of Incoming (POST
-// /incoming/dial-complete). An answered call is over; any other status
-// (no-answer, busy, failed, canceled, or one Twilio adds later) takes the
-// route's no-answer step:
-//   - voicemail: the route's message or VoicemailMessage, then a recording;
-//   - forward: dial forward_to, through the same policy as Outgoing. A
-//     forward the policy refuses says the route's message or
-//     NoAnswerMessage to the caller, and the Reason names the policy;
-//   - message: the route's message or NoAnswerMessage.
+// DialComplete decides what follows a <Dial> of an incoming call (POST
+// /incoming/dial-complete). An answered call is over. Any other status
+// (no-answer; busy, which one browser's reject() makes of the whole
+// <Dial>; failed; canceled; or one Twilio adds later) goes on:
+//   - after the browsers (Leg LegClients) of a route with then_number: ring
+//     the backup phone, through the same policy as Outgoing, presenting the
+//     called number when the tenant may present it (else caller_id), then
+//     come back here with no leg. A backup phone the policy refuses is
+//     skipped, and the Reason names the policy;
+//   - otherwise the route's no-answer step (see step).
 //
-// The tenant must not be nil.
+// Any other Leg is taken as the end of the last leg, so a URL the tenant
+// did not expect can only end the call sooner, never ring more. The tenant
+// must not be nil.
 func DialComplete(c Call, t *tenant.Tenant) Decision {
 	if c.DialCallStatus == dialCompleted || c.DialCallStatus == dialAnswered {
 		return Decision{Kind: KindHangup}
@@ -194,23 +315,56 @@ func DialComplete(c Call, t *tenant.Tenant) Decision {
 	if route == nil { // the tenant record changed since the call came in
 		return refuse(ReasonNoRoute)
 	}
-	na := route.NoAnswer
-	switch na.Action {
+	var skipped Reason
+	if c.Leg == LegClients && route.ThenNumber != "" {
+		number, reason := dialable(route.ThenNumber, t)
+		if reason == "" {
+			callerID := t.CallerID
+			if t.OwnsCallerID(c.To) {
+				callerID = c.To
+			}
+			return Decision{
+				Kind:     KindDial,
+				CallerID: callerID,
+				Number:   number,
+				Timeout:  route.RingSeconds,
+				Action:   BackupCompleteAction,
+				Record:   t.RecordCalls,
+			}
+		}
+		skipped = reason
+	}
+	d := step(route.NoAnswer, NoAnswerMessage, RecordingCompleteAction, t)
+	if skipped != "" {
+		d.Reason = skipped // the earlier refusal; the step's own is the same policy
+	}
+	return d
+}
+
+// step decides a route's no-answer or closed step:
+//   - voicemail: the step's message or VoicemailMessage, then a recording
+//     whose action is recordAction;
+//   - forward: dial forward_to, through the same policy as Outgoing. A
+//     forward the policy refuses says the step's message or message to the
+//     caller, and the Reason names the policy;
+//   - message: the step's message or message.
+func step(s tenant.NoAnswer, message, recordAction string, t *tenant.Tenant) Decision {
+	switch s.Action {
 	case tenant.ActionVoicemail:
 		return Decision{
 			Kind:      KindVoicemail,
-			Say:       orDefault(na.Message, VoicemailMessage),
-			MaxLength: na.MaxLengthSeconds,
-			Action:    RecordingCompleteAction,
+			Say:       orDefault(s.Message, VoicemailMessage),
+			MaxLength: s.MaxLengthSeconds,
+			Action:    recordAction,
 		}
 	case tenant.ActionForward:
-		number, reason := dialable(na.ForwardTo, t)
+		number, reason := dialable(s.ForwardTo, t)
 		if reason != "" {
-			return Decision{Kind: KindSay, Reason: reason, Say: orDefault(na.Message, NoAnswerMessage)}
+			return Decision{Kind: KindSay, Reason: reason, Say: orDefault(s.Message, message)}
 		}
 		return Decision{Kind: KindDial, Number: number, Record: t.RecordCalls}
 	default: // tenant.ActionMessage
-		return Decision{Kind: KindSay, Say: orDefault(na.Message, NoAnswerMessage)}
+		return Decision{Kind: KindSay, Say: orDefault(s.Message, message)}
 	}
 }
 

@@ -3,8 +3,10 @@ package voice_test
 import (
 	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -13,56 +15,98 @@ import (
 )
 
 // FuzzOutgoing reads arbitrary dialled strings under arbitrary outbound
-// policies. Outgoing (and DialComplete's forward, which goes through the
-// same policy) must never panic, and a Dial decision's number must always
-// be E.164, valid, in an allowed country, not under a blocked prefix, and
-// not premium rate or shared cost; a client Dial must ring a valid identity
-// only when client calls are allowed; the caller ID must be the tenant's.
+// policies and routes. Outgoing, Incoming and DialComplete (whose forward
+// and backup phone go through the same policy) must never panic, and a Dial
+// decision's number must always be E.164, valid, in an allowed country, not
+// under a blocked prefix, not premium rate or shared cost, of an allowed
+// number type and not an emergency number; a client Dial must ring a valid
+// identity only when client calls are allowed; the caller ID must be the
+// tenant's; an emergency number is refused as one; ringing browsers are
+// told the caller, the called number and the route's label.
 func FuzzOutgoing(f *testing.F) {
-	seeds := []struct{ to, from, callerID, region, allowed, blocked, forward string }{
-		{"+14155550123", "client:alice", "", "US", "US,CA", "+1900", "+14155550199"},
-		{"(415) 555-0123", "client:alice", "+14155550101", "US", "", "", "+19002345678"},
-		{"1-800-FLOWERS", "client:bob_2", "", "US", "US", "+1800", ""},
-		{"+19002345678", "client:alice", "", "US", "US", "", ""},
-		{"+442071838750", "client:alice", "", "GB", "GB,US", "+4470", "+442071838750"},
-		{"09065 123456", "client:alice", "", "GB", "GB", "", "+449065123456"},
-		{"+80012345678", "client:alice", "", "US", "", "", "+80012345678"},
-		{"+16135550123", "client:alice", "+14155550999", "CA", "CA", "", ""},
-		{"client:carol", "client:alice", "", "US", "", "", ""},
-		{"dave", "client:alice", "", "US", "", "", ""},
-		{"123", "client:alice", "", "US", "", "", ""},
-		{"+1 415 555 0123 x12", "", "", "US", "", "", ""},
-		{"+14155550100", "+13105550142", "", "US", "", "", ""},
-		{"  +33 1 23 45 67 89  ", "client:a", "", "FR", "FR", "+331", "+33123456789"},
-		{"+4 4", "client:\x00", "", "ZZ", "XX", "+", ""},
+	type seed struct {
+		to, from, callerID, region, allowed, blocked, forward string
+		types, then, label, zone, leg                         string
+		now                                                   int64
+	}
+	seeds := []seed{
+		{"+14155550123", "client:alice", "", "US", "US,CA", "+1900", "+14155550199", "", "", "", "", "", 0},
+		{"(415) 555-0123", "client:alice", "+14155550101", "US", "", "", "+19002345678", "mobile", "+14155550197", "Sales", "America/New_York", "clients", 1783342800},
+		{"1-800-FLOWERS", "client:bob_2", "", "US", "US", "+1800", "", "fixed_line,mobile", "", "", "", "", 0},
+		{"+19002345678", "client:alice", "", "US", "US", "", "", "", "+19002345678", "", "", "clients", 0},
+		{"+442071838750", "client:alice", "", "GB", "GB,US", "+4470", "+442071838751", "", "+447012345678", "L\u00e9a's line", "Europe/London", "clients", 1767225600},
+		{"+447012345678", "client:alice", "", "GB", "GB", "", "", "personal,uan,pager,voip,voicemail", "+447640123456", "", "", "clients", 0},
+		{"+445512345678", "client:alice", "", "GB", "GB,DE", "", "+49177991234567", "voicemail", "", "", "UTC", "", -62135596800},
+		{"09065 123456", "client:alice", "", "GB", "GB", "", "+449065123456", "", "", "", "", "", 0},
+		{"+80012345678", "client:alice", "", "US", "", "", "+80012345678", "", "", "", "", "", 0},
+		{"+16135550123", "client:alice", "+14155550999", "CA", "CA", "", "", "", "", "", "", "", 0},
+		{"911", "client:alice", "", "US", "", "", "", "", "", "", "", "", 0},
+		{"999", "client:alice", "+14155550999", "GB", "GB", "", "", "", "", "", "", "", 0},
+		{"*112#", "client:alice", "", "DE", "DE,FR", "", "", "", "", "", "Europe/Berlin", "", 0},
+		{"000", "client:alice", "", "AU", "", "", "", "", "", "", "Australia/Sydney", "", 1783342800},
+		{"client:carol", "client:alice", "", "US", "", "", "", "", "", "", "", "", 0},
+		{"dave", "client:alice", "", "US", "", "", "", "", "", "", "", "", 0},
+		{"123", "client:alice", "", "US", "", "", "", "", "", "", "", "", 0},
+		{"+1 415 555 0123 x12", "", "", "US", "", "", "", "", "", "", "", "", 0},
+		{"+14155550100", "+13105550142", "", "US", "", "", "", "", "+14155550196", "Support", "Asia/Tokyo", "", 1783342800},
+		{"  +33 1 23 45 67 89  ", "client:a", "", "FR", "FR", "+331", "+33123456789", "uan", "+33806123456", "", "Local", "", 0},
+		{"+4 4", "client:\x00", "", "ZZ", "XX", "+", "", "premium_rate", "", "\x00", "Mars/Olympus", "", 0},
 	}
 	for _, s := range seeds {
-		f.Add(s.to, s.from, s.callerID, s.region, s.allowed, s.blocked, s.forward, false)
+		f.Add(s.to, s.from, s.callerID, s.region, s.allowed, s.blocked, s.forward, s.types, s.then, s.label, s.zone, s.leg, s.now, false)
 	}
-	base := fuzzTenant(f, "US", "US,CA", "+1900", "+14155550199", true)
+	base := fuzzTenant(f, fuzzPolicy{region: "US", allowed: "US,CA", blocked: "+1900", forward: "+14155550199", clientCalls: true})
 	if base == nil {
 		f.Fatal("the base tenant does not parse")
 	}
 
-	f.Fuzz(func(t *testing.T, to, from, callerID, region, allowed, blocked, forward string, noClientCalls bool) {
+	f.Fuzz(func(t *testing.T, to, from, callerID, region, allowed, blocked, forward, types, then, label, zone, leg string, now int64, noClientCalls bool) {
 		tenants := []*tenant.Tenant{base}
-		if tn := fuzzTenant(t, region, allowed, blocked, forward, !noClientCalls); tn != nil {
+		p := fuzzPolicy{region, allowed, blocked, forward, types, then, label, zone, !noClientCalls}
+		if tn := fuzzTenant(t, p); tn != nil {
 			tenants = append(tenants, tn)
 		}
+		at := time.Unix(now, 0)
 		for _, tn := range tenants {
-			d := voice.Outgoing(voice.Call{AccountSID: tn.AccountSID, From: from, To: to, CallerID: callerID}, tn)
+			c := voice.Call{AccountSID: tn.AccountSID, From: from, To: to, CallerID: callerID, Now: at}
+			d := voice.Outgoing(c, tn)
 			checkDecision(t, tn, d, "Outgoing("+to+")")
-			for _, status := range []string{"no-answer", "busy"} {
-				d := voice.DialComplete(voice.Call{To: "+14155550100", DialCallStatus: status}, tn)
-				checkDecision(t, tn, d, "DialComplete forward")
+			checkEmergency(t, tn, c, d)
+			if from == "" || !strings.HasPrefix(from, "client:") {
+				checkDisplay(t, tn, c, d)
+			}
+			in := voice.Call{From: from, To: "+14155550100", Now: at}
+			d = voice.Incoming(in, tn)
+			checkDecision(t, tn, d, "Incoming")
+			checkDisplay(t, tn, in, d)
+			for _, status := range []string{"no-answer", "busy", "completed"} {
+				for _, l := range []string{"", voice.LegClients, leg} {
+					d := voice.DialComplete(voice.Call{To: "+14155550100", DialCallStatus: status, Leg: l, Now: at}, tn)
+					checkDecision(t, tn, d, "DialComplete leg "+l)
+					if len(d.Clients) != 0 {
+						t.Fatalf("DialComplete rings browsers: %+v", d)
+					}
+					if d.Kind == voice.KindDial && d.Action != "" && (l != voice.LegClients || d.Action != voice.BackupCompleteAction) {
+						t.Fatalf("DialComplete leg %q goes on to %q: only the clients leg may ring the backup phone", l, d.Action)
+					}
+				}
 			}
 		}
 	})
 }
 
+// fuzzPolicy is what FuzzOutgoing varies in a tenant record.
+type fuzzPolicy struct {
+	region, allowed, blocked, forward string
+	types, then, label, zone          string
+	clientCalls                       bool
+}
+
 // fuzzTenant parses a tenant with the given policy and a default route that
-// forwards to forward on no answer; nil when tenant.Parse refuses it.
-func fuzzTenant(tb testing.TB, region, allowed, blocked, forward string, clientCalls bool) *tenant.Tenant {
+// forwards to forward on no answer, rings then as its backup phone, shows
+// label, and when zone is set is open 09:00-17:00 on weekdays there,
+// forwarding to forward when closed; nil when tenant.Parse refuses it.
+func fuzzTenant(tb testing.TB, p fuzzPolicy) *tenant.Tenant {
 	tb.Helper()
 	split := func(s string) []string {
 		if s == "" {
@@ -71,8 +115,16 @@ func fuzzTenant(tb testing.TB, region, allowed, blocked, forward string, clientC
 		return strings.Split(s, ",")
 	}
 	na := map[string]any{"action": "message"}
-	if forward != "" {
-		na = map[string]any{"action": "forward", "forward_to": forward}
+	if p.forward != "" {
+		na = map[string]any{"action": "forward", "forward_to": p.forward}
+	}
+	route := map[string]any{"clients": []string{"alice"}, "no_answer": na, "label": p.label, "then_number": p.then}
+	if p.zone != "" {
+		route["hours"] = map[string]any{
+			"time_zone": p.zone,
+			"open":      []any{map[string]any{"days": []string{"mon", "tue", "wed", "thu", "fri"}, "from": "09:00", "to": "17:00"}},
+		}
+		route["closed"] = na
 	}
 	rec := map[string]any{
 		"account_sid": "AC0123456789abcdef0123456789abcdef", "auth_token": "token",
@@ -80,12 +132,12 @@ func fuzzTenant(tb testing.TB, region, allowed, blocked, forward string, clientC
 		"twiml_app_sid": "AP0123456789abcdef0123456789abcdef",
 		"caller_id":     "+14155550100", "caller_ids": []string{"+14155550101"},
 		"token_api_keys": []string{"0123456789abcdef"},
-		"default_region": region,
+		"default_region": p.region,
 		"outbound": map[string]any{
-			"allowed_countries": split(allowed), "blocked_prefixes": split(blocked),
-			"allow_client_calls": clientCalls,
+			"allowed_countries": split(p.allowed), "blocked_prefixes": split(p.blocked),
+			"allow_client_calls": p.clientCalls, "allowed_number_types": split(p.types),
 		},
-		"incoming": map[string]any{"default": map[string]any{"clients": []string{"alice"}, "no_answer": na}},
+		"incoming": map[string]any{"default": route},
 	}
 	data, err := json.Marshal(rec)
 	if err != nil {
@@ -103,7 +155,8 @@ var e164 = regexp.MustCompile(`^\+[1-9][0-9]{1,14}$`)
 // checkDecision asserts the outbound policy holds for d.
 func checkDecision(t *testing.T, tn *tenant.Tenant, d voice.Decision, what string) {
 	t.Helper()
-	if d.Kind == voice.KindDial && d.Refused() {
+	if d.Kind == voice.KindDial && d.Refused() && (!strings.HasPrefix(what, "DialComplete") || d.Number == "") {
+		// Only a skipped backup phone followed by a forward dials with a reason.
 		t.Fatalf("%s: a Dial with refusal reason %q", what, d.Reason)
 	}
 	if d.Kind != voice.KindDial {
@@ -158,8 +211,87 @@ func checkDecision(t *testing.T, tn *tenant.Tenant, d voice.Decision, what strin
 			t.Fatalf("%s: dials %q under blocked prefix %q", what, d.Number, p)
 		}
 	}
-	switch typ := phonenumbers.GetNumberType(num); typ {
-	case phonenumbers.PREMIUM_RATE, phonenumbers.SHARED_COST:
-		t.Fatalf("%s: dials %q of type %v", what, d.Number, typ)
+	typ := phonenumbers.GetNumberType(num)
+	if !typeAllowed(tn.Outbound.AllowedNumberTypes, typ) {
+		t.Fatalf("%s: dials %q of type %v, allowed %v", what, d.Number, typ, tn.Outbound.AllowedNumberTypes)
+	}
+}
+
+// typeAllowed is the number-type rule of the README: premium rate and
+// shared cost never; fixed line, mobile and toll free unless the tenant
+// lists its own types; a number that may be either fixed line or mobile
+// when one of them is allowed.
+func typeAllowed(listed []string, typ phonenumbers.PhoneNumberType) bool {
+	if len(listed) == 0 {
+		listed = []string{"fixed_line", "mobile", "toll_free"}
+	}
+	names := map[phonenumbers.PhoneNumberType][]string{
+		phonenumbers.FIXED_LINE:           {"fixed_line"},
+		phonenumbers.MOBILE:               {"mobile"},
+		phonenumbers.FIXED_LINE_OR_MOBILE: {"fixed_line", "mobile"},
+		phonenumbers.TOLL_FREE:            {"toll_free"},
+		phonenumbers.VOIP:                 {"voip"},
+		phonenumbers.PERSONAL_NUMBER:      {"personal"},
+		phonenumbers.UAN:                  {"uan"},
+		phonenumbers.PAGER:                {"pager"},
+		phonenumbers.VOICEMAIL:            {"voicemail"},
+	}[typ]
+	for _, n := range names {
+		if slices.Contains(listed, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkEmergency asserts that a browser's call to what its tenant's region
+// calls an emergency number is refused as one, and that nothing dialled is
+// an emergency number.
+func checkEmergency(t *testing.T, tn *tenant.Tenant, c voice.Call, d voice.Decision) {
+	t.Helper()
+	to := strings.TrimSpace(c.To)
+	emergency := phonenumbers.IsEmergencyNumber(to, tn.DefaultRegion)
+	if d.Number != "" && emergency {
+		t.Fatalf("dials %q for the emergency number %q", d.Number, to)
+	}
+	caller, ok := strings.CutPrefix(c.From, "client:")
+	if c.From == "" {
+		caller, ok = strings.CutPrefix(c.Caller, "client:")
+	}
+	clientTarget := strings.HasPrefix(to, "client:") || tenant.ValidIdentity(to) && strings.Trim(to, "0123456789") != ""
+	if emergency && ok && tenant.ValidIdentity(caller) && !clientTarget && d.Reason != voice.ReasonEmergencyNumber {
+		t.Fatalf("emergency number %q in %s: reason %q, want %q", to, tn.DefaultRegion, d.Reason, voice.ReasonEmergencyNumber)
+	}
+	if d.Reason == voice.ReasonEmergencyNumber && d.Say != voice.EmergencyMessage {
+		t.Fatalf("emergency refusal says %q", d.Say)
+	}
+}
+
+// checkDisplay asserts that browsers rung for an incoming call are told
+// who calls on which line, and that a route with a backup phone comes back
+// on the clients leg.
+func checkDisplay(t *testing.T, tn *tenant.Tenant, c voice.Call, d voice.Decision) {
+	t.Helper()
+	if len(d.Clients) == 0 {
+		return
+	}
+	route := tn.RouteFor(c.To)
+	caller := c.From
+	if caller == "" {
+		caller = c.Caller
+	}
+	want := voice.Display{Caller: caller, Called: c.To, Label: route.Label}
+	if d.Display != want {
+		t.Fatalf("display %+v, want %+v", d.Display, want)
+	}
+	wantAction := voice.DialCompleteAction
+	if route.ThenNumber != "" {
+		wantAction = voice.DialCompleteClientsAction
+	}
+	if d.Action != wantAction {
+		t.Fatalf("incoming action %q, want %q", d.Action, wantAction)
+	}
+	if route.Hours != nil && !c.Now.IsZero() && !route.Hours.OpenAt(c.Now) {
+		t.Fatalf("rings browsers while closed at %v", c.Now)
 	}
 }

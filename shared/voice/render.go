@@ -4,7 +4,8 @@ import "bubble-twilio-voice/shared/twiml"
 
 // AppendTwiML appends the decision as a TwiML document to dst and returns
 // the extended slice. Output is deterministic; <Dial> attributes come in the
-// order answerOnBridge, callerId, timeout, action, record.
+// order answerOnBridge, callerId, timeout, action, record, and a <Client>'s
+// parameters in the order caller, called, label.
 func (d Decision) AppendTwiML(dst []byte) []byte {
 	var b twiml.Builder
 	b.Reset(dst)
@@ -34,7 +35,19 @@ func (d Decision) AppendTwiML(dst []byte) []byte {
 			b.Text("Number", d.Number)
 		}
 		for _, c := range d.Clients {
-			b.Text("Client", c)
+			if d.Display == (Display{}) {
+				b.Text("Client", c)
+				continue
+			}
+			// With <Parameter>s the identity must be an <Identity> noun.
+			b.Start("Client")
+			b.Text("Identity", c)
+			b.Empty("Parameter", "name", ParamCaller, "value", d.Display.Caller)
+			b.Empty("Parameter", "name", ParamCalled, "value", d.Display.Called)
+			if d.Display.Label != "" {
+				b.Empty("Parameter", "name", ParamLabel, "value", d.Display.Label)
+			}
+			b.End()
 		}
 		b.End()
 	case KindVoicemail:

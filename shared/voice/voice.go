@@ -6,6 +6,8 @@
 // Decision.AppendTwiML.
 package voice
 
+import "time"
+
 // Call holds the webhook parameters the decisions read. Handlers fill it
 // from a request whose X-Twilio-Signature has been checked.
 type Call struct {
@@ -19,7 +21,21 @@ type Call struct {
 	CallerID string
 	// DialCallStatus is the outcome of the previous <Dial>, sent to its action URL.
 	DialCallStatus string
+	// Leg is the "leg" query parameter of the action URL that was called
+	// (DialCompleteClientsAction sets LegClients): which <Dial> ended. Empty
+	// for a <Dial> without one.
+	Leg string
+	// Now is when the webhook arrived, for a route's opening hours. Zero
+	// counts as open.
+	Now time.Time
 }
+
+// Legs of an incoming call, as Call.Leg.
+const (
+	// LegClients: the browsers of a route with a backup phone did not
+	// answer; DialComplete rings the backup phone next.
+	LegClients = "clients"
+)
 
 // Kind is the shape of the TwiML a Decision renders to.
 type Kind uint8
@@ -58,20 +74,22 @@ func (k Kind) String() string {
 type Reason string
 
 // Reasons. Outgoing checks a number in this order and reports the first that
-// applies: invalid_number, country_not_allowed, blocked_prefix, premium_rate,
-// shared_cost.
+// applies: emergency_number, invalid_number, country_not_allowed,
+// blocked_prefix, premium_rate, shared_cost, number_type_not_allowed.
 const (
-	ReasonEmptyTo             Reason = "empty_to"              // the browser sent no To
-	ReasonInvalidNumber       Reason = "invalid_number"        // To is not a valid phone number
-	ReasonInvalidIdentity     Reason = "invalid_identity"      // To is "client:" with a malformed identity
-	ReasonInvalidCaller       Reason = "invalid_caller"        // From is "client:" with a malformed identity
-	ReasonCountryNotAllowed   Reason = "country_not_allowed"   // outside Outbound.AllowedCountries
-	ReasonBlockedPrefix       Reason = "blocked_prefix"        // matches Outbound.BlockedPrefixes
-	ReasonPremiumRate         Reason = "premium_rate"          // always refused (toll fraud)
-	ReasonSharedCost          Reason = "shared_cost"           // always refused (toll fraud)
-	ReasonClientCallsDisabled Reason = "client_calls_disabled" // Outbound.AllowClientCalls is false
-	ReasonCallerIDNotAllowed  Reason = "caller_id_not_allowed" // CallerId is not one of the tenant's numbers
-	ReasonNoRoute             Reason = "no_route"              // the called number has no route
+	ReasonEmptyTo              Reason = "empty_to"                // the browser sent no To
+	ReasonEmergencyNumber      Reason = "emergency_number"        // To is an emergency number (911, 112, 999, ...)
+	ReasonInvalidNumber        Reason = "invalid_number"          // To is not a valid phone number
+	ReasonInvalidIdentity      Reason = "invalid_identity"        // To is "client:" with a malformed identity
+	ReasonInvalidCaller        Reason = "invalid_caller"          // From is "client:" with a malformed identity
+	ReasonCountryNotAllowed    Reason = "country_not_allowed"     // outside Outbound.AllowedCountries
+	ReasonBlockedPrefix        Reason = "blocked_prefix"          // matches Outbound.BlockedPrefixes
+	ReasonPremiumRate          Reason = "premium_rate"            // always refused (toll fraud)
+	ReasonSharedCost           Reason = "shared_cost"             // always refused (toll fraud)
+	ReasonNumberTypeNotAllowed Reason = "number_type_not_allowed" // a type outside Outbound.AllowedNumberTypes
+	ReasonClientCallsDisabled  Reason = "client_calls_disabled"   // Outbound.AllowClientCalls is false
+	ReasonCallerIDNotAllowed   Reason = "caller_id_not_allowed"   // CallerId is not one of the tenant's numbers
+	ReasonNoRoute              Reason = "no_route"                // the called number has no route
 )
 
 // Message is what a person hears when a call is refused for r.
@@ -79,13 +97,15 @@ func (r Reason) Message() string {
 	switch r {
 	case ReasonEmptyTo:
 		return "No number was dialed."
+	case ReasonEmergencyNumber:
+		return EmergencyMessage
 	case ReasonInvalidNumber:
 		return "The number you dialed is not valid."
 	case ReasonInvalidIdentity:
 		return "The person you are calling could not be found."
 	case ReasonCountryNotAllowed:
 		return "Calls to that country are not allowed."
-	case ReasonBlockedPrefix, ReasonPremiumRate, ReasonSharedCost:
+	case ReasonBlockedPrefix, ReasonPremiumRate, ReasonSharedCost, ReasonNumberTypeNotAllowed:
 		return "Calls to that destination are not allowed."
 	case ReasonClientCallsDisabled:
 		return "Calls between app users are not allowed."
@@ -102,17 +122,48 @@ func (r Reason) Message() string {
 const (
 	NoAnswerMessage  = "Sorry, no one is available to take your call."
 	VoicemailMessage = "Please leave a message after the tone."
+	ClosedMessage    = "Sorry, we are closed right now. Please call again during our opening hours."
 )
+
+// EmergencyMessage is what a browser user who dials an emergency number
+// hears. A browser has no registered (dispatchable) address, so this
+// service does not place emergency calls; see the README.
+const EmergencyMessage = "This phone cannot place emergency calls. Please hang up and call emergency services from another phone."
 
 // Action URLs. They are relative and have no leading slash so Twilio
 // resolves them against the URL of the request being answered (RFC 3986)
 // and the API Gateway stage prefix survives: from /prod/voice or
 // /prod/incoming, DialCompleteAction is /prod/incoming/dial-complete, and
 // from there RecordingCompleteAction is /prod/incoming/recording-complete.
-// Those two routes must exist.
+// /incoming/dial-complete and /incoming/recording-complete must exist. The query of the URL being answered is
+// dropped by the resolution, so a leg parameter never carries over.
 const (
-	DialCompleteAction      = "incoming/dial-complete"
+	// DialCompleteAction follows the browsers' <Dial> (from /voice or
+	// /incoming).
+	DialCompleteAction = "incoming/dial-complete"
+	// DialCompleteClientsAction follows the browsers' <Dial> of a route with
+	// a backup phone (from /voice or /incoming): Call.Leg is LegClients. An
+	// HTTP layer that does not read the leg sees the route's no-answer step
+	// at once, never a second ring of the backup phone.
+	DialCompleteClientsAction = "incoming/dial-complete?leg=" + LegClients
+	// BackupCompleteAction follows the backup phone's <Dial> (from
+	// /incoming/dial-complete): no leg, so the no-answer step runs next.
+	BackupCompleteAction = "dial-complete"
+	// RecordingCompleteAction follows a no-answer voicemail (from
+	// /incoming/dial-complete).
 	RecordingCompleteAction = "recording-complete"
+	// ClosedRecordingAction follows a closed route's voicemail, answered
+	// from /voice or /incoming.
+	ClosedRecordingAction = "incoming/recording-complete"
+)
+
+// Names of the <Parameter>s each ringing browser gets with an incoming call
+// (Decision.Display); the Voice JavaScript SDK shows them in
+// call.customParameters.
+const (
+	ParamCaller = "caller" // the caller's number (From)
+	ParamCalled = "called" // the tenant number that was called (To)
+	ParamLabel  = "label"  // the route's label, only when it has one
 )
 
 // RecordMode is the <Dial record> value used when a tenant records calls:
@@ -123,7 +174,9 @@ const RecordMode = "record-from-answer-dual"
 // render it with AppendTwiML.
 type Decision struct {
 	Kind Kind
-	// Reason is set when the call was refused or could not be routed.
+	// Reason is set when the call was refused or could not be routed, or a
+	// step of it was: a backup phone the outbound policy refuses is skipped
+	// for the no-answer step, which may itself dial a number.
 	Reason Reason
 	// Say is spoken before hanging up (KindSay) or recording (KindVoicemail).
 	Say string
@@ -134,6 +187,8 @@ type Decision struct {
 	Clients  []string // identities to ring at once; may be the tenant's slice, do not modify
 	Timeout  int      // ring seconds; 0 leaves Twilio's default
 	Record   bool     // record the call (RecordMode)
+	// Display is sent to each of Clients as <Parameter>s; zero for none.
+	Display Display
 
 	// Action is the relative URL Twilio requests when the <Dial> or <Record>
 	// ends; empty for none.
@@ -142,7 +197,15 @@ type Decision struct {
 	MaxLength int
 }
 
-// Refused reports whether the call was refused or could not be routed.
+// Display tells a ringing browser who is calling on which line.
+type Display struct {
+	Caller string // ParamCaller
+	Called string // ParamCalled
+	Label  string // ParamLabel; not sent when empty
+}
+
+// Refused reports whether the call, or a step of it, was refused or could
+// not be routed.
 func (d Decision) Refused() bool { return d.Reason != "" }
 
 // refuse is a decision to tell the caller why and hang up.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -25,7 +26,7 @@ func tenantJSON(extra string) string {
 		"api_key_secret": "secret",
 		"twiml_app_sid": "AP0123456789abcdef0123456789abcdef",
 		"caller_id": "+14155550100",
-		"caller_ids": ["+14155550101"],
+		"caller_ids": ["+14155550101", "+14155550110"],
 		"token_api_keys": ["0123456789abcdef"],
 		"incoming": {
 			"numbers": {
@@ -37,8 +38,40 @@ func tenantJSON(extra string) string {
 				},
 				"+14155550102": {"clients": ["bob"], "no_answer": {"action": "message", "message": "We are closed. Call back on Monday & ask for \"Sam\"."}},
 				"+14155550103": {"clients": ["bob"], "no_answer": {"action": "forward", "forward_to": "+19002345678"}},
-				"+14155550104": {"clients": ["bob"], "no_answer": {"action": "forward", "forward_to": "+442071838750"}},
-				"+14155550105": {"clients": ["bob"], "no_answer": {"action": "voicemail", "message": "Leave it at the beep.", "max_length_seconds": 60}}
+				"+14155550104": {"clients": ["bob"], "no_answer": {"action": "forward", "forward_to": "+442071838751"}},
+				"+14155550105": {"clients": ["bob"], "no_answer": {"action": "voicemail", "message": "Leave it at the beep.", "max_length_seconds": 60}},
+				"+14155550106": {"clients": ["alice", "bob"], "label": "Sales line <EU> & \"VIP\"", "no_answer": {}},
+				"+14155550107": {
+					"clients": ["bob"], "label": "Support",
+					"hours": {
+						"time_zone": "America/New_York",
+						"open": [
+							{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "09:00", "to": "17:30"},
+							{"days": ["sat"], "from": "10:00", "to": "14:00"}
+						],
+						"closed_dates": ["2026-12-25"]
+					},
+					"no_answer": {"action": "voicemail"}
+				},
+				"+14155550108": {
+					"clients": ["bob"],
+					"hours": {"time_zone": "Europe/London", "open": [{"days": ["mon", "tue", "wed", "thu", "fri"], "from": "08:00", "to": "24:00"}]},
+					"closed": {"action": "voicemail", "message": "We are closed. Leave a message.", "max_length_seconds": 90}
+				},
+				"+14155550109": {
+					"clients": ["bob"],
+					"hours": {"time_zone": "Asia/Tokyo", "open": [{"days": ["mon"], "from": "00:00", "to": "00:01"}]},
+					"closed": {"action": "forward", "forward_to": "+14155550198"}
+				},
+				"+14155550110": {"clients": ["alice", "bob"], "ring_seconds": 25, "then_number": "+14155550197", "no_answer": {"action": "voicemail"}},
+				"+14155550111": {"clients": ["bob"], "then_number": "+19002345678", "no_answer": {"action": "message", "message": "Nobody is here."}},
+				"+14155550112": {"clients": ["bob"], "then_number": "+14155550196", "no_answer": {"action": "forward", "forward_to": "+14155550199"}},
+				"+14155550114": {"clients": ["bob"], "then_number": "+19002345678", "no_answer": {"action": "forward", "forward_to": "+14155550199"}},
+				"+14155550113": {
+					"clients": ["bob"],
+					"hours": {"time_zone": "America/New_York", "open": [{"days": ["sun"], "from": "00:00", "to": "01:00"}]},
+					"closed": {"action": "forward", "forward_to": "+19002345678", "message": "Closed, and the night line is barred."}
+				}
 			},
 			"default": {"clients": ["support"], "no_answer": {}}
 		}` + extra + `}`
@@ -57,23 +90,35 @@ type decideFunc func(voice.Call, *tenant.Tenant) voice.Decision
 
 // Tenant variants.
 const (
-	base           = ""
-	recording      = `, "record_calls": true`
-	noClientCalls  = `, "outbound": {"allow_client_calls": false}`
-	usAndGB        = `, "outbound": {"allowed_countries": ["US", "GB"]}`
-	usAndFR        = `, "outbound": {"allowed_countries": ["US", "FR"]}`
-	block415       = `, "outbound": {"blocked_prefixes": ["+1900", "+1415"]}`
-	noIncoming     = `, "incoming": null`
-	gbHome         = `, "default_region": "GB", "caller_id": "+442071838750"`
-	alice          = "client:alice"
-	mainNumber     = "+14155550100"
-	tenClients     = "+14155550101"
-	closedNumber   = "+14155550102"
-	premiumForward = "+14155550103"
-	abroadForward  = "+14155550104"
-	customVM       = "+14155550105"
-	unrouted       = "+14155550999"
-	outsider       = "+12125550123"
+	base                 = ""
+	recording            = `, "record_calls": true`
+	noClientCalls        = `, "outbound": {"allow_client_calls": false}`
+	usAndGB              = `, "outbound": {"allowed_countries": ["US", "GB"]}`
+	usAndFR              = `, "outbound": {"allowed_countries": ["US", "FR"]}`
+	block415             = `, "outbound": {"blocked_prefixes": ["+1900", "+1415"]}`
+	noIncoming           = `, "incoming": null`
+	gbHome               = `, "default_region": "GB", "caller_id": "+442071838750"`
+	usAndGBAny           = `, "outbound": {"allowed_countries": ["US", "GB", "DE"], "allowed_number_types": ["fixed_line", "mobile", "toll_free", "voip", "personal", "uan", "pager", "voicemail"]}`
+	onlyMobile           = `, "outbound": {"allowed_countries": ["US", "GB"], "allowed_number_types": ["mobile"]}`
+	gbDE                 = `, "outbound": {"allowed_countries": ["GB", "DE"]}`
+	alice                = "client:alice"
+	mainNumber           = "+14155550100"
+	tenClients           = "+14155550101"
+	closedNumber         = "+14155550102"
+	premiumForward       = "+14155550103"
+	abroadForward        = "+14155550104"
+	customVM             = "+14155550105"
+	labelled             = "+14155550106"
+	officeHours          = "+14155550107" // New York, Mon-Fri 09:00-17:30, Sat 10:00-14:00, not 2026-12-25
+	closedVM             = "+14155550108" // London, Mon-Fri 08:00-24:00; closed: voicemail
+	closedForward        = "+14155550109" // Tokyo, Mon 00:00-00:01; closed: forward
+	backup               = "+14155550110" // then_number; one of caller_ids
+	backupPremium        = "+14155550111" // then_number premium rate
+	backupForward        = "+14155550112" // then_number, then forward; not a caller ID
+	closedBarred         = "+14155550113" // closed: forward to a premium number
+	premiumBackupForward = "+14155550114" // then_number premium rate, then forward
+	unrouted             = "+14155550999"
+	outsider             = "+12125550123"
 )
 
 type goldenCase struct {
@@ -113,6 +158,42 @@ func goldenCases() []goldenCase {
 		{"empty_to_spaces", out, base, voice.Call{From: alice, To: "  "}, voice.KindSay, voice.ReasonEmptyTo},
 		{"invalid_caller", out, base, voice.Call{From: "client:al ice", To: "+14155550123"}, voice.KindSay, voice.ReasonInvalidCaller},
 
+		// Emergency numbers: their own reason and message, in the tenant's
+		// region and in the common ones, before any other check.
+		{"emergency_911", out, base, voice.Call{From: alice, To: "911"}, voice.KindSay, voice.ReasonEmergencyNumber},
+		{"emergency_911_formatted", out, base, voice.Call{From: alice, To: " 9-1-1 "}, voice.KindSay, voice.ReasonEmergencyNumber},
+		{"emergency_112", out, base, voice.Call{From: alice, To: "112"}, voice.KindSay, voice.ReasonEmergencyNumber},
+		{"emergency_999_us_tenant", out, base, voice.Call{From: alice, To: "999"}, voice.KindSay, voice.ReasonEmergencyNumber},
+		{"emergency_999_gb_tenant", out, gbHome, voice.Call{From: alice, To: "999"}, voice.KindSay, voice.ReasonEmergencyNumber},
+		{"emergency_000", out, base, voice.Call{From: alice, To: "000"}, voice.KindSay, voice.ReasonEmergencyNumber},
+		{"emergency_110", out, base, voice.Call{From: alice, To: "110"}, voice.KindSay, voice.ReasonEmergencyNumber},
+		{"emergency_119", out, base, voice.Call{From: alice, To: "119"}, voice.KindSay, voice.ReasonEmergencyNumber},
+		{"emergency_before_caller_id", out, base, voice.Call{From: alice, To: "911", CallerID: "+14155559999"}, voice.KindSay, voice.ReasonEmergencyNumber},
+		{"emergency_with_country_code", out, base, voice.Call{From: alice, To: "+1 911"}, voice.KindSay, voice.ReasonEmergencyNumber},
+		{"emergency_two_digits_with_country_code", out, base, voice.Call{From: alice, To: "+33 15"}, voice.KindSay, voice.ReasonEmergencyNumber},
+		{"short_code_with_country_code_not_emergency", out, base, voice.Call{From: alice, To: "+1 123"}, voice.KindSay, voice.ReasonInvalidNumber},
+		{"short_code_not_emergency", out, base, voice.Call{From: alice, To: "123"}, voice.KindSay, voice.ReasonInvalidNumber},
+
+		// Number types: fixed line, mobile and toll free by default; the
+		// others by opt-in; premium rate and shared cost never.
+		{"type_mobile_gb", out, usAndGB, voice.Call{From: alice, To: "+447400123456"}, voice.KindDial, ""},
+		{"type_personal_gb", out, usAndGB, voice.Call{From: alice, To: "+447012345678"}, voice.KindSay, voice.ReasonNumberTypeNotAllowed},
+		{"type_personal_us", out, base, voice.Call{From: alice, To: "+15002345678"}, voice.KindSay, voice.ReasonNumberTypeNotAllowed},
+		{"type_uan_gb", out, usAndGB, voice.Call{From: alice, To: "+445512345678"}, voice.KindSay, voice.ReasonNumberTypeNotAllowed},
+		{"type_pager_gb", out, usAndGB, voice.Call{From: alice, To: "+447640123456"}, voice.KindSay, voice.ReasonNumberTypeNotAllowed},
+		{"type_voip_gb", out, usAndGB, voice.Call{From: alice, To: "+445612345678"}, voice.KindSay, voice.ReasonNumberTypeNotAllowed},
+		{"type_voicemail_de", out, gbDE, voice.Call{From: alice, To: "+49177991234567"}, voice.KindSay, voice.ReasonNumberTypeNotAllowed},
+		{"type_personal_opted_in", out, usAndGBAny, voice.Call{From: alice, To: "+447012345678"}, voice.KindDial, ""},
+		{"type_uan_opted_in", out, usAndGBAny, voice.Call{From: alice, To: "+445512345678"}, voice.KindDial, ""},
+		{"type_pager_opted_in", out, usAndGBAny, voice.Call{From: alice, To: "+447640123456"}, voice.KindDial, ""},
+		{"type_voip_opted_in", out, usAndGBAny, voice.Call{From: alice, To: "+445612345678"}, voice.KindDial, ""},
+		{"type_voicemail_opted_in", out, usAndGBAny, voice.Call{From: alice, To: "+49177991234567"}, voice.KindDial, ""},
+		{"type_premium_never", out, usAndGBAny, voice.Call{From: alice, To: "+448712345678"}, voice.KindSay, voice.ReasonPremiumRate},
+		{"type_only_mobile_us_either", out, onlyMobile, voice.Call{From: alice, To: "+14155550123"}, voice.KindDial, ""},
+		{"type_only_mobile_gb_mobile", out, onlyMobile, voice.Call{From: alice, To: "+447400123456"}, voice.KindDial, ""},
+		{"type_only_mobile_gb_fixed", out, onlyMobile, voice.Call{From: alice, To: "+442071838750"}, voice.KindSay, voice.ReasonNumberTypeNotAllowed},
+		{"type_only_mobile_toll_free", out, onlyMobile, voice.Call{From: alice, To: "+18002345678"}, voice.KindSay, voice.ReasonNumberTypeNotAllowed},
+
 		// Outgoing to clients.
 		{"client", out, base, voice.Call{From: alice, To: "bob_2"}, voice.KindDial, ""},
 		{"client_prefix", out, base, voice.Call{From: alice, To: "client:bob_2"}, voice.KindDial, ""},
@@ -132,6 +213,29 @@ func goldenCases() []goldenCase {
 		{"incoming_default_route", in, base, voice.Call{From: outsider, To: unrouted}, voice.KindDial, ""},
 		{"incoming_no_route", in, noIncoming, voice.Call{From: outsider, To: mainNumber}, voice.KindSay, voice.ReasonNoRoute},
 		{"incoming_record_calls", in, recording, voice.Call{From: outsider, To: mainNumber}, voice.KindDial, ""},
+		{"incoming_label", in, base, voice.Call{From: outsider, To: labelled}, voice.KindDial, ""},
+		{"incoming_caller_from_caller_param", in, base, voice.Call{Caller: outsider, To: labelled}, voice.KindDial, ""},
+		{"incoming_anonymous_caller", in, base, voice.Call{From: "anonymous", To: mainNumber}, voice.KindDial, ""},
+		{"incoming_backup_route", in, base, voice.Call{From: outsider, To: backup}, voice.KindDial, ""},
+
+		// Opening hours (New York: daylight saving time from 8 March 2026).
+		{"hours_open_at_opening_summer", in, base, voice.Call{From: outsider, To: officeHours, Now: at("2026-07-06T13:00:00Z")}, voice.KindDial, ""},
+		{"hours_closed_before_opening_summer", in, base, voice.Call{From: outsider, To: officeHours, Now: at("2026-07-06T12:59:59Z")}, voice.KindSay, ""},
+		{"hours_open_at_opening_winter", in, base, voice.Call{From: outsider, To: officeHours, Now: at("2026-01-05T14:00:00Z")}, voice.KindDial, ""},
+		{"hours_closed_before_opening_winter", in, base, voice.Call{From: outsider, To: officeHours, Now: at("2026-01-05T13:30:00Z")}, voice.KindSay, ""},
+		{"hours_open_before_closing", in, base, voice.Call{From: outsider, To: officeHours, Now: at("2026-07-06T21:29:59Z")}, voice.KindDial, ""},
+		{"hours_closed_at_closing", in, base, voice.Call{From: outsider, To: officeHours, Now: at("2026-07-06T21:30:00Z")}, voice.KindSay, ""},
+		{"hours_open_saturday", in, base, voice.Call{From: outsider, To: officeHours, Now: at("2026-07-11T15:00:00Z")}, voice.KindDial, ""},
+		{"hours_closed_sunday", in, base, voice.Call{From: outsider, To: officeHours, Now: at("2026-07-12T15:00:00Z")}, voice.KindSay, ""},
+		{"hours_closed_date", in, base, voice.Call{From: outsider, To: officeHours, Now: at("2026-12-25T15:00:00Z")}, voice.KindSay, ""},
+		{"hours_open_day_before_closed_date", in, base, voice.Call{From: outsider, To: officeHours, Now: at("2026-12-24T15:00:00Z")}, voice.KindDial, ""},
+		{"hours_no_clock_counts_as_open", in, base, voice.Call{From: outsider, To: officeHours}, voice.KindDial, ""},
+		{"hours_open_until_midnight", in, base, voice.Call{From: outsider, To: closedVM, Now: at("2026-07-06T22:59:59Z")}, voice.KindDial, ""},
+		{"hours_closed_voicemail", in, base, voice.Call{From: outsider, To: closedVM, Now: at("2026-07-06T23:00:00Z")}, voice.KindVoicemail, ""},
+		{"hours_closed_forward", in, base, voice.Call{From: outsider, To: closedForward, Now: at("2026-07-06T13:00:00Z")}, voice.KindDial, ""},
+		{"hours_closed_forward_refused", in, base, voice.Call{From: outsider, To: closedBarred, Now: at("2026-07-06T13:00:00Z")}, voice.KindSay, voice.ReasonPremiumRate},
+		{"hours_closed_record_calls", in, recording, voice.Call{From: outsider, To: closedForward, Now: at("2026-07-06T13:00:00Z")}, voice.KindDial, ""},
+		{"voice_delegates_closed", out, base, voice.Call{From: outsider, To: closedVM, Now: at("2026-07-11T12:00:00Z")}, voice.KindVoicemail, ""},
 
 		// After the no-answer step.
 		{"dial_complete_forward_premium_refused", voice.DialComplete, base,
@@ -148,6 +252,41 @@ func goldenCases() []goldenCase {
 			voice.Call{From: outsider, To: mainNumber, DialCallStatus: "no-answer"}, voice.KindSay, voice.ReasonNoRoute},
 		{"recording_complete", voice.RecordingComplete, base,
 			voice.Call{From: outsider, To: mainNumber}, voice.KindHangup, ""},
+
+		// The backup phone.
+		{"dial_complete_backup_caller_id", voice.DialComplete, base,
+			voice.Call{From: outsider, To: backupForward, DialCallStatus: "no-answer", Leg: voice.LegClients}, voice.KindDial, ""},
+		{"dial_complete_backup_record_calls", voice.DialComplete, recording,
+			voice.Call{From: outsider, To: backup, DialCallStatus: "busy", Leg: voice.LegClients}, voice.KindDial, ""},
+		{"dial_complete_after_backup_forward", voice.DialComplete, base,
+			voice.Call{From: outsider, To: backupForward, DialCallStatus: "no-answer"}, voice.KindDial, ""},
+		{"dial_complete_backup_refused", voice.DialComplete, base,
+			voice.Call{From: outsider, To: backupPremium, DialCallStatus: "no-answer", Leg: voice.LegClients}, voice.KindSay, voice.ReasonPremiumRate},
+		{"dial_complete_backup_refused_then_forward", voice.DialComplete, base,
+			voice.Call{From: outsider, To: premiumBackupForward, DialCallStatus: "busy", Leg: voice.LegClients}, voice.KindDial, voice.ReasonPremiumRate},
+		{"dial_complete_clients_leg_without_backup", voice.DialComplete, base,
+			voice.Call{From: outsider, To: mainNumber, DialCallStatus: "no-answer", Leg: voice.LegClients}, voice.KindVoicemail, ""},
+		{"dial_complete_unknown_leg", voice.DialComplete, base,
+			voice.Call{From: outsider, To: backup, DialCallStatus: "no-answer", Leg: "backup"}, voice.KindVoicemail, ""},
+	}
+
+	// Every DialCallStatus after the browsers of a route with a backup
+	// phone (ring it), and after the backup phone (the no-answer step).
+	for _, status := range []string{"completed", "answered", "no-answer", "busy", "failed", "canceled", "", "ringing"} {
+		name := status
+		if name == "" {
+			name = "empty"
+		}
+		clients, after := voice.KindDial, voice.KindVoicemail
+		if status == "completed" || status == "answered" {
+			clients, after = voice.KindHangup, voice.KindHangup
+		}
+		cases = append(cases,
+			goldenCase{"dial_complete_backup_" + name, voice.DialComplete, base,
+				voice.Call{From: outsider, To: backup, DialCallStatus: status, Leg: voice.LegClients}, clients, ""},
+			goldenCase{"dial_complete_after_backup_" + name, voice.DialComplete, base,
+				voice.Call{From: outsider, To: backup, DialCallStatus: status}, after, ""},
+		)
 	}
 
 	// Every DialCallStatus with every no-answer action; "" and "ringing"
@@ -172,6 +311,15 @@ func goldenCases() []goldenCase {
 		}
 	}
 	return cases
+}
+
+// at parses an RFC 3339 time for Call.Now.
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
 
 func TestGolden(t *testing.T) {
@@ -215,13 +363,23 @@ func checkGolden(t *testing.T, name string, got []byte) {
 func TestActionURLs(t *testing.T) {
 	tests := []struct {
 		name, base, ref, want string
+		query                 string
 	}{
-		{"dial from /voice", "https://x.execute-api.us-east-1.amazonaws.com/prod/voice", voice.DialCompleteAction, "/prod/incoming/dial-complete"},
-		{"dial from /incoming", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming", voice.DialCompleteAction, "/prod/incoming/dial-complete"},
-		{"dial from /incoming with a query", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming?tenant=a", voice.DialCompleteAction, "/prod/incoming/dial-complete"},
-		{"dial without a stage", "https://voice.example.com/incoming", voice.DialCompleteAction, "/incoming/dial-complete"},
-		{"record from dial-complete", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming/dial-complete", voice.RecordingCompleteAction, "/prod/incoming/recording-complete"},
-		{"record without a stage", "https://voice.example.com/incoming/dial-complete", voice.RecordingCompleteAction, "/incoming/recording-complete"},
+		{"dial from /voice", "https://x.execute-api.us-east-1.amazonaws.com/prod/voice", voice.DialCompleteAction, "/prod/incoming/dial-complete", ""},
+		{"dial from /incoming", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming", voice.DialCompleteAction, "/prod/incoming/dial-complete", ""},
+		{"dial from /incoming with a query", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming?tenant=a", voice.DialCompleteAction, "/prod/incoming/dial-complete", ""},
+		{"dial without a stage", "https://voice.example.com/incoming", voice.DialCompleteAction, "/incoming/dial-complete", ""},
+		{"record from dial-complete", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming/dial-complete", voice.RecordingCompleteAction, "/prod/incoming/recording-complete", ""},
+		{"record without a stage", "https://voice.example.com/incoming/dial-complete", voice.RecordingCompleteAction, "/incoming/recording-complete", ""},
+		{"clients leg from /voice", "https://x.execute-api.us-east-1.amazonaws.com/prod/voice", voice.DialCompleteClientsAction, "/prod/incoming/dial-complete", "leg=clients"},
+		{"clients leg from /incoming", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming?tenant=a", voice.DialCompleteClientsAction, "/prod/incoming/dial-complete", "leg=clients"},
+		{"clients leg without a stage", "https://voice.example.com/incoming", voice.DialCompleteClientsAction, "/incoming/dial-complete", "leg=clients"},
+		{"backup from the clients leg", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming/dial-complete?leg=clients", voice.BackupCompleteAction, "/prod/incoming/dial-complete", ""},
+		{"backup without a stage", "https://voice.example.com/incoming/dial-complete?leg=clients", voice.BackupCompleteAction, "/incoming/dial-complete", ""},
+		{"record from the clients leg", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming/dial-complete?leg=clients", voice.RecordingCompleteAction, "/prod/incoming/recording-complete", ""},
+		{"closed record from /incoming", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming", voice.ClosedRecordingAction, "/prod/incoming/recording-complete", ""},
+		{"closed record from /voice", "https://x.execute-api.us-east-1.amazonaws.com/prod/voice", voice.ClosedRecordingAction, "/prod/incoming/recording-complete", ""},
+		{"closed record without a stage", "https://voice.example.com/incoming", voice.ClosedRecordingAction, "/incoming/recording-complete", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,7 +392,7 @@ func TestActionURLs(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := base.ResolveReference(ref)
-			if got.Path != tc.want || got.Host != base.Host || got.RawQuery != "" {
+			if got.Path != tc.want || got.Host != base.Host || got.RawQuery != tc.query {
 				t.Errorf("%s + %s = %s, want path %s", tc.base, tc.ref, got, tc.want)
 			}
 		})
@@ -250,6 +408,18 @@ func TestDecisionActions(t *testing.T) {
 	}
 	if d := voice.DialComplete(voice.Call{To: mainNumber, DialCallStatus: "no-answer"}, tn); d.Action != voice.RecordingCompleteAction {
 		t.Errorf("voicemail action %q", d.Action)
+	}
+	if d := voice.Incoming(voice.Call{To: backup}, tn); d.Action != voice.DialCompleteClientsAction {
+		t.Errorf("backup route's action %q", d.Action)
+	}
+	if d := voice.DialComplete(voice.Call{To: backup, DialCallStatus: "no-answer", Leg: voice.LegClients}, tn); d.Action != voice.BackupCompleteAction {
+		t.Errorf("backup phone's action %q", d.Action)
+	}
+	closed := voice.Call{To: closedVM, Now: at("2026-07-11T12:00:00Z")}
+	for _, d := range []voice.Decision{voice.Incoming(closed, tn), voice.Outgoing(closed, tn)} {
+		if d.Kind != voice.KindVoicemail || d.Action != voice.ClosedRecordingAction {
+			t.Errorf("closed voicemail %v with action %q", d.Kind, d.Action)
+		}
 	}
 }
 
@@ -323,6 +493,10 @@ func TestReasonMessages(t *testing.T) {
 		voice.ReasonEmptyTo, voice.ReasonInvalidNumber, voice.ReasonInvalidIdentity, voice.ReasonInvalidCaller,
 		voice.ReasonCountryNotAllowed, voice.ReasonBlockedPrefix, voice.ReasonPremiumRate, voice.ReasonSharedCost,
 		voice.ReasonClientCallsDisabled, voice.ReasonCallerIDNotAllowed, voice.ReasonNoRoute,
+		voice.ReasonEmergencyNumber, voice.ReasonNumberTypeNotAllowed,
+	}
+	if m := voice.ReasonEmergencyNumber.Message(); !strings.Contains(m, "cannot place emergency calls") {
+		t.Errorf("emergency message %q does not say emergency calls are not possible", m)
 	}
 	for _, r := range reasons {
 		t.Run(string(r), func(t *testing.T) {

@@ -345,13 +345,22 @@ func TestMisfiledSecret(t *testing.T) {
 // none.
 func clientsIn(t *testing.T, doc string) []string {
 	t.Helper()
+	// A ringing browser is <Client><Identity>id</Identity><Parameter .../>
+	// </Client>; a browser-to-browser call is <Client>id</Client>.
 	var resp struct {
 		Dial struct {
-			Clients []string `xml:"Client"`
+			Clients []struct {
+				Text     string `xml:",chardata"`
+				Identity string `xml:"Identity"`
+			} `xml:"Client"`
 		} `xml:"Dial"`
 	}
 	if err := xml.Unmarshal([]byte(doc), &resp); err != nil {
 		t.Fatalf("TwiML %q: %v", doc, err)
 	}
-	return resp.Dial.Clients
+	var out []string
+	for _, c := range resp.Dial.Clients {
+		out = append(out, c.Identity+strings.TrimSpace(c.Text))
+	}
+	return out
 }

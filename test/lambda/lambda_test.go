@@ -23,8 +23,8 @@ const (
 	twimlNumber    = xmlHeader + `<Response><Dial answerOnBridge="true" callerId="+14155550100"><Number>+14155550123</Number></Dial></Response>`
 	twimlClient    = xmlHeader + `<Response><Dial answerOnBridge="true" callerId="client:alice"><Client>bob_2</Client></Dial></Response>`
 	twimlCountry   = xmlHeader + `<Response><Say>Calls to that country are not allowed.</Say><Hangup/></Response>`
-	twimlIncoming  = xmlHeader + `<Response><Dial answerOnBridge="true" timeout="20" action="incoming/dial-complete"><Client>alice</Client></Dial></Response>`
-	twimlDefault   = xmlHeader + `<Response><Dial answerOnBridge="true" timeout="20" action="incoming/dial-complete"><Client>support</Client></Dial></Response>`
+	twimlIncoming  = xmlHeader + `<Response><Dial answerOnBridge="true" timeout="20" action="incoming/dial-complete"><Client><Identity>alice</Identity><Parameter name="caller" value="+14155550123"/><Parameter name="called" value="+14155550100"/></Client></Dial></Response>`
+	twimlDefault   = xmlHeader + `<Response><Dial answerOnBridge="true" timeout="20" action="incoming/dial-complete"><Client><Identity>support</Identity><Parameter name="caller" value="+14155550123"/><Parameter name="called" value="+14155550199"/></Client></Dial></Response>`
 	twimlVoicemail = xmlHeader + `<Response><Say>Please leave a message after the tone.</Say><Record maxLength="120" playBeep="true" action="recording-complete"/><Hangup/></Response>`
 	twimlHangup    = xmlHeader + `<Response><Hangup/></Response>`
 	forbiddenBody  = "invalid signature\n"

@@ -190,7 +190,7 @@ func newLoadRequest(ctx context.Context, base string, ex tenant.Tenant, i int) l
 		form.Set("From", "client:alice")
 		form.Set("To", "+14155550123")
 	case k < 18:
-		lr.kind, path, lr.want = "incoming", httpapi.PathIncoming, "<Client>alice</Client><Client>bob</Client>"
+		lr.kind, path, lr.want = "incoming", httpapi.PathIncoming, "<Identity>alice</Identity>"
 		form.Set("From", "+14155550142")
 		form.Set("To", "+14155550100")
 	default:
