@@ -15,9 +15,11 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	_ "time/tzdata" // routes' hours: Lambda's base image has no zone database
 
 	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/httpapi"
+	"bubble-twilio-voice/shared/phone"
 )
 
 // defaultTenantsFile is the example tenant shipped with the repo.
@@ -54,6 +56,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		return err
 	}
 	d.Metrics = nil // EMF lines are for CloudWatch; locally they only crowd the log
+	d.Numbers = phone.Library{}
 	srv := &http.Server{Handler: httpapi.All(d), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
 	d.Log.Info("devserver listening", slog.String("addr", ln.Addr().String()),
 		slog.String("tenants_file", cfg.TenantsFile), slog.String("public_base_url", cfg.PublicBaseURL))

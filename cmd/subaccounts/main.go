@@ -16,6 +16,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	_ "time/tzdata" // routes' hours: Lambda's base image has no zone database
 
 	"bubble-twilio-voice/shared/provision"
 	"bubble-twilio-voice/shared/tenant"

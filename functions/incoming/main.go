@@ -5,9 +5,11 @@ package main
 import (
 	"fmt"
 	"os"
+	_ "time/tzdata" // routes' hours: Lambda's base image has no zone database
 
 	"bubble-twilio-voice/shared/apigw"
 	"bubble-twilio-voice/shared/httpapi"
+	"bubble-twilio-voice/shared/phone"
 
 	"github.com/aws/aws-lambda-go/lambda"
 )
@@ -20,5 +22,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "incoming:", err)
 		os.Exit(1)
 	}
+	d.Numbers = phone.Library{}
 	lambda.Start(apigw.Handler(httpapi.Incoming(d)))
 }

@@ -19,6 +19,7 @@ import (
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/phone"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
 	"bubble-twilio-voice/test/kit"
@@ -97,6 +98,7 @@ func newHarness(tb testing.TB, base string) *harness {
 	h.store = &fakeStore{lookup: mem.Lookup}
 	log := logging.New(&h.logs, "debug")
 	h.handler = httpapi.All(httpapi.Deps{
+		Numbers:       phone.Library{},
 		Store:         h.store,
 		PublicBaseURL: base,
 		Log:           log,

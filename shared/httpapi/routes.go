@@ -44,6 +44,11 @@ type Deps struct {
 	CORSAllowedOrigins []string
 	// Limiter caps tokens per tenant and identity; nil allows all.
 	Limiter *ratelimit.Limiter
+	// Numbers reads dialled numbers for the call decisions: phone.Library
+	// in the functions that place calls (voice, incoming, the dev server).
+	// Setup leaves it nil, so the token function does not link the
+	// phone-number library; nil dials no phone number.
+	Numbers voice.Numbers
 }
 
 // Token serves /token, the token function's only route.
@@ -84,13 +89,15 @@ func All(d Deps) http.Handler {
 }
 
 func mountVoice(mux *http.ServeMux, d Deps) {
-	mux.Handle(PathVoice, d.signed(handleStep(d, "outgoing", voice.Outgoing)))
+	rules := voice.Rules{Numbers: d.Numbers}
+	mux.Handle(PathVoice, d.signed(handleStep(d, "outgoing", rules.Outgoing)))
 }
 
 func mountIncoming(mux *http.ServeMux, d Deps) {
-	mux.Handle(PathIncoming, d.signed(handleStep(d, "incoming", voice.Incoming)))
-	mux.Handle(PathDialComplete, d.signed(handleStep(d, "dial_complete", voice.DialComplete)))
-	mux.Handle(PathRecordingComplete, d.signed(handleStep(d, "recording_complete", voice.RecordingComplete)))
+	rules := voice.Rules{Numbers: d.Numbers}
+	mux.Handle(PathIncoming, d.signed(handleStep(d, "incoming", rules.Incoming)))
+	mux.Handle(PathDialComplete, d.signed(handleStep(d, "dial_complete", rules.DialComplete)))
+	mux.Handle(PathRecordingComplete, d.signed(handleStep(d, "recording_complete", rules.RecordingComplete)))
 }
 
 func (d Deps) withDefaults() Deps {

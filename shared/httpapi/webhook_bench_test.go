@@ -11,6 +11,7 @@ import (
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/phone"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
 )
@@ -40,6 +41,7 @@ func benchWebhook(b *testing.B, path string, kv ...string) {
 	tn := loadTenants(b)["main"]
 	log := logging.New(io.Discard, "info")
 	h := httpapi.All(httpapi.Deps{
+		Numbers:       phone.Library{},
 		Store:         tenant.NewMemoryStore(tn),
 		PublicBaseURL: publicBase,
 		Log:           log,
@@ -91,7 +93,7 @@ func BenchmarkVoiceHandler(b *testing.B) {
 // parse the form, look the tenant up, validate, hand on.
 func BenchmarkSignedMiddleware(b *testing.B) {
 	tn := loadTenants(b)["main"]
-	h := httpapi.Voice(httpapi.Deps{Store: tenant.NewMemoryStore(tn), PublicBaseURL: publicBase})
+	h := httpapi.Voice(httpapi.Deps{Store: tenant.NewMemoryStore(tn), PublicBaseURL: publicBase, Numbers: phone.Library{}})
 	form := callForm(tn, "CA0123456789abcdef0123456789abcdef", "From", "+14155550123", "To", "+14155550100")
 	body := form.Encode()
 	sig := twiliosig.Sign(publicBase+httpapi.PathVoice, form, tn.AuthToken)
@@ -109,5 +111,5 @@ func BenchmarkSignedMiddleware(b *testing.B) {
 
 // BenchmarkIncomingHandler is a phone call to a number routed to 2 clients.
 func BenchmarkIncomingHandler(b *testing.B) {
-	benchWebhook(b, httpapi.PathIncoming, phone("+14155550100")...)
+	benchWebhook(b, httpapi.PathIncoming, phoneCall("+14155550100")...)
 }

@@ -11,6 +11,7 @@ import (
 
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/phone"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
 	"bubble-twilio-voice/test/kit"
@@ -33,7 +34,7 @@ func browser(to string, kv ...string) []string {
 }
 
 // phone is the form of a phone call from outsider to the tenant number to.
-func phone(to string, kv ...string) []string {
+func phoneCall(to string, kv ...string) []string {
 	return append([]string{"From", outsider, "Caller", outsider, "To", to, "Called", to}, kv...)
 }
 
@@ -56,24 +57,24 @@ func goldenCases() []goldenCase {
 		{"voice_record_calls", "recording", v, browser("+14155550123"), "dial", ""},
 		{"voice_client_record_calls", "recording", v, browser("client:bob"), "dial", ""},
 		{"voice_client_calls_disabled", "noclients", v, browser("client:bob"), "say", "client_calls_disabled"},
-		{"voice_pstn_delegated", "main", v, phone("+14155550100"), "dial", ""},
-		{"voice_pstn_delegated_no_route", "other", v, phone("+14155550200"), "say", "no_route"},
+		{"voice_pstn_delegated", "main", v, phoneCall("+14155550100"), "dial", ""},
+		{"voice_pstn_delegated_no_route", "other", v, phoneCall("+14155550200"), "say", "no_route"},
 
-		{"incoming_one_client", "main", in, phone("+14155550111"), "dial", ""},
-		{"incoming_two_clients", "main", in, phone("+14155550100"), "dial", ""},
-		{"incoming_ten_clients", "main", in, phone("+14155550110"), "dial", ""},
-		{"incoming_default_route", "main", in, phone("+14155550999"), "dial", ""},
-		{"incoming_no_route", "other", in, phone("+14155550200"), "say", "no_route"},
-		{"incoming_record_calls", "recording", in, phone("+14155550300"), "dial", ""},
+		{"incoming_one_client", "main", in, phoneCall("+14155550111"), "dial", ""},
+		{"incoming_two_clients", "main", in, phoneCall("+14155550100"), "dial", ""},
+		{"incoming_ten_clients", "main", in, phoneCall("+14155550110"), "dial", ""},
+		{"incoming_default_route", "main", in, phoneCall("+14155550999"), "dial", ""},
+		{"incoming_no_route", "other", in, phoneCall("+14155550200"), "say", "no_route"},
+		{"incoming_record_calls", "recording", in, phoneCall("+14155550300"), "dial", ""},
 
 		{"dial_complete_forward_blocked", "main", httpapi.PathDialComplete,
-			phone("+14155550103", "DialCallStatus", "no-answer"), "say", "blocked_prefix"},
+			phoneCall("+14155550103", "DialCallStatus", "no-answer"), "say", "blocked_prefix"},
 		{"dial_complete_forward_record_calls", "recording", httpapi.PathDialComplete,
-			phone("+14155550300", "DialCallStatus", "busy"), "dial", ""},
+			phoneCall("+14155550300", "DialCallStatus", "busy"), "dial", ""},
 		{"dial_complete_no_route", "other", httpapi.PathDialComplete,
-			phone("+14155550200", "DialCallStatus", "no-answer"), "say", "no_route"},
+			phoneCall("+14155550200", "DialCallStatus", "no-answer"), "say", "no_route"},
 		{"recording_complete", "main", httpapi.PathRecordingComplete,
-			phone("+14155550100", "RecordingSid", "RE0123456789abcdef0123456789abcdef",
+			phoneCall("+14155550100", "RecordingSid", "RE0123456789abcdef0123456789abcdef",
 				"RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Recordings/RE0123456789abcdef0123456789abcdef",
 				"RecordingDuration", "12", "Digits", "hangup"), "hangup", ""},
 	}
@@ -90,7 +91,7 @@ func goldenCases() []goldenCase {
 			}
 			cases = append(cases, goldenCase{
 				"dial_complete_" + a.name + "_" + status, "main", httpapi.PathDialComplete,
-				phone(a.to, "DialCallStatus", status, "DialCallSid", "CAfedcba9876543210fedcba9876543210", "DialCallDuration", "0"),
+				phoneCall(a.to, "DialCallStatus", status, "DialCallSid", "CAfedcba9876543210fedcba9876543210", "DialCallDuration", "0"),
 				decision, "",
 			})
 		}
@@ -322,7 +323,7 @@ func TestUnknownPath(t *testing.T) {
 		t.Run(p, func(t *testing.T) {
 			h := newHarness(t, publicBase)
 			main := h.tenant(t, "main")
-			form := callForm(main, "CA0123456789abcdef0123456789abcd20", phone("+14155550100")...)
+			form := callForm(main, "CA0123456789abcdef0123456789abcd20", phoneCall("+14155550100")...)
 			w := h.post(p, form, twiliosig.Sign(publicBase+p, form, main.AuthToken))
 			if w.Code != http.StatusNotFound {
 				t.Errorf("status %d, want 404", w.Code)
@@ -341,7 +342,7 @@ func TestUnknownPath(t *testing.T) {
 // no requirement for them, and the middleware already accepts a nil logger.
 func TestNoLogger(t *testing.T) {
 	tn := loadTenants(t)["main"]
-	h := httpapi.All(httpapi.Deps{Store: tenant.NewMemoryStore(tn), PublicBaseURL: publicBase})
+	h := httpapi.All(httpapi.Deps{Store: tenant.NewMemoryStore(tn), PublicBaseURL: publicBase, Numbers: phone.Library{}})
 	form := callForm(tn, "CA0123456789abcdef0123456789abcd30", browser("+14155550123")...)
 	hs := &harness{handler: h}
 	w := hs.post(httpapi.PathVoice, form, twiliosig.Sign(publicBase+httpapi.PathVoice, form, tn.AuthToken))

@@ -1,9 +1,8 @@
 package voice
 
 import (
+	"slices"
 	"strings"
-
-	"github.com/nyaruka/phonenumbers"
 
 	"bubble-twilio-voice/shared/tenant"
 )
@@ -34,14 +33,14 @@ const clientPrefix = "client:"
 // a CallerId it does not own refuses the call (caller_id_not_allowed) rather
 // than silently presenting another number, so a misconfigured app shows up
 // in the logs at once. CallerId must be E.164, as the tenant's numbers are.
-func Outgoing(c Call, t *tenant.Tenant) Decision {
+func (r Rules) Outgoing(c Call, t *tenant.Tenant) Decision {
 	from := c.From
 	if from == "" {
 		from = c.Caller
 	}
 	caller, ok := strings.CutPrefix(from, clientPrefix)
 	if !ok {
-		return Incoming(c, t)
+		return r.Incoming(c, t)
 	}
 	if !tenant.ValidIdentity(caller) {
 		return refuse(ReasonInvalidCaller)
@@ -65,7 +64,7 @@ func Outgoing(c Call, t *tenant.Tenant) Decision {
 			Record:   t.RecordCalls,
 		}
 	}
-	if emergencyNumber(to, t) {
+	if r.emergencyNumber(to, t) {
 		return refuse(ReasonEmergencyNumber)
 	}
 
@@ -76,7 +75,7 @@ func Outgoing(c Call, t *tenant.Tenant) Decision {
 		}
 		callerID = c.CallerID
 	}
-	number, reason := dialable(to, t)
+	number, reason := r.dialable(to, t)
 	if reason != "" {
 		return refuse(reason)
 	}
@@ -119,116 +118,65 @@ const maxEmergencyDigits = 8
 
 // emergencyNumber reports whether raw, as dialled, is an emergency number
 // in the tenant's DefaultRegion, one of its AllowedCountries, or one of
-// emergencyRegions, by libphonenumber's short-number metadata; or, written
-// with a country code ("+1 911", "+33 15"), one of that country's, which
-// Twilio would connect too.
-func emergencyNumber(raw string, t *tenant.Tenant) bool {
+// emergencyRegions; or, written with a country code ("+1 911"), one of that
+// country's (see Numbers.IsEmergency).
+func (r Rules) emergencyNumber(raw string, t *tenant.Tenant) bool {
 	digits := 0
 	for i := 0; i < len(raw); i++ {
 		if raw[i] >= '0' && raw[i] <= '9' {
 			digits++
 		}
 	}
-	if digits == 0 || digits > maxEmergencyDigits {
+	if r.Numbers == nil || digits == 0 || digits > maxEmergencyDigits {
 		return false
 	}
-	if strings.HasPrefix(raw, "+") {
-		var num phonenumbers.PhoneNumber
-		if phonenumbers.ParseToNumber(raw, t.DefaultRegion, &num) != nil {
-			return false
-		}
-		national := phonenumbers.GetNationalSignificantNumber(&num)
-		for _, r := range phonenumbers.GetRegionCodesForCountryCode(int(num.GetCountryCode())) {
-			if phonenumbers.IsEmergencyNumber(national, r) {
-				return true
-			}
-		}
-		return false
-	}
-	if phonenumbers.IsEmergencyNumber(raw, t.DefaultRegion) {
-		return true
-	}
-	for _, r := range t.Outbound.AllowedCountries {
-		if phonenumbers.IsEmergencyNumber(raw, r) {
-			return true
-		}
-	}
-	for _, r := range emergencyRegions {
-		if phonenumbers.IsEmergencyNumber(raw, r) {
-			return true
-		}
-	}
-	return false
+	regions := slices.Concat([]string{t.DefaultRegion}, t.Outbound.AllowedCountries, emergencyRegions)
+	return r.Numbers.IsEmergency(raw, t.DefaultRegion, regions)
 }
 
 // dialable applies the tenant's outbound policy to a phone number and
-// returns it in E.164, or the reason it may not be dialled.
-//
-// phonenumbers' type and region lookups are the slow part (regexps over the
-// number for each candidate region). IsValidNumber(n) is exactly
-// GetNumberType(n) != UNKNOWN (both test the number against the metadata
-// of GetRegionCodeForNumber(n)), so validity comes with the type, which the
-// number-type rules need anyway; TestValidity pins that. GetNumberType does
-// derive the region once more internally: phonenumbers v1.8.1 exports no
-// type lookup for a region already known, and copying its classifier to
-// save ~6µs a call is not worth a second copy of libphonenumber's rules.
-func dialable(raw string, t *tenant.Tenant) (string, Reason) {
-	var num phonenumbers.PhoneNumber
-	if err := phonenumbers.ParseToNumber(raw, t.DefaultRegion, &num); err != nil {
+// returns it in E.164, or the reason it may not be dialled. Without a
+// Numbers library nothing is dialable.
+func (r Rules) dialable(raw string, t *tenant.Tenant) (string, Reason) {
+	if r.Numbers == nil {
 		return "", ReasonInvalidNumber
 	}
-	typ := phonenumbers.GetNumberType(&num)
-	if typ == phonenumbers.UNKNOWN {
+	n, ok := r.Numbers.Lookup(raw, t.DefaultRegion)
+	if !ok {
 		return "", ReasonInvalidNumber
 	}
-	// The region, not the calling code: +1 is shared by the US, Canada and
-	// much of the Caribbean.
-	if !countryAllowed(t, phonenumbers.GetRegionCodeForNumber(&num)) {
+	if !countryAllowed(t, n.Region) {
 		return "", ReasonCountryNotAllowed
 	}
-	e164 := phonenumbers.Format(&num, phonenumbers.E164)
 	for _, p := range t.Outbound.BlockedPrefixes {
-		if strings.HasPrefix(e164, p) {
+		if strings.HasPrefix(n.E164, p) {
 			return "", ReasonBlockedPrefix
 		}
 	}
-	switch typ {
-	case phonenumbers.PREMIUM_RATE:
+	switch n.Type {
+	case PremiumRate:
 		return "", ReasonPremiumRate
-	case phonenumbers.SHARED_COST:
+	case SharedCost:
 		return "", ReasonSharedCost
 	}
-	if !typeAllowed(t.Outbound, typ) {
+	if !typeAllowed(t.Outbound, n.Type) {
 		return "", ReasonNumberTypeNotAllowed
 	}
-	return e164, ""
+	return n.E164, ""
 }
 
 // typeAllowed applies outbound.allowed_number_types. A number libphonenumber
 // cannot tell apart as fixed line or mobile (every US number) is allowed
-// when either is.
-func typeAllowed(o tenant.Outbound, typ phonenumbers.PhoneNumberType) bool {
+// when either is. Premium rate, shared cost and any type not named here are
+// never allowed.
+func typeAllowed(o tenant.Outbound, typ NumberType) bool {
 	switch typ {
-	case phonenumbers.FIXED_LINE:
-		return o.NumberTypeAllowed(tenant.NumberTypeFixedLine)
-	case phonenumbers.MOBILE:
-		return o.NumberTypeAllowed(tenant.NumberTypeMobile)
-	case phonenumbers.FIXED_LINE_OR_MOBILE:
+	case FixedLineOrMobile:
 		return o.NumberTypeAllowed(tenant.NumberTypeFixedLine) || o.NumberTypeAllowed(tenant.NumberTypeMobile)
-	case phonenumbers.TOLL_FREE:
-		return o.NumberTypeAllowed(tenant.NumberTypeTollFree)
-	case phonenumbers.VOIP:
-		return o.NumberTypeAllowed(tenant.NumberTypeVoIP)
-	case phonenumbers.PERSONAL_NUMBER:
-		return o.NumberTypeAllowed(tenant.NumberTypePersonal)
-	case phonenumbers.UAN:
-		return o.NumberTypeAllowed(tenant.NumberTypeUAN)
-	case phonenumbers.PAGER:
-		return o.NumberTypeAllowed(tenant.NumberTypePager)
-	case phonenumbers.VOICEMAIL:
-		return o.NumberTypeAllowed(tenant.NumberTypeVoicemail)
-	default: // premium rate, shared cost, unknown, and any type added later
+	case PremiumRate, SharedCost:
 		return false
+	default:
+		return slices.Contains(tenant.NumberTypes, typ) && o.NumberTypeAllowed(typ)
 	}
 }
 
@@ -257,7 +205,7 @@ func countryAllowed(t *tenant.Tenant, region string) bool {
 // (Decision.Display), and DialComplete decides what follows: its action is
 // DialCompleteClientsAction when the route has a backup phone, else
 // DialCompleteAction.
-func Incoming(c Call, t *tenant.Tenant) Decision {
+func (r Rules) Incoming(c Call, t *tenant.Tenant) Decision {
 	route := t.RouteFor(c.To)
 	if route == nil {
 		return refuse(ReasonNoRoute)
@@ -267,7 +215,7 @@ func Incoming(c Call, t *tenant.Tenant) Decision {
 		if closed == nil { // Parse sets it with hours; a hand-built route may not
 			closed = &tenant.NoAnswer{}
 		}
-		return step(*closed, ClosedMessage, ClosedRecordingAction, t)
+		return r.step(*closed, ClosedMessage, ClosedRecordingAction, t)
 	}
 	caller := c.From
 	if caller == "" {
@@ -307,7 +255,7 @@ const (
 // Any other Leg is taken as the end of the last leg, so a URL the tenant
 // did not expect can only end the call sooner, never ring more. The tenant
 // must not be nil.
-func DialComplete(c Call, t *tenant.Tenant) Decision {
+func (r Rules) DialComplete(c Call, t *tenant.Tenant) Decision {
 	if c.DialCallStatus == dialCompleted || c.DialCallStatus == dialAnswered {
 		return Decision{Kind: KindHangup}
 	}
@@ -317,7 +265,7 @@ func DialComplete(c Call, t *tenant.Tenant) Decision {
 	}
 	var skipped Reason
 	if c.Leg == LegClients && route.ThenNumber != "" {
-		number, reason := dialable(route.ThenNumber, t)
+		number, reason := r.dialable(route.ThenNumber, t)
 		if reason == "" {
 			callerID := t.CallerID
 			if t.OwnsCallerID(c.To) {
@@ -334,7 +282,7 @@ func DialComplete(c Call, t *tenant.Tenant) Decision {
 		}
 		skipped = reason
 	}
-	d := step(route.NoAnswer, NoAnswerMessage, RecordingCompleteAction, t)
+	d := r.step(route.NoAnswer, NoAnswerMessage, RecordingCompleteAction, t)
 	if skipped != "" {
 		d.Reason = skipped // the earlier refusal; the step's own is the same policy
 	}
@@ -348,7 +296,7 @@ func DialComplete(c Call, t *tenant.Tenant) Decision {
 //     forward the policy refuses says the step's message or message to the
 //     caller, and the Reason names the policy;
 //   - message: the step's message or message.
-func step(s tenant.NoAnswer, message, recordAction string, t *tenant.Tenant) Decision {
+func (r Rules) step(s tenant.NoAnswer, message, recordAction string, t *tenant.Tenant) Decision {
 	switch s.Action {
 	case tenant.ActionVoicemail:
 		return Decision{
@@ -358,7 +306,7 @@ func step(s tenant.NoAnswer, message, recordAction string, t *tenant.Tenant) Dec
 			Action:    recordAction,
 		}
 	case tenant.ActionForward:
-		number, reason := dialable(s.ForwardTo, t)
+		number, reason := r.dialable(s.ForwardTo, t)
 		if reason != "" {
 			return Decision{Kind: KindSay, Reason: reason, Say: orDefault(s.Message, message)}
 		}
@@ -370,7 +318,7 @@ func step(s tenant.NoAnswer, message, recordAction string, t *tenant.Tenant) Dec
 
 // RecordingComplete ends the call once a voicemail is recorded (POST
 // /incoming/recording-complete).
-func RecordingComplete(Call, *tenant.Tenant) Decision {
+func (Rules) RecordingComplete(Call, *tenant.Tenant) Decision {
 	return Decision{Kind: KindHangup}
 }
 

@@ -69,19 +69,19 @@ func FuzzOutgoing(f *testing.F) {
 		at := time.Unix(now, 0)
 		for _, tn := range tenants {
 			c := voice.Call{AccountSID: tn.AccountSID, From: from, To: to, CallerID: callerID, Now: at}
-			d := voice.Outgoing(c, tn)
+			d := rules.Outgoing(c, tn)
 			checkDecision(t, tn, d, "Outgoing("+to+")")
 			checkEmergency(t, tn, c, d)
 			if from == "" || !strings.HasPrefix(from, "client:") {
 				checkDisplay(t, tn, c, d)
 			}
 			in := voice.Call{From: from, To: "+14155550100", Now: at}
-			d = voice.Incoming(in, tn)
+			d = rules.Incoming(in, tn)
 			checkDecision(t, tn, d, "Incoming")
 			checkDisplay(t, tn, in, d)
 			for _, status := range []string{"no-answer", "busy", "completed"} {
 				for _, l := range []string{"", voice.LegClients, leg} {
-					d := voice.DialComplete(voice.Call{To: "+14155550100", DialCallStatus: status, Leg: l, Now: at}, tn)
+					d := rules.DialComplete(voice.Call{To: "+14155550100", DialCallStatus: status, Leg: l, Now: at}, tn)
 					checkDecision(t, tn, d, "DialComplete leg "+l)
 					if len(d.Clients) != 0 {
 						t.Fatalf("DialComplete rings browsers: %+v", d)

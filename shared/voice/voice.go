@@ -212,3 +212,44 @@ func (d Decision) Refused() bool { return d.Reason != "" }
 func refuse(r Reason) Decision {
 	return Decision{Kind: KindSay, Reason: r, Say: r.Message()}
 }
+
+// Rules decides calls. Its methods are the decisions, one per webhook step;
+// they read dialled numbers with Numbers. The zero Rules dials no phone
+// number (each is invalid_number), so a function wired without a number
+// library fails closed.
+type Rules struct {
+	Numbers Numbers
+}
+
+// Numbers is the phone-number library the decisions read dialled numbers
+// with; package phone implements it with libphonenumber. It is an interface
+// so that only the functions that place calls link that library: the token
+// function builds the same HTTP layer and must stay small.
+type Numbers interface {
+	// Lookup reads raw (in defaultRegion unless it carries a country code)
+	// and returns it as a Number; ok is false when it is not a valid number.
+	Lookup(raw, defaultRegion string) (n Number, ok bool)
+	// IsEmergency reports whether raw, as dialled, is an emergency number
+	// in one of regions or, written with a country code, in that country.
+	IsEmergency(raw, defaultRegion string, regions []string) bool
+}
+
+// Number is a valid dialled number as Numbers reads it.
+type Number struct {
+	E164   string
+	Region string // ISO 3166 region; "001" for non-geographic numbers
+	Type   NumberType
+}
+
+// NumberType is a kind of number: one of tenant.NumberTypes, or one of the
+// kinds below that outbound.allowed_number_types cannot name.
+type NumberType = string
+
+// Kinds of number beyond tenant.NumberTypes.
+const (
+	// FixedLineOrMobile: the numbering plan does not tell them apart (every
+	// +1 number).
+	FixedLineOrMobile NumberType = "fixed_line_or_mobile"
+	PremiumRate       NumberType = "premium_rate" // never dialled
+	SharedCost        NumberType = "shared_cost"  // never dialled
+)

@@ -11,10 +11,14 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"bubble-twilio-voice/shared/phone"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/voice"
 	"bubble-twilio-voice/test/kit"
 )
+
+// rules are the decisions as the voice and incoming functions wire them.
+var rules = voice.Rules{Numbers: phone.Library{}}
 
 // tenantJSON is a complete tenant record; extra is spliced in as further
 // top-level fields (a later duplicate key wins in encoding/json).
@@ -131,7 +135,7 @@ type goldenCase struct {
 }
 
 func goldenCases() []goldenCase {
-	out, in := voice.Outgoing, voice.Incoming
+	out, in := rules.Outgoing, rules.Incoming
 	cases := []goldenCase{
 		// Outgoing to numbers.
 		{"number", out, base, voice.Call{From: alice, To: "+14155550123"}, voice.KindDial, ""},
@@ -238,35 +242,35 @@ func goldenCases() []goldenCase {
 		{"voice_delegates_closed", out, base, voice.Call{From: outsider, To: closedVM, Now: at("2026-07-11T12:00:00Z")}, voice.KindVoicemail, ""},
 
 		// After the no-answer step.
-		{"dial_complete_forward_premium_refused", voice.DialComplete, base,
+		{"dial_complete_forward_premium_refused", rules.DialComplete, base,
 			voice.Call{From: outsider, To: premiumForward, DialCallStatus: "no-answer"}, voice.KindSay, voice.ReasonPremiumRate},
-		{"dial_complete_forward_country_refused", voice.DialComplete, base,
+		{"dial_complete_forward_country_refused", rules.DialComplete, base,
 			voice.Call{From: outsider, To: abroadForward, DialCallStatus: "no-answer"}, voice.KindSay, voice.ReasonCountryNotAllowed},
-		{"dial_complete_forward_record_calls", voice.DialComplete, recording,
+		{"dial_complete_forward_record_calls", rules.DialComplete, recording,
 			voice.Call{From: outsider, To: tenClients, DialCallStatus: "busy"}, voice.KindDial, ""},
-		{"dial_complete_voicemail_custom", voice.DialComplete, base,
+		{"dial_complete_voicemail_custom", rules.DialComplete, base,
 			voice.Call{From: outsider, To: customVM, DialCallStatus: "no-answer"}, voice.KindVoicemail, ""},
-		{"dial_complete_default_route", voice.DialComplete, base,
+		{"dial_complete_default_route", rules.DialComplete, base,
 			voice.Call{From: outsider, To: unrouted, DialCallStatus: "no-answer"}, voice.KindSay, ""},
-		{"dial_complete_no_route", voice.DialComplete, noIncoming,
+		{"dial_complete_no_route", rules.DialComplete, noIncoming,
 			voice.Call{From: outsider, To: mainNumber, DialCallStatus: "no-answer"}, voice.KindSay, voice.ReasonNoRoute},
-		{"recording_complete", voice.RecordingComplete, base,
+		{"recording_complete", rules.RecordingComplete, base,
 			voice.Call{From: outsider, To: mainNumber}, voice.KindHangup, ""},
 
 		// The backup phone.
-		{"dial_complete_backup_caller_id", voice.DialComplete, base,
+		{"dial_complete_backup_caller_id", rules.DialComplete, base,
 			voice.Call{From: outsider, To: backupForward, DialCallStatus: "no-answer", Leg: voice.LegClients}, voice.KindDial, ""},
-		{"dial_complete_backup_record_calls", voice.DialComplete, recording,
+		{"dial_complete_backup_record_calls", rules.DialComplete, recording,
 			voice.Call{From: outsider, To: backup, DialCallStatus: "busy", Leg: voice.LegClients}, voice.KindDial, ""},
-		{"dial_complete_after_backup_forward", voice.DialComplete, base,
+		{"dial_complete_after_backup_forward", rules.DialComplete, base,
 			voice.Call{From: outsider, To: backupForward, DialCallStatus: "no-answer"}, voice.KindDial, ""},
-		{"dial_complete_backup_refused", voice.DialComplete, base,
+		{"dial_complete_backup_refused", rules.DialComplete, base,
 			voice.Call{From: outsider, To: backupPremium, DialCallStatus: "no-answer", Leg: voice.LegClients}, voice.KindSay, voice.ReasonPremiumRate},
-		{"dial_complete_backup_refused_then_forward", voice.DialComplete, base,
+		{"dial_complete_backup_refused_then_forward", rules.DialComplete, base,
 			voice.Call{From: outsider, To: premiumBackupForward, DialCallStatus: "busy", Leg: voice.LegClients}, voice.KindDial, voice.ReasonPremiumRate},
-		{"dial_complete_clients_leg_without_backup", voice.DialComplete, base,
+		{"dial_complete_clients_leg_without_backup", rules.DialComplete, base,
 			voice.Call{From: outsider, To: mainNumber, DialCallStatus: "no-answer", Leg: voice.LegClients}, voice.KindVoicemail, ""},
-		{"dial_complete_unknown_leg", voice.DialComplete, base,
+		{"dial_complete_unknown_leg", rules.DialComplete, base,
 			voice.Call{From: outsider, To: backup, DialCallStatus: "no-answer", Leg: "backup"}, voice.KindVoicemail, ""},
 	}
 
@@ -282,9 +286,9 @@ func goldenCases() []goldenCase {
 			clients, after = voice.KindHangup, voice.KindHangup
 		}
 		cases = append(cases,
-			goldenCase{"dial_complete_backup_" + name, voice.DialComplete, base,
+			goldenCase{"dial_complete_backup_" + name, rules.DialComplete, base,
 				voice.Call{From: outsider, To: backup, DialCallStatus: status, Leg: voice.LegClients}, clients, ""},
-			goldenCase{"dial_complete_after_backup_" + name, voice.DialComplete, base,
+			goldenCase{"dial_complete_after_backup_" + name, rules.DialComplete, base,
 				voice.Call{From: outsider, To: backup, DialCallStatus: status}, after, ""},
 		)
 	}
@@ -305,7 +309,7 @@ func goldenCases() []goldenCase {
 				name = "empty"
 			}
 			cases = append(cases, goldenCase{
-				"dial_complete_" + a.name + "_" + name, voice.DialComplete, base,
+				"dial_complete_" + a.name + "_" + name, rules.DialComplete, base,
 				voice.Call{From: outsider, To: a.to, DialCallStatus: status}, kind, "",
 			})
 		}
@@ -403,20 +407,20 @@ func TestActionURLs(t *testing.T) {
 // verified.
 func TestDecisionActions(t *testing.T) {
 	tn := mustTenant(t, base)
-	if d := voice.Incoming(voice.Call{To: mainNumber}, tn); d.Action != voice.DialCompleteAction {
+	if d := rules.Incoming(voice.Call{To: mainNumber}, tn); d.Action != voice.DialCompleteAction {
 		t.Errorf("Incoming action %q", d.Action)
 	}
-	if d := voice.DialComplete(voice.Call{To: mainNumber, DialCallStatus: "no-answer"}, tn); d.Action != voice.RecordingCompleteAction {
+	if d := rules.DialComplete(voice.Call{To: mainNumber, DialCallStatus: "no-answer"}, tn); d.Action != voice.RecordingCompleteAction {
 		t.Errorf("voicemail action %q", d.Action)
 	}
-	if d := voice.Incoming(voice.Call{To: backup}, tn); d.Action != voice.DialCompleteClientsAction {
+	if d := rules.Incoming(voice.Call{To: backup}, tn); d.Action != voice.DialCompleteClientsAction {
 		t.Errorf("backup route's action %q", d.Action)
 	}
-	if d := voice.DialComplete(voice.Call{To: backup, DialCallStatus: "no-answer", Leg: voice.LegClients}, tn); d.Action != voice.BackupCompleteAction {
+	if d := rules.DialComplete(voice.Call{To: backup, DialCallStatus: "no-answer", Leg: voice.LegClients}, tn); d.Action != voice.BackupCompleteAction {
 		t.Errorf("backup phone's action %q", d.Action)
 	}
 	closed := voice.Call{To: closedVM, Now: at("2026-07-11T12:00:00Z")}
-	for _, d := range []voice.Decision{voice.Incoming(closed, tn), voice.Outgoing(closed, tn)} {
+	for _, d := range []voice.Decision{rules.Incoming(closed, tn), rules.Outgoing(closed, tn)} {
 		if d.Kind != voice.KindVoicemail || d.Action != voice.ClosedRecordingAction {
 			t.Errorf("closed voicemail %v with action %q", d.Kind, d.Action)
 		}
@@ -434,7 +438,7 @@ func TestValidity(t *testing.T) {
 		t.Run(n, func(t *testing.T) {
 			num, err := phonenumbers.Parse(n, "US")
 			want := err == nil && phonenumbers.IsValidNumber(num)
-			d := voice.Outgoing(voice.Call{From: alice, To: n}, tn)
+			d := rules.Outgoing(voice.Call{From: alice, To: n}, tn)
 			if got := d.Reason != voice.ReasonInvalidNumber; got != want {
 				t.Errorf("valid = %v, IsValidNumber = %v (%+v)", got, want, d)
 			}
@@ -452,13 +456,13 @@ func TestConcurrent(t *testing.T) {
 	}
 	want := make([]string, len(calls))
 	for i, c := range calls {
-		want[i] = string(voice.Outgoing(c, tn).AppendTwiML(nil))
+		want[i] = string(rules.Outgoing(c, tn).AppendTwiML(nil))
 	}
 	var wg sync.WaitGroup
 	for range 4 {
 		wg.Go(func() {
 			for i, c := range calls {
-				if got := string(voice.Outgoing(c, tn).AppendTwiML(nil)); got != want[i] {
+				if got := string(rules.Outgoing(c, tn).AppendTwiML(nil)); got != want[i] {
 					t.Errorf("call %d: got %s, want %s", i, got, want[i])
 				}
 			}
@@ -517,7 +521,7 @@ func BenchmarkOutgoing(b *testing.B) {
 	c := voice.Call{From: alice, To: "+14155550123"}
 	buf := make([]byte, 0, 512)
 	for b.Loop() {
-		buf = voice.Outgoing(c, tn).AppendTwiML(buf[:0])
+		buf = rules.Outgoing(c, tn).AppendTwiML(buf[:0])
 	}
 }
 
@@ -527,7 +531,7 @@ func BenchmarkOutgoingClient(b *testing.B) {
 	c := voice.Call{From: alice, To: "bob"}
 	buf := make([]byte, 0, 512)
 	for b.Loop() {
-		buf = voice.Outgoing(c, tn).AppendTwiML(buf[:0])
+		buf = rules.Outgoing(c, tn).AppendTwiML(buf[:0])
 	}
 }
 
@@ -537,6 +541,6 @@ func BenchmarkIncoming(b *testing.B) {
 	c := voice.Call{From: outsider, To: tenClients}
 	buf := make([]byte, 0, 1024)
 	for b.Loop() {
-		buf = voice.Incoming(c, tn).AppendTwiML(buf[:0])
+		buf = rules.Incoming(c, tn).AppendTwiML(buf[:0])
 	}
 }

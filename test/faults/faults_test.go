@@ -20,6 +20,7 @@ import (
 	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/phone"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
 	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
@@ -321,6 +322,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	d.Numbers = phone.Library{}
 	h.token, h.hooks = httpapi.Token(d), httpapi.Voice(d)
 	return h
 }

@@ -20,6 +20,7 @@ import (
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/phone"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
 	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
@@ -328,7 +329,9 @@ func routes(t *testing.T, store tenant.Store, logs *kit.LogBuffer) http.Handler 
 	}
 	log := logging.New(logs, cfg.LogLevel)
 	m := metrics.New(logs, "hygiene", time.Now)
-	return httpapi.All(httpapi.NewDeps(cfg, store, log, m, time.Now))
+	d := httpapi.NewDeps(cfg, store, log, m, time.Now)
+	d.Numbers = phone.Library{}
+	return httpapi.All(d)
 }
 
 func fileStore(t *testing.T) tenant.Store {

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"bubble-twilio-voice/shared/httpapi"
+	"bubble-twilio-voice/shared/phone"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
 )
@@ -75,7 +76,7 @@ func handlers(t *testing.T) (tok, hooks http.Handler) {
 	}
 	now := func() time.Time { return time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) }
 	log := slog.New(slog.DiscardHandler)
-	d := httpapi.Deps{Store: store, Now: now, Log: log, PublicBaseURL: publicBase}
+	d := httpapi.Deps{Store: store, Now: now, Log: log, PublicBaseURL: publicBase, Numbers: phone.Library{}}
 	return httpapi.Token(d), httpapi.All(d)
 }
 
@@ -326,7 +327,7 @@ func TestMisfiledSecret(t *testing.T) {
 		t.Fatalf("Lookup(A) = %v, %v; want no tenant and ErrUnavailable", tn, err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	d := httpapi.Deps{Store: store, Now: time.Now, Log: log, PublicBaseURL: publicBase}
+	d := httpapi.Deps{Store: store, Now: time.Now, Log: log, PublicBaseURL: publicBase, Numbers: phone.Library{}}
 	tok, hooks := httpapi.Token(d), httpapi.All(d)
 	for _, bearer := range []string{tenantA.bearer, tenantB.bearer} {
 		if w := serve(tok, tokenRequest(sidA, bearer)); w.Code == http.StatusOK {

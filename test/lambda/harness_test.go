@@ -139,7 +139,7 @@ func buildBootstraps(root, dir string) error {
 	if len(pkgs) == 0 {
 		return errors.New("no packages under ./functions")
 	}
-	args := []string{"build", "-buildvcs=false", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", dir + string(filepath.Separator)}
+	args := []string{"build", "-buildvcs=false", "-tags", "lambda.norpc,nethttpomithttp2", "-trimpath", "-ldflags=-s -w", "-o", dir + string(filepath.Separator)}
 	build := exec.CommandContext(ctx, "go", append(args, pkgs...)...)
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")

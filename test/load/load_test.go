@@ -20,6 +20,7 @@ import (
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/phone"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliosig"
 )
@@ -145,7 +146,9 @@ func devServer(t *testing.T) (*httptest.Server, string) {
 	}
 	log := logging.New(io.Discard, cfg.LogLevel)
 	m := metrics.New(io.Discard, "devserver", time.Now)
-	srv.Config.Handler = httpapi.All(httpapi.NewDeps(cfg, store, log, m, time.Now))
+	d := httpapi.NewDeps(cfg, store, log, m, time.Now)
+	d.Numbers = phone.Library{}
+	srv.Config.Handler = httpapi.All(d)
 	srv.Config.ReadHeaderTimeout = 5 * time.Second
 	srv.Start()
 	return srv, base
