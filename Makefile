@@ -17,10 +17,10 @@ LAMBDA_TAGS := lambda.norpc,nethttpomithttp2
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags $(LAMBDA_TAGS) -ldflags='-s -w -buildid='
 FUZZTIME   ?= 30s
 
-.PHONY: run test unit lint bench build deploy clean fuzz load vuln FORCE \
+.PHONY: run test unit lint bench build deploy clean fuzz load vuln softphone-sdk FORCE \
         $(foreach f,TokenFunction VoiceFunction IncomingFunction,build-$(f))
 
-## run: the dev server on 127.0.0.1:3000 with the example tenants file (no AWS needed)
+## run: the dev server on 127.0.0.1:3000 with the example tenants file (no AWS needed); its softphone page is at /
 run:
 	$(GO) run ./cmd/devserver
 
@@ -73,6 +73,11 @@ load:
 ## vuln: govulncheck against an offline copy of the Go vulnerability database
 vuln:
 	bash .ci/vulncheck
+
+## softphone-sdk: fetch the dev server page's @twilio/voice-sdk with npm pack and check it against
+## cmd/devserver/web/vendor/voice-sdk.pin (VOICE_SDK_VERSION=x.y.z fetches and pins another version)
+softphone-sdk:
+	bash cmd/devserver/voice-sdk.sh $(VOICE_SDK_VERSION)
 
 clean:
 	rm -rf build .aws-sam

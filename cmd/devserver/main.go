@@ -1,6 +1,7 @@
 // Command devserver serves the same handlers as the Lambda functions over
 // plain net/http on 127.0.0.1:3000, with tenants from a local JSON file, so
-// the whole API runs without AWS.
+// the whole API runs without AWS. At / it serves a softphone page that
+// tries tokens with Twilio's Voice JavaScript SDK in a browser.
 package main
 
 import (
@@ -57,9 +58,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	}
 	d.Metrics = nil // EMF lines are for CloudWatch; locally they only crowd the log
 	d.Numbers = phone.Library{}
-	srv := &http.Server{Handler: httpapi.All(d), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
+	var defaults softphoneDefaults
+	if cfg.TenantsFile == defaultTenantsFile {
+		if defaults, err = exampleDefaults(cfg.TenantsFile); err != nil {
+			d.Log.Warn("softphone page: the example tenant is not filled in", slog.String("error", err.Error()))
+		}
+	}
+	srv := &http.Server{Handler: withSoftphone(httpapi.All(d), defaults), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
 	d.Log.Info("devserver listening", slog.String("addr", ln.Addr().String()),
-		slog.String("tenants_file", cfg.TenantsFile), slog.String("public_base_url", cfg.PublicBaseURL))
+		slog.String("tenants_file", cfg.TenantsFile), slog.String("public_base_url", cfg.PublicBaseURL),
+		slog.String("softphone", "http://"+ln.Addr().String()+"/"))
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
