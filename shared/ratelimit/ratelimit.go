@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// Limiter allows Rate events per Per for each identity of each tenant, in
-// bursts of up to Rate.
+// Limiter allows n events per period (New's arguments) for each identity of
+// each tenant, in bursts of up to n.
 //
 // Memory is bounded without letting anyone reset a throttled identity: a
 // bucket is forgotten only once it has refilled completely (it then carries
