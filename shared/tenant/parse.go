@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"time"
 )
 
 // FieldError says which field of a tenant record is wrong and why. It never
@@ -122,6 +123,14 @@ func (t *Tenant) validate() error {
 	for i, p := range t.Outbound.BlockedPrefixes {
 		if !validPrefix(p) {
 			return bad(fmt.Sprintf("outbound.blocked_prefixes[%d]", i), "must be + followed by 1 to 15 digits")
+		}
+	}
+	if t.Status != "" && t.Status != StatusActive && t.Status != StatusSuspended {
+		return bad("status", "must be active or suspended")
+	}
+	if t.SuspendedAt != "" {
+		if _, err := time.Parse(time.RFC3339, t.SuspendedAt); err != nil {
+			return bad("suspended_at", "must be an RFC 3339 time such as 2026-01-02T03:04:05Z")
 		}
 	}
 	if t.Incoming != nil {
