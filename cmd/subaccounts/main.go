@@ -1,8 +1,9 @@
-// Command subaccounts provisions Twilio subaccounts for this service: the
-// subaccount, its API key, the deployment's TwiML App, its numbers'
-// webhooks and its tenant record in Secrets Manager, in one idempotent
-// command; and it rotates, lists, shows and checks them. See
-// docs/subaccounts.md.
+// Command subaccounts manages Twilio subaccounts for this service over
+// their whole life: create (the subaccount, its API key, the deployment's
+// TwiML App, its numbers' webhooks and its tenant record in Secrets Manager,
+// in one idempotent command), rotate keys and tokens, suspend and
+// reactivate, move numbers, report usage, set dialing permissions, close;
+// and list, show and check tenants. See docs/subaccounts.md.
 package main
 
 import (
@@ -13,6 +14,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,33 +30,81 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	finished := make(chan struct{})
+	go exitOnSecondSignal(ctx, finished, os.Stderr, func(c chan<- os.Signal) { signal.Notify(c, os.Interrupt, syscall.SIGTERM) }, func() { os.Exit(130) })
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	close(finished)
 	stop()
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
 		os.Exit(2)
+	case errors.Is(err, context.Canceled):
+		// Interrupted between two writes: nothing is half-written.
+		fmt.Fprintln(os.Stderr, "subaccounts:", err)
+		os.Exit(130)
 	default:
 		fmt.Fprintln(os.Stderr, "subaccounts:", err)
 		os.Exit(1)
 	}
 }
 
+// exitOnSecondSignal waits for the first signal (ctx cancelled before
+// finished is closed): the command then stops before its next write, which
+// may take a moment. A second signal calls exit at once. notify registers
+// the channel for the signals (signal.Notify; tests feed it directly).
+func exitOnSecondSignal(ctx context.Context, finished <-chan struct{}, stderr io.Writer, notify func(chan<- os.Signal), exit func()) {
+	select {
+	case <-finished:
+		return
+	case <-ctx.Done():
+	}
+	select {
+	case <-finished: // closed before stop() cancelled ctx: no signal came
+		return
+	default:
+	}
+	again := make(chan os.Signal, 1)
+	notify(again)
+	fmt.Fprintln(stderr, "subaccounts: interrupted: stopping before the next change (press Ctrl-C again to exit at once; rerun to finish)")
+	select {
+	case <-again:
+		fmt.Fprintln(stderr, "subaccounts: interrupted again: exiting now (rerun the same command to finish)")
+		exit()
+	case <-finished:
+	}
+}
+
 const usage = `usage: subaccounts COMMAND [flags]
 
-commands:
+the life of a subaccount:
   create --name NAME [--account-sid AC...] [--number +E164 ...] [--caller-id +E164]
-         [--client ID ...] [--per-number] [--rotate-key] [--new-bearer-key]
+         [--client ID ...] [--per-number] [--rotate-key] [--new-bearer-key] [--force]
                                provision a subaccount end to end (idempotent)
-  rotate-key ACCOUNT_SID       new API key; the old one is deleted after --wait
+  suspend ACCOUNT_SID          suspend in Twilio, end its calls, /token refuses it
+  reactivate ACCOUNT_SID       undo suspend
+  move-number +E164 --from AC...|main --to AC...|main [--client ID ...]
+                               transfer a number and move its webhooks and routing
+  usage [ACCOUNT_SID ...] [--all] [--month YYYY-MM | --start DATE --end DATE] [--json]
+                               calls, minutes, recordings, numbers and price
+  dialing-permissions ACCOUNT_SID [--inherit true|false]
+                               the voice geographic permissions it inherits
+  close ACCOUNT_SID --yes-close-ACCOUNT_SID
+                               close for good (Twilio releases its numbers)
+keys and tokens:
+  rotate-key ACCOUNT_SID       new API key; the old one is deleted after --cache-ttl
   rotate-auth-token ACCOUNT_SID [--drop-previous]
                                secondary auth token flow: create, store, --wait, promote
+inspection:
   list                         tenant records (no secrets)
   show ACCOUNT_SID             one tenant record (secrets redacted)
-  check ACCOUNT_SID            verify record, key, app and numbers; exit 1 on problems
+  check ACCOUNT_SID            verify record, key, app, numbers, index; exit 1 on problems
+  reindex                      rebuild the deployment's tenant index from the secrets
 
-deployment (create, check): --stack NAME (reads outputs VoiceUrl, IncomingUrl, TokenUrl)
-  or --voice-url URL --incoming-url URL [--token-url URL] [--deployment LABEL]
+deployment (create, check, move-number): --stack NAME (reads outputs VoiceUrl,
+  IncomingUrl, TokenUrl) or --voice-url URL --incoming-url URL [--token-url URL]
+Commands that write take --dry-run. Ctrl-C stops before the next change; a
+second Ctrl-C exits at once; rerunning the same command finishes the job.
 
 environment: TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and
   TWILIO_API_SECRET: a main API key); SECRET_PREFIX (default ` + tenant.DefaultSecretPrefix + `);
@@ -70,7 +120,16 @@ type opts struct {
 	stack        string
 	dryRun       bool
 	wait         time.Duration
+	cacheTTL     time.Duration
+	noWait       bool
 	dropPrevious bool
+	confirm      string // the suffix of --yes-close-<AccountSid>
+	recoveryDays int
+	from, to     string
+	all, json    bool
+	month        string
+	start, end   string
+	inherit      string
 }
 
 // listFlag is a repeatable flag that also splits on commas.
@@ -88,28 +147,65 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
+// command describes one command's arguments and whether it needs Twilio.
+type command struct {
+	positional int // -1: any number
+	twilio     bool
+	deployment bool
+}
+
+var commands = map[string]command{
+	"create":              {positional: 0, twilio: true, deployment: true},
+	"rotate-key":          {positional: 1, twilio: true},
+	"rotate-auth-token":   {positional: 1, twilio: true},
+	"list":                {positional: 0},
+	"show":                {positional: 1},
+	"check":               {positional: 1, twilio: true, deployment: true},
+	"reindex":             {positional: 0},
+	"suspend":             {positional: 1, twilio: true},
+	"reactivate":          {positional: 1, twilio: true},
+	"close":               {positional: 1, twilio: true},
+	"move-number":         {positional: 1, twilio: true, deployment: true},
+	"usage":               {positional: -1, twilio: true},
+	"dialing-permissions": {positional: 1, twilio: true},
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
 	}
-	cmd, args := args[0], args[1:]
+	name, args := args[0], args[1:]
+	cmd, ok := commands[name]
+	if !ok {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", name)
+	}
 	var o opts
-	fs := flag.NewFlagSet("subaccounts "+cmd, flag.ContinueOnError)
+	if name == "close" {
+		args = takeConfirmation(args, &o.confirm)
+	}
+	fs := flag.NewFlagSet("subaccounts "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	d := &o.create.Deployment
-	deploymentFlags := func() {
+	if cmd.deployment {
 		fs.StringVar(&o.stack, "stack", "", "CloudFormation stack to read VoiceUrl, IncomingUrl and TokenUrl from")
 		fs.StringVar(&d.VoiceURL, "voice-url", "", "the TwiML App's Voice URL (instead of --stack)")
 		fs.StringVar(&d.IncomingURL, "incoming-url", "", "each number's Voice URL (instead of --stack)")
 		fs.StringVar(&d.TokenURL, "token-url", "", "the token URL, printed for Bubble (instead of --stack)")
-		fs.StringVar(&d.Label, "deployment", "", `names the TwiML App and keys "bubble-twilio-voice (LABEL)" (default: the stack name, else the Voice URL's host)`)
+		fs.StringVar(&d.StatusCallbackURL, "status-callback-url", "", "status callback of the app and numbers (default: the base URL + "+provision.StatusCallbackPath+")")
+		fs.StringVar(&d.Label, "deployment", "", `names the TwiML App and keys "bubble-twilio-voice (LABEL ID)" (default: the stack name and region, else the Voice URL's host)`)
 		fs.StringVar(&d.FallbackURL, "voice-fallback-url", provision.DefaultFallbackURL, `VoiceFallbackUrl of the app and numbers ("none" for none)`)
 	}
-	positional := 0
-	switch cmd {
+	dryRun := func() {
+		fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan (REST calls and secret changes) and change nothing")
+	}
+	cacheTTL := func() {
+		fs.DurationVar(&o.cacheTTL, "cache-ttl", tenant.DefaultSecretsTTL, "the functions' SECRET_CACHE_TTL: a replaced API key is deleted this long after the record stopped naming it")
+		fs.BoolVar(&o.noWait, "no-wait", false, "do not wait for --cache-ttl; a rerun after it deletes the replaced key")
+	}
+	switch name {
 	case "create":
-		deploymentFlags()
 		fs.StringVar(&o.create.Name, "name", "", "subaccount FriendlyName (found, else created)")
 		fs.StringVar(&o.create.AccountSID, "account-sid", "", "adopt this existing subaccount")
 		fs.Var(&o.numbers, "number", "E.164 number of the subaccount to route to the deployment (repeatable)")
@@ -118,38 +214,52 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.BoolVar(&o.create.PerNumber, "per-number", false, "route --client per --number instead of as the default route")
 		fs.BoolVar(&o.create.RotateKey, "rotate-key", false, "replace the API key even if the stored one works")
 		fs.BoolVar(&o.create.NewBearerKey, "new-bearer-key", false, "add another bearer key for Bubble and print it once")
-		fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan (REST calls and secret changes) and change nothing")
-		fs.DurationVar(&o.wait, "wait", tenant.DefaultSecretsTTL, "with --rotate-key: wait this long before deleting the old key (>= SECRET_CACHE_TTL)")
+		fs.BoolVar(&o.create.Force, "force", false, "re-target a TwiML App or number that points at another deployment of this service")
+		dryRun()
+		cacheTTL()
 	case "rotate-key":
-		positional = 1
-		fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
-		fs.DurationVar(&o.wait, "wait", tenant.DefaultSecretsTTL, "wait this long before deleting the old key (>= SECRET_CACHE_TTL)")
+		dryRun()
+		cacheTTL()
 	case "rotate-auth-token":
-		positional = 1
-		fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan and change nothing")
+		dryRun()
 		fs.DurationVar(&o.wait, "wait", tenant.DefaultSecretsTTL, "wait this long between storing and promoting the secondary token (>= SECRET_CACHE_TTL)")
 		fs.BoolVar(&o.dropPrevious, "drop-previous", false, "only remove previous_auth_token after a finished rotation")
-	case "list":
-	case "show":
-		positional = 1
-	case "check":
-		positional = 1
-		deploymentFlags()
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
+	case "reindex", "suspend", "reactivate", "dialing-permissions":
+		dryRun()
+		if name == "dialing-permissions" {
+			fs.StringVar(&o.inherit, "inherit", "", "set the inheritance: true or false (default: only show it)")
+		}
+	case "close":
+		dryRun()
+		fs.IntVar(&o.recoveryDays, "recovery-days", 30, "Secrets Manager recovery window of the deleted tenant secret (7-30)")
+		fs.String("yes-close-ACCOUNT_SID", "", "confirms the close (spelt with the SID: --yes-close-AC...)")
+	case "move-number":
+		dryRun()
+		fs.StringVar(&o.from, "from", "", `the account that has the number: an AccountSid, or "main"`)
+		fs.StringVar(&o.to, "to", "", `the account to move it to: an AccountSid, or "main"`)
+		fs.Var(&o.clients, "client", "client identity to ring for the number in the gaining tenant (repeatable)")
+	case "usage":
+		fs.BoolVar(&o.all, "all", false, "every subaccount of the main account")
+		fs.StringVar(&o.month, "month", "", "the period: a calendar month such as 2026-01 (default: last month)")
+		fs.StringVar(&o.start, "start", "", "the period's first day, YYYY-MM-DD (with --end)")
+		fs.StringVar(&o.end, "end", "", "the period's last day, YYYY-MM-DD, inclusive")
+		fs.BoolVar(&o.json, "json", false, "print JSON instead of a table")
 	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != positional {
-		if positional == 1 {
-			return fmt.Errorf("%s takes one ACCOUNT_SID", cmd)
+	switch {
+	case cmd.positional == 1 && len(pos) != 1:
+		if name == "move-number" {
+			return errors.New("move-number takes one number (+E164)")
 		}
-		return fmt.Errorf("%s takes no arguments, got %q", cmd, pos)
+		return fmt.Errorf("%s takes one ACCOUNT_SID", name)
+	case cmd.positional == 0 && len(pos) != 0:
+		return fmt.Errorf("%s takes no arguments, got %q", name, pos)
 	}
-	o.create.Numbers, o.create.Clients, o.create.Wait = o.numbers, o.clients, o.wait
+	o.create.Numbers, o.create.Clients = o.numbers, o.clients
+	o.create.CacheTTL, o.create.NoWait = o.cacheTTL, o.noWait
 	if d.FallbackURL == "none" {
 		d.FallbackURL = ""
 	}
@@ -163,24 +273,75 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
-	switch cmd {
+	switch name {
 	case "create":
 		return p.Create(ctx, o.create)
 	case "rotate-key":
-		return p.RotateKey(ctx, pos[0], o.wait)
+		return p.RotateKey(ctx, pos[0], provision.RotateKeyOptions{CacheTTL: o.cacheTTL, NoWait: o.noWait})
 	case "rotate-auth-token":
 		return p.RotateAuthToken(ctx, pos[0], provision.RotateAuthTokenOptions{Wait: o.wait, DropPrevious: o.dropPrevious})
 	case "list":
 		return p.List(ctx)
 	case "show":
 		return p.Show(ctx, pos[0])
-	default: // check
+	case "check":
 		return p.Check(ctx, pos[0], *d)
+	case "reindex":
+		return p.Reindex(ctx)
+	case "suspend":
+		return p.Suspend(ctx, pos[0])
+	case "reactivate":
+		return p.Reactivate(ctx, pos[0])
+	case "close":
+		return p.Close(ctx, pos[0], provision.CloseOptions{Confirm: o.confirm, RecoveryDays: o.recoveryDays})
+	case "move-number":
+		if o.from == "" || o.to == "" {
+			return errors.New(`move-number needs --from and --to (an AccountSid, or "main")`)
+		}
+		return p.MoveNumber(ctx, provision.MoveOptions{Number: pos[0], From: o.from, To: o.to, Clients: o.clients, Deployment: *d})
+	case "usage":
+		uo := provision.UsageOptions{AccountSIDs: pos, All: o.all, Start: o.start, End: o.end, JSON: o.json}
+		if o.month != "" {
+			if o.start != "" || o.end != "" {
+				return errors.New("pass --month or --start and --end, not both")
+			}
+			if uo.Start, uo.End, err = provision.MonthPeriod(o.month); err != nil {
+				return err
+			}
+		}
+		return p.Usage(ctx, uo)
+	default: // dialing-permissions
+		var do provision.DialingOptions
+		if o.inherit != "" {
+			v, err := strconv.ParseBool(o.inherit)
+			if err != nil {
+				return fmt.Errorf("--inherit %q: want true or false", o.inherit)
+			}
+			do.Inherit = &v
+		}
+		return p.DialingPermissions(ctx, pos[0], do)
 	}
 }
 
+// takeConfirmation removes --yes-close-<AccountSid> (or -yes-close-...)
+// from args and stores the AccountSid in confirm: a flag spelt with the
+// SID it closes cannot be reused for another subaccount by accident.
+func takeConfirmation(args []string, confirm *string) []string {
+	var out []string
+	for _, a := range args {
+		name := strings.TrimLeft(a, "-")
+		if sid, ok := strings.CutPrefix(name, "yes-close-"); ok && name != a {
+			*confirm = sid
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 // parseInterspersed parses flags given before and after positional
-// arguments ("rotate-key AC... --wait 0"), which flag.Parse alone stops at.
+// arguments ("rotate-key AC... --cache-ttl 0"), which flag.Parse alone
+// stops at.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
@@ -198,7 +359,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // newProvisioner wires Secrets Manager (always) and Twilio (for the
 // commands that call it). TWILIO_API_BASE_URL, for tests, replaces Twilio's
 // hosts; AWS endpoints follow the SDK's own AWS_ENDPOINT_URL_* variables.
-func newProvisioner(ctx context.Context, cmd string, o opts, getenv func(string) string, stdout io.Writer) (*provision.Provisioner, error) {
+func newProvisioner(ctx context.Context, cmd command, o opts, getenv func(string) string, stdout io.Writer) (*provision.Provisioner, error) {
 	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
@@ -209,7 +370,7 @@ func newProvisioner(ctx context.Context, cmd string, o opts, getenv func(string)
 		Out:          stdout,
 		DryRun:       o.dryRun,
 	}
-	if cmd != "list" && cmd != "show" {
+	if cmd.twilio {
 		c.Twilio, err = provision.NewREST(provision.Credentials{
 			AccountSID: getenv("TWILIO_ACCOUNT_SID"),
 			AuthToken:  getenv("TWILIO_AUTH_TOKEN"),
@@ -230,7 +391,7 @@ func stackDeployment(ctx context.Context, stack string, d *provision.Deployment)
 	if err != nil {
 		return fmt.Errorf("load AWS configuration: %w", err)
 	}
-	s, err := provision.StackDeployment(ctx, cloudformation.NewFromConfig(awsCfg), stack)
+	s, err := provision.StackDeployment(ctx, cloudformation.NewFromConfig(awsCfg), stack, awsCfg.Region)
 	if err != nil {
 		return err
 	}
@@ -244,7 +405,7 @@ func stackDeployment(ctx context.Context, stack string, d *provision.Deployment)
 		d.TokenURL = s.TokenURL
 	}
 	if d.Label == "" {
-		d.Label = s.Label
+		d.Label, d.Region = s.Label, s.Region
 	}
 	return nil
 }

@@ -7,7 +7,9 @@ import (
 	"flag"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"bubble-twilio-voice/shared/provision"
@@ -145,7 +147,8 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	apps := w.tw.Apps(sub.SID)
-	if len(apps) != 1 || apps[0].FriendlyName != "bubble-twilio-voice (voice-prod)" || apps[0].VoiceURL != "https://abc123.execute-api.us-east-1.amazonaws.com/voice" {
+	if len(apps) != 1 || !strings.HasPrefix(apps[0].FriendlyName, "bubble-twilio-voice (voice-prod/us-east-1 ") || apps[0].VoiceURL != "https://abc123.execute-api.us-east-1.amazonaws.com/voice" ||
+		apps[0].StatusCallback != "https://abc123.execute-api.us-east-1.amazonaws.com/events/call-status" {
 		t.Errorf("app %+v", apps)
 	}
 	if len(rec.Incoming.Default.Clients) != 2 || !strings.Contains(out, "/token") {
@@ -163,7 +166,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if !errors.Is(err, provision.ErrCheckFailed) {
 		t.Errorf("check against another deployment: %v", err)
 	}
-	if out, _, err := w.run(t, "rotate-key", sub.SID, "--wait", "0"); err != nil || !strings.Contains(out, "deleted (replaced)") {
+	if out, _, err := w.run(t, "rotate-key", sub.SID, "--cache-ttl", "0"); err != nil || !strings.Contains(out, "deleted (replaced") {
 		t.Errorf("rotate-key: %v\n%s", err, out)
 	}
 	if out, _, err := w.run(t, "rotate-auth-token", sub.SID, "--wait=0"); err != nil || !strings.Contains(out, "promoted") {
@@ -226,10 +229,153 @@ func TestRunWithMainAPIKey(t *testing.T) {
 	if err != nil || len(w.tw.Subaccounts()) != 1 {
 		t.Fatalf("create with a main API key: %v\n%s", err, out)
 	}
-	if apps := w.tw.Apps(w.tw.Subaccounts()[0].SID); len(apps) != 1 || apps[0].FriendlyName != "bubble-twilio-voice (v.example.com)" {
+	if apps := w.tw.Apps(w.tw.Subaccounts()[0].SID); len(apps) != 1 || !strings.HasPrefix(apps[0].FriendlyName, "bubble-twilio-voice (v.example.com ") {
 		t.Errorf("apps %+v", apps)
 	}
 	if strings.Contains(out, key.Secret) {
 		t.Errorf("printed the main key secret")
 	}
+}
+
+// TestRunLifecycle runs the life of a subaccount through the CLI: every
+// command against the fakes with the real clients, as a user would.
+func TestRunLifecycle(t *testing.T) {
+	w := newWorld(t)
+	mainSID, _ := w.tw.Main()
+	acme := w.tw.AddSubaccount("Acme Dental")
+	w.tw.AddNumber(acme.SID, "+14155550100")
+	w.tw.AddNumber(acme.SID, "+14155550101")
+	beta := w.tw.AddSubaccount("Beta Clinic")
+	w.tw.AddNumber(beta.SID, "+14155550102")
+	w.tw.AddCall(acme.SID, "+14155550123", "+14155550100", "in-progress")
+	w.tw.AddUsage(acme.SID, twilio.Usage{Date: "2026-01-12", Category: "calls", Count: 42, Usage: 318, Price: "5.4060"},
+		twilio.Usage{Date: "2026-01-12", Category: "recordings", Count: 3, Usage: 11, Price: "0.0275"},
+		twilio.Usage{Date: "2026-01-01", Category: "phonenumbers", Count: 2, Usage: 2, Price: "2.30"})
+	w.tw.SetDialingPermission(mainSID, "US", true)
+
+	step := func(wantErr error, args ...string) string {
+		t.Helper()
+		out, errOut, err := w.run(t, args...)
+		t.Logf("$ subaccounts %s\n%s%s", strings.Join(args, " "), out, errOut)
+		if wantErr == nil && err != nil || wantErr != nil && !errors.Is(err, wantErr) {
+			t.Fatalf("%v: err = %v, want %v\n%s", args, err, wantErr, out)
+		}
+		return out
+	}
+	step(nil, "create", "--stack", "voice-prod", "--name", "Acme Dental", "--number", "+14155550100", "--client", "front_desk,dr_smith")
+	step(nil, "create", "--stack", "voice-prod", "--name", "Beta Clinic", "--number", "+14155550102", "--client", "reception")
+	step(nil, "check", acme.SID, "--stack", "voice-prod")
+
+	out := step(nil, "suspend", acme.SID)
+	if !strings.Contains(out, "ended 1 call(s)") || w.tw.CallsOf(acme.SID)[0].Status != "completed" {
+		t.Errorf("suspend:\n%s", out)
+	}
+	step(nil, "list")
+	step(nil, "reactivate", acme.SID)
+	step(nil, "move-number", "+14155550101", "--from", acme.SID, "--to", beta.SID, "--client", "reception", "--stack", "voice-prod")
+	out = step(nil, "usage", acme.SID, "--month", "2026-01", "--json")
+	if !strings.Contains(out, `"total_price": "7.7335"`) {
+		t.Errorf("usage --json:\n%s", out)
+	}
+	step(nil, "usage", "--all", "--month", "2026-01")
+	step(nil, "dialing-permissions", acme.SID)
+	step(nil, "rotate-key", acme.SID, "--no-wait")
+	step(provision.ErrNotConfirmed, "close", acme.SID)
+	step(nil, "close", acme.SID, "--yes-close-"+acme.SID)
+	step(nil, "close", acme.SID, "--yes-close-"+acme.SID)
+	step(nil, "reindex")
+	if a, _ := w.tw.Account(acme.SID); a.Status != "closed" {
+		t.Errorf("acme is %s", a.Status)
+	}
+}
+
+func TestRunLifecycleUsageErrors(t *testing.T) {
+	w := newWorld(t)
+	sid := "AC0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"move-number", "+14155550100", "--to", "main"}, "needs --from and --to"},
+		{[]string{"move-number", "--from", "main", "--to", sid}, "takes one number"},
+		{[]string{"usage", "--month", "2026-01", "--start", "2026-01-01"}, "not both"},
+		{[]string{"usage", "--month", "January"}, "--month"},
+		{[]string{"dialing-permissions", sid, "--inherit", "maybe"}, "want true or false"},
+		{[]string{"close"}, "takes one ACCOUNT_SID"},
+		{[]string{"reindex", sid}, "takes no arguments"},
+	} {
+		if _, _, err := w.run(t, tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+func TestTakeConfirmation(t *testing.T) {
+	var confirm string
+	rest := takeConfirmation([]string{"AC1", "--yes-close-AC1", "--recovery-days", "7"}, &confirm)
+	if confirm != "AC1" || strings.Join(rest, " ") != "AC1 --recovery-days 7" {
+		t.Errorf("confirm %q, rest %q", confirm, rest)
+	}
+	confirm = ""
+	takeConfirmation([]string{"-yes-close-AC2"}, &confirm)
+	if confirm != "AC2" {
+		t.Errorf("single dash: %q", confirm)
+	}
+	confirm = ""
+	if rest := takeConfirmation([]string{"yes-close-AC3"}, &confirm); confirm != "" || len(rest) != 1 {
+		t.Errorf("a positional argument taken as the confirmation")
+	}
+}
+
+func TestExitOnSecondSignal(t *testing.T) {
+	t.Run("two signals", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		finished := make(chan struct{})
+		defer close(finished)
+		sigs := make(chan chan<- os.Signal, 1)
+		exited := make(chan struct{})
+		var stderr syncBuffer
+		go exitOnSecondSignal(ctx, finished, &stderr, func(c chan<- os.Signal) { sigs <- c }, func() { close(exited) })
+		cancel() // the first Ctrl-C
+		c := <-sigs
+		c <- os.Interrupt // the second
+		<-exited
+		if !strings.Contains(stderr.String(), "press Ctrl-C again to exit at once") || !strings.Contains(stderr.String(), "exiting now") {
+			t.Errorf("stderr: %s", stderr.String())
+		}
+	})
+	t.Run("normal end", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		finished := make(chan struct{})
+		done := make(chan struct{})
+		var stderr syncBuffer
+		go func() {
+			exitOnSecondSignal(ctx, finished, &stderr, func(chan<- os.Signal) { t.Error("listened for a second signal after a normal end") }, func() { t.Error("exited") })
+			close(done)
+		}()
+		close(finished) // run returned, then stop() cancels ctx
+		cancel()
+		<-done
+		if stderr.String() != "" {
+			t.Errorf("stderr: %s", stderr.String())
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

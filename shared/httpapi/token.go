@@ -99,6 +99,12 @@ func issueToken(r *http.Request, d Deps) (*TokenResponse, error) {
 	if !keyMatches(t.TokenAPIKeys, key) {
 		return nil, unauthorized(nil)
 	}
+	// Only after the key: a suspended tenant is not revealed to a caller
+	// who could not mint its tokens anyway.
+	if t.Suspended() {
+		return nil, newError(kindForbidden, "tenant_suspended",
+			"this subaccount is suspended; tokens are issued again once it is reactivated")
+	}
 	ttl := req.TTLSeconds
 	if ttl == 0 {
 		ttl = t.TokenTTLSeconds

@@ -410,6 +410,39 @@ func TestTokenUnauthorizedIdentical(t *testing.T) {
 	}
 }
 
+// TestTokenSuspended checks a suspended tenant: 403 tenant_suspended with
+// its key, but the same 401 as an unknown account without it, so the
+// answer cannot be used to find out which tenants exist or are suspended.
+func TestTokenSuspended(t *testing.T) {
+	tn := testTenant(t)
+	suspended := *tn
+	suspended.Status, suspended.SuspendedAt = tenant.StatusSuspended, "2026-11-19T08:00:00Z"
+	hs := newTokenHarness(t, nil)
+	hs.store.lookup = func(_ context.Context, s string) (*tenant.Tenant, error) {
+		if s == sid {
+			return &suspended, nil
+		}
+		return nil, tenant.ErrNotFound
+	}
+	w := hs.do(jsonReq(`{"account_sid":"` + sid + `","identity":"alice"}`))
+	var body struct {
+		Error struct{ Code, Message string }
+		Token string
+	}
+	_ = json.Unmarshal(w.Body.Bytes(), &body)
+	if w.Code != http.StatusForbidden || body.Error.Code != "tenant_suspended" || !strings.Contains(body.Error.Message, "suspended") || body.Token != "" {
+		t.Errorf("suspended tenant: %d %s", w.Code, w.Body)
+	}
+	if len(hs.issued()) != 0 {
+		t.Error("a token was counted for a suspended tenant")
+	}
+	wrong := hs.do(withHeader(jsonReq(`{"account_sid":"`+sid+`","identity":"alice"}`), "Authorization", "Bearer nope-nope-nope-nope"))
+	unknownAcct := hs.do(withHeader(jsonReq(`{"account_sid":"`+unknown+`","identity":"alice"}`), "Authorization", "Bearer nope-nope-nope-nope"))
+	if wrong.Code != http.StatusUnauthorized || !bytes.Equal(wrong.Body.Bytes(), unknownAcct.Body.Bytes()) {
+		t.Errorf("wrong key for a suspended tenant: %d %s (unknown account: %d %s)", wrong.Code, wrong.Body, unknownAcct.Code, unknownAcct.Body)
+	}
+}
+
 func TestTokenBodyAtLimit(t *testing.T) {
 	body := `{"account_sid":"` + sid + `","identity":"alice"}`
 	body += strings.Repeat(" ", httpapi.MaxTokenBody-len(body))

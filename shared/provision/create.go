@@ -33,11 +33,17 @@ type CreateOptions struct {
 	// NewBearerKey adds (and prints once) another token_api_keys entry
 	// even when the record has some.
 	NewBearerKey bool
-	Deployment   Deployment
-	// Wait is how long to wait, after storing a replacement API key, before
-	// deleting the key it replaced, so function instances that cached the
-	// old record (SECRET_CACHE_TTL) reload it first.
-	Wait time.Duration
+	// Force re-targets a TwiML App or number that points at another
+	// deployment of this service (see Deployment.otherDeployment).
+	Force      bool
+	Deployment Deployment
+	// CacheTTL is how long function instances may serve a record from
+	// their cache (SECRET_CACHE_TTL): a replaced API key is deleted only
+	// this long after the record stopped naming it.
+	CacheTTL time.Duration
+	// NoWait leaves a replaced key for a later run to delete instead of
+	// waiting for CacheTTL to pass.
+	NoWait bool
 }
 
 func (o *CreateOptions) validate() error {
@@ -69,48 +75,70 @@ func (o *CreateOptions) validate() error {
 	return o.Deployment.Validate()
 }
 
-// Create provisions one subaccount end to end. Its steps, in order:
-// subaccount (find by SID or name, else create), read the record, API key
-// (keep, or create), TwiML App (find by SID or name, create or fix its
-// URLs), numbers (point at the incoming URL), write the merged record, then
-// delete keys nothing references any more. Each step only writes what is
-// not already right, so a rerun after success makes no Twilio or Secrets
-// Manager writes, and a rerun after a failure finishes the job.
+// Create provisions one subaccount end to end. It reads everything first
+// (subaccount, record, keys, TwiML App, numbers) so that a refusal comes
+// before any write, then writes in an order where every interruption leaves
+// a state that works and that a rerun finishes:
+//
+//  1. the subaccount (found, adopted or created);
+//  2. the API key: its name goes into the record (pending_api_key_names)
+//     before Twilio creates it, so a rerun can prove which keys it made;
+//  3. the TwiML App (created, or its URLs fixed);
+//  4. the record, merged and validated, and the deployment's index;
+//  5. only then the numbers, so no number ever points at the deployment
+//     before the deployment has a record for its subaccount;
+//  6. keys left by interrupted runs, and a replaced key once the cache
+//     TTL has passed.
+//
+// Each step writes only what is not already right, so a rerun after
+// success makes no Twilio or Secrets Manager writes. A cancelled ctx stops
+// the run before its next write.
 func (p *Provisioner) Create(ctx context.Context, o CreateOptions) error {
 	if err := o.validate(); err != nil {
 		return err
 	}
 	d := o.Deployment
-	acct, err := p.subaccount(o)
+	acct, err := p.subaccount(ctx, o)
 	if err != nil {
 		return err
 	}
-	name := p.secretName(acct.SID)
-	old, found, err := p.loadRecord(ctx, name)
+	st, err := p.loadStored(ctx, p.secretName(acct.SID))
 	if err != nil {
 		return err
 	}
-	rec := old.clone()
+	if o.CallerID == "" && len(o.Numbers) == 0 && st.rec.str("caller_id") == "" {
+		return errors.New("the record needs a caller ID: pass --caller-id or --number")
+	}
+	keys, err := p.tw.ListKeys(acct.SID)
+	if err != nil {
+		return stepErr("list API keys of "+acct.SID, err)
+	}
+	app, appFound, err := p.findApp(acct.SID, st.rec.str("twiml_app_sid"), d)
+	if err != nil {
+		return err
+	}
+	if appFound && !o.Force && (d.otherDeployment(app.VoiceURL) || d.otherDeployment(app.StatusCallback)) {
+		return fmt.Errorf("TwiML App %s (%q) points at %s, another deployment of this service: not re-targeted (pass --force to take it over)", app.SID, app.FriendlyName, app.VoiceURL)
+	}
+	nums, err := p.findNumbers(acct.SID, o.Numbers, d, o.Force)
+	if err != nil {
+		return err
+	}
 
-	key, replaced, orphans, err := p.ensureKey(acct.SID, rec, d.KeyName(), o.RotateKey)
+	kr, err := p.ensureKey(ctx, acct.SID, st, keys, d.keyNamePrefix(), o.RotateKey)
 	if err != nil {
 		return err
 	}
-	app, err := p.ensureApp(acct.SID, rec.str("twiml_app_sid"), d)
+	if app, err = p.ensureApp(ctx, acct.SID, app, appFound, d); err != nil {
+		return err
+	}
+	rec := st.rec.clone()
+	kr.apply(rec, p.now())
+	bearer, err := p.fillRecord(rec, acct, app, o)
 	if err != nil {
 		return err
 	}
-	for _, n := range o.Numbers {
-		if err := p.ensureNumber(acct.SID, n, d); err != nil {
-			return err
-		}
-	}
-
-	bearer, err := p.fillRecord(rec, acct, key, app, o)
-	if err != nil {
-		return err
-	}
-	if err := p.storeRecord(ctx, name, old, rec, found); err != nil {
+	if err := p.save(ctx, st, rec, true); err != nil {
 		return err
 	}
 	if bearer != "" {
@@ -120,14 +148,26 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) error {
 			p.printf("Bearer key for the Bubble API Connector (shown once; store it in Bubble now):\n%s\n", bearer)
 		}
 	}
+	if err := p.ensureIndexed(ctx, acct.SID); err != nil {
+		return err
+	}
+	for _, n := range nums {
+		if err := p.ensureNumber(ctx, acct.SID, n, d); err != nil {
+			return err
+		}
+	}
 	if d.TokenURL != "" {
 		p.printf("token URL for the Bubble API Connector: %s\n", d.TokenURL)
 	}
-	return p.deleteKeys(ctx, acct.SID, orphans, replaced, o.Wait)
+	errs := kr.errs
+	if err := p.retireKey(ctx, acct.SID, st, o.CacheTTL, o.RotateKey && !o.NoWait); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // subaccount finds, adopts or creates the subaccount.
-func (p *Provisioner) subaccount(o CreateOptions) (Account, error) {
+func (p *Provisioner) subaccount(ctx context.Context, o CreateOptions) (Account, error) {
 	var acct Account
 	if o.AccountSID != "" {
 		a, err := p.tw.FetchAccount(o.AccountSID)
@@ -167,6 +207,9 @@ func (p *Provisioner) subaccount(o CreateOptions) (Account, error) {
 		case len(other) > 0:
 			return Account{}, fmt.Errorf("the subaccount named %q is not active: %s; reactivate it or pass --account-sid", o.Name, strings.Join(other, ", "))
 		default:
+			if err := p.checkpoint(ctx, "creating the subaccount"); err != nil {
+				return Account{}, err
+			}
 			a, err := p.tw.CreateAccount(o.Name)
 			if err != nil {
 				return Account{}, stepErr(fmt.Sprintf("create subaccount %q", o.Name), err)
@@ -176,7 +219,7 @@ func (p *Provisioner) subaccount(o CreateOptions) (Account, error) {
 		}
 	}
 	if acct.Status != "" && acct.Status != "active" {
-		return Account{}, fmt.Errorf("subaccount %s is %s, not active", acct.SID, acct.Status)
+		return Account{}, fmt.Errorf("subaccount %s is %s, not active (reactivate it first: subaccounts reactivate %s)", acct.SID, acct.Status, acct.SID)
 	}
 	if acct.AuthToken == "" {
 		return Account{}, fmt.Errorf("twilio did not return subaccount %s's auth token: use the main account's auth token (TWILIO_AUTH_TOKEN) instead of an API key", acct.SID)
@@ -184,144 +227,134 @@ func (p *Provisioner) subaccount(o CreateOptions) (Account, error) {
 	return acct, nil
 }
 
-// loadRecord reads name as a JSON object; a missing secret is an empty
-// record and found false.
-func (p *Provisioner) loadRecord(ctx context.Context, name string) (record, bool, error) {
-	data, found, err := p.secrets.Get(ctx, name)
-	if err != nil {
-		return nil, false, stepErr("read secret "+name, err)
-	}
-	rec, err := parseRecord(data)
-	if err != nil {
-		return nil, false, stepErr("read secret "+name, err)
-	}
-	return rec, found, nil
-}
-
-// ensureKey keeps the record's API key if Twilio still has it (unless
-// rotate), else creates one. It returns the key to store, the in-use key it
-// replaces (to delete after the wait) and orphans: keys named like ours that
-// no record references, left by a run that failed before storing them.
-func (p *Provisioner) ensureKey(acct string, rec record, keyName string, rotate bool) (key Key, replaced string, orphans []string, err error) {
-	keys, err := p.tw.ListKeys(acct)
-	if err != nil {
-		return Key{}, "", nil, stepErr("list API keys of "+acct, err)
-	}
-	cur, curSecret := rec.str("api_key_sid"), rec.str("api_key_secret")
-	exists := slices.ContainsFunc(keys, func(k Key) bool { return k.SID == cur })
-	switch {
-	case exists && curSecret != "" && !rotate:
-		key = Key{SID: cur, Secret: curSecret}
-		p.printf("API key %s: kept\n", cur)
-	default:
-		if cur != "" && !exists {
-			p.printf("note: API key %s in the record no longer exists in Twilio\n", cur)
-		}
-		key, err = p.tw.CreateKey(acct, keyName)
-		if err != nil {
-			return Key{}, "", nil, stepErr("create API key in "+acct, err)
-		}
-		if key.Secret == "" {
-			return Key{}, "", nil, stepErr("create API key in "+acct, errors.New("twilio returned no secret"))
-		}
-		if exists {
-			replaced = cur
-		}
-		p.done("API key %s: created (its secret goes into the secret only)\n", key.SID)
-	}
-	for _, k := range keys {
-		if k.FriendlyName == keyName && k.SID != key.SID && k.SID != replaced && k.SID != cur {
-			orphans = append(orphans, k.SID)
-		}
-	}
-	return key, replaced, orphans, nil
-}
-
-// ensureApp finds the deployment's TwiML App (the record's, else by name),
-// creating it or fixing its voice URLs when needed.
-func (p *Provisioner) ensureApp(acct, recordSID string, d Deployment) (App, error) {
-	want := App{
+// appWant is the TwiML App deployment d needs.
+func appWant(d Deployment) App {
+	return App{
 		FriendlyName: d.AppName(), VoiceURL: d.VoiceURL, VoiceMethod: "POST",
 		VoiceFallbackURL: d.FallbackURL, VoiceFallbackMethod: "POST",
+		StatusCallback: d.StatusCallbackURL, StatusCallbackMethod: "POST",
 	}
-	var app App
-	found := false
+}
+
+// appRight reports whether app already has want's URLs and methods.
+func appRight(app, want App) bool {
+	return app.VoiceURL == want.VoiceURL && strings.EqualFold(app.VoiceMethod, "POST") &&
+		app.VoiceFallbackURL == want.VoiceFallbackURL && (want.VoiceFallbackURL == "" || strings.EqualFold(app.VoiceFallbackMethod, "POST")) &&
+		app.StatusCallback == want.StatusCallback && strings.EqualFold(app.StatusCallbackMethod, "POST")
+}
+
+// findApp finds the deployment's TwiML App: the record's, else by name.
+func (p *Provisioner) findApp(acct, recordSID string, d Deployment) (App, bool, error) {
 	if recordSID != "" {
 		a, err := p.tw.FetchApp(acct, recordSID)
 		switch {
 		case err == nil:
-			app, found = a, true
+			return a, true, nil
 		case isNotFound(err):
 			p.printf("note: TwiML App %s in the record no longer exists in Twilio\n", recordSID)
 		default:
-			return App{}, stepErr("fetch TwiML App "+recordSID, err)
+			return App{}, false, stepErr("fetch TwiML App "+recordSID, err)
 		}
 	}
-	if !found {
-		apps, err := p.tw.FindApps(acct, want.FriendlyName)
-		if err != nil {
-			return App{}, stepErr(fmt.Sprintf("find TwiML App %q", want.FriendlyName), err)
-		}
-		if len(apps) > 1 {
-			p.printf("note: %d TwiML Apps are named %q; using %s\n", len(apps), want.FriendlyName, apps[0].SID)
-		}
-		if len(apps) > 0 {
-			app, found = apps[0], true
-		}
+	name := d.AppName()
+	apps, err := p.tw.FindApps(acct, name)
+	if err != nil {
+		return App{}, false, stepErr(fmt.Sprintf("find TwiML App %q", name), err)
 	}
+	if len(apps) > 1 {
+		p.printf("note: %d TwiML Apps are named %q; using %s\n", len(apps), name, apps[0].SID)
+	}
+	if len(apps) > 0 {
+		return apps[0], true, nil
+	}
+	return App{}, false, nil
+}
+
+// ensureApp creates the deployment's TwiML App or fixes its URLs.
+func (p *Provisioner) ensureApp(ctx context.Context, acct string, app App, found bool, d Deployment) (App, error) {
+	want := appWant(d)
 	if !found {
+		if err := p.checkpoint(ctx, "creating the TwiML App"); err != nil {
+			return App{}, err
+		}
 		a, err := p.tw.CreateApp(acct, want)
 		if err != nil {
 			return App{}, stepErr(fmt.Sprintf("create TwiML App %q", want.FriendlyName), err)
 		}
-		p.done("TwiML App %s (%q): created, Voice URL %s\n", a.SID, a.FriendlyName, d.VoiceURL)
+		p.done("TwiML App %s (%q): created, Voice URL %s, status callback %s\n", a.SID, a.FriendlyName, d.VoiceURL, d.StatusCallbackURL)
 		return a, nil
 	}
-	if app.VoiceURL == want.VoiceURL && strings.EqualFold(app.VoiceMethod, "POST") &&
-		app.VoiceFallbackURL == want.VoiceFallbackURL && (want.VoiceFallbackURL == "" || strings.EqualFold(app.VoiceFallbackMethod, "POST")) {
+	if appRight(app, want) {
 		p.printf("TwiML App %s (%q): already right\n", app.SID, app.FriendlyName)
 		return app, nil
+	}
+	if err := p.checkpoint(ctx, "updating TwiML App "+app.SID); err != nil {
+		return App{}, err
 	}
 	want.SID, want.FriendlyName = app.SID, app.FriendlyName
 	a, err := p.tw.UpdateApp(acct, want)
 	if err != nil {
 		return App{}, stepErr("update TwiML App "+app.SID, err)
 	}
-	p.done("TwiML App %s (%q): updated, Voice URL %s (was %q)\n", a.SID, a.FriendlyName, d.VoiceURL, app.VoiceURL)
+	p.done("TwiML App %s (%q): updated, Voice URL %s, status callback %s (was %q, %q)\n", a.SID, a.FriendlyName, d.VoiceURL, d.StatusCallbackURL, app.VoiceURL, app.StatusCallback)
 	return a, nil
 }
 
-// ensureNumber points one number of the subaccount at the incoming URL.
-func (p *Provisioner) ensureNumber(acct, e164 string, d Deployment) error {
-	step := "number " + e164
-	nums, err := p.tw.FindNumbers(acct, e164)
-	if err != nil {
-		return stepErr("find "+step, err)
+// findNumbers looks up each number in the subaccount and refuses one that
+// points at another deployment of this service unless force.
+func (p *Provisioner) findNumbers(acct string, e164s []string, d Deployment, force bool) ([]Number, error) {
+	var out []Number
+	for _, e164 := range e164s {
+		nums, err := p.tw.FindNumbers(acct, e164)
+		if err != nil {
+			return nil, stepErr("find number "+e164, err)
+		}
+		if len(nums) == 0 {
+			return nil, stepErr("find number "+e164, fmt.Errorf("it is not a phone number of subaccount %s: buy it there, or move it there (subaccounts move-number), then rerun", acct))
+		}
+		n := nums[0]
+		if !force && (d.otherDeployment(n.VoiceURL) || d.otherDeployment(n.StatusCallback)) {
+			return nil, fmt.Errorf("number %s (%s) points at %s, another deployment of this service: not re-targeted (pass --force to take it over)", e164, n.SID, n.VoiceURL)
+		}
+		out = append(out, n)
 	}
-	if len(nums) == 0 {
-		return stepErr("find "+step, fmt.Errorf("it is not a phone number of subaccount %s: buy it there, or move it there from the main account, then rerun", acct))
-	}
-	n := nums[0]
-	if n.VoiceURL == d.IncomingURL && strings.EqualFold(n.VoiceMethod, "POST") && n.VoiceApplicationSID == "" &&
-		n.VoiceFallbackURL == d.FallbackURL && (d.FallbackURL == "" || strings.EqualFold(n.VoiceFallbackMethod, "POST")) {
-		p.printf("number %s (%s): already right\n", e164, n.SID)
+	return out, nil
+}
+
+// numberRight reports whether n already routes to deployment d.
+func numberRight(n Number, d Deployment) bool {
+	return n.VoiceURL == d.IncomingURL && strings.EqualFold(n.VoiceMethod, "POST") && n.VoiceApplicationSID == "" &&
+		n.VoiceFallbackURL == d.FallbackURL && (d.FallbackURL == "" || strings.EqualFold(n.VoiceFallbackMethod, "POST")) &&
+		n.StatusCallback == d.StatusCallbackURL && strings.EqualFold(n.StatusCallbackMethod, "POST")
+}
+
+// ensureNumber points one number of the subaccount at the deployment: its
+// Voice URL, fallback and status callback.
+func (p *Provisioner) ensureNumber(ctx context.Context, acct string, n Number, d Deployment) error {
+	if numberRight(n, d) {
+		p.printf("number %s (%s): already right\n", n.PhoneNumber, n.SID)
 		return nil
+	}
+	if err := p.checkpoint(ctx, "updating number "+n.PhoneNumber); err != nil {
+		return err
 	}
 	want := Number{
 		SID: n.SID, PhoneNumber: n.PhoneNumber,
 		VoiceURL: d.IncomingURL, VoiceMethod: "POST",
 		VoiceFallbackURL: d.FallbackURL, VoiceFallbackMethod: "POST",
+		StatusCallback: d.StatusCallbackURL, StatusCallbackMethod: "POST",
 	}
 	if _, err := p.tw.UpdateNumber(acct, want); err != nil {
-		return stepErr("update "+step, err)
+		return stepErr("update number "+n.PhoneNumber, err)
 	}
-	p.done("number %s (%s): Voice URL set to %s\n", e164, n.SID, d.IncomingURL)
+	p.done("number %s (%s): Voice URL set to %s, status callback %s\n", n.PhoneNumber, n.SID, d.IncomingURL, d.StatusCallbackURL)
 	return nil
 }
 
-// fillRecord sets the fields Create manages on rec and leaves every other
-// field as it was. It returns a bearer key when it generated one.
-func (p *Provisioner) fillRecord(rec record, acct Account, key Key, app App, o CreateOptions) (string, error) {
+// fillRecord sets the fields Create manages on rec (the key's are set by
+// keyResult.apply) and leaves every other field as it was. It returns a
+// bearer key when it generated one.
+func (p *Provisioner) fillRecord(rec record, acct Account, app App, o CreateOptions) (string, error) {
 	rec.set("account_sid", acct.SID)
 	cur, prev := rec.str("auth_token"), rec.str("previous_auth_token")
 	switch {
@@ -333,8 +366,6 @@ func (p *Provisioner) fillRecord(rec record, acct Account, key Key, app App, o C
 	default:
 		rec.set("auth_token", acct.AuthToken)
 	}
-	rec.set("api_key_sid", key.SID)
-	rec.set("api_key_secret", key.Secret)
 	rec.set("twiml_app_sid", app.SID)
 
 	switch {
@@ -389,63 +420,6 @@ func (p *Provisioner) fillRecord(rec record, acct Account, key Key, app App, o C
 	return bearer, nil
 }
 
-// storeRecord validates rec with tenant.Parse (what the functions will run)
-// and writes it only if it differs from old.
-func (p *Provisioner) storeRecord(ctx context.Context, name string, old, rec record, found bool) error {
-	if _, err := tenant.Parse(rec.bytes()); err != nil {
-		return stepErr("validate record "+name, err)
-	}
-	changed := changedFields(old, rec)
-	if found && len(changed) == 0 {
-		p.printf("secret %s: unchanged\n", name)
-		return nil
-	}
-	verb := "updated"
-	var err error
-	if found {
-		err = p.secrets.Put(ctx, name, rec.bytes())
-	} else {
-		verb = "created"
-		err = p.secrets.Create(ctx, name, rec.bytes())
-	}
-	if err != nil {
-		return stepErr("write secret "+name, err)
-	}
-	changes := strings.Join(describeChange(rec, changed), "; ")
-	if p.dryRun {
-		p.printf("plan:   changes: %s\n", changes)
-		return nil
-	}
-	p.printf("secret %s: %s (%s)\n", name, verb, changes)
-	return nil
-}
-
-// deleteKeys deletes orphaned keys now and the replaced in-use key after
-// wait. A failure is reported but is harmless: the next run finds the key
-// again as an orphan.
-func (p *Provisioner) deleteKeys(ctx context.Context, acct string, orphans []string, replaced string, wait time.Duration) error {
-	var errs []error
-	for _, sid := range orphans {
-		if err := p.tw.DeleteKey(acct, sid); err != nil && !isNotFound(err) {
-			errs = append(errs, stepErr("delete orphaned API key "+sid+" (rerun to retry)", err))
-			continue
-		}
-		p.done("API key %s: deleted (orphan of an earlier run)\n", sid)
-	}
-	if replaced != "" {
-		if err := p.wait(ctx, wait, "before deleting the replaced API key "+replaced); err != nil {
-			errs = append(errs, fmt.Errorf("API key %s not deleted: %w (delete it in the Twilio console, or rerun)", replaced, err))
-			return errors.Join(errs...)
-		}
-		if err := p.tw.DeleteKey(acct, replaced); err != nil && !isNotFound(err) {
-			errs = append(errs, stepErr("delete replaced API key "+replaced+" (rerun to retry)", err))
-		} else {
-			p.done("API key %s: deleted (replaced)\n", replaced)
-		}
-	}
-	return errors.Join(errs...)
-}
-
 // wait sleeps d so that function instances reload the record (their cache
 // lasts SECRET_CACHE_TTL); a dry run only says so.
 func (p *Provisioner) wait(ctx context.Context, d time.Duration, why string) error {
@@ -456,6 +430,6 @@ func (p *Provisioner) wait(ctx context.Context, d time.Duration, why string) err
 		p.printf("plan: wait %s %s\n", d, why)
 		return nil
 	}
-	p.printf("waiting %s %s, so function instances reload the record first\n", d, why)
+	p.printf("waiting %s %s, so function instances reload the record first (Ctrl-C stops; rerun later)\n", d, why)
 	return p.sleep(ctx, d)
 }

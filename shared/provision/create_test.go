@@ -48,18 +48,21 @@ func TestCreateFresh(t *testing.T) {
 	if !strings.Contains(out, "token URL for the Bubble API Connector: "+e.d.TokenURL) {
 		t.Errorf("token URL not printed:\n%s", out)
 	}
-	if e.tw.Calls(twilio.RouteCreateKey) != 1 || e.sm.Calls("CreateSecret") != 1 {
-		t.Errorf("CreateKey %d, CreateSecret %d; want 1 each", e.tw.Calls(twilio.RouteCreateKey), e.sm.Calls("CreateSecret"))
+	// CreateSecret twice: the record (holding the key's name before the key
+	// exists) and the index; PutSecretValue once: the complete record.
+	if e.tw.Calls(twilio.RouteCreateKey) != 1 || e.sm.Calls("CreateSecret") != 2 || e.sm.Calls("PutSecretValue") != 1 {
+		t.Errorf("CreateKey %d, CreateSecret %d, PutSecretValue %d; want 1, 2, 1", e.tw.Calls(twilio.RouteCreateKey), e.sm.Calls("CreateSecret"), e.sm.Calls("PutSecretValue"))
 	}
 }
 
 func TestCreateNumbersAndCallerID(t *testing.T) {
 	e := newEnv(t)
 	sub := seedNamedSub(e)
-	// A number wired to some other app must be taken over (VoiceApplicationSid cleared).
+	// A number wired to some other app (or Twilio's demo URL) must be taken
+	// over (VoiceApplicationSid cleared): it is not another deployment.
 	n := e.tw.Numbers(sub.SID)[1]
 	n.VoiceApplicationSID = twilio.NewSID("AP")
-	n.VoiceURL = "https://old.example.com/voice"
+	n.VoiceURL = "https://demo.twilio.com/welcome/voice/"
 	e.tw.SetNumber(sub.SID, n)
 
 	e.mustCreate(acmeOpts)
@@ -116,7 +119,8 @@ func TestCreateDryRun(t *testing.T) {
 		}
 		for _, want := range []string{
 			"plan: POST /2010-04-01/Accounts.json FriendlyName=acme",
-			"/Keys.json FriendlyName=bubble-twilio-voice+%28voice-test%29",
+			"/Keys.json FriendlyName=bubble-twilio-voice+%28voice-test+" + e.d.ID() + "%29+key-",
+			"set pending_api_key_names = [",
 			"/Applications.json ",
 			"plan: Secrets Manager CreateSecret " + prefix,
 			"set api_key_secret (redacted)",
@@ -140,7 +144,7 @@ func TestCreateDryRun(t *testing.T) {
 		before, _ := e.sm.Get(prefix + sub.SID)
 		e.resetCalls()
 
-		out, err := e.dryCreate(provision.CreateOptions{Name: "acme", Numbers: []string{num1}, Clients: []string{"carol"}, RotateKey: true})
+		out, err := e.dryCreate(provision.CreateOptions{Name: "acme", Numbers: []string{num1}, Clients: []string{"carol"}, RotateKey: true, Force: true})
 		if err != nil {
 			t.Fatalf("dry run: %v\n%s", err, out)
 		}
@@ -185,22 +189,45 @@ func TestCreateFailureThenRerun(t *testing.T) {
 			})
 		}
 	}
+	nth := func(op string, n int) func(e *env) {
+		return func(e *env) {
+			seen := 0
+			e.sm.SetFault(func(o, _ string) fakesm.Fault {
+				if o == op {
+					if seen++; seen == n {
+						return fakesm.InternalError()
+					}
+				}
+				return fakesm.Fault{}
+			})
+		}
+	}
 	for _, tc := range []struct {
 		name     string
 		fresh    bool // no subaccount yet: create makes one
 		fault    func(e *env)
 		wantStep string
+		stored   bool // the record (with its bearer key) was written before the fault
 	}{
-		{"create subaccount", true, twilioFault(twilio.RouteCreateAccount), `create subaccount "acme": Twilio error 20429 (HTTP 503)`},
-		{"find subaccount", false, twilioFault(twilio.RouteListAccounts), `find subaccount named "acme": Twilio error 20429`},
-		{"read secret", false, smFault("GetSecretValue"), "read secret " + prefix},
-		{"list keys", false, twilioFault(twilio.RouteListKeys), "list API keys of AC"},
-		{"create key", false, twilioFault(twilio.RouteCreateKey), "create API key in AC"},
-		{"find app", false, twilioFault(twilio.RouteListApps), "find TwiML App"},
-		{"create app", false, twilioFault(twilio.RouteCreateApp), "create TwiML App"},
-		{"find number", false, twilioFault(twilio.RouteListNumbers), "find number " + num1},
-		{"update number", false, twilioFault(twilio.RouteUpdateNumber), "update number " + num1},
-		{"write secret", false, smFault("CreateSecret"), "write secret " + prefix},
+		{"create subaccount", true, twilioFault(twilio.RouteCreateAccount), `create subaccount "acme": Twilio error 20429 (HTTP 503)`, false},
+		{"find subaccount", false, twilioFault(twilio.RouteListAccounts), `find subaccount named "acme": Twilio error 20429`, false},
+		{"read secret", false, smFault("GetSecretValue"), "read secret " + prefix, false},
+		{"list keys", false, twilioFault(twilio.RouteListKeys), "list API keys of AC", false},
+		{"create key", false, twilioFault(twilio.RouteCreateKey), "create API key in AC", false},
+		{"find app", false, twilioFault(twilio.RouteListApps), "find TwiML App", false},
+		{"create app", false, twilioFault(twilio.RouteCreateApp), "create TwiML App", false},
+		{"find number", false, twilioFault(twilio.RouteListNumbers), "find number " + num1, false},
+		{"update number", false, twilioFault(twilio.RouteUpdateNumber), "update number " + num1, true},
+		{"note key name", false, smFault("CreateSecret"), "write secret " + prefix, false},
+		{"write record", false, nth("PutSecretValue", 1), "write secret " + prefix, false},
+		{"read index", false, nth("GetSecretValue", 2), "read index " + prefix + "index", true},
+		{"write index", false, nth("CreateSecret", 2), "write index " + prefix + "index", true},
+		{"update app", false, func(e *env) {
+			// An existing app with an old status callback needs an update.
+			sub := e.tw.Subaccounts()[0]
+			e.tw.AddApp(sub.SID, twilio.App{FriendlyName: e.d.AppName(), VoiceURL: e.d.VoiceURL, VoiceMethod: "POST"})
+			twilioFault(twilio.RouteUpdateApp)(e)
+		}, "update TwiML App", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -217,8 +244,8 @@ func TestCreateFailureThenRerun(t *testing.T) {
 			if err == nil || !errors.As(err, &se) || !strings.Contains(err.Error(), tc.wantStep) {
 				t.Fatalf("first run: err = %v, want a StepError containing %q\n%s", err, tc.wantStep, out)
 			}
-			if len(bearers(out)) != 0 {
-				t.Errorf("a failed run printed a bearer key that was never stored")
+			if b := bearers(out); len(b) != map[bool]int{true: 1}[tc.stored] {
+				t.Errorf("the failed run printed %d bearer keys (stored before the fault: %v)", len(b), tc.stored)
 			}
 			e.tw.SetFault(nil)
 			e.sm.SetFault(nil)
@@ -229,8 +256,8 @@ func TestCreateFailureThenRerun(t *testing.T) {
 			} else {
 				e.assertProvisioned(num1, num2)
 			}
-			if b := bearers(out); len(b) != 1 {
-				t.Errorf("rerun printed %d bearer keys, want 1 (none was stored before)", len(b))
+			if b := bearers(out); len(b) != map[bool]int{false: 1}[tc.stored] {
+				t.Errorf("rerun printed %d bearer keys (one was stored before: %v)", len(b), tc.stored)
 			}
 			e.resetCalls()
 			e.mustCreate(opts)
@@ -241,14 +268,14 @@ func TestCreateFailureThenRerun(t *testing.T) {
 	}
 }
 
-// A key created by a run whose secret write failed is an orphan: the rerun
-// stores a fresh key and then deletes it; if that delete fails too, the
-// next run does it.
+// A key created by a run whose record write failed is an orphan (its name
+// was noted in the record before it was created): the rerun deletes it;
+// if that delete fails too, the next run does it.
 func TestCreateOrphanedKeyDeleted(t *testing.T) {
 	e := newEnv(t)
 	sub := seedNamedSub(e)
 	e.sm.SetFault(func(op, _ string) fakesm.Fault {
-		if op == "CreateSecret" {
+		if op == "PutSecretValue" {
 			return fakesm.InternalError()
 		}
 		return fakesm.Fault{}
@@ -266,7 +293,7 @@ func TestCreateOrphanedKeyDeleted(t *testing.T) {
 		return twilio.Fault{}
 	})
 	out, err := e.create(acmeOpts)
-	if err == nil || !strings.Contains(err.Error(), "delete orphaned API key "+orphan) || !strings.Contains(err.Error(), "Twilio error 20500") {
+	if err == nil || !strings.Contains(err.Error(), "delete API key "+orphan+" left by an interrupted run") || !strings.Contains(err.Error(), "Twilio error 20500") {
 		t.Fatalf("second run: err = %v\n%s", err, out)
 	}
 	if rec := e.record(sub.SID); rec.APIKeySID == orphan {
@@ -275,7 +302,7 @@ func TestCreateOrphanedKeyDeleted(t *testing.T) {
 	e.tw.SetFault(nil)
 
 	out = e.mustCreate(acmeOpts)
-	if !strings.Contains(out, "API key "+orphan+": deleted (orphan") {
+	if !strings.Contains(out, "API key "+orphan+": deleted (created by an interrupted run") {
 		t.Errorf("orphan not deleted:\n%s", out)
 	}
 	if len(bearers(out)) != 0 {

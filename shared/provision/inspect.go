@@ -22,20 +22,27 @@ func (p *Provisioner) List(ctx context.Context) error {
 	}
 	sort.Strings(names)
 	w := tabwriter.NewWriter(p.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ACCOUNT_SID\tCALLER_ID\tTWIML_APP\tAPI_KEY\tBEARER_KEYS\tRECORD")
+	fmt.Fprintln(w, "ACCOUNT_SID\tSTATUS\tCALLER_ID\tTWIML_APP\tAPI_KEY\tBEARER_KEYS\tRECORD")
 	for _, name := range names {
 		sid := strings.TrimPrefix(name, p.prefix)
+		if !tenant.ValidAccountSID(sid) {
+			continue // the index, or a secret that is not a tenant's
+		}
 		data, found, err := p.secrets.Get(ctx, name)
 		if err != nil || !found {
-			fmt.Fprintf(w, "%s\t-\t-\t-\t-\tunreadable: %v\n", sid, errOrMissing(err))
+			fmt.Fprintf(w, "%s\t-\t-\t-\t-\t-\tunreadable: %v\n", sid, errOrMissing(err))
 			continue
 		}
 		t, err := tenant.Parse(data)
 		if err != nil {
-			fmt.Fprintf(w, "%s\t-\t-\t-\t-\tinvalid: %v\n", sid, err)
+			fmt.Fprintf(w, "%s\t-\t-\t-\t-\t-\tinvalid: %v\n", sid, err)
 			continue
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\tok\n", t.AccountSID, t.CallerID, t.TwiMLAppSID, t.APIKeySID, len(t.TokenAPIKeys))
+		status := t.Status
+		if status == "" {
+			status = tenant.StatusActive
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\tok\n", t.AccountSID, status, t.CallerID, t.TwiMLAppSID, t.APIKeySID, len(t.TokenAPIKeys))
 	}
 	return w.Flush()
 }
@@ -47,8 +54,9 @@ func errOrMissing(err error) error {
 	return errors.New(Describe(err))
 }
 
-// Show prints one tenant record with its secrets redacted, and whether it
-// is valid. Fields this tool does not know are shown as they are.
+// Show prints one tenant record with its secrets redacted at any depth (by
+// a broad field name pattern, see isSecretField), and whether it is valid.
+// Fields this tool does not know are shown, redacted the same way.
 func (p *Provisioner) Show(ctx context.Context, accountSID string) error {
 	if !tenant.ValidAccountSID(accountSID) {
 		return fmt.Errorf("%q is not an account SID (AC followed by 32 hex digits)", accountSID)
@@ -123,30 +131,57 @@ func (p *Provisioner) Check(ctx context.Context, accountSID string, d Deployment
 		c.ok("API key %s signs a Voice access token (HS256)", t.APIKeySID)
 	}
 
-	app, err := p.tw.FetchAppWithKey(accountSID, t.APIKeySID, t.APIKeySecret, t.TwiMLAppSID)
+	acct, err := p.tw.FetchAccount(accountSID)
+	if err != nil {
+		return stepErr("fetch subaccount "+accountSID, err)
+	}
+	switch {
+	case acct.Status == "suspended" && t.Suspended():
+		c.note("subaccount %s is suspended (since %s); /token answers tenant_suspended", accountSID, t.SuspendedAt)
+	case acct.Status == "suspended":
+		c.problem("subaccounts suspend "+accountSID+" (marks the record), or subaccounts reactivate "+accountSID, "subaccount %s is suspended in Twilio but its record is not marked: /token issues tokens that cannot work", accountSID)
+	case t.Suspended():
+		c.problem("subaccounts reactivate "+accountSID+", or subaccounts suspend "+accountSID, "the record is marked suspended but subaccount %s is %s in Twilio", accountSID, acct.Status)
+	case acct.Status != "active":
+		c.problem("subaccounts reactivate "+accountSID, "subaccount %s is %s", accountSID, acct.Status)
+	}
+
+	// A suspended account's own key cannot authenticate: then the app is
+	// read with the main account's credentials and the key is not proved.
+	var app App
+	if acct.Status == "active" {
+		app, err = p.tw.FetchAppWithKey(accountSID, t.APIKeySID, t.APIKeySecret, t.TwiMLAppSID)
+	} else {
+		c.note("API key %s not tried: a %s subaccount's keys do not authenticate", t.APIKeySID, acct.Status)
+		app, err = p.tw.FetchApp(accountSID, t.TwiMLAppSID)
+	}
 	switch {
 	case err == nil:
-		c.ok("Twilio accepts API key %s", t.APIKeySID)
+		if acct.Status == "active" {
+			c.ok("Twilio accepts API key %s", t.APIKeySID)
+		}
+		fix := fixCreate
+		if d.otherDeployment(app.VoiceURL) || d.otherDeployment(app.StatusCallback) {
+			fix = "subaccounts create --account-sid " + accountSID + " --force (with the same --stack or URLs; the app points at another deployment, make sure it is not in use)"
+		}
 		if app.VoiceURL != d.VoiceURL || !strings.EqualFold(app.VoiceMethod, "POST") {
-			c.problem(fixCreate, "TwiML App %s Voice URL is %q (%s), want %q (POST)", app.SID, app.VoiceURL, app.VoiceMethod, d.VoiceURL)
+			c.problem(fix, "TwiML App %s Voice URL is %q (%s), want %q (POST)", app.SID, app.VoiceURL, app.VoiceMethod, d.VoiceURL)
 		} else {
 			c.ok("TwiML App %s Voice URL is %s (POST)", app.SID, d.VoiceURL)
+		}
+		if app.StatusCallback != d.StatusCallbackURL || !strings.EqualFold(app.StatusCallbackMethod, "POST") {
+			c.problem(fix, "TwiML App %s status callback is %q (%s), want %q (POST)", app.SID, app.StatusCallback, app.StatusCallbackMethod, d.StatusCallbackURL)
+		} else {
+			c.ok("TwiML App %s status callback is %s (POST)", app.SID, d.StatusCallbackURL)
 		}
 	case isUnauthorized(err):
 		c.problem("subaccounts rotate-key "+accountSID, "Twilio rejects API key %s (deleted, or wrong secret): %s", t.APIKeySID, Describe(err))
 	case isNotFound(err):
 		c.problem(fixCreate, "TwiML App %s does not exist in %s", t.TwiMLAppSID, accountSID)
 	default:
-		return stepErr("fetch TwiML App "+t.TwiMLAppSID+" with the API key", err)
+		return stepErr("fetch TwiML App "+t.TwiMLAppSID, err)
 	}
 
-	acct, err := p.tw.FetchAccount(accountSID)
-	if err != nil {
-		return stepErr("fetch subaccount "+accountSID, err)
-	}
-	if acct.Status != "active" {
-		c.problem("reactivate the subaccount in the Twilio console", "subaccount %s is %s", accountSID, acct.Status)
-	}
 	switch acct.AuthToken {
 	case "":
 		c.note("auth token not compared: Twilio did not return it (main API key in use?)")
@@ -161,11 +196,42 @@ func (p *Provisioner) Check(ctx context.Context, accountSID string, d Deployment
 	if err := p.checkNumbers(c, accountSID, t, d); err != nil {
 		return err
 	}
+	if err := p.checkIndex(ctx, c, accountSID); err != nil {
+		return err
+	}
+	rec, _ := parseRecord(data)
+	if prev := rec.str(prevKeyField); prev != "" {
+		c.note("API key %s was replaced at %s and is not deleted yet: subaccounts rotate-key %s finishes the rotation", prev, rec.str(prevKeyAtField), accountSID)
+	}
+	if names := rec.strs(pendingKeysField); len(names) > 0 {
+		c.note("%d API key name(s) are pending from an interrupted create or rotate-key: rerun it to clean up", len(names))
+	}
 	if c.problems > 0 {
 		p.printf("%d problem(s) found\n", c.problems)
 		return ErrCheckFailed
 	}
 	p.printf("all checks passed\n")
+	return nil
+}
+
+// checkIndex checks the deployment's index lets the tenant through.
+func (p *Provisioner) checkIndex(ctx context.Context, c *checker, accountSID string) error {
+	name := p.indexName()
+	data, found, err := p.secrets.Get(ctx, name)
+	if err != nil {
+		return stepErr("read index "+name, err)
+	}
+	x, perr := tenant.ParseIndex(data)
+	switch {
+	case !found:
+		c.problem("subaccounts reindex", "index %s does not exist: the deployment refuses every AccountSid", name)
+	case perr != nil:
+		c.problem("subaccounts reindex", "index %s does not load: %v", name, perr)
+	case !x.MayContain(accountSID):
+		c.problem("subaccounts reindex", "index %s does not list %s: the deployment refuses it", name, accountSID)
+	default:
+		c.ok("index %s lists %s", name, accountSID)
+	}
 	return nil
 }
 
@@ -233,6 +299,9 @@ func (p *Provisioner) checkNumbers(c *checker, accountSID string, t *tenant.Tena
 		}
 		n := nums[0]
 		fix := fmt.Sprintf("subaccounts create --account-sid %s --number %s", accountSID, tg.number)
+		if d.otherDeployment(n.VoiceURL) || d.otherDeployment(n.StatusCallback) {
+			fix += " --force (the number points at another deployment: make sure that one no longer needs it)"
+		}
 		switch {
 		case n.VoiceApplicationSID != "":
 			c.problem(fix, "number %s uses TwiML App %s instead of the incoming URL", tg.number, n.VoiceApplicationSID)
@@ -240,6 +309,11 @@ func (p *Provisioner) checkNumbers(c *checker, accountSID string, t *tenant.Tena
 			c.problem(fix, "number %s Voice URL is %q (%s), want %q (POST)", tg.number, n.VoiceURL, n.VoiceMethod, d.IncomingURL)
 		default:
 			c.ok("number %s Voice URL is %s (POST)", tg.number, d.IncomingURL)
+		}
+		if n.StatusCallback != d.StatusCallbackURL || !strings.EqualFold(n.StatusCallbackMethod, "POST") {
+			c.problem(fix, "number %s status callback is %q (%s), want %q (POST)", tg.number, n.StatusCallback, n.StatusCallbackMethod, d.StatusCallbackURL)
+		} else {
+			c.ok("number %s status callback is %s (POST)", tg.number, d.StatusCallbackURL)
 		}
 	}
 	return nil

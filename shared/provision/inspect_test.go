@@ -42,6 +42,26 @@ func TestCheck(t *testing.T) {
 		{"stale auth token", func(e *env, sub twilio.Account) {
 			e.sm.Put(prefix+sub.SID, strings.Replace(mustGet(e, sub.SID), sub.AuthToken, "0123456789abcdef0123456789abcdef", 1))
 		}, []string{"PROBLEM auth_token is not the subaccount's current auth token"}},
+		{"app status callback missing", func(e *env, sub twilio.Account) {
+			app := e.tw.Apps(sub.SID)[0]
+			app.StatusCallback = ""
+			e.tw.SetApp(sub.SID, app)
+		}, []string{`PROBLEM TwiML App AP`, `status callback is "" (POST), want "https://abc123.execute-api.us-east-1.amazonaws.com/events/call-status" (POST)`}},
+		{"number status callback at another deployment", func(e *env, sub twilio.Account) {
+			n := e.tw.Numbers(sub.SID)[0]
+			n.StatusCallback = "https://other.execute-api.eu-west-1.amazonaws.com/events/call-status"
+			e.tw.SetNumber(sub.SID, n)
+		}, []string{"PROBLEM number " + num1 + " status callback is", "--number " + num1 + " --force (the number points at another deployment"}},
+		{"not in the index", func(e *env, sub twilio.Account) {
+			e.sm.Delete(prefix + "index")
+		}, []string{"PROBLEM index " + prefix + "index does not exist", "fix: subaccounts reindex"}},
+		{"suspended in Twilio only", func(e *env, sub twilio.Account) {
+			e.tw.SetStatus(sub.SID, "suspended")
+		}, []string{"PROBLEM subaccount {SUB} is suspended in Twilio but its record is not marked", "fix: subaccounts suspend {SUB}"}},
+		{"rotation unfinished", func(e *env, sub twilio.Account) {
+			e.sm.Put(prefix+sub.SID, strings.Replace(mustGet(e, sub.SID), "{", `{"previous_api_key_sid": "SK00000000000000000000000000000000", "previous_api_key_replaced_at": "2026-01-02T03:04:05Z", "status": "active",`, 1))
+			e.tw.SetStatus(sub.SID, "closed")
+		}, []string{"note    API key SK00000000000000000000000000000000 was replaced", "PROBLEM subaccount {SUB} is closed"}},
 		{"record invalid", func(e *env, sub twilio.Account) {
 			e.sm.Put(prefix+sub.SID, `{"account_sid":"`+sub.SID+`"}`)
 		}, []string{"PROBLEM tenant record " + prefix}},

@@ -74,7 +74,8 @@ func (t *planTwilio) FindApps(account, friendlyName string) ([]App, error) {
 
 func appForm(a App) string {
 	return form("FriendlyName", a.FriendlyName, "VoiceUrl", a.VoiceURL, "VoiceMethod", a.VoiceMethod,
-		"VoiceFallbackUrl", a.VoiceFallbackURL, "VoiceFallbackMethod", a.VoiceFallbackMethod)
+		"VoiceFallbackUrl", a.VoiceFallbackURL, "VoiceFallbackMethod", a.VoiceFallbackMethod,
+		"StatusCallback", a.StatusCallback, "StatusCallbackMethod", a.StatusCallbackMethod)
 }
 
 func (t *planTwilio) CreateApp(account string, app App) (App, error) {
@@ -101,8 +102,36 @@ func (t *planTwilio) FindNumbers(account, e164 string) ([]Number, error) {
 func (t *planTwilio) UpdateNumber(account string, n Number) (Number, error) {
 	t.plan("POST /2010-04-01/Accounts/%s/IncomingPhoneNumbers/%s.json %s (%s)", account, n.SID,
 		form("VoiceUrl", n.VoiceURL, "VoiceMethod", n.VoiceMethod, "VoiceFallbackUrl", n.VoiceFallbackURL,
-			"VoiceFallbackMethod", n.VoiceFallbackMethod, "VoiceApplicationSid", n.VoiceApplicationSID), n.PhoneNumber)
+			"VoiceFallbackMethod", n.VoiceFallbackMethod, "VoiceApplicationSid", n.VoiceApplicationSID,
+			"StatusCallback", n.StatusCallback, "StatusCallbackMethod", n.StatusCallbackMethod), n.PhoneNumber)
 	return n, nil
+}
+
+func (t *planTwilio) UpdateAccountStatus(sid, status string) (Account, error) {
+	t.plan("POST /2010-04-01/Accounts/%s.json %s", sid, form("Status", status))
+	return Account{SID: sid, Status: status}, nil
+}
+
+func (t *planTwilio) ListNumbers(account string) ([]Number, error) {
+	if t.placeholders[account] {
+		return nil, nil
+	}
+	return t.Twilio.ListNumbers(account)
+}
+
+func (t *planTwilio) TransferNumber(account, sid, to string) (Number, error) {
+	t.plan("POST /2010-04-01/Accounts/%s/IncomingPhoneNumbers/%s.json %s (transfer)", account, sid, form("AccountSid", to))
+	return Number{SID: sid}, nil
+}
+
+func (t *planTwilio) UpdateCallStatus(account, sid, status string) error {
+	t.plan("POST /2010-04-01/Accounts/%s/Calls/%s.json %s", account, sid, form("Status", status))
+	return nil
+}
+
+func (t *planTwilio) SetDialingInheritance(account, _ string, inherit bool) (bool, error) {
+	t.plan("POST https://voice.twilio.com/v1/Settings %s (authenticated as %s)", form("DialingPermissionsInheritance", fmt.Sprint(inherit)), account)
+	return inherit, nil
 }
 
 func (t *planTwilio) CreateSecondaryAuthToken(account, _ string) (string, error) {
@@ -128,5 +157,10 @@ func (s planSecrets) Create(_ context.Context, name string, _ []byte) error {
 
 func (s planSecrets) Put(_ context.Context, name string, _ []byte) error {
 	fmt.Fprintf(s.out, "plan: Secrets Manager PutSecretValue %s\n", name)
+	return nil
+}
+
+func (s planSecrets) Delete(_ context.Context, name string, days int) error {
+	fmt.Fprintf(s.out, "plan: Secrets Manager DeleteSecret %s RecoveryWindowInDays=%d\n", name, days)
 	return nil
 }

@@ -5,10 +5,13 @@
 // cmd/subaccounts only: it imports twilio-go's REST client, which the Lambda
 // functions must not carry.
 //
-// Every operation is ordered so that a failure at any step leaves state a
-// rerun finishes: Twilio objects are found again by name, and an API key
-// whose secret never reached Secrets Manager is an orphan the next run
-// deletes (after storing a fresh key), so access is never lost.
+// Every operation is ordered so that a failure or an interruption (a
+// cancelled context, checked before every write) at any step leaves state
+// that works and that a rerun finishes: the tenant record is written before
+// any number is pointed at the deployment, Twilio objects are found again
+// by record SID or by deployment-unique name, and the only API keys ever
+// deleted as orphans are those whose names the record listed as pending
+// before they were created.
 package provision
 
 import (
@@ -109,6 +112,16 @@ func (e *StepError) Error() string { return e.Step + ": " + Describe(e.Err) }
 func (e *StepError) Unwrap() error { return e.Err }
 
 func stepErr(step string, err error) error { return &StepError{Step: step, Err: err} }
+
+// checkpoint stops an interrupted run before its next write: twilio-go
+// takes no context, so every write is preceded by this check. next says
+// what would have been written.
+func (p *Provisioner) checkpoint(ctx context.Context, next string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("stopped before %s: %w (rerun the same command to finish)", next, err)
+	}
+	return nil
+}
 
 // ErrCheckFailed is returned by Check when it found problems (already
 // printed), so the command exits non-zero.

@@ -2,11 +2,15 @@ package provision
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
 	"strings"
+
+	"bubble-twilio-voice/shared/tenant"
 )
 
 // record is a tenant record held as a JSON object, so fields this tool does
@@ -115,42 +119,102 @@ func sameJSON(a, b json.RawMessage) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-// isSecretField reports whether a top-level field holds a credential: the
-// known ones, and by name any future field that looks like one.
-func isSecretField(name string) bool {
-	switch name {
-	case "auth_token", "previous_auth_token", "api_key_secret", "token_api_keys":
-		return true
-	}
-	n := strings.ToLower(name)
-	return strings.Contains(n, "secret") || strings.Contains(n, "password") ||
-		strings.HasSuffix(n, "_token") || strings.HasSuffix(n, "_tokens")
+// notSecret lists the record's fields whose names look like a credential's
+// but are not one: SIDs, times, names and lifetimes.
+var notSecret = map[string]bool{
+	"api_key_sid": true, "previous_api_key_sid": true, "previous_api_key_replaced_at": true,
+	"pending_api_key_names": true, "token_ttl_seconds": true,
 }
 
-// redacted returns a copy of r whose secret fields show only that they are
-// set: strings become "(redacted)", lists a list of "(redacted)".
+// secretWords are the parts of a field name, at any depth, that mark its
+// value as a credential.
+var secretWords = []string{"token", "secret", "pass", "key", "credential", "auth"}
+
+// isSecretField reports whether a field (at any depth of the record) holds
+// a credential: by a broad name pattern, so a field added later, or nested
+// in a route, is redacted without anyone remembering to list it.
+func isSecretField(name string) bool {
+	if notSecret[name] {
+		return false
+	}
+	n := strings.ToLower(name)
+	for _, w := range secretWords {
+		if strings.Contains(n, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// redacted returns a copy of r in which every value under a secret field
+// name, at any depth, shows only that it is set: "(redacted)", or a list of
+// as many "(redacted)" for a list.
 func (r record) redacted() record {
-	c := r.clone()
-	for k, v := range c {
-		if !isSecretField(k) {
-			continue
-		}
-		var list []json.RawMessage
-		if json.Unmarshal(v, &list) == nil {
-			red := make([]string, len(list))
-			for i := range red {
-				red[i] = "(redacted)"
-			}
-			c.set(k, red)
-			continue
-		}
-		c.set(k, "(redacted)")
+	c := make(record, len(r))
+	for k, v := range r {
+		c[k] = redactField(k, v)
 	}
 	return c
 }
 
+// redactField renders the value of field name redacted.
+func redactField(name string, raw json.RawMessage) json.RawMessage {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // numbers keep their exact text
+	var v any
+	if dec.Decode(&v) != nil {
+		return json.RawMessage(`"(redacted)"`) // not JSON: show nothing of it
+	}
+	if isSecretField(name) {
+		v = redactAll(v)
+	} else {
+		v = redactNested(v)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(`"(redacted)"`)
+	}
+	return b
+}
+
+// redactNested redacts the secret fields inside objects, at any depth.
+func redactNested(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, val := range x {
+			if isSecretField(k) {
+				x[k] = redactAll(val)
+			} else {
+				x[k] = redactNested(val)
+			}
+		}
+	case []any:
+		for i := range x {
+			x[i] = redactNested(x[i])
+		}
+	}
+	return v
+}
+
+// redactAll replaces a secret value: a list keeps its length so a reader
+// sees how many keys there are.
+func redactAll(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		out := make([]any, len(x))
+		for i := range out {
+			out[i] = "(redacted)"
+		}
+		return out
+	default:
+		return "(redacted)"
+	}
+}
+
 // describeChange renders the change of each field for a plan or a report,
-// never showing a secret's value.
+// never showing a secret's value, however deep.
 func describeChange(new record, fields []string) []string {
 	var out []string
 	for _, f := range fields {
@@ -160,7 +224,7 @@ func describeChange(new record, fields []string) []string {
 		case isSecretField(f):
 			out = append(out, "set "+f+" (redacted)")
 		default:
-			out = append(out, "set "+f+" = "+string(compact(new[f])))
+			out = append(out, "set "+f+" = "+string(compact(redactField(f, new[f]))))
 		}
 	}
 	return out
@@ -172,4 +236,80 @@ func compact(raw json.RawMessage) []byte {
 		return raw
 	}
 	return b.Bytes()
+}
+
+// stored is a tenant record as Secrets Manager holds it: what the last read
+// or write of this run left there.
+type stored struct {
+	name  string
+	rec   record
+	found bool
+}
+
+// loadStored reads the record name; a missing secret is an empty record.
+func (p *Provisioner) loadStored(ctx context.Context, name string) (*stored, error) {
+	rec, found, err := p.loadRecord(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return &stored{name: name, rec: rec, found: found}, nil
+}
+
+// loadRecord reads name as a JSON object; a missing secret is an empty
+// record and found false.
+func (p *Provisioner) loadRecord(ctx context.Context, name string) (record, bool, error) {
+	data, found, err := p.secrets.Get(ctx, name)
+	if errors.Is(err, ErrScheduledForDeletion) {
+		return nil, false, fmt.Errorf("secret %s is scheduled for deletion (the subaccount was closed): restore it first with aws secretsmanager restore-secret --secret-id %s", name, name)
+	}
+	if err != nil {
+		return nil, false, stepErr("read secret "+name, err)
+	}
+	rec, err := parseRecord(data)
+	if err != nil {
+		return nil, false, stepErr("read secret "+name, err)
+	}
+	return rec, found, nil
+}
+
+// save writes next as the record when it differs from what is stored, and
+// reports the change without secrets. With validate it first checks next
+// with tenant.Parse, what the functions will run; without, it writes
+// bookkeeping (pending key names) that may precede a complete record.
+func (p *Provisioner) save(ctx context.Context, st *stored, next record, validate bool) error {
+	if validate {
+		if _, err := tenant.Parse(next.bytes()); err != nil {
+			return stepErr("validate record "+st.name, err)
+		}
+	}
+	changed := changedFields(st.rec, next)
+	if st.found && len(changed) == 0 {
+		p.printf("secret %s: unchanged\n", st.name)
+		return nil
+	}
+	if err := p.checkpoint(ctx, "writing secret "+st.name); err != nil {
+		return err
+	}
+	verb := "updated"
+	var err error
+	// A write under way finishes even if the user interrupts now: the
+	// interruption stops the run before its next write, not in one.
+	wctx := context.WithoutCancel(ctx)
+	if st.found {
+		err = p.secrets.Put(wctx, st.name, next.bytes())
+	} else {
+		verb = "created"
+		err = p.secrets.Create(wctx, st.name, next.bytes())
+	}
+	if err != nil {
+		return stepErr("write secret "+st.name, err)
+	}
+	changes := strings.Join(describeChange(next, changed), "; ")
+	if p.dryRun {
+		p.printf("plan:   changes: %s\n", changes)
+	} else {
+		p.printf("secret %s: %s (%s)\n", st.name, verb, changes)
+	}
+	st.rec, st.found = next.clone(), true
+	return nil
 }

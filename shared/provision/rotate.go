@@ -2,6 +2,7 @@ package provision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -9,67 +10,77 @@ import (
 )
 
 // loadTenant reads and validates an existing record for a rotation.
-func (p *Provisioner) loadTenant(ctx context.Context, accountSID string) (record, *tenant.Tenant, error) {
+func (p *Provisioner) loadTenant(ctx context.Context, accountSID string) (*stored, *tenant.Tenant, error) {
 	if !tenant.ValidAccountSID(accountSID) {
 		return nil, nil, fmt.Errorf("%q is not an account SID (AC followed by 32 hex digits)", accountSID)
 	}
 	name := p.secretName(accountSID)
-	rec, found, err := p.loadRecord(ctx, name)
+	st, err := p.loadStored(ctx, name)
 	if err != nil {
 		return nil, nil, err
 	}
-	if !found {
+	if !st.found {
 		return nil, nil, fmt.Errorf("no tenant record %s: provision it first with create --account-sid %s", name, accountSID)
 	}
-	t, err := tenant.Parse(rec.bytes())
+	t, err := tenant.Parse(st.rec.bytes())
 	if err != nil {
 		return nil, nil, fmt.Errorf("tenant record %s is invalid (%w): fix it with create --account-sid %s first", name, err, accountSID)
 	}
-	return rec, t, nil
+	return st, t, nil
 }
 
-// RotateKey replaces the subaccount's API key. Order: create the new key,
-// store it in the record, wait, and only then delete the old key, so no
-// moment exists when the record names a key Twilio no longer has. If the
-// store fails the new key is an orphan that the next create or rotate-key
-// deletes.
-func (p *Provisioner) RotateKey(ctx context.Context, accountSID string, wait time.Duration) error {
-	old, t, err := p.loadTenant(ctx, accountSID)
+// RotateKeyOptions tune RotateKey.
+type RotateKeyOptions struct {
+	// CacheTTL is how long function instances may serve a cached record
+	// (SECRET_CACHE_TTL); the replaced key is deleted this long after the
+	// new one was stored.
+	CacheTTL time.Duration
+	// NoWait stores the new key and returns; a rerun after CacheTTL
+	// deletes the old one.
+	NoWait bool
+}
+
+// RotateKey replaces the subaccount's API key. Order: note the new key's
+// name in the record, create the key, store it with the replaced key and
+// the time (previous_api_key_sid, previous_api_key_replaced_at), then,
+// once CacheTTL has passed since that time, delete the old key. So no
+// moment exists when a record that any function instance may hold names a
+// key Twilio no longer has. A rerun while a rotation is unfinished finishes
+// it (waiting out what is left of CacheTTL) and starts no new one.
+func (p *Provisioner) RotateKey(ctx context.Context, accountSID string, o RotateKeyOptions) error {
+	st, t, err := p.loadTenant(ctx, accountSID)
 	if err != nil {
 		return err
+	}
+	if prev := st.rec.str(prevKeyField); prev != "" {
+		p.printf("resuming: API key %s replaced %s at %s; finishing that rotation (run rotate-key again afterwards for another)\n",
+			t.APIKeySID, prev, st.rec.str(prevKeyAtField))
+		return p.retireKey(ctx, accountSID, st, o.CacheTTL, !o.NoWait)
 	}
 	keys, err := p.tw.ListKeys(accountSID)
 	if err != nil {
 		return stepErr("list API keys of "+accountSID, err)
 	}
-	keyName, oldExists := "bubble-twilio-voice", false
+	prefix := keyPrefixFrom("")
 	for _, k := range keys {
 		if k.SID == t.APIKeySID {
-			keyName, oldExists = k.FriendlyName, true
+			prefix = keyPrefixFrom(k.FriendlyName)
 		}
 	}
-	key, err := p.tw.CreateKey(accountSID, keyName)
+	res, err := p.ensureKey(ctx, accountSID, st, keys, prefix, true)
 	if err != nil {
-		return stepErr("create API key in "+accountSID, err)
-	}
-	p.done("API key %s: created (its secret goes into the secret only)\n", key.SID)
-	rec := old.clone()
-	rec.set("api_key_sid", key.SID)
-	rec.set("api_key_secret", key.Secret)
-	if err := p.storeRecord(ctx, p.secretName(accountSID), old, rec, true); err != nil {
 		return err
 	}
-	var orphans []string
-	for _, k := range keys {
-		if k.FriendlyName == keyName && k.SID != t.APIKeySID && k.SID != key.SID {
-			orphans = append(orphans, k.SID)
-		}
+	rec := st.rec.clone()
+	res.apply(rec, p.now())
+	if err := p.save(ctx, st, rec, true); err != nil {
+		return err
 	}
-	replaced := ""
-	if oldExists {
-		replaced = t.APIKeySID
+	errs := res.errs
+	if err := p.retireKey(ctx, accountSID, st, o.CacheTTL, !o.NoWait); err != nil {
+		errs = append(errs, err)
 	}
-	return p.deleteKeys(ctx, accountSID, orphans, replaced, wait)
+	return errors.Join(errs...)
 }
 
 // RotateAuthTokenOptions tune RotateAuthToken.
@@ -97,11 +108,10 @@ type RotateAuthTokenOptions struct {
 // A rerun after a failure resumes: before step 2 it starts over (the new
 // secondary replaces the unused one), after it it goes on with step 3.
 func (p *Provisioner) RotateAuthToken(ctx context.Context, accountSID string, o RotateAuthTokenOptions) error {
-	old, t, err := p.loadTenant(ctx, accountSID)
+	st, t, err := p.loadTenant(ctx, accountSID)
 	if err != nil {
 		return err
 	}
-	name := p.secretName(accountSID)
 	acct, err := p.tw.FetchAccount(accountSID)
 	if err != nil {
 		return stepErr("fetch subaccount "+accountSID, err)
@@ -110,21 +120,24 @@ func (p *Provisioner) RotateAuthToken(ctx context.Context, accountSID string, o 
 	if primary == "" {
 		return fmt.Errorf("twilio did not return %s's auth token: use the main account's auth token (TWILIO_AUTH_TOKEN) instead of an API key", accountSID)
 	}
-	rec := old.clone()
+	rec := st.rec.clone()
 
 	if o.DropPrevious {
 		if t.AuthToken != primary {
 			return fmt.Errorf("the record's auth_token is not %s's current auth token: finish the rotation (rerun rotate-auth-token) first", accountSID)
 		}
 		if t.PreviousAuthToken == "" {
-			p.printf("secret %s: no previous_auth_token to drop\n", name)
+			p.printf("secret %s: no previous_auth_token to drop\n", st.name)
 			return nil
 		}
 		delete(rec, "previous_auth_token")
-		return p.storeRecord(ctx, name, old, rec, true)
+		return p.save(ctx, st, rec, true)
 	}
 
-	stage := func(cur record) (string, error) {
+	stage := func() (string, error) {
+		if err := p.checkpoint(ctx, "creating a secondary auth token"); err != nil {
+			return "", err
+		}
 		s, err := p.tw.CreateSecondaryAuthToken(accountSID, primary)
 		if err != nil {
 			return "", stepErr("create secondary auth token of "+accountSID, err)
@@ -132,13 +145,13 @@ func (p *Provisioner) RotateAuthToken(ctx context.Context, accountSID string, o 
 		p.done("secondary auth token: created\n")
 		rec.set("auth_token", s)
 		rec.set("previous_auth_token", primary)
-		return s, p.storeRecord(ctx, name, cur, rec, true)
+		return s, p.save(ctx, st, rec, true)
 	}
 	var secondary string
 	resumed := false
 	switch {
 	case t.AuthToken == primary:
-		if secondary, err = stage(old); err != nil {
+		if secondary, err = stage(); err != nil {
 			return err
 		}
 	case t.PreviousAuthToken == primary:
@@ -151,16 +164,22 @@ func (p *Provisioner) RotateAuthToken(ctx context.Context, accountSID string, o 
 	if err := p.wait(ctx, o.Wait, "before promoting the secondary auth token"); err != nil {
 		return fmt.Errorf("not promoted: %w (rerun rotate-auth-token to finish)", err)
 	}
+	if err := p.checkpoint(ctx, "promoting the secondary auth token"); err != nil {
+		return err
+	}
 	promoted, err := p.tw.PromoteSecondaryAuthToken(accountSID, secondary)
 	if err != nil && resumed && isUnauthorized(err) {
 		// The stored secondary was replaced by a newer one we do not know:
 		// start over from the primary, which still works.
 		p.printf("the stored secondary auth token was rejected (replaced since?): starting over\n")
-		if secondary, err = stage(rec.clone()); err != nil {
+		if secondary, err = stage(); err != nil {
 			return err
 		}
 		if err := p.wait(ctx, o.Wait, "before promoting the secondary auth token"); err != nil {
 			return fmt.Errorf("not promoted: %w (rerun rotate-auth-token to finish)", err)
+		}
+		if err := p.checkpoint(ctx, "promoting the secondary auth token"); err != nil {
+			return err
 		}
 		promoted, err = p.tw.PromoteSecondaryAuthToken(accountSID, secondary)
 	}
@@ -170,9 +189,8 @@ func (p *Provisioner) RotateAuthToken(ctx context.Context, accountSID string, o 
 	p.done("secondary auth token: promoted; the old token no longer works for the REST API\n")
 	if promoted != secondary && !p.dryRun {
 		// Someone else created a newer secondary; store what Twilio promoted.
-		cur := rec.clone()
 		rec.set("auth_token", promoted)
-		if err := p.storeRecord(ctx, name, cur, rec, true); err != nil {
+		if err := p.save(ctx, st, rec, true); err != nil {
 			return err
 		}
 	}

@@ -12,8 +12,12 @@ import (
 	"bubble-twilio-voice/test/fake/twilio"
 )
 
-func (e *env) rotateKey(sid string, wait time.Duration) (string, error) {
-	return e.run(func(p *provision.Provisioner) error { return p.RotateKey(context.Background(), sid, wait) }, false)
+func (e *env) rotateKey(sid string, cacheTTL time.Duration) (string, error) {
+	return e.rotateKeyOpts(context.Background(), sid, provision.RotateKeyOptions{CacheTTL: cacheTTL})
+}
+
+func (e *env) rotateKeyOpts(ctx context.Context, sid string, o provision.RotateKeyOptions) (string, error) {
+	return e.run(func(p *provision.Provisioner) error { return p.RotateKey(ctx, sid, o) }, false)
 }
 
 func (e *env) rotateAuthToken(sid string, o provision.RotateAuthTokenOptions, dryRun bool) (string, error) {
@@ -64,9 +68,14 @@ func TestRotateKeyStoreFailsThenRerun(t *testing.T) {
 	sub := seedNamedSub(e)
 	e.mustCreate(acmeOpts)
 	oldKey := e.record(sub.SID).APIKeySID
+	puts := 0
 	e.sm.SetFault(func(op, _ string) fakesm.Fault {
+		// The first write notes the new key's name; the second, storing
+		// the key, fails.
 		if op == "PutSecretValue" {
-			return fakesm.Throttle()
+			if puts++; puts == 2 {
+				return fakesm.Throttle()
+			}
 		}
 		return fakesm.Fault{}
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -20,9 +21,17 @@ type Secrets interface {
 	Create(ctx context.Context, name string, value []byte) error
 	// Put stores value as the new current version of name.
 	Put(ctx context.Context, name string, value []byte) error
-	// List returns the names starting with prefix.
+	// List returns the names starting with prefix, without those
+	// scheduled for deletion.
 	List(ctx context.Context, prefix string) ([]string, error)
+	// Delete schedules name for deletion after recoveryDays (7 to 30),
+	// during which aws secretsmanager restore-secret brings it back.
+	Delete(ctx context.Context, name string, recoveryDays int) error
 }
+
+// ErrScheduledForDeletion is returned by Get for a secret that Delete
+// scheduled for deletion.
+var ErrScheduledForDeletion = errors.New("secret is scheduled for deletion")
 
 // SecretsManagerAPI is the subset of *secretsmanager.Client used, so a
 // caller can wrap or replace it.
@@ -31,6 +40,7 @@ type SecretsManagerAPI interface {
 	CreateSecret(context.Context, *secretsmanager.CreateSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
 	PutSecretValue(context.Context, *secretsmanager.PutSecretValueInput, ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
 	ListSecrets(context.Context, *secretsmanager.ListSecretsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretsOutput, error)
+	DeleteSecret(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
 }
 
 // NewSecretsManager returns Secrets backed by the AWS SDK client.
@@ -43,6 +53,10 @@ func (s smSecrets) Get(ctx context.Context, name string) ([]byte, bool, error) {
 	var nf *smtypes.ResourceNotFoundException
 	if errors.As(err, &nf) {
 		return nil, false, nil
+	}
+	var ir *smtypes.InvalidRequestException
+	if errors.As(err, &ir) && strings.Contains(ir.ErrorMessage(), "marked for deletion") {
+		return nil, false, ErrScheduledForDeletion
 	}
 	if err != nil {
 		return nil, false, err
@@ -66,6 +80,14 @@ func (s smSecrets) Put(ctx context.Context, name string, value []byte) error {
 	_, err := s.c.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{
 		SecretId:     aws.String(name),
 		SecretString: aws.String(string(value)),
+	})
+	return err
+}
+
+func (s smSecrets) Delete(ctx context.Context, name string, recoveryDays int) error {
+	_, err := s.c.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{
+		SecretId:             aws.String(name),
+		RecoveryWindowInDays: aws.Int64(int64(recoveryDays)),
 	})
 	return err
 }

@@ -2,6 +2,8 @@ package provision
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/url"
 	"strings"
@@ -20,31 +22,70 @@ const DefaultFallbackURL = "https://twimlets.com/message?Message%5B0%5D=Sorry%2C
 // Deployment is where one deployment of this service answers Twilio: it
 // names the TwiML App and API keys and says which URLs they point at.
 type Deployment struct {
-	// Label tells deployments apart in Twilio's names (the stack name).
+	// Label tells deployments apart in Twilio's names: the stack name, with
+	// Region when known (default: the Voice URL's host).
 	Label       string
+	Region      string
 	VoiceURL    string // the TwiML App's Voice URL
 	IncomingURL string // each number's Voice URL
 	TokenURL    string // for the Bubble API Connector; printed only
 	FallbackURL string // VoiceFallbackUrl of the app and the numbers
+	// StatusCallbackURL receives call status events (POST) from the TwiML
+	// App and the numbers. Default: the deployment's base URL (VoiceURL
+	// without /voice) + StatusCallbackPath.
+	StatusCallbackURL string
+}
+
+// StatusCallbackPath is the call-events route under a deployment's base URL.
+const StatusCallbackPath = "/events/call-status"
+
+// maxLabel keeps the names within Twilio's 64 characters for a
+// FriendlyName; the deployment's hash keeps truncated labels apart.
+const maxLabel = 22
+
+// ID is a short hash of the deployment's base URL: two stacks with the same
+// name (in two regions or accounts) have different URLs, so different IDs.
+func (d Deployment) ID() string {
+	sum := sha256.Sum256([]byte(d.base()))
+	return hex.EncodeToString(sum[:3])
+}
+
+// base is the deployment's base URL: VoiceURL without its last segment.
+func (d Deployment) base() string {
+	if i := strings.LastIndexByte(d.VoiceURL, '/'); i > len("https://") {
+		return d.VoiceURL[:i]
+	}
+	return d.VoiceURL
 }
 
 // AppName is the FriendlyName of the deployment's TwiML App in each
-// subaccount; provisioning finds the app again by it.
-func (d Deployment) AppName() string { return "bubble-twilio-voice (" + d.Label + ")" }
+// subaccount, e.g. "bubble-twilio-voice (voice-prod/us-east-1 3f9a1c)";
+// provisioning finds the app again by it.
+func (d Deployment) AppName() string {
+	label := d.Label
+	if d.Region != "" && !strings.Contains(label, d.Region) {
+		label += "/" + d.Region
+	}
+	if len(label) > maxLabel {
+		label = label[:maxLabel]
+	}
+	return "bubble-twilio-voice (" + label + " " + d.ID() + ")"
+}
 
-// KeyName is the FriendlyName of the API keys provisioning creates; keys
-// with this name that no record references are orphans of a failed run.
-func (d Deployment) KeyName() string { return "bubble-twilio-voice (" + d.Label + ")" }
+// keyNamePrefix starts the FriendlyName of every API key this deployment
+// creates; each key's name adds a random suffix recorded in the tenant
+// record before the key is created (see pending_api_key_names).
+func (d Deployment) keyNamePrefix() string { return d.AppName() + " key-" }
 
 // Validate checks the URLs are absolute https (http only for loopback
-// hosts, which tests use) and fills Label from the Voice URL's host.
+// hosts, which tests use), fills Label from the Voice URL's host and the
+// status callback URL from the base URL.
 func (d *Deployment) Validate() error {
 	for _, f := range []struct{ name, v string }{{"voice URL", d.VoiceURL}, {"incoming URL", d.IncomingURL}} {
 		if f.v == "" {
 			return fmt.Errorf("the %s is not set: pass --stack or --voice-url and --incoming-url", f.name)
 		}
-		u, err := url.Parse(f.v)
-		if err != nil || u.Host == "" || !(u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname())) {
+		if !absoluteURL(f.v) {
 			return fmt.Errorf("the %s %q must be an absolute https URL", f.name, f.v)
 		}
 	}
@@ -52,7 +93,57 @@ func (d *Deployment) Validate() error {
 		u, _ := url.Parse(d.VoiceURL)
 		d.Label = u.Host
 	}
+	if d.StatusCallbackURL == "" {
+		if !strings.HasSuffix(d.VoiceURL, "/voice") {
+			return fmt.Errorf("cannot derive the status callback URL from the voice URL %q (it does not end in /voice): pass --status-callback-url", d.VoiceURL)
+		}
+		d.StatusCallbackURL = d.base() + StatusCallbackPath
+	}
+	if !absoluteURL(d.StatusCallbackURL) {
+		return fmt.Errorf("the status callback URL %q must be an absolute https URL", d.StatusCallbackURL)
+	}
 	return nil
+}
+
+func absoluteURL(v string) bool {
+	u, err := url.Parse(v)
+	return err == nil && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()))
+}
+
+// endpoint is a URL's host and path: what identifies a deployment's route
+// (query, scheme and case of the host aside).
+func endpoint(v string) string {
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" {
+		return v
+	}
+	return strings.ToLower(u.Host) + u.Path
+}
+
+// servicePaths are the last path segments of this service's webhook routes.
+var servicePaths = []string{"/voice", "/incoming", StatusCallbackPath}
+
+// otherDeployment reports whether v is a route of this service (by its
+// path) at another deployment than d: set, not one of d's own URLs, and
+// ending like /voice, /incoming or /events/call-status. Twilio's demo URL
+// (/welcome/voice/) or a Studio Flow does not count: replacing those is what
+// --number is for.
+func (d Deployment) otherDeployment(v string) bool {
+	if v == "" {
+		return false
+	}
+	e := endpoint(v)
+	for _, own := range []string{d.VoiceURL, d.IncomingURL, d.StatusCallbackURL} {
+		if e == endpoint(own) {
+			return false
+		}
+	}
+	for _, p := range servicePaths {
+		if strings.HasSuffix(e, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func isLoopback(host string) bool {
@@ -65,8 +156,9 @@ type CloudFormationAPI interface {
 }
 
 // StackDeployment reads the VoiceUrl, IncomingUrl and TokenUrl outputs of
-// the stack (see template.yaml) into a Deployment labelled with its name.
-func StackDeployment(ctx context.Context, cfn CloudFormationAPI, stack string) (Deployment, error) {
+// the stack (see template.yaml) into a Deployment labelled with its name
+// and region.
+func StackDeployment(ctx context.Context, cfn CloudFormationAPI, stack, region string) (Deployment, error) {
 	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil {
 		return Deployment{}, fmt.Errorf("describe stack %s: %w", stack, err)
@@ -74,7 +166,7 @@ func StackDeployment(ctx context.Context, cfn CloudFormationAPI, stack string) (
 	if len(out.Stacks) == 0 {
 		return Deployment{}, fmt.Errorf("describe stack %s: no such stack", stack)
 	}
-	d := Deployment{Label: stack}
+	d := Deployment{Label: stack, Region: region}
 	for _, o := range out.Stacks[0].Outputs {
 		v := strings.TrimSpace(aws.ToString(o.OutputValue))
 		switch aws.ToString(o.OutputKey) {

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	twclient "github.com/twilio/twilio-go/client"
 	accounts "github.com/twilio/twilio-go/rest/accounts/v1"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
+	voice "github.com/twilio/twilio-go/rest/voice/v1"
 )
 
 // Account is the part of a Twilio account provisioning reads.
@@ -25,20 +27,46 @@ type Key struct {
 	SID, FriendlyName, Secret string
 }
 
-// App is a TwiML App's identity and voice configuration.
+// App is a TwiML App's identity, voice configuration and status callback.
 type App struct {
 	SID, FriendlyName                     string
 	VoiceURL, VoiceMethod                 string
 	VoiceFallbackURL, VoiceFallbackMethod string
+	StatusCallback, StatusCallbackMethod  string
 }
 
-// Number is an IncomingPhoneNumber's identity and voice configuration.
+// Number is an IncomingPhoneNumber's identity, voice configuration and
+// status callback.
 type Number struct {
 	SID, PhoneNumber                      string
 	VoiceURL, VoiceMethod                 string
 	VoiceFallbackURL, VoiceFallbackMethod string
 	// VoiceApplicationSID, when set, makes Twilio ignore VoiceURL.
-	VoiceApplicationSID string
+	VoiceApplicationSID                  string
+	StatusCallback, StatusCallbackMethod string
+}
+
+// Call is the part of a call ending it needs.
+type Call struct {
+	SID, From, To, Status string
+}
+
+// UsageRecord is one category of a Usage Records answer. Count, Usage and
+// Price are Twilio's decimal strings, kept exact for billing.
+type UsageRecord struct {
+	Category           string
+	StartDate, EndDate string
+	Count, CountUnit   string
+	Usage, UsageUnit   string
+	Price, PriceUnit   string
+}
+
+// Country is a voice dialing permission of one country as Twilio reports
+// it for an account.
+type Country struct {
+	ISO, Name string
+	// LowRisk: calls to the country's ordinary numbers are allowed.
+	LowRisk bool
 }
 
 // Twilio is what provisioning asks of Twilio's REST API. The account
@@ -66,6 +94,31 @@ type Twilio interface {
 	// subaccount's own API key: the cheapest call proving the key works
 	// (standard keys may not read the Accounts resource).
 	FetchAppWithKey(account, keySID, keySecret, appSID string) (App, error)
+
+	// ListSubaccounts lists every subaccount of the main account, any status.
+	ListSubaccounts() ([]Account, error)
+	// UpdateAccountStatus sets a subaccount's status: "active",
+	// "suspended" or "closed" (irreversible).
+	UpdateAccountStatus(sid, status string) (Account, error)
+	// ListNumbers lists every IncomingPhoneNumber of account.
+	ListNumbers(account string) ([]Number, error)
+	// TransferNumber moves number sid from account to account to (the
+	// IncomingPhoneNumber's AccountSid parameter; main credentials only).
+	TransferNumber(account, sid, to string) (Number, error)
+	// ListCalls lists account's calls with status ("in-progress", ...).
+	ListCalls(account, status string) ([]Call, error)
+	// UpdateCallStatus ends a call: "completed" hangs up one in progress,
+	// "canceled" one queued or ringing.
+	UpdateCallStatus(account, sid, status string) error
+	// UsageRecords returns account's usage in category from start to end
+	// (YYYY-MM-DD, inclusive).
+	UsageRecords(account, category, start, end string) ([]UsageRecord, error)
+	// DialingInheritance, SetDialingInheritance and DialingCountry use
+	// voice/v1, which acts on the account whose credentials sign the
+	// request: they authenticate as the subaccount (SID + auth token).
+	DialingInheritance(account, authToken string) (bool, error)
+	SetDialingInheritance(account, authToken string, inherit bool) (bool, error)
+	DialingCountry(account, authToken, iso string) (Country, error)
 }
 
 // Credentials authenticate the main account: AccountSID with AuthToken, or
@@ -112,7 +165,7 @@ func NewREST(creds Credentials, opts RESTOptions) (Twilio, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	r := &rest{base: base, http: hc}
+	r := &rest{base: base, http: hc, mainUser: user, mainPass: pass, mainSID: creds.AccountSID}
 	r.main = r.api(user, pass, creds.AccountSID)
 	return r, nil
 }
@@ -121,6 +174,9 @@ type rest struct {
 	base *url.URL
 	http *http.Client
 	main *api.ApiService
+	// The main account's credentials, for requests twilio-go's services
+	// do not cover (see UsageRecords).
+	mainUser, mainPass, mainSID string
 }
 
 // handler builds a request handler for one set of credentials. Region and
@@ -173,6 +229,7 @@ func toApp(a *api.ApiV2010Application) App {
 		SID: str(a.Sid), FriendlyName: str(a.FriendlyName),
 		VoiceURL: str(a.VoiceUrl), VoiceMethod: str(a.VoiceMethod),
 		VoiceFallbackURL: str(a.VoiceFallbackUrl), VoiceFallbackMethod: str(a.VoiceFallbackMethod),
+		StatusCallback: str(a.StatusCallback), StatusCallbackMethod: str(a.StatusCallbackMethod),
 	}
 }
 
@@ -182,6 +239,7 @@ func toNumber(n *api.ApiV2010IncomingPhoneNumber) Number {
 		VoiceURL: str(n.VoiceUrl), VoiceMethod: str(n.VoiceMethod),
 		VoiceFallbackURL: str(n.VoiceFallbackUrl), VoiceFallbackMethod: str(n.VoiceFallbackMethod),
 		VoiceApplicationSID: str(n.VoiceApplicationSid),
+		StatusCallback:      str(n.StatusCallback), StatusCallbackMethod: str(n.StatusCallbackMethod),
 	}
 }
 
@@ -286,6 +344,8 @@ func (r *rest) CreateApp(account string, app App) (App, error) {
 	p.SetVoiceMethod(app.VoiceMethod)
 	p.SetVoiceFallbackUrl(app.VoiceFallbackURL)
 	p.SetVoiceFallbackMethod(app.VoiceFallbackMethod)
+	p.SetStatusCallback(app.StatusCallback)
+	p.SetStatusCallbackMethod(app.StatusCallbackMethod)
 	a, err := r.main.CreateApplication(p)
 	if err != nil {
 		return App{}, err
@@ -293,8 +353,8 @@ func (r *rest) CreateApp(account string, app App) (App, error) {
 	return toApp(a), nil
 }
 
-// UpdateApp sets the voice fields only; the friendly name is left alone so
-// an operator's renaming survives.
+// UpdateApp sets the voice and status callback fields only; the friendly
+// name is left alone so an operator's renaming survives.
 func (r *rest) UpdateApp(account string, app App) (App, error) {
 	p := &api.UpdateApplicationParams{}
 	p.SetPathAccountSid(account)
@@ -302,6 +362,8 @@ func (r *rest) UpdateApp(account string, app App) (App, error) {
 	p.SetVoiceMethod(app.VoiceMethod)
 	p.SetVoiceFallbackUrl(app.VoiceFallbackURL)
 	p.SetVoiceFallbackMethod(app.VoiceFallbackMethod)
+	p.SetStatusCallback(app.StatusCallback)
+	p.SetStatusCallbackMethod(app.StatusCallbackMethod)
 	a, err := r.main.UpdateApplication(app.SID, p)
 	if err != nil {
 		return App{}, err
@@ -327,8 +389,8 @@ func (r *rest) FindNumbers(account, e164 string) ([]Number, error) {
 	return out, nil
 }
 
-// UpdateNumber sets the voice fields and clears VoiceApplicationSid, which
-// would otherwise win over VoiceUrl.
+// UpdateNumber sets the voice and status callback fields and clears
+// VoiceApplicationSid, which would otherwise win over VoiceUrl.
 func (r *rest) UpdateNumber(account string, n Number) (Number, error) {
 	p := &api.UpdateIncomingPhoneNumberParams{}
 	p.SetPathAccountSid(account)
@@ -337,6 +399,8 @@ func (r *rest) UpdateNumber(account string, n Number) (Number, error) {
 	p.SetVoiceFallbackUrl(n.VoiceFallbackURL)
 	p.SetVoiceFallbackMethod(n.VoiceFallbackMethod)
 	p.SetVoiceApplicationSid(n.VoiceApplicationSID)
+	p.SetStatusCallback(n.StatusCallback)
+	p.SetStatusCallbackMethod(n.StatusCallbackMethod)
 	out, err := r.main.UpdateIncomingPhoneNumber(n.SID, p)
 	if err != nil {
 		return Number{}, err
@@ -380,10 +444,186 @@ func (r *rest) FetchAppWithKey(account, keySID, keySecret, appSID string) (App, 
 	return toApp(a), nil
 }
 
+func (r *rest) ListSubaccounts() ([]Account, error) {
+	list, err := r.main.ListAccount(&api.ListAccountParams{})
+	if err != nil {
+		return nil, err
+	}
+	var out []Account
+	for i := range list {
+		if a := toAccount(&list[i]); a.Owner != a.SID {
+			out = append(out, a)
+		}
+	}
+	return out, nil
+}
+
+func (r *rest) UpdateAccountStatus(sid, status string) (Account, error) {
+	p := &api.UpdateAccountParams{}
+	p.SetStatus(status)
+	a, err := r.main.UpdateAccount(sid, p)
+	if err != nil {
+		return Account{}, err
+	}
+	return toAccount(a), nil
+}
+
+func (r *rest) ListNumbers(account string) ([]Number, error) {
+	p := &api.ListIncomingPhoneNumberParams{}
+	p.SetPathAccountSid(account)
+	list, err := r.main.ListIncomingPhoneNumber(p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Number, 0, len(list))
+	for i := range list {
+		out = append(out, toNumber(&list[i]))
+	}
+	return out, nil
+}
+
+func (r *rest) TransferNumber(account, sid, to string) (Number, error) {
+	p := &api.UpdateIncomingPhoneNumberParams{}
+	p.SetPathAccountSid(account)
+	p.SetAccountSid(to)
+	n, err := r.main.UpdateIncomingPhoneNumber(sid, p)
+	if err != nil {
+		return Number{}, err
+	}
+	return toNumber(n), nil
+}
+
+func (r *rest) ListCalls(account, status string) ([]Call, error) {
+	p := &api.ListCallParams{}
+	p.SetPathAccountSid(account)
+	p.SetStatus(status)
+	list, err := r.main.ListCall(p)
+	if err != nil {
+		return nil, err
+	}
+	var out []Call
+	for _, c := range list {
+		// The filter is the server's; check it here too.
+		if str(c.Status) == status {
+			out = append(out, Call{SID: str(c.Sid), From: str(c.From), To: str(c.To), Status: str(c.Status)})
+		}
+	}
+	return out, nil
+}
+
+func (r *rest) UpdateCallStatus(account, sid, status string) error {
+	p := &api.UpdateCallParams{}
+	p.SetPathAccountSid(account)
+	p.SetStatus(status)
+	_, err := r.main.UpdateCall(sid, p)
+	return err
+}
+
+// UsageRecords reads Usage Records through twilio-go's request handler
+// rather than its ListUsageRecord, whose model holds price as a float32:
+// seven significant digits are not enough to bill with.
+func (r *rest) UsageRecords(account, category, start, end string) ([]UsageRecord, error) {
+	h := r.handler(r.mainUser, r.mainPass, r.mainSID)
+	q := url.Values{"Category": {category}, "StartDate": {start}, "EndDate": {end}, "PageSize": {"1000"}}
+	next := "https://api.twilio.com/2010-04-01/Accounts/" + account + "/Usage/Records.json"
+	var out []UsageRecord
+	for pages := 0; next != ""; pages++ {
+		if pages == 100 {
+			return nil, errors.New("usage records: more than 100 pages")
+		}
+		resp, err := h.Get(next, q, map[string]interface{}{"Content-Type": "application/x-www-form-urlencoded"}, "")
+		if err != nil {
+			return nil, err
+		}
+		var page struct {
+			Records []struct {
+				Category  string          `json:"category"`
+				StartDate string          `json:"start_date"`
+				EndDate   string          `json:"end_date"`
+				Count     json.RawMessage `json:"count"`
+				CountUnit string          `json:"count_unit"`
+				Usage     json.RawMessage `json:"usage"`
+				UsageUnit string          `json:"usage_unit"`
+				Price     json.RawMessage `json:"price"`
+				PriceUnit string          `json:"price_unit"`
+			} `json:"usage_records"`
+			NextPageURI string `json:"next_page_uri"`
+		}
+		err = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("usage records: %w", err)
+		}
+		for _, u := range page.Records {
+			out = append(out, UsageRecord{
+				Category: u.Category, StartDate: u.StartDate, EndDate: u.EndDate,
+				Count: jsonDecimal(u.Count), CountUnit: u.CountUnit,
+				Usage: jsonDecimal(u.Usage), UsageUnit: u.UsageUnit,
+				Price: jsonDecimal(u.Price), PriceUnit: u.PriceUnit,
+			})
+		}
+		next, q = "", nil
+		if page.NextPageURI != "" {
+			next = "https://api.twilio.com" + page.NextPageURI
+		}
+	}
+	return out, nil
+}
+
+// jsonDecimal returns a JSON number or string as its exact text ("" for
+// null or anything else).
+func jsonDecimal(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
+func (r *rest) voiceAPI(account, authToken string) *voice.ApiService {
+	return voice.NewApiService(r.handler(account, authToken, account))
+}
+
+func (r *rest) DialingInheritance(account, authToken string) (bool, error) {
+	s, err := r.voiceAPI(account, authToken).FetchDialingPermissionsSettings()
+	if err != nil {
+		return false, err
+	}
+	return s.DialingPermissionsInheritance != nil && *s.DialingPermissionsInheritance, nil
+}
+
+func (r *rest) SetDialingInheritance(account, authToken string, inherit bool) (bool, error) {
+	p := &voice.UpdateDialingPermissionsSettingsParams{}
+	p.SetDialingPermissionsInheritance(inherit)
+	s, err := r.voiceAPI(account, authToken).UpdateDialingPermissionsSettings(p)
+	if err != nil {
+		return false, err
+	}
+	return s.DialingPermissionsInheritance != nil && *s.DialingPermissionsInheritance, nil
+}
+
+func (r *rest) DialingCountry(account, authToken, iso string) (Country, error) {
+	c, err := r.voiceAPI(account, authToken).FetchDialingPermissionsCountry(iso)
+	if err != nil {
+		return Country{}, err
+	}
+	return Country{ISO: str(c.IsoCode), Name: str(c.Name), LowRisk: c.LowRiskNumbersEnabled != nil && *c.LowRiskNumbersEnabled}, nil
+}
+
 // isNotFound reports whether err is Twilio's 404.
 func isNotFound(err error) bool {
 	var te *twclient.TwilioRestError
 	return errors.As(err, &te) && te.Status == http.StatusNotFound
+}
+
+// hasCode reports whether err is a Twilio error with code.
+func hasCode(err error, code int) bool {
+	var te *twclient.TwilioRestError
+	return errors.As(err, &te) && te.Code == code
 }
 
 // isUnauthorized reports whether err is Twilio's 401 (bad credentials).

@@ -137,6 +137,14 @@ func (t *Tenant) validate() error {
 			return bad(fmt.Sprintf("outbound.allowed_number_types[%d]", i), "must be one of "+strings.Join(NumberTypes, ", "))
 		}
 	}
+	if t.Status != "" && t.Status != StatusActive && t.Status != StatusSuspended {
+		return bad("status", "must be active or suspended")
+	}
+	if t.SuspendedAt != "" {
+		if _, err := time.Parse(time.RFC3339, t.SuspendedAt); err != nil {
+			return bad("suspended_at", "must be an RFC 3339 time such as 2026-01-02T03:04:05Z")
+		}
+	}
 	if t.Incoming != nil {
 		// Sorted so the first error reported is the same on every load.
 		numbers := make([]string, 0, len(t.Incoming.Numbers))

@@ -388,6 +388,8 @@ func TestParseFieldErrors(t *testing.T) {
 			route(r)["closed"] = map[string]any{"message": strings.Repeat("m", 1001)}
 		}, numRoute + ".closed.message"},
 
+		{"status unknown", func(r map[string]any) { r["status"] = "closed" }, "status"},
+		{"suspended_at not RFC 3339", func(r map[string]any) { r["status"], r["suspended_at"] = "suspended", "yesterday" }, "suspended_at"},
 		// Wrong JSON types are reported for the whole document.
 		{"auth_token wrong type", func(r map[string]any) { r["auth_token"] = 12345 }, "(document)"},
 		{"ttl is a string holding a secret", func(r map[string]any) { r["token_ttl_seconds"] = testKeySecret }, "(document)"},
@@ -414,6 +416,23 @@ func TestParseFieldErrors(t *testing.T) {
 			}
 			assertNoSecret(t, err.Error())
 		})
+	}
+}
+
+func TestParseStatus(t *testing.T) {
+	for _, tc := range []struct {
+		status    any // nil: absent
+		suspended bool
+	}{{nil, false}, {"active", false}, {"suspended", true}} {
+		rec := validRecord()
+		if tc.status != nil {
+			rec["status"] = tc.status
+			rec["suspended_at"] = "2026-01-02T03:04:05Z"
+		}
+		tn, err := Parse(mustJSON(t, rec))
+		if err != nil || tn.Suspended() != tc.suspended {
+			t.Errorf("status %v: err %v, Suspended() = %v", tc.status, err, tn != nil && tn.Suspended())
+		}
 	}
 }
 

@@ -31,7 +31,23 @@ type Tenant struct {
 	Outbound      Outbound  `json:"outbound"`
 	RecordCalls   bool      `json:"record_calls,omitempty"`
 	Incoming      *Incoming `json:"incoming,omitempty"`
+
+	// Status is StatusSuspended while the agency has suspended the
+	// subaccount (cmd/subaccounts suspend); absent or StatusActive
+	// otherwise. SuspendedAt (RFC 3339) says since when.
+	Status      string `json:"status,omitempty"`
+	SuspendedAt string `json:"suspended_at,omitempty"`
 }
+
+// Values of Tenant.Status.
+const (
+	StatusActive    = "active"
+	StatusSuspended = "suspended"
+)
+
+// Suspended reports whether the subaccount is suspended: its tokens would
+// not work, so none are issued.
+func (t *Tenant) Suspended() bool { return t.Status == StatusSuspended }
 
 // Outbound is the tenant's toll-fraud policy for calls placed from the browser.
 type Outbound struct {

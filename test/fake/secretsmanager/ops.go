@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // operations maps X-Amz-Target operation names to their implementations.
@@ -13,7 +14,12 @@ var operations = map[string]func(*Server, []byte) (any, *apiError){
 	"CreateSecret":   (*Server).createSecret,
 	"PutSecretValue": (*Server).putSecretValue,
 	"ListSecrets":    (*Server).listSecrets,
+	"DeleteSecret":   (*Server).deleteSecret,
 }
+
+// errScheduled is AWS's answer to reading or writing a secret scheduled for
+// deletion (shared/tenant recognises its text).
+var errScheduled = errf("InvalidRequestException", "You can't perform this operation on the secret because it was marked for deletion.")
 
 var errNotFound = errf("ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 
@@ -27,6 +33,9 @@ func (s *Server) getSecretValue(body []byte) (any, *apiError) {
 	sec := s.secrets[in.SecretId]
 	if sec == nil {
 		return nil, errNotFound
+	}
+	if sec.deletion != nil {
+		return nil, errScheduled
 	}
 	if sec.value == nil {
 		return nil, errf("ResourceNotFoundException", "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT")
@@ -59,6 +68,9 @@ func (s *Server) createSecret(body []byte) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sec := s.secrets[in.Name]; sec != nil {
+		if sec.deletion != nil {
+			return nil, errf("InvalidRequestException", "You can't create this secret because a secret with this name is already scheduled for deletion.")
+		}
 		if in.ClientRequestToken != "" && sec.versionID == in.ClientRequestToken {
 			return versionOut{sec.arn, in.Name, sec.versionID}, nil
 		}
@@ -88,6 +100,9 @@ func (s *Server) putSecretValue(body []byte) (any, *apiError) {
 	if sec == nil {
 		return nil, errNotFound
 	}
+	if sec.deletion != nil {
+		return nil, errScheduled
+	}
 	sec.put(tokenOrUUID(in.ClientRequestToken), *in.SecretString)
 	return versionOut{sec.arn, in.SecretId, sec.versionID}, nil
 }
@@ -107,8 +122,9 @@ func (s *Server) listSecrets(body []byte) (any, *apiError) {
 			Key    string
 			Values []string
 		}
-		MaxResults *int
-		NextToken  string
+		MaxResults             *int
+		NextToken              string
+		IncludePlannedDeletion bool
 	}
 	if e := decode(body, &in); e != nil {
 		return nil, e
@@ -138,7 +154,10 @@ func (s *Server) listSecrets(body []byte) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var names []string
-	for name := range s.secrets {
+	for name, sec := range s.secrets {
+		if sec.deletion != nil && !in.IncludePlannedDeletion {
+			continue // AWS lists a secret scheduled for deletion only when asked
+		}
 		if matchesAll(name, in.Filters) {
 			names = append(names, name)
 		}
@@ -157,6 +176,53 @@ func (s *Server) listSecrets(body []byte) (any, *apiError) {
 		out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(start + max)))
 	}
 	return out, nil
+}
+
+// deleteSecret schedules a secret for deletion after RecoveryWindowInDays
+// (7 to 30, default 30), or deletes it at once with
+// ForceDeleteWithoutRecovery. The fake never purges: a scheduled secret
+// stays until the test ends.
+func (s *Server) deleteSecret(body []byte) (any, *apiError) {
+	var in struct {
+		SecretId                   string
+		RecoveryWindowInDays       *int64
+		ForceDeleteWithoutRecovery bool
+	}
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	days := int64(30)
+	if in.RecoveryWindowInDays != nil {
+		if in.ForceDeleteWithoutRecovery {
+			return nil, errf("InvalidParameterException", "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
+		}
+		days = *in.RecoveryWindowInDays
+		if days < 7 || days > 30 {
+			return nil, errf("InvalidParameterException", "The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).")
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.secrets[in.SecretId]
+	if sec == nil {
+		return nil, errNotFound
+	}
+	if in.ForceDeleteWithoutRecovery {
+		delete(s.secrets, in.SecretId)
+		return struct {
+			ARN, Name    string
+			DeletionDate float64
+		}{sec.arn, in.SecretId, float64(s.now().Unix())}, nil
+	}
+	if sec.deletion != nil {
+		return nil, errf("InvalidRequestException", "You can't perform this operation on the secret because it was already scheduled for deletion.")
+	}
+	when := s.now().Add(time.Duration(days) * 24 * time.Hour)
+	sec.deletion = &when
+	return struct {
+		ARN, Name    string
+		DeletionDate float64
+	}{sec.arn, in.SecretId, float64(when.Unix())}, nil
 }
 
 // matchesAll ANDs the filters; the values of one filter are ORed.

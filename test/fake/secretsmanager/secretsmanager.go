@@ -5,8 +5,9 @@
 // callers import it as fakesm.
 //
 // It serves the operations the repository calls: GetSecretValue
-// (shared/tenant, shared/provision), CreateSecret, PutSecretValue and
-// ListSecrets with a name filter (shared/provision). It counts calls per
+// (shared/tenant, shared/provision), CreateSecret, PutSecretValue,
+// ListSecrets with a name filter and DeleteSecret with a recovery window
+// (shared/provision). It counts calls per
 // operation and injects faults (AWS errors, delays, malformed bodies,
 // dropped connections) so callers' failure handling is tested against the
 // SDK's real retry and deserialisation code.
@@ -20,6 +21,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Server is a fake Secrets Manager. Its methods are safe for concurrent use.
@@ -34,13 +36,15 @@ type Server struct {
 	calls   map[string]int     // by operation
 	total   int
 	fault   func(op, secretID string) Fault
+	now     func() time.Time // for deletion dates
 }
 
 // secret is one secret's current version; the fake keeps no older ones.
 type secret struct {
 	arn       string
 	versionID string
-	value     *string // nil: created without a value
+	value     *string    // nil: created without a value
+	deletion  *time.Time // when a scheduled deletion happens; nil: not scheduled
 }
 
 // Start starts a fake listening on 127.0.0.1 on a free port, closed when tb
@@ -51,6 +55,7 @@ func Start(tb testing.TB) *Server {
 		closed:  make(chan struct{}),
 		secrets: make(map[string]*secret),
 		calls:   make(map[string]int),
+		now:     time.Now,
 	}
 	s.handler = http.HandlerFunc(s.serveHTTP)
 	s.ts = httptest.NewServer(s.handler)
@@ -108,7 +113,19 @@ func (s *Server) Delete(name string) bool {
 	return ok
 }
 
-// Names lists the secrets' names, sorted.
+// DeletionDate reports whether name is scheduled for deletion (by
+// DeleteSecret with a recovery window) and when it would be purged.
+func (s *Server) DeletionDate(name string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sec := s.secrets[name]; sec != nil && sec.deletion != nil {
+		return *sec.deletion, true
+	}
+	return time.Time{}, false
+}
+
+// Names lists the secrets' names, sorted, including those scheduled for
+// deletion.
 func (s *Server) Names() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()

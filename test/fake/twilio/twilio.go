@@ -1,9 +1,14 @@
 // Package twilio is an in-process fake of the routes of Twilio's REST API
 // that shared/provision calls (2010-04-01 Accounts, Keys, Applications,
-// IncomingPhoneNumbers and accounts/v1 AuthTokens), speaking Twilio's wire
-// format: HTTP Basic auth, form-encoded POSTs, JSON answers with paging
+// IncomingPhoneNumbers, Calls and Usage Records; accounts/v1 AuthTokens;
+// voice/v1 dialing permissions Settings and Countries), speaking Twilio's
+// wire format: HTTP Basic auth, form-encoded POSTs, JSON answers with paging
 // fields, and Twilio's error JSON. Tests point the real twilio-go client at
 // it, count calls per route and inject faults per route.
+//
+// Where Twilio's documentation is silent the fake picks a behaviour and says
+// so on the method that seeds it (what a transfer keeps of a number, what a
+// subaccount that inherits dialing permissions reports per country).
 package twilio
 
 import (
@@ -32,6 +37,14 @@ const (
 	RouteUpdateNumber     = "POST /2010-04-01/Accounts/{Sid}/IncomingPhoneNumbers/{PnSid}.json"
 	RouteCreateSecondary  = "POST /v1/AuthTokens/Secondary"
 	RoutePromoteSecondary = "POST /v1/AuthTokens/Promote"
+
+	RouteUpdateAccount        = "POST /2010-04-01/Accounts/{Sid}.json"
+	RouteListCalls            = "GET /2010-04-01/Accounts/{Sid}/Calls.json"
+	RouteUpdateCall           = "POST /2010-04-01/Accounts/{Sid}/Calls/{CallSid}.json"
+	RouteListUsage            = "GET /2010-04-01/Accounts/{Sid}/Usage/Records.json"
+	RouteFetchDialingSettings = "GET /v1/Settings"
+	RouteUpdateDialingSetting = "POST /v1/Settings"
+	RouteFetchDialingCountry  = "GET /v1/DialingPermissions/Countries/{IsoCode}"
 )
 
 // Fault is what a SetFault function asks the server to answer instead of
@@ -77,6 +90,7 @@ type App struct {
 	SID, FriendlyName                     string
 	VoiceURL, VoiceMethod                 string
 	VoiceFallbackURL, VoiceFallbackMethod string
+	StatusCallback, StatusCallbackMethod  string
 }
 
 // Number is a snapshot of one IncomingPhoneNumber.
@@ -85,6 +99,23 @@ type Number struct {
 	VoiceURL, VoiceMethod                 string
 	VoiceFallbackURL, VoiceFallbackMethod string
 	VoiceApplicationSID                   string
+	StatusCallback, StatusCallbackMethod  string
+}
+
+// Call is a snapshot of one call. Status is one of Twilio's call statuses:
+// queued, ringing, in-progress, completed, canceled, busy, no-answer, failed.
+type Call struct {
+	SID, From, To, Status string
+}
+
+// Usage is one day of usage in one category, the unit the fake's Usage
+// Records sum over a period.
+type Usage struct {
+	Date     string // YYYY-MM-DD
+	Category string // e.g. "calls", "recordings", "phonenumbers"
+	Count    int
+	Usage    int    // in the category's usage unit (minutes for calls)
+	Price    string // decimal, in USD, e.g. "1.2750"
 }
 
 type account struct {
@@ -92,6 +123,13 @@ type account struct {
 	keys    []*Key
 	apps    []*App
 	numbers []*Number
+	calls   []*Call
+	usage   []Usage
+	// inherit is the voice dialing permissions inheritance of a subaccount
+	// (true when created, as in Twilio); countries are the account's own
+	// low-risk permissions by ISO code.
+	inherit   bool
+	countries map[string]bool
 }
 
 // Server is the fake. Its methods are safe for concurrent use.
@@ -141,6 +179,7 @@ func (s *Server) AddSubaccount(friendlyName string) Account {
 func (s *Server) addSub(friendlyName string) *account {
 	a := &account{
 		Account: Account{SID: NewSID("AC"), FriendlyName: friendlyName, Owner: s.accounts[0].SID, Status: "active", AuthToken: randomHex(16)},
+		inherit: true,
 	}
 	s.accounts = append(s.accounts, a)
 	return a
@@ -184,6 +223,79 @@ func (s *Server) AddNumber(accountSID, e164 string) Number {
 	n := &Number{SID: NewSID("PN"), PhoneNumber: e164, VoiceMethod: "POST", VoiceFallbackMethod: "POST"}
 	a.numbers = append(a.numbers, n)
 	return *n
+}
+
+// AddCall seeds a call of accountSID with status (e.g. "in-progress").
+func (s *Server) AddCall(accountSID, from, to, status string) Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.find(accountSID)
+	if a == nil {
+		panic("twilio fake: AddCall: no account " + accountSID)
+	}
+	c := &Call{SID: NewSID("CA"), From: from, To: to, Status: status}
+	a.calls = append(a.calls, c)
+	return *c
+}
+
+// CallsOf lists accountSID's calls in creation order (Calls counts requests).
+func (s *Server) CallsOf(accountSID string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	if a := s.find(accountSID); a != nil {
+		for _, c := range a.calls {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
+// AddUsage seeds usage of accountSID; Usage Records sum it over the
+// requested period. The "totalprice" category is the sum of every other
+// category's price, as in Twilio.
+func (s *Server) AddUsage(accountSID string, u ...Usage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.find(accountSID)
+	if a == nil {
+		panic("twilio fake: AddUsage: no account " + accountSID)
+	}
+	a.usage = append(a.usage, u...)
+}
+
+// SetDialingPermission sets whether accountSID's own voice dialing
+// permissions allow low-risk numbers of country iso ("US").
+func (s *Server) SetDialingPermission(accountSID, iso string, lowRisk bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.find(accountSID)
+	if a == nil {
+		panic("twilio fake: SetDialingPermission: no account " + accountSID)
+	}
+	if a.countries == nil {
+		a.countries = map[string]bool{}
+	}
+	a.countries[iso] = lowRisk
+}
+
+// DialingInheritance reports whether the subaccount inherits the main
+// account's voice dialing permissions.
+func (s *Server) DialingInheritance(accountSID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.find(accountSID)
+	return a != nil && a.inherit
+}
+
+// SetStatus sets an account's status ("active", "suspended", "closed")
+// without a request, as Twilio itself might.
+func (s *Server) SetStatus(accountSID, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a := s.find(accountSID); a != nil {
+		a.Status = status
+	}
 }
 
 // Account returns a snapshot of the account sid.

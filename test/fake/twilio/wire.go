@@ -3,8 +3,10 @@ package twilio
 import (
 	"encoding/json"
 	"fmt"
+	"math/big"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -53,6 +55,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnauthorized, 20003, "Authenticate")
 		return
 	}
+	s.mu.Lock()
+	active := principal.Status == "active"
+	s.mu.Unlock()
+	if !active {
+		// A suspended or closed account cannot use its own credentials;
+		// its owner still manages it with the owner's.
+		writeError(w, http.StatusUnauthorized, 20005, "Account not active")
+		return
+	}
 
 	if fault != nil {
 		if f := fault(route, r); f.Status != 0 {
@@ -82,10 +93,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 // parseRoute names the route of method+path and extracts its SIDs.
 func parseRoute(method, path string) (route, acct, child string, ok bool) {
-	if strings.HasPrefix(path, "/v1/AuthTokens/") {
+	if strings.HasPrefix(path, "/v1/") {
 		switch method + " " + path {
-		case RouteCreateSecondary, RoutePromoteSecondary:
+		case RouteCreateSecondary, RoutePromoteSecondary, RouteFetchDialingSettings, RouteUpdateDialingSetting:
 			return method + " " + path, "", "", true
+		}
+		if iso, ok := strings.CutPrefix(path, "/v1/DialingPermissions/Countries/"); ok && method == http.MethodGet && iso != "" && !strings.Contains(iso, "/") {
+			return RouteFetchDialingCountry, "", iso, true
 		}
 		return "", "", "", false
 	}
@@ -104,12 +118,19 @@ func parseRoute(method, path string) (route, acct, child string, ok bool) {
 	}
 	parts := strings.Split(strings.TrimPrefix(rest, "/"), "/")
 	if len(parts) == 1 {
-		if sid, ok := strings.CutSuffix(parts[0], ".json"); ok && method == http.MethodGet {
+		sid, ok := strings.CutSuffix(parts[0], ".json")
+		switch {
+		case ok && method == http.MethodGet:
 			return RouteFetchAccount, sid, "", true
+		case ok && method == http.MethodPost:
+			return RouteUpdateAccount, sid, "", true
 		}
 		return "", "", "", false
 	}
 	acct = parts[0]
+	if len(parts) == 3 && parts[1] == "Usage" && parts[2] == "Records.json" && method == http.MethodGet {
+		return RouteListUsage, acct, "", true
+	}
 	var collection, item string
 	switch len(parts) {
 	case 2:
@@ -126,11 +147,13 @@ func parseRoute(method, path string) (route, acct, child string, ok bool) {
 		{"GET", "Keys"}: RouteListKeys, {"POST", "Keys"}: RouteCreateKey,
 		{"GET", "Applications"}: RouteListApps, {"POST", "Applications"}: RouteCreateApp,
 		{"GET", "IncomingPhoneNumbers"}: RouteListNumbers,
+		{"GET", "Calls"}:                RouteListCalls,
 	}
 	one := map[key]string{
 		{"DELETE", "Keys"}:      RouteDeleteKey,
 		{"GET", "Applications"}: RouteFetchApp, {"POST", "Applications"}: RouteUpdateApp,
 		{"POST", "IncomingPhoneNumbers"}: RouteUpdateNumber,
+		{"POST", "Calls"}:                RouteUpdateCall,
 	}
 	if item == "" {
 		route = list[key{method, collection}]
@@ -182,6 +205,8 @@ func (s *Server) run(req *request) (int, any) {
 	switch req.route {
 	case RouteCreateSecondary, RoutePromoteSecondary:
 		return s.authTokens(req)
+	case RouteFetchDialingSettings, RouteUpdateDialingSetting, RouteFetchDialingCountry:
+		return s.dialingPermissions(req)
 	case RouteListAccounts:
 		var items []any
 		for _, a := range s.accounts {
@@ -205,6 +230,26 @@ func (s *Server) run(req *request) (int, any) {
 	switch req.route {
 	case RouteFetchAccount:
 		return http.StatusOK, accountJSON(target)
+	case RouteUpdateAccount:
+		return s.updateAccount(req, target)
+	case RouteListCalls:
+		var items []any
+		for _, c := range target.calls {
+			if st := req.form.Get("Status"); st != "" && c.Status != st {
+				continue
+			}
+			items = append(items, callJSON(target.SID, c))
+		}
+		return s.page(req, "calls", items)
+	case RouteUpdateCall:
+		for _, c := range target.calls {
+			if c.SID == req.child {
+				return updateCall(target.SID, c, req.form.Get("Status"))
+			}
+		}
+		return notFound()
+	case RouteListUsage:
+		return s.page(req, "usage_records", usageRecords(target, req.form))
 	case RouteListKeys:
 		var items []any
 		for _, k := range target.keys {
@@ -258,15 +303,213 @@ func (s *Server) run(req *request) (int, any) {
 		}
 		return s.page(req, "incoming_phone_numbers", items)
 	case RouteUpdateNumber:
-		for _, n := range target.numbers {
-			if n.SID == req.child {
-				applyNumber(n, req.form)
-				return http.StatusOK, numberJSON(target.SID, n)
+		for i, n := range target.numbers {
+			if n.SID != req.child {
+				continue
 			}
+			if to := req.form.Get("AccountSid"); to != "" && to != target.SID {
+				return s.transferNumber(req, target, i, to)
+			}
+			applyNumber(n, req.form)
+			return http.StatusOK, numberJSON(target.SID, n)
 		}
 		return notFound()
 	}
 	return notFound()
+}
+
+// updateAccount changes an account's status (and name). Closing releases
+// its numbers; a closed account cannot be changed again.
+func (s *Server) updateAccount(req *request, target *account) (int, any) {
+	if target.Status == "closed" {
+		return http.StatusBadRequest, twilioError(http.StatusBadRequest, 20001, "A closed account cannot be updated")
+	}
+	if target.SID == req.principal.SID && req.form.Get("Status") != "" {
+		return http.StatusBadRequest, twilioError(http.StatusBadRequest, 20001, "An account cannot change its own status")
+	}
+	if fn, ok := req.form["FriendlyName"]; ok {
+		target.FriendlyName = fn[0]
+	}
+	switch st := req.form.Get("Status"); st {
+	case "":
+	case "active", "suspended":
+		target.Status = st
+	case "closed":
+		target.Status = st
+		target.numbers = nil // Twilio releases a closed account's numbers
+	default:
+		return http.StatusBadRequest, twilioError(http.StatusBadRequest, 20001, "Status must be active, suspended or closed")
+	}
+	return http.StatusOK, accountJSON(target)
+}
+
+// updateCall ends a call: completed hangs up a call in progress (or one
+// ringing or queued), canceled one that is ringing or queued; a call that has
+// ended is refused with Twilio's 21220.
+func updateCall(acct string, c *Call, status string) (int, any) {
+	live := c.Status == "in-progress" || c.Status == "ringing" || c.Status == "queued"
+	switch {
+	case status == "":
+		return http.StatusOK, callJSON(acct, c)
+	case !live:
+		return http.StatusBadRequest, twilioError(http.StatusBadRequest, 21220, "Call is not in-progress. Cannot redirect.")
+	case status == "completed", status == "canceled" && c.Status != "in-progress":
+		c.Status = status
+		return http.StatusOK, callJSON(acct, c)
+	case status == "canceled":
+		return http.StatusOK, callJSON(acct, c) // Twilio ignores canceling an answered call
+	}
+	return http.StatusBadRequest, twilioError(http.StatusBadRequest, 20001, "Status must be completed or canceled")
+}
+
+// transferNumber moves number i of from to the account to, as the REST
+// API's AccountSid parameter does. Only the parent may transfer, and only
+// between related accounts (parent and child, or siblings). The number
+// arrives without its voice configuration: the fake models the issue's
+// "Twilio keeps neither the webhooks nor routing" by clearing them.
+func (s *Server) transferNumber(req *request, from *account, i int, toSID string) (int, any) {
+	to := s.find(toSID)
+	if req.principal.SID != s.accounts[0].SID {
+		return http.StatusForbidden, twilioError(http.StatusForbidden, 21474, "API User must be the parent account to transfer phone numbers.")
+	}
+	if to == nil || !(to.Owner == from.Owner || to.SID == from.Owner || from.SID == to.Owner) {
+		return http.StatusBadRequest, twilioError(http.StatusBadRequest, 21473, "AccountSid you are transferring to is not related to the originating owner of the phone number")
+	}
+	if to.Status == "closed" {
+		return http.StatusBadRequest, twilioError(http.StatusBadRequest, 20001, "Cannot transfer a number to a closed account")
+	}
+	n := from.numbers[i]
+	from.numbers = append(from.numbers[:i:i], from.numbers[i+1:]...)
+	*n = Number{SID: n.SID, PhoneNumber: n.PhoneNumber, VoiceMethod: "POST", VoiceFallbackMethod: "POST", StatusCallbackMethod: "POST"}
+	to.numbers = append(to.numbers, n)
+	return http.StatusOK, numberJSON(to.SID, n)
+}
+
+// usageCategories are the units the fake reports per category.
+var usageCategories = map[string][2]string{
+	"calls":        {"calls", "minutes"},
+	"recordings":   {"recordings", "minutes"},
+	"phonenumbers": {"numbers", "numbers"},
+	"totalprice":   {"", "usd"},
+}
+
+// usageRecords sums target's usage between StartDate and EndDate (inclusive,
+// YYYY-MM-DD; absent means unbounded) into one record per category: the
+// requested Category (even with no usage, as Twilio answers zeros) or every
+// category with usage.
+func usageRecords(target *account, form url.Values) []any {
+	start, end := form.Get("StartDate"), form.Get("EndDate")
+	type sum struct {
+		count, usage int
+		price        *big.Rat
+	}
+	sums := map[string]*sum{}
+	total := &sum{price: new(big.Rat)}
+	for _, u := range target.usage {
+		if (start != "" && u.Date < start) || (end != "" && u.Date > end) {
+			continue
+		}
+		sm := sums[u.Category]
+		if sm == nil {
+			sm = &sum{price: new(big.Rat)}
+			sums[u.Category] = sm
+		}
+		p, ok := new(big.Rat).SetString(u.Price)
+		if !ok {
+			p = new(big.Rat)
+		}
+		sm.count += u.Count
+		sm.usage += u.Usage
+		sm.price.Add(sm.price, p)
+		total.price.Add(total.price, p)
+	}
+	sums["totalprice"] = total
+	cats := []string{form.Get("Category")}
+	if cats[0] == "" {
+		cats = cats[:0]
+		for c := range sums {
+			cats = append(cats, c)
+		}
+		sort.Strings(cats)
+	}
+	var items []any
+	for _, c := range cats {
+		sm := sums[c]
+		if sm == nil {
+			sm = &sum{price: new(big.Rat)}
+		}
+		units := usageCategories[c]
+		usage := strconv.Itoa(sm.usage)
+		if c == "totalprice" {
+			usage = decimal(sm.price)
+		}
+		items = append(items, map[string]any{
+			"account_sid": target.SID, "api_version": "2010-04-01", "category": c, "description": c,
+			"start_date": start, "end_date": end, "as_of": "2026-01-02T03:04:05+00:00",
+			"count": strconv.Itoa(sm.count), "count_unit": units[0],
+			"usage": usage, "usage_unit": units[1],
+			"price": decimal(sm.price), "price_unit": "usd",
+			"uri": "/2010-04-01/Accounts/" + target.SID + "/Usage/Records.json?Category=" + c,
+		})
+	}
+	return items
+}
+
+// decimal renders r with as many decimals as it needs (at least two, at
+// most six), as Twilio's price strings do.
+func decimal(r *big.Rat) string {
+	s := r.FloatString(6)
+	s = strings.TrimRight(s, "0")
+	if i := strings.IndexByte(s, '.'); len(s)-i-1 < 2 {
+		s += strings.Repeat("0", 2-(len(s)-i-1))
+	}
+	return s
+}
+
+// countryNames names the countries tests use, as Twilio does.
+var countryNames = map[string]string{"US": "United States", "CA": "Canada", "GB": "United Kingdom"}
+
+// dialingPermissions serves voice/v1 Settings and Countries, which act on
+// the account whose credentials authenticate the request. A subaccount
+// that inherits reports its owner's country permissions (the fake's reading
+// of "inherit voice dialing permissions from the Master Project").
+func (s *Server) dialingPermissions(req *request) (int, any) {
+	a := req.principal
+	switch req.route {
+	case RouteUpdateDialingSetting:
+		v, err := strconv.ParseBool(req.form.Get("DialingPermissionsInheritance"))
+		if err != nil {
+			return http.StatusBadRequest, twilioError(http.StatusBadRequest, 20001, "DialingPermissionsInheritance must be true or false")
+		}
+		a.inherit = v
+		fallthrough
+	case RouteFetchDialingSettings:
+		status := http.StatusOK
+		if req.route == RouteUpdateDialingSetting {
+			status = http.StatusAccepted
+		}
+		return status, map[string]any{"dialing_permissions_inheritance": a.inherit, "url": "https://voice.twilio.com/v1/Settings"}
+	}
+	iso := req.child
+	if len(iso) != 2 || strings.ToUpper(iso) != iso {
+		return http.StatusNotFound, twilioError(http.StatusNotFound, 20404, "The requested resource /DialingPermissions/Countries/"+iso+" was not found")
+	}
+	perms := a.countries
+	if a.inherit && a.Owner != a.SID {
+		if owner := s.find(a.Owner); owner != nil {
+			perms = owner.countries
+		}
+	}
+	name := countryNames[iso]
+	if name == "" {
+		name = iso
+	}
+	return http.StatusOK, map[string]any{
+		"iso_code": iso, "name": name, "continent": "", "country_codes": []string{},
+		"low_risk_numbers_enabled": perms[iso], "high_risk_special_numbers_enabled": false,
+		"high_risk_tollfraud_numbers_enabled": false,
+		"url":                                 "https://voice.twilio.com/v1/DialingPermissions/Countries/" + iso,
+	}
 }
 
 // authTokens serves accounts/v1 AuthTokens, which act on the account whose
@@ -350,6 +593,8 @@ func applyApp(p *App, form url.Values) {
 	set(&p.VoiceMethod, "VoiceMethod")
 	set(&p.VoiceFallbackURL, "VoiceFallbackUrl")
 	set(&p.VoiceFallbackMethod, "VoiceFallbackMethod")
+	set(&p.StatusCallback, "StatusCallback")
+	set(&p.StatusCallbackMethod, "StatusCallbackMethod")
 }
 
 func applyNumber(n *Number, form url.Values) {
@@ -363,6 +608,8 @@ func applyNumber(n *Number, form url.Values) {
 	set(&n.VoiceFallbackURL, "VoiceFallbackUrl")
 	set(&n.VoiceFallbackMethod, "VoiceFallbackMethod")
 	set(&n.VoiceApplicationSID, "VoiceApplicationSid")
+	set(&n.StatusCallback, "StatusCallback")
+	set(&n.StatusCallbackMethod, "StatusCallbackMethod")
 }
 
 func accountJSON(a *account) map[string]any {
@@ -392,6 +639,7 @@ func appJSON(acct string, p *App) map[string]any {
 		"sid": p.SID, "account_sid": acct, "friendly_name": p.FriendlyName, "api_version": "2010-04-01",
 		"voice_url": p.VoiceURL, "voice_method": p.VoiceMethod,
 		"voice_fallback_url": p.VoiceFallbackURL, "voice_fallback_method": p.VoiceFallbackMethod,
+		"status_callback": p.StatusCallback, "status_callback_method": p.StatusCallbackMethod,
 		"voice_caller_id_lookup": false,
 		"uri":                    "/2010-04-01/Accounts/" + acct + "/Applications/" + p.SID + ".json",
 	}
@@ -404,8 +652,17 @@ func numberJSON(acct string, n *Number) map[string]any {
 		"voice_url": n.VoiceURL, "voice_method": n.VoiceMethod,
 		"voice_fallback_url": n.VoiceFallbackURL, "voice_fallback_method": n.VoiceFallbackMethod,
 		"voice_application_sid": n.VoiceApplicationSID,
-		"capabilities":          map[string]bool{"voice": true, "sms": true, "mms": true, "fax": false},
-		"uri":                   "/2010-04-01/Accounts/" + acct + "/IncomingPhoneNumbers/" + n.SID + ".json",
+		"status_callback":       n.StatusCallback, "status_callback_method": n.StatusCallbackMethod,
+		"capabilities": map[string]bool{"voice": true, "sms": true, "mms": true, "fax": false},
+		"uri":          "/2010-04-01/Accounts/" + acct + "/IncomingPhoneNumbers/" + n.SID + ".json",
+	}
+}
+
+func callJSON(acct string, c *Call) map[string]any {
+	return map[string]any{
+		"sid": c.SID, "account_sid": acct, "from": c.From, "to": c.To, "status": c.Status,
+		"direction": "inbound", "api_version": "2010-04-01",
+		"uri": "/2010-04-01/Accounts/" + acct + "/Calls/" + c.SID + ".json",
 	}
 }
 
