@@ -449,7 +449,8 @@ func TestCfnLint(t *testing.T) {
 		if exec.Command(python(), "-c", "import cfnlint").Run() != nil {
 			requireTool(t, "cfn-lint")
 		}
-		lint, args = python(), []string{"-m", "cfnlint"}
+		// The package has no __main__: call what the cfn-lint script calls.
+		lint, args = python(), []string{"-c", "import sys; from cfnlint.runner import main; sys.exit(main())"}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -71,6 +72,8 @@ var checks = []struct {
 		{"target renamed", true, "build-VoiceFunction:", "build-VoiceFn:"},
 		{"target builds another package", true, "-o $(ARTIFACTS_DIR)/bootstrap ./functions/incoming", "-o $(ARTIFACTS_DIR)/bootstrap ./functions/voice"},
 		{"function without a package", false, "\n  IncomingFunction:\n", "\n  InboundFunction:\n"},
+		{"target writes /bootstrap without SAM", true, "build-VoiceFunction:\n\t$(require-artifacts-dir)\n", "build-VoiceFunction:\n"},
+		{"guard that guards nothing", true, "@test -n \"$(ARTIFACTS_DIR)\" ||", "@true ||"},
 	}},
 	{"runtime provided.al2023", checkFunctions(func(id string, f fn) error {
 		return want(id, "Runtime", str(f.Runtime), "provided.al2023")
@@ -289,6 +292,9 @@ func checkFunctionsBuild(s *stack) error {
 			errs = append(errs, fmt.Errorf("%s: no build-%s target in the Makefile (sam build calls it)", id, id))
 		} else if !regexp.MustCompile(`-o \$\(ARTIFACTS_DIR\)/bootstrap \./functions/` + regexp.QuoteMeta(name) + `(\s|$)`).MatchString(recipe) {
 			errs = append(errs, fmt.Errorf("%s: build-%s does not build ./functions/%s into $(ARTIFACTS_DIR)/bootstrap:\n%s", id, id, name, recipe))
+		} else if !strings.HasPrefix(recipe, "\t$(require-artifacts-dir)\n") || !strings.Contains(s.makefile, "require-artifacts-dir = @test -n \"$(ARTIFACTS_DIR)\" || {") {
+			// Run by hand, without SAM's ARTIFACTS_DIR, it would write /bootstrap.
+			errs = append(errs, fmt.Errorf("%s: build-%s does not first stop when ARTIFACTS_DIR is not set:\n%s", id, id, recipe))
 		}
 		if !hasGoMain(filepath.Join(s.root, "functions", name)) {
 			errs = append(errs, fmt.Errorf("%s: no main package in functions/%s", id, name))
@@ -557,4 +563,29 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// TestSAMBuildTargetsNeedArtifactsDir runs each build-<Function> target the
+// way a person might, outside sam build: it must stop, saying why, instead
+// of writing /bootstrap. (GO=false: should the guard be gone, nothing is
+// built anywhere.)
+func TestSAMBuildTargetsNeedArtifactsDir(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("no make")
+	}
+	_, mk := readRepo(t)
+	targets := regexp.MustCompile(`(?m)^(build-[A-Za-z]+Function):`).FindAllStringSubmatch(mk, -1)
+	if len(targets) == 0 {
+		t.Fatal("no build-<Function> targets in the Makefile")
+	}
+	for _, m := range targets {
+		t.Run(m[1], func(t *testing.T) {
+			cmd := exec.Command("make", "-s", "-C", root, m[1], "GO=false")
+			cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "ARTIFACTS_DIR=") }), "MAKEFLAGS=")
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "ARTIFACTS_DIR is not set") {
+				t.Errorf("make %s without ARTIFACTS_DIR: %v\n%s", m[1], err, out)
+			}
+		})
+	}
 }
