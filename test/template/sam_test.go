@@ -21,7 +21,7 @@ import (
 const installHint = "install them with: pip install aws-sam-translator cfn-lint (Python 3.9+)"
 
 // minTranslator is the oldest SAM translator that knows LoggingConfig, which
-// every function uses (SAM CLI 1.99 and later bundle one at least this new).
+// every function uses (first bundled in SAM CLI 1.103.0).
 var minTranslator = [2]int{1, 80}
 
 // requireTool skips the test when a tool is missing, except on CI (CI set
