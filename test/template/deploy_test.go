@@ -205,7 +205,7 @@ var parameterSamples = map[string]struct{ good, bad []string }{
 	"PublicBaseUrl": {[]string{"", "https://voice.example.com", "https://voice.example.com/calls", "https://d111111abcdef8.cloudfront.net/a/b", "https://voice.example.com:8443"},
 		[]string{"http://voice.example.com", "https://voice.example.com/", "https://voice.example.com/calls/", "https://voice.example.com?x=1",
 			"https://voice.example.com/#f", "https://user@voice.example.com", "voice.example.com", "https://voice.example.com/a//b"}},
-	"CorsAllowedOrigins": {[]string{"", "*", "https://app.example.com", "https://a.example.com,https://b.example.com:8443"},
+	"CorsAllowedOrigins": {[]string{"", "*", "https://app.example.com", "https://a.example.com,https://b.example.com:8443", "https://a.example.com, https://b.example.com"},
 		[]string{"app.example.com", "https://a.example.com/", "*,https://a.example.com,*"}},
 	"AlarmEmail": {[]string{"", "ops@example.com"}, []string{"ops", "ops@example", "a b@example.com"}},
 	"AlarmTopicArn": {[]string{"", "arn:aws:sns:us-east-1:123456789012:alarms"},
