@@ -50,15 +50,20 @@ build: $(FUNCTIONS:%=build/%/bootstrap)
 build/%/bootstrap: FORCE
 	$(LAMBDA_BUILD) -o $@ ./functions/$*
 
-# What `sam build` calls (BuildMethod: makefile); it sets ARTIFACTS_DIR.
+# What `sam build` calls (BuildMethod: makefile); it sets ARTIFACTS_DIR. Run by hand
+# without it, a target would write /bootstrap: it stops instead.
+require-artifacts-dir = @test -n "$(ARTIFACTS_DIR)" || { echo "make $@: ARTIFACTS_DIR is not set; this target is for sam build (use make build)" >&2; exit 2; }
 build-TokenFunction:
+	$(require-artifacts-dir)
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/token
 build-VoiceFunction:
+	$(require-artifacts-dir)
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/voice
 build-IncomingFunction:
+	$(require-artifacts-dir)
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/incoming
 
-## deploy: build with SAM and deploy (first time: sam deploy --guided)
+## deploy: build with SAM and deploy (first time: sam deploy --guided; see README "Deploy")
 deploy:
 	sam build && sam deploy
 

@@ -108,7 +108,8 @@ second Ctrl-C exits at once; rerunning the same command finishes the job.
 
 environment: TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and
   TWILIO_API_SECRET: a main API key); SECRET_PREFIX (default ` + tenant.DefaultSecretPrefix + `);
-  AWS credentials and region as for the AWS CLI.
+  AWS credentials and region as for the AWS CLI: the region must be the
+  stack's (create and check refuse another), where the functions read secrets.
 Run "subaccounts COMMAND -h" for a command's flags.
 `
 
@@ -273,6 +274,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 	}
+	if name == "create" || name == "check" {
+		// Secrets written in another region (or under another prefix) than
+		// the functions read would leave every tenant unknown, silently.
+		awsCfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			return fmt.Errorf("load AWS configuration: %w", err)
+		}
+		if err := provision.CheckTarget(*d, awsCfg.Region, getenv("SECRET_PREFIX")); err != nil {
+			return err
+		}
+	}
 	switch name {
 	case "create":
 		return p.Create(ctx, o.create)
@@ -407,5 +419,6 @@ func stackDeployment(ctx context.Context, stack string, d *provision.Deployment)
 	if d.Label == "" {
 		d.Label, d.Region = s.Label, s.Region
 	}
+	d.Region, d.SecretPrefix = s.Region, s.SecretPrefix
 	return nil
 }

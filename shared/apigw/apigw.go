@@ -53,8 +53,16 @@ func (e *event) isV2() bool { return e.Version == "2.0" }
 
 // Request builds the http.Request for an event. r.URL.Path is the route path
 // (a named stage prefix removed, so "/prod/voice" routes as "/voice"), while
-// r.Host and r.RequestURI keep the URL exactly as it was called, stage
-// included, because Twilio signs that URL.
+// r.Host and r.RequestURI are the URL as it was called, because Twilio signs
+// that URL: on the API's own execute-api host the stage is part of it.
+//
+// On a custom domain the stage never is: the API mapping picks the stage,
+// yet a payload 2.0 event through a mapping to a named stage still starts
+// rawPath with the stage name, so RequestURI is the route path there. What
+// the event does not say is the mapping's own path (the API mapping key,
+// "calls" in https://voice.example.com/calls/voice), which a handler must
+// be told (see httpapi.Deps.PublicBaseURL); README.md, "Custom domain",
+// gives the shapes and their sources.
 func Request(ctx context.Context, raw []byte) (*http.Request, bool, error) {
 	var e event
 	if err := json.Unmarshal(raw, &e); err != nil {
@@ -107,6 +115,9 @@ func Request(ctx context.Context, raw []byte) (*http.Request, bool, error) {
 	}
 	r.URL = u
 	r.RequestURI = calledPath
+	if v2 && !awsEndpoint(e.RequestContext.DomainName) {
+		r.RequestURI = routePath
+	}
 	if query != "" {
 		r.RequestURI += "?" + query
 	}
@@ -132,6 +143,14 @@ func Request(ctx context.Context, raw []byte) (*http.Request, bool, error) {
 		r.Header.Set("X-Request-Id", id)
 	}
 	return r, v2, nil
+}
+
+// awsEndpoint reports whether host is one of AWS's own names for the API
+// (abc123.execute-api.us-east-1.amazonaws.com, a function URL's
+// *.lambda-url.<region>.on.aws), as opposed to a custom domain. An empty
+// host (a hand-made event) counts as AWS's.
+func awsEndpoint(host string) bool {
+	return host == "" || strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn") || strings.HasSuffix(host, ".on.aws")
 }
 
 func stripStage(path, stage string) string {

@@ -65,9 +65,11 @@ func TestRequest(t *testing.T) {
 			body:    `{"To":"+14155550199","x":"é"}`,
 		},
 		{
+			// A custom domain mapped to the named stage "prod": rawPath
+			// starts with the stage, the URL Twilio called does not.
 			file: "v2-base64-form.json", v2: true, method: "POST", path: "/incoming",
 			host:       "voice.example.com",
-			requestURI: "/prod/incoming",
+			requestURI: "/incoming",
 			remoteAddr: "54.172.60.1", requestID: "Tw1lIoW-HookId0=",
 			query: map[string][]string{},
 			headers: map[string][]string{
@@ -75,6 +77,26 @@ func TestRequest(t *testing.T) {
 				"X-Twilio-Signature": {"REDACTEDREDACTEDREDACTED0000="},
 			},
 			body: "AccountSid=AC0123456789abcdef0123456789abcdef&ApiVersion=2010-04-01&CallSid=CA00000000000000000000000000000001&CallStatus=ringing&Called=%2B14155550100&Caller=%2B14155550123&Direction=inbound&From=%2B14155550123&To=%2B14155550100",
+		},
+		{
+			// A custom domain mapped with no key to the $default stage.
+			file: "v2-custom-domain.json", v2: true, method: "POST", path: "/voice",
+			host: "voice.example.com", requestURI: "/voice",
+			remoteAddr: "54.172.60.1", requestID: "Cd0mAin-NoKey00=",
+			query:   map[string][]string{},
+			headers: map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}},
+			body:    "AccountSid=AC0123456789abcdef0123456789abcdef&ApiVersion=2010-04-01&CallSid=CA00000000000000000000000000000003&CallStatus=ringing&From=client%3Aalice&To=%2B14155550123",
+		},
+		{
+			// A custom domain mapped with the key "calls": Twilio called
+			// https://calls.example.org/calls/voice, yet nothing in the
+			// event names "calls" (httpapi adds it from PUBLIC_BASE_URL).
+			file: "v2-custom-domain-base-path.json", v2: true, method: "POST", path: "/voice",
+			host: "calls.example.org", requestURI: "/voice",
+			remoteAddr: "54.172.60.1", requestID: "Cd0mAin-Calls00=",
+			query:   map[string][]string{},
+			headers: map[string][]string{"Content-Type": {"application/x-www-form-urlencoded"}},
+			body:    "AccountSid=AC0123456789abcdef0123456789abcdef&ApiVersion=2010-04-01&CallSid=CA00000000000000000000000000000003&CallStatus=ringing&From=client%3Aalice&To=%2B14155550123",
 		},
 		{
 			file: "v1-rest.json", v2: false, method: "POST", path: "/voice",
@@ -412,7 +434,7 @@ func echo(w http.ResponseWriter, r *http.Request) {
 
 func TestHandlerGolden(t *testing.T) {
 	h := Handler(http.HandlerFunc(echo))
-	for _, file := range []string{"v2-default-stage.json", "v2-named-stage.json", "v2-base64-form.json", "v1-rest.json", "function-url.json"} {
+	for _, file := range []string{"v2-default-stage.json", "v2-named-stage.json", "v2-base64-form.json", "v2-custom-domain.json", "v2-custom-domain-base-path.json", "v1-rest.json", "function-url.json"} {
 		t.Run(file, func(t *testing.T) {
 			out, err := h(context.Background(), readEvent(t, file))
 			if err != nil {
@@ -496,6 +518,26 @@ func BenchmarkHandler(b *testing.B) {
 	for b.Loop() {
 		if _, err := h(ctx, ev); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestAWSEndpoint(t *testing.T) {
+	tests := []struct {
+		host string
+		want bool
+	}{
+		{"abcde12345.execute-api.us-east-1.amazonaws.com", true},
+		{"abcde12345.execute-api.cn-north-1.amazonaws.com.cn", true},
+		{"urlid0123456789abcdef.lambda-url.us-east-1.on.aws", true},
+		{"", true},
+		{"voice.example.com", false},
+		{"amazonaws.com.example.com", false},
+		{"api.example.amazonaws.com.evil", false},
+	}
+	for _, tc := range tests {
+		if got := awsEndpoint(tc.host); got != tc.want {
+			t.Errorf("awsEndpoint(%q) = %v, want %v", tc.host, got, tc.want)
 		}
 	}
 }

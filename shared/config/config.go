@@ -5,6 +5,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -26,11 +27,21 @@ type Config struct {
 	// SecretFetchTimeout bounds one cold fetch, so a webhook still answers in
 	// time for Twilio to try the fallback URL (SECRET_FETCH_TIMEOUT).
 	SecretFetchTimeout time.Duration
+	// SecretColdFetchesPerSecond caps, per container, the GetSecretValue
+	// calls for tenants with nothing cached, so a flood of made-up
+	// AccountSids cannot run up the Secrets Manager bill
+	// (SECRET_COLD_FETCHES_PER_SECOND; over the cap such lookups answer 503).
+	SecretColdFetchesPerSecond int
+	// SecretColdFetchBurst is how many such calls may happen at once
+	// (SECRET_COLD_FETCH_BURST; default twice the rate).
+	SecretColdFetchBurst int
 	// TenantsFile, when set, replaces Secrets Manager with a local JSON file
 	// (TENANTS_FILE); the dev server always uses one.
 	TenantsFile string
-	// PublicBaseURL is the URL Twilio calls, without the path, used to check
-	// signatures behind custom domains (PUBLIC_BASE_URL).
+	// PublicBaseURL is the URL Twilio calls up to the route path: scheme,
+	// host and the custom domain's base path if it has one
+	// (https://voice.example.com/calls). When set, signatures are checked
+	// against it and routing strips its path (PUBLIC_BASE_URL).
 	PublicBaseURL string
 	// CORSAllowedOrigins are the browser origins allowed to call /token
 	// (CORS_ALLOWED_ORIGINS, comma separated; "*" allows any).
@@ -81,12 +92,20 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.TokenRatePerIdentity, err = integer(getenv, "TOKEN_RATE_PER_IDENTITY", 30, 0, 100000); err != nil {
 		return c, err
 	}
+	if c.SecretColdFetchesPerSecond, err = integer(getenv, "SECRET_COLD_FETCHES_PER_SECOND", 10, 1, 1000); err != nil {
+		return c, err
+	}
+	if c.SecretColdFetchBurst, err = integer(getenv, "SECRET_COLD_FETCH_BURST", 2*c.SecretColdFetchesPerSecond, 1, 10000); err != nil {
+		return c, err
+	}
 	if c.PublicBaseURL != "" {
 		u, perr := url.Parse(c.PublicBaseURL)
 		// A query or fragment ("?", "#", even empty) would end up in front of
-		// every webhook path and break every signature check.
-		if perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(c.PublicBaseURL, "?#") {
-			return c, fmt.Errorf("PUBLIC_BASE_URL: %q must be an absolute http(s) URL without a query or fragment, such as https://voice.example.com", c.PublicBaseURL)
+		// every webhook path and break every signature check; so would a
+		// base path that is not clean ("/calls//", "/./calls").
+		if perr != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.ContainsAny(c.PublicBaseURL, "?#") ||
+			u.User != nil || (u.Path != "" && path.Clean(u.Path) != u.Path) {
+			return c, fmt.Errorf("PUBLIC_BASE_URL: %q must be an absolute http(s) URL without a query or fragment, such as https://voice.example.com or https://voice.example.com/calls", c.PublicBaseURL)
 		}
 	}
 	for _, o := range strings.Split(getenv("CORS_ALLOWED_ORIGINS"), ",") {

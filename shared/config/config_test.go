@@ -19,13 +19,15 @@ func TestLoadDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		SecretPrefix:         tenant.DefaultSecretPrefix,
-		SecretCacheTTL:       tenant.DefaultSecretsTTL,
-		SecretMaxStale:       tenant.DefaultMaxStale,
-		SecretFetchTimeout:   tenant.DefaultFetchTimeout,
-		TokenRatePerIdentity: 30,
-		Addr:                 "127.0.0.1:3000",
-		LogLevel:             "info",
+		SecretPrefix:               tenant.DefaultSecretPrefix,
+		SecretCacheTTL:             tenant.DefaultSecretsTTL,
+		SecretMaxStale:             tenant.DefaultMaxStale,
+		SecretFetchTimeout:         tenant.DefaultFetchTimeout,
+		TokenRatePerIdentity:       30,
+		SecretColdFetchesPerSecond: 10,
+		SecretColdFetchBurst:       20,
+		Addr:                       "127.0.0.1:3000",
+		LogLevel:                   "info",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load(empty) =\n%+v\nwant\n%+v", c, want)
@@ -57,6 +59,14 @@ func TestLoadEachVariable(t *testing.T) {
 		{"CORS_ALLOWED_ORIGINS", "*", func(c Config) bool { return reflect.DeepEqual(c.CORSAllowedOrigins, []string{"*"}) }},
 		{"TOKEN_RATE_PER_IDENTITY", "0", func(c Config) bool { return c.TokenRatePerIdentity == 0 }},
 		{"TOKEN_RATE_PER_IDENTITY", "100000", func(c Config) bool { return c.TokenRatePerIdentity == 100000 }},
+		{"SECRET_COLD_FETCHES_PER_SECOND", "1", func(c Config) bool {
+			return c.SecretColdFetchesPerSecond == 1 && c.SecretColdFetchBurst == 2
+		}},
+		{"SECRET_COLD_FETCHES_PER_SECOND", "1000", func(c Config) bool { return c.SecretColdFetchesPerSecond == 1000 }},
+		{"SECRET_COLD_FETCH_BURST", "1", func(c Config) bool { return c.SecretColdFetchBurst == 1 && c.SecretColdFetchesPerSecond == 10 }},
+		{"PUBLIC_BASE_URL", "https://voice.example.com/calls/v1/", func(c Config) bool {
+			return c.PublicBaseURL == "https://voice.example.com/calls/v1"
+		}},
 		{"ADDR", ":8080", func(c Config) bool { return c.Addr == ":8080" }},
 		{"LOG_LEVEL", "debug", func(c Config) bool { return c.LogLevel == "debug" }},
 		{"LOG_LEVEL", "error", func(c Config) bool { return c.LogLevel == "error" }},
@@ -97,6 +107,12 @@ func TestLoadBadValues(t *testing.T) {
 		{"PUBLIC_BASE_URL", "https://voice.example.com/?"},
 		{"PUBLIC_BASE_URL", "https://voice.example.com#"},
 		{"PUBLIC_BASE_URL", "://bad"},
+		{"PUBLIC_BASE_URL", "https://voice.example.com/calls//v1"},
+		{"PUBLIC_BASE_URL", "https://voice.example.com/./calls"},
+		{"PUBLIC_BASE_URL", "https://user:pw@voice.example.com"},
+		{"SECRET_COLD_FETCHES_PER_SECOND", "0"},
+		{"SECRET_COLD_FETCHES_PER_SECOND", "1001"},
+		{"SECRET_COLD_FETCH_BURST", "0"},
 		{"LOG_LEVEL", "verbose"},
 		{"LOG_LEVEL", "INFO"},
 	}

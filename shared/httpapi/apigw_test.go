@@ -184,68 +184,150 @@ func TestAPIGatewayStagePrefix(t *testing.T) {
 	}
 }
 
-// TestAPIGatewayNoAnswerFlow follows an incoming call on the prod stage the
-// way Twilio does: each action URL resolved against the URL just called
-// (RFC 3986), each step signed for the URL it goes to.
+// TestAPIGatewayNoAnswerFlow follows an incoming call the way Twilio does,
+// on the execute-api host with a named stage and on a custom domain with a
+// base path: each action URL resolved against the URL just called (RFC
+// 3986), so it keeps the stage or base path, each step signed for the URL it
+// goes to and delivered the way API Gateway delivers it.
 func TestAPIGatewayNoAnswerFlow(t *testing.T) {
-	h := newHarness(t, "")
-	main := h.tenant(t, "main")
-	e := loadEvent(t, "v2-prod-incoming.json")
-	form := e.form(t)
-	called, err := url.Parse("https://" + e.domain() + "/prod/incoming")
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.sign(twiliosig.Sign(called.String(), form, main.AuthToken))
-	doc := parseTwiML(t, []byte(invoke(t, h.handler, e).Body))
-	if doc.Dial == nil || doc.Dial.Action == "" {
-		t.Fatalf("incoming answered %+v, want a Dial with an action", doc)
-	}
-
-	steps := []struct {
-		action   func(twimlDoc) string
-		wantPath string
-		params   []string
-		check    func(twimlDoc) bool
+	cases := []struct {
+		name, event, base, called string
+		prefix                    string // the part of the called path that is not the route
+		rawPath                   func(calledPath string) string
 	}{
-		{func(d twimlDoc) string { return d.Dial.Action }, "/prod/incoming/dial-complete",
-			[]string{"DialCallStatus", "no-answer", "CallStatus", "in-progress"},
-			func(d twimlDoc) bool { return d.Record != nil && d.Record.Action != "" }},
-		{func(d twimlDoc) string { return d.Record.Action }, "/prod/incoming/recording-complete",
-			[]string{"RecordingSid", "RE0123456789abcdef0123456789abcdef", "RecordingDuration", "7"},
-			func(d twimlDoc) bool { return d.Hangup != nil && d.Dial == nil && d.Record == nil }},
+		{"execute-api, stage prod", "v2-prod-incoming.json", "", "https://abcde12345.execute-api.us-east-1.amazonaws.com/prod/incoming", "/prod",
+			func(p string) string { return p }},
+		{"custom domain, base path calls", "v2-domain-calls-incoming.json", "https://calls.example.org/calls", "https://calls.example.org/calls/incoming", "/calls",
+			func(p string) string { return strings.TrimPrefix(p, "/calls") }},
 	}
-	for _, st := range steps {
-		ref, err := url.Parse(st.action(doc))
-		if err != nil {
-			t.Fatal(err)
-		}
-		next := called.ResolveReference(ref)
-		if next.Path != st.wantPath || next.Host != e.domain() {
-			t.Fatalf("action %q from %s resolves to %s, want path %s", ref, called, next, st.wantPath)
-		}
-		for i := 0; i+1 < len(st.params); i += 2 {
-			form.Set(st.params[i], st.params[i+1])
-		}
-		step := loadEvent(t, "v2-prod-incoming.json")
-		step.setCalledPath(next.Path)
-		step.setForm(form)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.base)
+			main := h.tenant(t, "main")
+			e := loadEvent(t, tc.event)
+			form := e.form(t)
+			called, err := url.Parse(tc.called)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.sign(twiliosig.Sign(called.String(), form, main.AuthToken))
+			doc := parseTwiML(t, []byte(invoke(t, h.handler, e).Body))
+			if doc.Dial == nil || doc.Dial.Action == "" {
+				t.Fatalf("incoming answered %+v, want a Dial with an action; logs:\n%s", doc, h.logs.String())
+			}
 
-		// Signed for the URL it was sent to, the step is answered.
-		step.sign(twiliosig.Sign(next.String(), form, main.AuthToken))
-		resp := invoke(t, h.handler, step)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("%s: status %d; logs:\n%s", next.Path, resp.StatusCode, h.logs.String())
-		}
-		doc = parseTwiML(t, []byte(resp.Body))
-		if !st.check(doc) {
-			t.Fatalf("%s answered %s", next.Path, resp.Body)
-		}
-		// Replayed with the previous step's signature, it is refused.
-		step.sign(twiliosig.Sign(called.String(), form, main.AuthToken))
-		if resp := invoke(t, h.handler, step); resp.StatusCode != http.StatusForbidden {
-			t.Errorf("%s signed for %s: status %d, want 403", next.Path, called, resp.StatusCode)
-		}
-		called = next
+			steps := []struct {
+				action   func(twimlDoc) string
+				wantPath string
+				params   []string
+				check    func(twimlDoc) bool
+			}{
+				{func(d twimlDoc) string { return d.Dial.Action }, tc.prefix + "/incoming/dial-complete",
+					[]string{"DialCallStatus", "no-answer", "CallStatus", "in-progress"},
+					func(d twimlDoc) bool { return d.Record != nil && d.Record.Action != "" }},
+				{func(d twimlDoc) string { return d.Record.Action }, tc.prefix + "/incoming/recording-complete",
+					[]string{"RecordingSid", "RE0123456789abcdef0123456789abcdef", "RecordingDuration", "7"},
+					func(d twimlDoc) bool { return d.Hangup != nil && d.Dial == nil && d.Record == nil }},
+			}
+			for _, st := range steps {
+				ref, err := url.Parse(st.action(doc))
+				if err != nil {
+					t.Fatal(err)
+				}
+				next := called.ResolveReference(ref)
+				if next.Path != st.wantPath || next.Host != e.domain() {
+					t.Fatalf("action %q from %s resolves to %s, want path %s", ref, called, next, st.wantPath)
+				}
+				for i := 0; i+1 < len(st.params); i += 2 {
+					form.Set(st.params[i], st.params[i+1])
+				}
+				step := loadEvent(t, tc.event)
+				step.setCalledPath(tc.rawPath(next.Path))
+				step.setForm(form)
+
+				// Signed for the URL it was sent to, the step is answered.
+				step.sign(twiliosig.Sign(next.String(), form, main.AuthToken))
+				resp := invoke(t, h.handler, step)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("%s: status %d; logs:\n%s", next.Path, resp.StatusCode, h.logs.String())
+				}
+				doc = parseTwiML(t, []byte(resp.Body))
+				if !st.check(doc) {
+					t.Fatalf("%s answered %s", next.Path, resp.Body)
+				}
+				// Replayed with the previous step's signature, it is refused.
+				step.sign(twiliosig.Sign(called.String(), form, main.AuthToken))
+				if resp := invoke(t, h.handler, step); resp.StatusCode != http.StatusForbidden {
+					t.Errorf("%s signed for %s: status %d, want 403", next.Path, called, resp.StatusCode)
+				}
+				called = next
+			}
+		})
+	}
+}
+
+// TestSignedURLShapes is the URL a webhook's signature is checked against in
+// every shape of deployment, through the recorded event of each and the
+// Lambda entry point: signed for the URL Twilio called, a request passes;
+// signed for any other URL of the same deployment, it is refused. (The
+// execute-api host with a named stage is TestAPIGatewayStagePrefix.)
+func TestSignedURLShapes(t *testing.T) {
+	const (
+		api    = "https://abcde12345.execute-api.us-east-1.amazonaws.com"
+		domain = "https://voice.example.com"
+		calls  = "https://calls.example.org/calls"
+	)
+	cases := []struct {
+		name      string
+		event     string
+		base      string // PUBLIC_BASE_URL
+		signedFor string // the URL the signature was made for
+		want      int
+	}{
+		{"execute-api $default", "v2-default-voice.json", "", api + "/voice", http.StatusOK},
+		{"execute-api $default, signed for a stage", "v2-default-voice.json", "", api + "/prod/voice", http.StatusForbidden},
+
+		{"custom domain, no base URL", "v2-domain-voice.json", "", domain + "/voice", http.StatusOK},
+		{"custom domain, PUBLIC_BASE_URL is the domain", "v2-domain-voice.json", domain, domain + "/voice", http.StatusOK},
+		{"custom domain, signed for execute-api", "v2-domain-voice.json", domain, api + "/voice", http.StatusForbidden},
+		// The bug this layout fixes: PUBLIC_BASE_URL names the domain while
+		// Twilio was pointed at the execute-api URL. The template now points
+		// every output at the domain and turns execute-api off.
+		{"PUBLIC_BASE_URL set, Twilio calls execute-api", "v2-default-voice.json", domain, api + "/voice", http.StatusForbidden},
+		{"PUBLIC_BASE_URL set, Twilio calls it (through a proxy)", "v2-default-voice.json", domain, domain + "/voice", http.StatusOK},
+
+		{"custom domain on a named stage, no base URL", "v2-domain-prod-voice.json", "", domain + "/voice", http.StatusOK},
+		{"custom domain on a named stage, signed with the stage", "v2-domain-prod-voice.json", "", domain + "/prod/voice", http.StatusForbidden},
+		{"custom domain on a named stage, PUBLIC_BASE_URL", "v2-domain-prod-voice.json", domain, domain + "/voice", http.StatusOK},
+
+		{"base path, rawPath without it", "v2-domain-calls-voice.json", calls, calls + "/voice", http.StatusOK},
+		{"base path, rawPath with it", "v2-domain-calls-kept-voice.json", calls, calls + "/voice", http.StatusOK},
+		{"base path, signed without it", "v2-domain-calls-voice.json", calls, "https://calls.example.org/voice", http.StatusForbidden},
+		{"base path, signed twice over", "v2-domain-calls-kept-voice.json", calls, calls + "/calls/voice", http.StatusForbidden},
+		// Without PUBLIC_BASE_URL the base path is unknowable: the event
+		// does not carry it. The template always sets it with a domain.
+		{"base path, no PUBLIC_BASE_URL", "v2-domain-calls-voice.json", "", calls + "/voice", http.StatusForbidden},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, tc.base)
+			main := h.tenant(t, "main")
+			e := loadEvent(t, tc.event)
+			e.sign(twiliosig.Sign(tc.signedFor, e.form(t), main.AuthToken))
+			resp := invoke(t, h.handler, e)
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d; body %q; logs:\n%s", resp.StatusCode, tc.want, resp.Body, h.logs.String())
+			}
+			if tc.want != http.StatusOK {
+				return
+			}
+			if doc := parseTwiML(t, []byte(resp.Body)); doc.Dial == nil {
+				t.Errorf("no <Dial> in %s", resp.Body)
+			}
+			access := withMsg(parseLogs(t, h.logs.String()), "request")
+			if len(access) != 1 || access[0].str("path") != "/voice" {
+				t.Errorf("access line %v, want the route path /voice", access)
+			}
+		})
 	}
 }

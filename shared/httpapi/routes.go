@@ -8,6 +8,8 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"bubble-twilio-voice/shared/logging"
@@ -35,8 +37,12 @@ type Deps struct {
 	Log     *slog.Logger
 	Metrics *metrics.Emitter
 	Now     func() time.Time
-	// PublicBaseURL, when set, is the scheme and host (and base path) Twilio
-	// calls; otherwise the URL is rebuilt from the request (see signedURL).
+	// PublicBaseURL, when set, is the URL Twilio calls up to the route
+	// path: scheme, host and, behind a custom domain's API mapping key, its
+	// base path ("https://voice.example.com/calls"). Signatures are checked
+	// against it plus the route path; a request path that starts with the
+	// base path is routed without it. Otherwise the URL is rebuilt from the
+	// request (see signedURL).
 	PublicBaseURL string
 	// CORSAllowedOrigins are browser origins allowed to call /token; "*"
 	// allows any. Empty: no CORS headers (server-to-server, as Bubble's API
@@ -110,7 +116,48 @@ func (d Deps) withDefaults() Deps {
 	return d
 }
 
-// serve adds the request id and the access log line around h.
-func (d Deps) serve(h http.Handler) http.Handler {
-	return logging.Middleware(d.Log, d.Now)(h)
+// serve adds the request id and the access log line around mux, and routes
+// a path that carries PublicBaseURL's base path without it.
+func (d Deps) serve(mux *http.ServeMux) http.Handler {
+	return stripBasePath(basePath(d.PublicBaseURL), mux, logging.Middleware(d.Log, d.Now)(mux))
+}
+
+// basePath is the path of a public base URL ("/calls" for
+// https://voice.example.com/calls), "" when it has none.
+func basePath(publicBaseURL string) string {
+	u, err := url.Parse(publicBaseURL)
+	if err != nil {
+		return "" // config.Load refuses such a URL
+	}
+	return strings.TrimRight(u.Path, "/")
+}
+
+// stripBasePath routes a request whose path starts with base as if it did
+// not. Whether the path carries the base path depends on who forwards it:
+// API Gateway's payload 2.0 leaves an API mapping key out of rawPath, a
+// proxy or a REST API mapping keeps it. So a path the mux serves as it is
+// is routed as it is, and only one it does not serve is tried without the
+// base path: this works for both, whatever the base path is called. next
+// (mux behind the access log) gets the request with the path it routes.
+func stripBasePath(base string, mux *http.ServeMux, next http.Handler) http.Handler {
+	if base == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rest, ok := strings.CutPrefix(r.URL.Path, base)
+		if ok && strings.HasPrefix(rest, "/") {
+			if _, pattern := mux.Handler(r); pattern == "" {
+				r2 := new(http.Request)
+				*r2 = *r
+				u := *r.URL
+				u.Path, u.RawPath = rest, ""
+				if raw, ok := strings.CutPrefix(r.URL.RawPath, base); ok {
+					u.RawPath = raw
+				}
+				r2.URL = &u
+				r = r2
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }

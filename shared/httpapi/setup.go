@@ -61,6 +61,10 @@ func openStore(cfg config.Config, getenv func(string) string, log *slog.Logger, 
 		Now:          now,
 		Log:          log,
 		OnFetchError: func(sid string) { m.Count(metrics.SecretFetchFailed, "", sid) },
+
+		ColdFetchesPerSecond: float64(cfg.SecretColdFetchesPerSecond),
+		ColdFetchBurst:       cfg.SecretColdFetchBurst,
+		OnColdFetchLimit:     func(sid string) { m.Count(metrics.SecretColdFetchLimited, "", sid) },
 	}), nil
 }
 

@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/metrics"
@@ -94,6 +96,11 @@ func TestSetupSecretsManager(t *testing.T) {
 	srv := fakesm.Start(t)
 	kit.SetAWSEnv(t, srv.URL())
 	srv.Put("custom/"+sid, record)
+	index, err := tenant.EncodeIndex([]string{sid}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Put("custom/"+tenant.IndexSecretName, string(index))
 
 	var stdout bytes.Buffer
 	d, err := httpapi.FromEnv(env(map[string]string{"SECRET_PREFIX": "custom/"}), "incoming", &stdout)
@@ -112,12 +119,15 @@ func TestSetupSecretsManager(t *testing.T) {
 			t.Fatalf("lookup %d = %+v, %v", i, got, err)
 		}
 	}
-	// The second lookup is served from the cache.
-	if n := srv.Calls("GetSecretValue"); n != 1 {
-		t.Errorf("%d GetSecretValue calls, want 1", n)
+	// The second lookup is served from the cache; the index is read once.
+	if n, x := srv.CallsFor("GetSecretValue", "custom/"+sid), srv.CallsFor("GetSecretValue", "custom/"+tenant.IndexSecretName); n != 1 || x != 1 {
+		t.Errorf("%d GetSecretValue calls for the tenant and %d for the index, want 1 and 1", n, x)
 	}
 	if _, err := d.Store.Lookup(context.Background(), "AC00000000000000000000000000000000"); !errors.Is(err, tenant.ErrNotFound) {
 		t.Errorf("missing secret: %v, want ErrNotFound", err)
+	}
+	if n := srv.Calls("GetSecretValue"); n != 2 {
+		t.Errorf("a SID outside the index cost a call (%d calls, want 2)", n)
 	}
 	if strings.Contains(stdout.String(), "SecretFetchFailed") {
 		t.Errorf("a missing secret counted as a fetch failure:\n%s", stdout.String())
@@ -149,10 +159,11 @@ func TestSetupSecretsManagerFetchFailed(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
 		var m map[string]any
 		if json.Unmarshal([]byte(line), &m) == nil && m[metrics.SecretFetchFailed] == 1.0 {
-			found = true
-			if m["AccountSid"] != sid || m["Function"] != "token" {
-				t.Errorf("SecretFetchFailed line %s, want AccountSid %s and Function token", line, sid)
+			if m["Function"] != "token" {
+				t.Errorf("SecretFetchFailed line %s, want Function token", line)
 			}
+			// The tenant index's own failure has no AccountSid.
+			found = found || m["AccountSid"] == sid
 		}
 	}
 	if !found {
@@ -160,6 +171,29 @@ func TestSetupSecretsManagerFetchFailed(t *testing.T) {
 	}
 	if strings.Contains(stdout.String(), "setup_auth_token") {
 		t.Error("stdout holds the tenant's auth token")
+	}
+}
+
+// TestSetupColdFetchLimit checks SECRET_COLD_FETCHES_PER_SECOND and
+// SECRET_COLD_FETCH_BURST reach the store, and its refusals the
+// SecretColdFetchLimited metric.
+func TestSetupColdFetchLimit(t *testing.T) {
+	srv := fakesm.Start(t)
+	kit.SetAWSEnv(t, srv.URL()) // no index secret: every well-formed SID is admitted
+
+	var stdout bytes.Buffer
+	d, err := httpapi.FromEnv(env(map[string]string{"SECRET_COLD_FETCHES_PER_SECOND": "1", "SECRET_COLD_FETCH_BURST": "2"}), "voice", &stdout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []error{tenant.ErrNotFound, tenant.ErrNotFound, tenant.ErrColdFetchLimit} {
+		madeUp := fmt.Sprintf("AC%032x", 0xbad0+i)
+		if _, err := d.Store.Lookup(context.Background(), madeUp); !errors.Is(err, want) {
+			t.Errorf("lookup %d: %v, want %v", i, err, want)
+		}
+	}
+	if !strings.Contains(stdout.String(), `"SecretColdFetchLimited":1`) {
+		t.Errorf("no SecretColdFetchLimited metric on stdout:\n%s", stdout.String())
 	}
 }
 

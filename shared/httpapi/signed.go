@@ -171,10 +171,12 @@ func validCallSID(s string) bool {
 
 // signedURL is the URL Twilio called, which is the URL it signed. With a
 // PublicBaseURL (a custom domain, or the dev server behind a tunnel) it is
-// that base plus the request's path and query. Otherwise it is
-// "https://" + r.Host + r.RequestURI, which the API Gateway adapter sets to
-// the domain and the path as called, stage prefix included (r.URL.Path has
-// the stage stripped for routing).
+// that base, its base path included, plus the route path (r.URL.Path, from
+// which serve has stripped the base path if it was there) and the query.
+// Otherwise it is "https://" + r.Host + r.RequestURI, which the API Gateway
+// adapter sets to the domain and the path as called: a named stage's prefix
+// included on the execute-api host, left out on a custom domain (r.URL.Path
+// has the stage stripped for routing).
 func (d Deps) signedURL(r *http.Request) string {
 	if d.PublicBaseURL != "" {
 		u := strings.TrimRight(d.PublicBaseURL, "/") + r.URL.EscapedPath()

@@ -262,6 +262,8 @@ func TestSignedURL(t *testing.T) {
 		{"public base", "https://voice.example.com/", "/incoming?b=2&a=1", "internal:8080", "/incoming?b=2&a=1", "https://voice.example.com/incoming?b=2&a=1"},
 		{"public base, escaped path", "http://localhost:8080", "/a%20b", "x", "/a%20b", "http://localhost:8080/a%20b"},
 		{"public base, no query", "https://voice.example.com", "/incoming", "x", "/incoming", "https://voice.example.com/incoming"},
+		{"public base with a base path", "https://calls.example.org/calls", "/voice?a=1", "calls.example.org", "/voice?a=1", "https://calls.example.org/calls/voice?a=1"},
+		{"custom domain, stage left out by the adapter", "", "/voice", "voice.example.com", "/voice", "https://voice.example.com/voice"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

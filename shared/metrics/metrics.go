@@ -20,6 +20,10 @@ const (
 	CallRefused       = "CallRefused"
 	SignatureRejected = "SignatureRejected"
 	SecretFetchFailed = "SecretFetchFailed"
+	// SecretColdFetchLimited counts lookups refused by the per-container
+	// cap on GetSecretValue calls for uncached tenants: a flood of made-up
+	// AccountSids, or a missing tenant index.
+	SecretColdFetchLimited = "SecretColdFetchLimited"
 )
 
 // Emitter writes EMF lines. A nil *Emitter discards everything, so tests and

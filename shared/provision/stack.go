@@ -4,12 +4,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/smithy-go"
+
+	"bubble-twilio-voice/shared/tenant"
 )
 
 // DefaultFallbackURL answers Twilio when the deployment's own URL fails
@@ -34,6 +39,10 @@ type Deployment struct {
 	// App and the numbers. Default: the deployment's base URL (VoiceURL
 	// without /voice) + StatusCallbackPath.
 	StatusCallbackURL string
+	// SecretPrefix is where the deployment's functions read the tenant
+	// secrets, in Region (the stack's outputs of those names; empty when not
+	// known, e.g. from flags or an older stack). See CheckTarget.
+	SecretPrefix string
 }
 
 // StatusCallbackPath is the call-events route under a deployment's base URL.
@@ -161,6 +170,11 @@ type CloudFormationAPI interface {
 func StackDeployment(ctx context.Context, cfn CloudFormationAPI, stack, region string) (Deployment, error) {
 	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && strings.Contains(api.ErrorMessage(), "does not exist") {
+			// The usual cause: the CLI runs in another region than the stack.
+			return Deployment{}, fmt.Errorf("describe stack %s: %w (no such stack in this command's AWS region: run it in the stack's region, e.g. AWS_REGION=<region>; the functions read the tenant secrets there)", stack, err)
+		}
 		return Deployment{}, fmt.Errorf("describe stack %s: %w", stack, err)
 	}
 	if len(out.Stacks) == 0 {
@@ -176,10 +190,47 @@ func StackDeployment(ctx context.Context, cfn CloudFormationAPI, stack, region s
 			d.IncomingURL = v
 		case "TokenUrl":
 			d.TokenURL = v
+		case "Region":
+			d.Region = v
+		case "SecretPrefix":
+			d.SecretPrefix = v
 		}
 	}
 	if d.VoiceURL == "" || d.IncomingURL == "" {
 		return Deployment{}, fmt.Errorf("stack %s has no VoiceUrl/IncomingUrl outputs (is it deployed from this repository's template.yaml?)", stack)
 	}
 	return d, nil
+}
+
+// executeAPIHost matches an API's own host and captures its region.
+var executeAPIHost = regexp.MustCompile(`^[a-z0-9]+\.execute-api\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$`)
+
+// CheckTarget refuses to provision for a deployment that reads its tenant
+// secrets somewhere else than this command writes them: another region
+// (the stack's Region output, or the region in an execute-api URL) or
+// another SECRET_PREFIX (the stack's SecretPrefix output). Either would
+// write secrets the functions never see, and every tenant would silently be
+// unknown. region and secretPrefix are this command's own.
+func CheckTarget(d Deployment, region, secretPrefix string) error {
+	if region == "" {
+		return errors.New("no AWS region configured: set AWS_REGION (or the profile's region) to the stack's region")
+	}
+	where := d.Region
+	for _, raw := range []string{d.VoiceURL, d.IncomingURL, d.TokenURL} {
+		if u, err := url.Parse(raw); err == nil {
+			if m := executeAPIHost.FindStringSubmatch(u.Hostname()); m != nil && where == "" {
+				where = m[1]
+			}
+		}
+	}
+	if where != "" && where != region {
+		return fmt.Errorf("the deployment is in %s but this command runs in %s, so its secrets would land where the functions never read them: run it with AWS_REGION=%s", where, region, where)
+	}
+	if secretPrefix == "" {
+		secretPrefix = tenant.DefaultSecretPrefix
+	}
+	if d.SecretPrefix != "" && d.SecretPrefix != secretPrefix {
+		return fmt.Errorf("the deployment reads secrets named %q+AccountSid but SECRET_PREFIX is %q: set SECRET_PREFIX=%s", d.SecretPrefix, secretPrefix, d.SecretPrefix)
+	}
+	return nil
 }

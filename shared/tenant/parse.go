@@ -412,9 +412,21 @@ func ValidIdentity(s string) bool {
 	return true
 }
 
-// ValidAccountSID reports whether s is "AC" followed by 32 hex digits. Stores
-// check it before any network call so junk never reaches AWS.
-func ValidAccountSID(s string) bool { return validSID("AC", s) }
+// ValidAccountSID reports whether s is "AC" followed by 32 lowercase hex
+// digits, the only form Twilio issues. Stores check it before any network
+// call so junk never reaches AWS; refusing the uppercase spelling also keeps
+// one tenant from having 2^32 names that would each cost a cold lookup.
+func ValidAccountSID(s string) bool {
+	if len(s) != 34 || !strings.HasPrefix(s, "AC") {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 func validSID(prefix, s string) bool {
 	if len(s) != 34 || !strings.HasPrefix(s, prefix) {

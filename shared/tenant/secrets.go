@@ -51,13 +51,26 @@ type SecretsConfig struct {
 	// webhook 15s before using its fallback URL, so this stays far below.
 	// Default 3s.
 	FetchTimeout time.Duration
+	// ColdFetchesPerSecond caps GetSecretValue calls for tenants with no
+	// record in the cache, per store (one per Lambda container): a flood of
+	// made-up AccountSids that get past the tenant index costs at most this
+	// many paid calls a second, and lookups over the cap are ErrUnavailable.
+	// Refreshes of cached tenants are not capped. Default 10.
+	ColdFetchesPerSecond float64
+	// ColdFetchBurst is how many cold fetches may happen at once before the
+	// cap applies. Default 2 x ColdFetchesPerSecond.
+	ColdFetchBurst int
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Log receives one warning per tenant per outage; default discards.
 	Log *slog.Logger
 	// OnFetchError, if set, is called after every failed fetch (not for
-	// "not found"), e.g. to count failures in a metric.
+	// "not found"), e.g. to count failures in a metric. The tenant index's
+	// failures are reported with an empty accountSID.
 	OnFetchError func(accountSID string)
+	// OnColdFetchLimit, if set, is called for every lookup refused by the
+	// ColdFetchesPerSecond cap.
+	OnColdFetchLimit func(accountSID string)
 }
 
 // Defaults of SecretsConfig.
@@ -79,6 +92,11 @@ const (
 // a map read; a miss or an expired entry makes one GetSecretValue call however
 // many requests want that tenant at once; and a failed refresh keeps serving
 // the last good record for up to MaxStale.
+//
+// A miss is first checked against the deployment's tenant index (the secret
+// Prefix + IndexSecretName, read once per TTL): an AccountSid it does not
+// contain is ErrNotFound from memory, with no AWS call. Misses that pass it
+// are capped at ColdFetchesPerSecond.
 type SecretsStore struct {
 	client SecretsClient
 	cfg    SecretsConfig
@@ -87,6 +105,12 @@ type SecretsStore struct {
 	entries map[string]*cacheEntry
 	flights map[string]*flight
 	sweepAt int // sweep dead entries when the map reaches this size
+	cold    coldBudget
+	// coldWarnAt is when the cap was last logged; guarded by mu.
+	coldWarnAt time.Time
+
+	idxMu sync.Mutex
+	idx   indexState
 }
 
 // cacheEntry is immutable once stored; updates replace it.
@@ -131,6 +155,12 @@ func NewSecretsStore(client SecretsClient, cfg SecretsConfig) *SecretsStore {
 	setDefault(&cfg.RetryAfter, DefaultRetryAfter)
 	setDefault(&cfg.FailureTTL, DefaultFailureTTL)
 	setDefault(&cfg.FetchTimeout, DefaultFetchTimeout)
+	if cfg.ColdFetchesPerSecond <= 0 {
+		cfg.ColdFetchesPerSecond = DefaultColdFetchesPerSecond
+	}
+	if cfg.ColdFetchBurst <= 0 {
+		cfg.ColdFetchBurst = max(1, int(2*cfg.ColdFetchesPerSecond))
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -143,6 +173,7 @@ func NewSecretsStore(client SecretsClient, cfg SecretsConfig) *SecretsStore {
 		entries: make(map[string]*cacheEntry),
 		flights: make(map[string]*flight),
 		sweepAt: minSweep,
+		cold:    coldBudget{rate: cfg.ColdFetchesPerSecond, burst: float64(cfg.ColdFetchBurst), tokens: float64(cfg.ColdFetchBurst)},
 	}
 }
 
@@ -195,10 +226,11 @@ func firstEnv(getenv func(string) string, names ...string) string {
 	return ""
 }
 
-// FetchError is a failed read of a tenant's secret. It matches ErrUnavailable
-// and, through Err, the SDK's error. Its text names only the tenant and the
-// kind of failure: the SDK's text may quote a malformed response, which could
-// hold secrets.
+// FetchError is a failed read of a tenant's secret (or, with no AccountSID,
+// of the tenant index), or a lookup refused by the cold fetch cap. It
+// matches ErrUnavailable and, through Err, the SDK's error. Its text names
+// only the tenant and the kind of failure: the SDK's text may quote a
+// malformed response, which could hold secrets.
 type FetchError struct {
 	AccountSID string
 	// Kind is the AWS error code ("ThrottlingException"), "timeout",
@@ -210,6 +242,9 @@ type FetchError struct {
 
 // Error names the tenant and the kind of failure, nothing the SDK said.
 func (e *FetchError) Error() string {
+	if e.AccountSID == "" {
+		return "tenant index: secret unavailable: " + e.Kind
+	}
 	return "tenant " + e.AccountSID + ": secret unavailable: " + e.Kind
 }
 
@@ -234,6 +269,9 @@ func (s *SecretsStore) Lookup(ctx context.Context, accountSID string) (*Tenant, 
 			return t, err
 		}
 	}
+	if err := s.checkIndex(ctx, accountSID); err != nil {
+		return nil, err
+	}
 	return s.fetch(ctx, accountSID)
 }
 
@@ -242,15 +280,25 @@ func (s *SecretsStore) Lookup(ctx context.Context, accountSID string) (*Tenant, 
 // giving up does not fail the others waiting on the same flight.
 func (s *SecretsStore) fetch(ctx context.Context, accountSID string) (*Tenant, error) {
 	s.mu.Lock()
-	if e := s.entries[accountSID]; e != nil {
+	now := s.cfg.Now()
+	e := s.entries[accountSID]
+	if e != nil {
 		// Another flight may have landed since the read-locked check.
-		if t, err, ok := e.serve(s.cfg.Now()); ok {
+		if t, err, ok := e.serve(now); ok {
 			s.mu.Unlock()
 			return t, err
 		}
 	}
 	f := s.flights[accountSID]
 	if f == nil {
+		if (e == nil || e.tenant == nil) && !s.cold.take(now) {
+			warn := now.Sub(s.coldWarnAt) >= coldWarnEvery
+			if warn {
+				s.coldWarnAt = now
+			}
+			s.mu.Unlock()
+			return nil, s.coldLimited(accountSID, warn)
+		}
 		f = &flight{done: make(chan struct{})}
 		s.flights[accountSID] = f
 		go s.fly(context.WithoutCancel(ctx), accountSID, f)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/token"
 	"bubble-twilio-voice/shared/twiliosig"
 	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
@@ -203,8 +204,7 @@ func TestBootstraps(t *testing.T) {
 			if !ok {
 				t.Fatalf("functions/%s has no invocations in test/lambda: add some", fn)
 			}
-			sm := fakesm.Start(t)
-			sm.Put(secretPrefix+accountSID, tenantSecret)
+			sm := seededSecretsManager(t)
 			e := startEmulator(t, fx, fn, sm)
 
 			for i, tc := range cases {
@@ -212,8 +212,9 @@ func TestBootstraps(t *testing.T) {
 				r, elapsed := e.invoke(t, tc.req.event())
 				if i == 0 {
 					t.Logf("%s cold start (emulator starts the bootstrap, first response): %s", fn, elapsed.Round(10*time.Microsecond))
-					if n := sm.Calls("GetSecretValue"); n != 1 {
-						t.Errorf("cold request made %d GetSecretValue calls, want 1", n)
+					// One read of the tenant index, one of the tenant.
+					if n, x := sm.CallsFor("GetSecretValue", secretPrefix+accountSID), sm.CallsFor("GetSecretValue", secretPrefix+tenant.IndexSecretName); n != 1 || x != 1 || sm.TotalCalls() != 2 {
+						t.Errorf("cold request made %d GetSecretValue calls for the tenant, %d for the index and %d in all, want 1, 1, 2", n, x, sm.TotalCalls())
 					}
 				} else if n := sm.TotalCalls() - before; n != 0 {
 					t.Errorf("%s: warm request made %d Secrets Manager calls, want none", tc.name, n)
@@ -325,8 +326,7 @@ func TestColdStart(t *testing.T) {
 			if len(cases) == 0 {
 				t.Fatalf("functions/%s has no invocations in test/lambda: add some", fn)
 			}
-			sm := fakesm.Start(t)
-			sm.Put(secretPrefix+accountSID, tenantSecret)
+			sm := seededSecretsManager(t)
 			var cold []time.Duration
 			maxRSS := 0
 			for range runs {
@@ -361,4 +361,18 @@ func TestColdStart(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seededSecretsManager is a Secrets Manager fake holding the tenant's secret
+// and the deployment's tenant index, as the provisioning CLI writes them.
+func seededSecretsManager(t *testing.T) *fakesm.Server {
+	t.Helper()
+	sm := fakesm.Start(t)
+	sm.Put(secretPrefix+accountSID, tenantSecret)
+	index, err := tenant.EncodeIndex([]string{accountSID}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm.Put(secretPrefix+tenant.IndexSecretName, string(index))
+	return sm
 }

@@ -1,7 +1,17 @@
 // Package template checks template.yaml, the SAM template, against the
 // code and the Makefile: every function has its build target and package,
 // runs the runtime and architecture the Makefile builds for, may read only
-// its tenants' secrets, and is routed the paths its handler serves; the API
-// is throttled, logs expire and the alarms exist. Each check is also run on
-// a mutated copy of the template (or Makefile) to prove it can fail.
+// its tenants' secrets, and is routed the paths its handler serves; every
+// route has its own throttle (/token apart from the webhooks), parameters
+// that could break the stack are refused by CloudFormation, the outputs and
+// the functions' PUBLIC_BASE_URL agree on one URL in every deployment shape
+// (execute-api, custom domain, custom domain with a base path, a proxy in
+// front), the access log and the alarms exist and notify, and logs expire.
+// Each check is also run on a mutated copy of the template (or Makefile) to
+// prove it can fail.
+//
+// TestSAMTranslator runs AWS's SAM translator (python aws-sam-translator)
+// on the template and checks the CloudFormation it becomes; TestCfnLint
+// runs cfn-lint. Both need Python with `pip install aws-sam-translator
+// cfn-lint`: without it they skip, except on CI (CI=true), where they fail.
 package template

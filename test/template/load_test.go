@@ -23,6 +23,9 @@ type stack struct {
 	// doc is the same template as generic JSON, for the properties
 	// goformation v7.14.9 does not model (see unmodelled).
 	doc map[string]any
+	// raw is the template as generic JSON with its intrinsics unresolved,
+	// for checks that evaluate it for other parameter values (evaluator).
+	raw map[string]any
 	// makefile is the Makefile's text.
 	makefile string
 	// root is where functions/<name> packages are looked for.
@@ -33,9 +36,29 @@ type stack struct {
 // for deploying: Fn::Sub keeps its text ("arn:${AWS::Partition}:...", so a
 // check sees exactly which ARN a policy names), and a Ref to a resource
 // becomes the resource's logical ID (goformation's default drops it).
-// A Ref to a parameter becomes its default, as in goformation.
+// A Ref to a parameter becomes its default, as in goformation, and Fn::If
+// takes the branch its condition selects with the defaults (goformation's
+// own Fn::If depends on the order it happens to process the template in).
 var processor = &intrinsics.ProcessorOptions{
 	IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
+		"Fn::If": func(_ string, in, tmpl any) any {
+			args, _ := in.([]any)
+			doc, _ := tmpl.(map[string]any)
+			if len(args) != 3 {
+				return nil
+			}
+			e, err := newEvaluator(doc, nil)
+			if err != nil {
+				return nil
+			}
+			name, _ := args[0].(string)
+			if c, err := e.condition(name); err != nil {
+				return nil
+			} else if c {
+				return args[1]
+			}
+			return args[2]
+		},
 		"Fn::Sub": func(_ string, in, _ any) any {
 			if args, ok := in.([]any); ok && len(args) > 0 {
 				return args[0]
@@ -54,10 +77,13 @@ var processor = &intrinsics.ProcessorOptions{
 	},
 }
 
-// unmodelled are Serverless::Function properties goformation v7.14.9
-// rejects as unknown fields. They are removed before the typed parse and
-// checked on stack.doc instead.
-var unmodelled = []string{"LoggingConfig"}
+// unmodelled are, by resource type, properties goformation v7.14.9 rejects
+// as unknown fields. They are removed before the typed parse and checked on
+// stack.doc instead (and in the SAM translator's output, sam_test.go).
+var unmodelled = map[string][]string{
+	"AWS::Serverless::Function": {"LoggingConfig"},
+	"AWS::Serverless::HttpApi":  {"AccessLogSettings", "RouteSettings"},
+}
 
 // loadStack parses a template and Makefile given as text.
 //
@@ -72,6 +98,14 @@ func loadStack(templateYAML, makefile string) (*stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("template: %w", err)
 	}
+	unprocessed, err := intrinsics.ProcessYAML([]byte(templateYAML), &intrinsics.ProcessorOptions{NoProcess: true})
+	if err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(unprocessed, &raw); err != nil {
+		return nil, err
+	}
 	var doc map[string]any
 	if err := json.Unmarshal(processed, &doc); err != nil {
 		return nil, err
@@ -84,11 +118,15 @@ func loadStack(templateYAML, makefile string) (*stack, error) {
 	for _, r := range resources {
 		res, _ := r.(map[string]any)
 		props, _ := res["Properties"].(map[string]any)
-		if res["Type"] != "AWS::Serverless::Function" || props == nil {
+		typ, _ := res["Type"].(string)
+		if props == nil {
 			continue
 		}
-		for _, p := range unmodelled {
+		for _, p := range unmodelled[typ] {
 			delete(props, p)
+		}
+		if typ != "AWS::Serverless::Function" {
+			continue
 		}
 		if env, ok := props["Environment"].(map[string]any); ok {
 			if vars, ok := env["Variables"].(map[string]any); ok {
@@ -106,7 +144,7 @@ func loadStack(templateYAML, makefile string) (*stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("template (goformation): %w", err)
 	}
-	return &stack{tmpl: tmpl, doc: doc, makefile: makefile, root: root}, nil
+	return &stack{tmpl: tmpl, doc: doc, raw: raw, makefile: makefile, root: root}, nil
 }
 
 // readRepo returns the real template.yaml and Makefile.

@@ -34,6 +34,7 @@ type Server struct {
 	mu      sync.Mutex
 	secrets map[string]*secret // by name
 	calls   map[string]int     // by operation
+	perID   map[string]int     // by operation and SecretId (Name for CreateSecret)
 	total   int
 	fault   func(op, secretID string) Fault
 	now     func() time.Time // for deletion dates
@@ -56,6 +57,7 @@ func Start(tb testing.TB) *Server {
 		secrets: make(map[string]*secret),
 		calls:   make(map[string]int),
 		now:     time.Now,
+		perID:   make(map[string]int),
 	}
 	s.handler = http.HandlerFunc(s.serveHTTP)
 	s.ts = httptest.NewServer(s.handler)
@@ -146,6 +148,15 @@ func (s *Server) Calls(op string) int {
 	return s.calls[op]
 }
 
+// CallsFor returns how many well-formed requests for op named secretID (the
+// SecretId, or the Name of a CreateSecret) arrived since the last
+// ResetCalls, including ones answered with a fault or an error.
+func (s *Server) CallsFor(op, secretID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.perID[op+"\x00"+secretID]
+}
+
 // TotalCalls returns how many requests arrived since the last ResetCalls,
 // including ones with an unknown operation or no signature.
 func (s *Server) TotalCalls() int {
@@ -159,6 +170,7 @@ func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls = make(map[string]int)
+	s.perID = make(map[string]int)
 	s.total = 0
 }
 

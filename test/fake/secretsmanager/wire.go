@@ -64,11 +64,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	id := ids.SecretId
+	if op == "CreateSecret" {
+		id = ids.Name
+	}
+	s.mu.Lock()
+	s.perID[op+"\x00"+id]++
+	s.mu.Unlock()
 	if fault != nil {
-		id := ids.SecretId
-		if op == "CreateSecret" {
-			id = ids.Name
-		}
 		if done := s.applyFault(w, r, fault(op, id)); done {
 			return
 		}

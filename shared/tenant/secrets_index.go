@@ -1,0 +1,187 @@
+package tenant
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+)
+
+// ErrColdFetchLimit is the cause of a lookup refused by the store's
+// ColdFetchesPerSecond cap; such an error also matches ErrUnavailable.
+var ErrColdFetchLimit = errors.New("cold secret fetches over the per-container cap")
+
+// DefaultColdFetchesPerSecond is the default of
+// SecretsConfig.ColdFetchesPerSecond.
+const DefaultColdFetchesPerSecond = 10
+
+// coldWarnEvery spaces the warnings about the cold fetch cap: a flood would
+// otherwise log one line per refused request.
+const coldWarnEvery = time.Minute
+
+// coldBudget is a token bucket of GetSecretValue calls for tenants with
+// nothing cached. Guarded by SecretsStore.mu.
+type coldBudget struct {
+	rate, burst, tokens float64
+	last                time.Time // zero until the first take
+}
+
+// take spends one call at now, or reports that the bucket is empty.
+func (b *coldBudget) take(now time.Time) bool {
+	if !b.last.IsZero() {
+		if dt := now.Sub(b.last).Seconds(); dt > 0 {
+			b.tokens = min(b.burst, b.tokens+dt*b.rate)
+		}
+	}
+	if now.After(b.last) {
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// coldLimited is the answer to a lookup over the cap. warn says whether this
+// refusal is the first since coldWarnEvery, and so is logged.
+func (s *SecretsStore) coldLimited(accountSID string, warn bool) error {
+	if warn {
+		s.cfg.Log.Warn("cold secret fetches over the cap; lookups of tenants not in the cache are answered unavailable",
+			"account_sid", accountSID, "cold_fetches_per_second", s.cfg.ColdFetchesPerSecond, "burst", s.cfg.ColdFetchBurst)
+	}
+	if s.cfg.OnColdFetchLimit != nil {
+		s.cfg.OnColdFetchLimit(accountSID)
+	}
+	return &FetchError{AccountSID: accountSID, Kind: "cold fetch limit", Err: ErrColdFetchLimit}
+}
+
+// indexState is what the store knows of the tenant index. Guarded by
+// SecretsStore.idxMu.
+type indexState struct {
+	// index is the last good index; nil when there is none (the secret does
+	// not exist, or no read has succeeded yet), and then every well-formed
+	// AccountSid may be fetched.
+	index *Index
+	// checkAt is when the index secret is read again.
+	checkAt time.Time
+	// flight is closed when the read in progress ends; nil when none is.
+	flight chan struct{}
+}
+
+// IndexName is the name of the tenant index secret under the store's
+// prefix.
+func (s *SecretsStore) IndexName() string { return s.cfg.Prefix + IndexSecretName }
+
+// checkIndex returns an error matching ErrNotFound when the tenant index
+// rules accountSID out, after reading the index if it is due (one read per
+// TTL, however many lookups want it).
+func (s *SecretsStore) checkIndex(ctx context.Context, accountSID string) error {
+	x, err := s.currentIndex(ctx)
+	if err != nil {
+		return err
+	}
+	if x != nil && !x.MayContain(accountSID) {
+		return fmt.Errorf("lookup %s: not in the tenant index: %w", accountSID, ErrNotFound)
+	}
+	return nil
+}
+
+// currentIndex returns the index to decide with (nil: none, admit every
+// SID), reading it first when it is due. The read runs detached from ctx, so
+// one caller giving up does not fail the others.
+func (s *SecretsStore) currentIndex(ctx context.Context) (*Index, error) {
+	s.idxMu.Lock()
+	if s.cfg.Now().Before(s.idx.checkAt) {
+		x := s.idx.index
+		s.idxMu.Unlock()
+		return x, nil
+	}
+	f := s.idx.flight
+	if f == nil {
+		f = make(chan struct{})
+		s.idx.flight = f
+		go s.readIndex(context.WithoutCancel(ctx), f)
+	}
+	s.idxMu.Unlock()
+
+	select {
+	case <-f:
+		s.idxMu.Lock()
+		defer s.idxMu.Unlock()
+		return s.idx.index, nil
+	case <-ctx.Done():
+		return nil, &FetchError{Kind: errorKind(ctx.Err()), Err: ctx.Err()}
+	}
+}
+
+// readIndex reads and parses the index secret, records the outcome and
+// closes f. A missing secret means no index (and a warning, once per TTL);
+// any other failure keeps the last good index and tries again after
+// RetryAfter.
+func (s *SecretsStore) readIndex(ctx context.Context, f chan struct{}) {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
+	defer cancel()
+	now := s.cfg.Now()
+	name := s.IndexName()
+	x, err := s.getIndex(ctx, name)
+
+	s.idxMu.Lock()
+	had := s.idx.index
+	var missing bool
+	switch {
+	case err == nil:
+		s.idx.index, s.idx.checkAt = &x, now.Add(s.cfg.TTL)
+	case errors.Is(err, ErrNotFound):
+		missing = true
+		s.idx.index, s.idx.checkAt = nil, now.Add(s.cfg.TTL)
+	default:
+		s.idx.checkAt = now.Add(s.cfg.RetryAfter)
+	}
+	s.idx.flight = nil
+	s.idxMu.Unlock()
+	defer close(f)
+
+	log := s.cfg.Log
+	switch {
+	case missing:
+		log.Warn("tenant index secret not found: every well-formed AccountSid may cost a GetSecretValue call; run `subaccounts reindex`",
+			"secret", name, "cold_fetches_per_second", s.cfg.ColdFetchesPerSecond)
+	case err != nil:
+		kind := "request failed"
+		var fe *FetchError
+		if errors.As(err, &fe) {
+			kind = fe.Kind
+		}
+		log.Warn("tenant index read failed", "secret", name, "error_kind", kind, "serving_last_index", had != nil)
+		if s.cfg.OnFetchError != nil {
+			s.cfg.OnFetchError("")
+		}
+	}
+}
+
+// getIndex reads the index secret. It returns an error matching ErrNotFound
+// when the secret does not exist (or is marked for deletion), else a
+// *FetchError.
+func (s *SecretsStore) getIndex(ctx context.Context, name string) (Index, error) {
+	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
+	if err != nil {
+		var nf *types.ResourceNotFoundException
+		if errors.As(err, &nf) || markedForDeletion(err) {
+			return Index{}, fmt.Errorf("index %s: %w", name, ErrNotFound)
+		}
+		return Index{}, &FetchError{Kind: errorKind(err), Err: err}
+	}
+	if out.SecretString == nil {
+		return Index{}, &FetchError{Kind: "invalid index: secret has no SecretString"}
+	}
+	x, err := ParseIndex([]byte(*out.SecretString))
+	if err != nil {
+		return Index{}, &FetchError{Kind: "invalid index", Err: err}
+	}
+	return x, nil
+}
