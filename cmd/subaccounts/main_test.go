@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"bubble-twilio-voice/shared/provision"
@@ -334,7 +333,7 @@ func TestExitOnSecondSignal(t *testing.T) {
 		defer close(finished)
 		sigs := make(chan chan<- os.Signal, 1)
 		exited := make(chan struct{})
-		var stderr syncBuffer
+		var stderr kit.LogBuffer
 		go exitOnSecondSignal(ctx, finished, &stderr, func(c chan<- os.Signal) { sigs <- c }, func() { close(exited) })
 		cancel() // the first Ctrl-C
 		c := <-sigs
@@ -348,7 +347,7 @@ func TestExitOnSecondSignal(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		finished := make(chan struct{})
 		done := make(chan struct{})
-		var stderr syncBuffer
+		var stderr kit.LogBuffer
 		go func() {
 			exitOnSecondSignal(ctx, finished, &stderr, func(chan<- os.Signal) { t.Error("listened for a second signal after a normal end") }, func() { t.Error("exited") })
 			close(done)
@@ -360,22 +359,4 @@ func TestExitOnSecondSignal(t *testing.T) {
 			t.Errorf("stderr: %s", stderr.String())
 		}
 	})
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer goroutine and a reader.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
