@@ -43,7 +43,7 @@ const tokenEpsilon = 1e-9
 
 // Bounds on the buckets one limiter keeps (a bucket is ~200 bytes with its
 // identity). A bucket is in use, and cannot be forgotten, only while it
-// refills: for at most Per after its identity's last event.
+// refills: for at most the period after its identity's last event.
 const (
 	MaxIdentitiesPerTenant = 2000
 	MaxBuckets             = 20000

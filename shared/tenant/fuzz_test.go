@@ -128,7 +128,7 @@ func normalizeRoute(r *tenant.Route) *tenant.Route {
 	return &c
 }
 
-// FuzzOpenAt checks Hours.OpenAt against the rule the README states, read
+// FuzzOpenAt checks Hours.OpenAt against the rule docs/tenant-record.md states, read
 // with time.Format: closed all day on a closed date, else open when the
 // local weekday is one of the days and from <= "15:04" < to (zero-padded
 // times compare as strings; "24:00" sorts after every time of day).

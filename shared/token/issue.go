@@ -1,5 +1,5 @@
-// Package token mints Twilio Voice access tokens and serves them over HTTP
-// to Bubble's API Connector.
+// Package token mints Twilio Voice access tokens and verifies them; the
+// /token endpoint that hands them out is in shared/httpapi.
 package token
 
 import (

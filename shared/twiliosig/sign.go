@@ -1,7 +1,7 @@
 // Package twiliosig checks the X-Twilio-Signature header of Twilio's
 // form-encoded webhooks (voice and status callbacks, the only kind a route
-// takes), as pure functions and as net/http middleware that finds the tenant
-// by AccountSid and checks with its auth tokens.
+// takes), as pure functions; the middleware that finds the tenant by
+// AccountSid and checks with its auth tokens is in shared/httpapi.
 //
 // Twilio signs base64(HMAC-SHA1(authToken, URL + parameters)). The URL is
 // taken as received, which is how Twilio has it configured: it is always API

@@ -217,7 +217,7 @@ func checkDecision(t *testing.T, tn *tenant.Tenant, d voice.Decision, what strin
 	}
 }
 
-// typeAllowed is the number-type rule of the README: premium rate and
+// typeAllowed is the number-type rule of docs/tenant-record.md: premium rate and
 // shared cost never; fixed line, mobile and toll free unless the tenant
 // lists its own types; a number that may be either fixed line or mobile
 // when one of them is allowed.
