@@ -83,7 +83,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.SecretCacheTTL, err = duration(getenv, "SECRET_CACHE_TTL", tenant.DefaultSecretsTTL, time.Second, 24*time.Hour); err != nil {
 		return c, err
 	}
-	if c.SecretMaxStale, err = duration(getenv, "SECRET_MAX_STALE", tenant.DefaultMaxStale, 0, 7*24*time.Hour); err != nil {
+	if c.SecretMaxStale, err = duration(getenv, "SECRET_MAX_STALE", tenant.DefaultMaxStale, time.Second, 7*24*time.Hour); err != nil {
 		return c, err
 	}
 	if c.SecretFetchTimeout, err = duration(getenv, "SECRET_FETCH_TIMEOUT", tenant.DefaultFetchTimeout, 100*time.Millisecond, 5*time.Second); err != nil {

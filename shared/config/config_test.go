@@ -43,7 +43,7 @@ func TestLoadEachVariable(t *testing.T) {
 		{"SECRET_CACHE_TTL", "90s", func(c Config) bool { return c.SecretCacheTTL == 90*time.Second }},
 		{"SECRET_CACHE_TTL", "1s", func(c Config) bool { return c.SecretCacheTTL == time.Second }},
 		{"SECRET_CACHE_TTL", "24h", func(c Config) bool { return c.SecretCacheTTL == 24*time.Hour }},
-		{"SECRET_MAX_STALE", "0s", func(c Config) bool { return c.SecretMaxStale == 0 }},
+		{"SECRET_MAX_STALE", "1s", func(c Config) bool { return c.SecretMaxStale == time.Second }},
 		{"SECRET_MAX_STALE", "168h", func(c Config) bool { return c.SecretMaxStale == 7*24*time.Hour }},
 		{"SECRET_FETCH_TIMEOUT", "100ms", func(c Config) bool { return c.SecretFetchTimeout == 100*time.Millisecond }},
 		{"SECRET_FETCH_TIMEOUT", "5s", func(c Config) bool { return c.SecretFetchTimeout == 5*time.Second }},
@@ -92,6 +92,7 @@ func TestLoadBadValues(t *testing.T) {
 		{"SECRET_CACHE_TTL", "25h"},
 		{"SECRET_CACHE_TTL", "-1m"},
 		{"SECRET_MAX_STALE", "-1s"},
+		{"SECRET_MAX_STALE", "0s"}, // the store would read zero as its default, 1h
 		{"SECRET_MAX_STALE", "169h"},
 		{"SECRET_FETCH_TIMEOUT", "99ms"},
 		{"SECRET_FETCH_TIMEOUT", "6s"},
