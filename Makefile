@@ -5,14 +5,14 @@ export GOTOOLCHAIN := go1.27.3
 export GOFLAGS := -buildvcs=false
 
 GO         ?= go
-FUNCTIONS  := token voice incoming
+FUNCTIONS  := token voice incoming events deliver
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Stripped, reproducible, and without aws-lambda-go's legacy RPC mode (unused on provided.al2023).
 LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tags lambda.norpc -ldflags='-s -w -buildid='
 FUZZTIME   ?= 30s
 
 .PHONY: run test unit lint bench build deploy clean fuzz load vuln FORCE \
-        $(foreach f,TokenFunction VoiceFunction IncomingFunction,build-$(f))
+        $(foreach f,TokenFunction VoiceFunction IncomingFunction EventsFunction DeliverFunction,build-$(f))
 
 ## run: the dev server on 127.0.0.1:3000 with the example tenants file (no AWS needed)
 run:
@@ -53,6 +53,10 @@ build-VoiceFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/voice
 build-IncomingFunction:
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/incoming
+build-EventsFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/events
+build-DeliverFunction:
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/deliver
 
 ## deploy: build with SAM and deploy (first time: sam deploy --guided)
 deploy:

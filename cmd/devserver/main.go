@@ -54,6 +54,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		return err
 	}
 	d.Metrics = nil // EMF lines are for CloudWatch; locally they only crowd the log
+	if err := startEvents(ctx, &d, cfg); err != nil { // events.go
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{Handler: httpapi.All(d), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
 	d.Log.Info("devserver listening", slog.String("addr", ln.Addr().String()),
 		slog.String("tenants_file", cfg.TenantsFile), slog.String("public_base_url", cfg.PublicBaseURL))

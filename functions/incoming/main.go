@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"bubble-twilio-voice/shared/apigw"
+	"bubble-twilio-voice/shared/eventsaws"
 	"bubble-twilio-voice/shared/httpapi"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -14,6 +15,9 @@ import (
 
 func main() {
 	d, err := httpapi.FromEnv(os.Getenv, "incoming", os.Stdout)
+	if err == nil {
+		_, err = eventsaws.FromEnv(os.Getenv, &d) // call.missed
+	}
 	if err != nil {
 		// At start-up, so the first invocation fails loudly in the logs
 		// instead of a half-configured function answering.

@@ -146,7 +146,7 @@ func (t *Tenant) validate() error {
 			}
 		}
 	}
-	return nil
+	return t.Events.validate()
 }
 
 func (r *Route) validate(field string) error {

@@ -30,6 +30,8 @@ type Tenant struct {
 	Outbound      Outbound  `json:"outbound"`
 	RecordCalls   bool      `json:"record_calls,omitempty"`
 	Incoming      *Incoming `json:"incoming,omitempty"`
+	// Events, when set, sends the tenant's call events to its app (events.go).
+	Events *Events `json:"events,omitempty"`
 }
 
 // Outbound is the tenant's toll-fraud policy for calls placed from the browser.

@@ -140,6 +140,9 @@ type Decision struct {
 	Action string
 	// MaxLength is the longest voicemail in seconds (KindVoicemail).
 	MaxLength int
+	// RecordingCallback is the recordingStatusCallback URL of a voicemail's
+	// <Record> or a recording <Dial>; empty for none (recording.go).
+	RecordingCallback string
 }
 
 // Refused reports whether the call was refused or could not be routed.
