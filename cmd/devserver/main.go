@@ -54,7 +54,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 		return err
 	}
 	d.Metrics = nil // EMF lines are for CloudWatch; locally they only crowd the log
-	if err := startEvents(ctx, &d, cfg); err != nil { // events.go
+	// Call events in process: queue, delivery, recordings (events.go).
+	if err := startEvents(ctx, &d, cfg); err != nil {
 		ln.Close()
 		return err
 	}

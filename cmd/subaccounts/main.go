@@ -50,6 +50,7 @@ commands:
   list                         tenant records (no secrets)
   show ACCOUNT_SID             one tenant record (secrets redacted)
   check ACCOUNT_SID            verify record, key, app and numbers; exit 1 on problems
+  dead-letters list|redrive    call events the delivery gave up on; send them again
 
 deployment (create, check): --stack NAME (reads outputs VoiceUrl, IncomingUrl, TokenUrl)
   or --voice-url URL --incoming-url URL [--token-url URL] [--deployment LABEL]
@@ -90,6 +91,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
+	}
+	if args[0] == "dead-letters" {
+		return runDeadLetters(ctx, args[1:], stdout, stderr) // deadletters.go
 	}
 	cmd, args := args[0], args[1:]
 	var o opts

@@ -64,6 +64,9 @@ func SQSHandler(h http.Handler, path string, vis Visibility, log *slog.Logger) f
 		if err := json.Unmarshal(raw, &ev); err != nil {
 			return nil, fmt.Errorf("decode SQS event: %w", err)
 		}
+		if ev.Records == nil {
+			return nil, fmt.Errorf("decode SQS event: no Records")
+		}
 		for i, rec := range ev.Records {
 			if rec.EventSource != "" && rec.EventSource != "aws:sqs" {
 				return nil, fmt.Errorf("decode SQS event: record %d comes from %q", i, rec.EventSource)

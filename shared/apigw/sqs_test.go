@@ -128,6 +128,7 @@ func TestSQSHandlerRefuses(t *testing.T) {
 	for name, raw := range map[string]string{
 		"not JSON":       `{`,
 		"another source": `{"Records":[{"messageId":"m1","body":"x","eventSource":"aws:kinesis"}]}`,
+		"API Gateway":    `{"version":"2.0","rawPath":"/voice","requestContext":{"http":{"method":"POST"}}}`,
 	} {
 		t.Run(name, func(t *testing.T) {
 			if _, err := apigw.SQSHandler(&bodyHandler{}, "/d", nil, nil)(context.Background(), json.RawMessage(raw)); err == nil {

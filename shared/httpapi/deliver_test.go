@@ -436,13 +436,13 @@ func TestRecordingLink(t *testing.T) {
 	}
 	assertCleanLogs(t, rig.logs.String(), mustQuery(good, "sig"), mustQuery(forged, "sig"))
 
-	// With no store or key configured (a function without recordings), the
+	// With no store or key configured (a misconfigured function), the
 	// route serves nothing.
 	bare := httpapi.All(httpapi.Deps{Store: tenant.NewMemoryStore()})
 	w := httptest.NewRecorder()
 	u, _ := url.Parse(good)
 	bare.ServeHTTP(w, httptest.NewRequest("GET", u.RequestURI(), nil))
-	if w.Code != 404 {
+	if w.Code != 503 {
 		t.Errorf("unconfigured: %d", w.Code)
 	}
 }

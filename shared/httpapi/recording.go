@@ -25,8 +25,13 @@ func handleRecording(d Deps) http.Handler {
 			return
 		}
 		account, rec := r.PathValue("account_sid"), r.PathValue("recording_sid")
-		if !tenant.ValidAccountSID(account) || !validSID("RE", rec) || d.Events.Links == nil || d.Events.Recordings == nil {
+		if !tenant.ValidAccountSID(account) || !validSID("RE", rec) {
 			plain(w, kindNotFound.status(), "not found\n")
+			return
+		}
+		if d.Events.Links == nil || d.Events.Recordings == nil {
+			d.Log.LogAttrs(ctx, slog.LevelError, "recording links are not configured (LINK_KEY_SECRET_ARN, RECORDINGS_BUCKET)")
+			plain(w, kindUnavailable.status(), "service unavailable\n")
 			return
 		}
 		logging.Add(ctx, slog.String("account_sid", account), slog.String("recording_sid", rec))

@@ -120,14 +120,17 @@ type recorder struct {
 	status       int
 }
 
+// Header implements http.ResponseWriter.
 func (w *recorder) Header() http.Header { return w.header }
 
+// WriteHeader implements http.ResponseWriter; only the first call counts.
 func (w *recorder) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status, w.sent = code, w.header.Clone()
 	}
 }
 
+// Write implements http.ResponseWriter, dropping the bytes.
 func (w *recorder) Write(b []byte) (int, error) {
 	w.WriteHeader(http.StatusOK)
 	return len(b), nil

@@ -36,6 +36,7 @@ var (
 // FetchError is a download that got an HTTP status other than 200.
 type FetchError struct{ Status int }
 
+// Error names the status; never the URL.
 func (e *FetchError) Error() string {
 	return fmt.Sprintf("twilio answered %d to the recording download", e.Status)
 }
