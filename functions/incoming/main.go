@@ -16,7 +16,7 @@ import (
 func main() {
 	d, err := httpapi.FromEnv(os.Getenv, "incoming", os.Stdout)
 	if err == nil {
-		_, err = eventsaws.FromEnv(os.Getenv, &d) // call.missed
+		err = eventsaws.QueueFromEnv(os.Getenv, &d) // call.missed
 	}
 	if err != nil {
 		// At start-up, so the first invocation fails loudly in the logs

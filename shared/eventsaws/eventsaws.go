@@ -82,6 +82,22 @@ func FromEnv(getenv func(string) string, d *httpapi.Deps) (*sqsqueue.Queue, erro
 	return q, nil
 }
 
+// QueueFromEnv sets only d.Events.Queue, from EVENTS_QUEUE_URL: what the
+// incoming function needs to queue call.missed. Unlike FromEnv it does not
+// reach the S3 client, which keeps it out of that bootstrap.
+func QueueFromEnv(getenv func(string) string, d *httpapi.Deps) error {
+	cfg, err := config.Load(getenv)
+	if err != nil || cfg.Events.QueueURL == "" {
+		return err
+	}
+	client, err := sqsqueue.NewClient(getenv)
+	if err != nil {
+		return err
+	}
+	d.Events.Queue = sqsqueue.New(client, cfg.Events.QueueURL)
+	return nil
+}
+
 // readLinkKey reads the link key secret (a random string CloudFormation
 // generated). Its value never reaches a log or an error.
 func readLinkKey(getenv func(string) string, arn string) ([]byte, error) {

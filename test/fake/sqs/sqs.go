@@ -66,7 +66,6 @@ type queue struct {
 	name       string
 	visibility time.Duration
 	msgs       []*message
-	seq        int
 }
 
 type message struct {
@@ -198,8 +197,8 @@ func (s *Server) Put(name, body string, attrs map[string]string) string {
 	return s.store(q, body, a).id
 }
 
+// store appends a message to q; the caller holds mu.
 func (s *Server) store(q *queue, body string, attrs map[string]attribute) *message {
-	q.seq++
 	m := &message{id: newUUID(), body: body, attrs: attrs, sent: s.now()}
 	q.msgs = append(q.msgs, m)
 	return m
