@@ -58,6 +58,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 	}
 	d.Metrics = nil // EMF lines are for CloudWatch; locally they only crowd the log
 	d.Numbers = phone.Library{}
+	// Call events in process: queue, delivery, recordings (events.go).
+	if err := startEvents(ctx, &d, cfg); err != nil {
+		ln.Close()
+		return err
+	}
 	var defaults softphoneDefaults
 	if cfg.TenantsFile == defaultTenantsFile {
 		if defaults, err = exampleDefaults(cfg.TenantsFile); err != nil {

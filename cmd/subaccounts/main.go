@@ -100,6 +100,7 @@ inspection:
   show ACCOUNT_SID             one tenant record (secrets redacted)
   check ACCOUNT_SID            verify record, key, app, numbers, index; exit 1 on problems
   reindex                      rebuild the deployment's tenant index from the secrets
+  dead-letters list|redrive    call events the delivery gave up on; send them again
 
 deployment (create, check, move-number): --stack NAME (reads outputs VoiceUrl,
   IncomingUrl, TokenUrl) or --voice-url URL --incoming-url URL [--token-url URL]
@@ -175,6 +176,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprint(stderr, usage)
 		return flag.ErrHelp
+	}
+	if args[0] == "dead-letters" {
+		return runDeadLetters(ctx, args[1:], stdout, stderr) // deadletters.go
 	}
 	name, args := args[0], args[1:]
 	cmd, ok := commands[name]

@@ -53,6 +53,8 @@ type Config struct {
 	Addr string
 	// LogLevel is debug, info, warn or error (LOG_LEVEL).
 	LogLevel string
+	// Events configures call events and recordings (events.go).
+	Events Events
 }
 
 // Load reads the environment through getenv (os.Getenv in mains, a map in
@@ -112,6 +114,9 @@ func Load(getenv func(string) string) (Config, error) {
 		if o = strings.TrimSpace(o); o != "" {
 			c.CORSAllowedOrigins = append(c.CORSAllowedOrigins, strings.TrimRight(o, "/"))
 		}
+	}
+	if err := loadEvents(getenv, &c); err != nil {
+		return c, err
 	}
 	return c, nil
 }

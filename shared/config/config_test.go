@@ -28,6 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 		SecretColdFetchBurst:       20,
 		Addr:                       "127.0.0.1:3000",
 		LogLevel:                   "info",
+		Events:                     Events{RecordingRetentionDays: 30, TwilioAPIBaseURL: "https://api.twilio.com", RecordingsDir: ".devdata/recordings"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("Load(empty) =\n%+v\nwant\n%+v", c, want)

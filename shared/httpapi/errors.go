@@ -23,6 +23,8 @@ const (
 	kindUnsupportedMedia
 	kindRateLimited
 	kindUnavailable
+	kindNotFound
+	kindGone
 )
 
 // status is the one place an error's kind becomes an HTTP status.
@@ -44,6 +46,10 @@ func (k kind) status() int {
 		return http.StatusTooManyRequests
 	case kindUnavailable:
 		return http.StatusServiceUnavailable
+	case kindNotFound:
+		return http.StatusNotFound
+	case kindGone:
+		return http.StatusGone
 	default:
 		return http.StatusInternalServerError
 	}

@@ -28,6 +28,14 @@ const (
 	PathIncoming          = "/incoming"
 	PathDialComplete      = "/incoming/dial-complete"
 	PathRecordingComplete = "/incoming/recording-complete"
+
+	// Call events (events.go): Twilio's status callbacks, the recording
+	// links (PathRecordings + AccountSid + "/" + RecordingSid) and the
+	// delivery, which only the queue calls (never routed by API Gateway).
+	PathCallStatus      = "/events/call-status"
+	PathRecordingStatus = "/events/recording-status"
+	PathRecordings      = "/recordings/"
+	PathDeliver         = "/internal/deliver"
 )
 
 // Deps is what every handler is built from. The zero values of Log, Metrics
@@ -55,6 +63,9 @@ type Deps struct {
 	// Setup leaves it nil, so the token function does not link the
 	// phone-number library; nil dials no phone number.
 	Numbers voice.Numbers
+	// Events is what the call-event routes need; its zero value queues
+	// nothing (events.go).
+	Events EventDeps
 }
 
 // Token serves /token, the token function's only route.
@@ -84,13 +95,34 @@ func Incoming(d Deps) http.Handler {
 	return d.serve(mux)
 }
 
-// All serves every route on one handler, as the dev server does.
+// Events serves Twilio's call and recording status callbacks and the
+// recording links: the events function's routes.
+func Events(d Deps) http.Handler {
+	d = d.withDefaults()
+	mux := http.NewServeMux()
+	mountEvents(mux, d)
+	return d.serve(mux)
+}
+
+// Deliver serves PathDeliver, where the queue hands over each event to
+// send to the tenant's app: the deliver function's only route.
+func Deliver(d Deps) http.Handler {
+	d = d.withDefaults()
+	mux := http.NewServeMux()
+	mux.Handle(PathDeliver, handleDeliver(d))
+	return d.serve(mux)
+}
+
+// All serves every route on one handler, as the dev server does, except
+// PathDeliver: the dev server's queue calls Deliver directly, so nobody
+// can post to it over the network.
 func All(d Deps) http.Handler {
 	d = d.withDefaults()
 	mux := http.NewServeMux()
 	mux.Handle(PathToken, handleToken(d))
 	mountVoice(mux, d)
 	mountIncoming(mux, d)
+	mountEvents(mux, d)
 	return d.serve(mux)
 }
 
@@ -102,8 +134,14 @@ func mountVoice(mux *http.ServeMux, d Deps) {
 func mountIncoming(mux *http.ServeMux, d Deps) {
 	rules := voice.Rules{Numbers: d.Numbers}
 	mux.Handle(PathIncoming, d.signed(handleStep(d, "incoming", rules.Incoming)))
-	mux.Handle(PathDialComplete, d.signed(handleStep(d, "dial_complete", rules.DialComplete)))
+	mux.Handle(PathDialComplete, d.signed(d.queueMissed(handleStep(d, "dial_complete", rules.DialComplete))))
 	mux.Handle(PathRecordingComplete, d.signed(handleStep(d, "recording_complete", rules.RecordingComplete)))
+}
+
+func mountEvents(mux *http.ServeMux, d Deps) {
+	mux.Handle(PathCallStatus, d.signed(handleCallStatus(d)))
+	mux.Handle(PathRecordingStatus, d.signed(handleRecordingStatus(d)))
+	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(d))
 }
 
 func (d Deps) withDefaults() Deps {
@@ -113,6 +151,7 @@ func (d Deps) withDefaults() Deps {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	d.Events = d.Events.withDefaults(d.Now)
 	return d
 }
 

@@ -33,6 +33,7 @@ func handleStep(d Deps, step string, decide func(voice.Call, *tenant.Tenant) voi
 			}
 			logging.Add(ctx, slog.String("account_sid", t.AccountSID), slog.String("call_sid", c.CallSID))
 			dec = decide(c, t)
+			dec = withRecordingCallback(dec, t, c, r.URL.Path)
 			record(d, r, step, t.AccountSID, dec)
 		} else {
 			d.Log.ErrorContext(ctx, "webhook reached without a tenant; answering hang-up")

@@ -167,7 +167,7 @@ func (t *Tenant) validate() error {
 			}
 		}
 	}
-	return nil
+	return t.Events.validate()
 }
 
 // validate checks the route of the tenant number self ("" for the default

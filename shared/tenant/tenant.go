@@ -37,6 +37,9 @@ type Tenant struct {
 	// otherwise. SuspendedAt (RFC 3339) says since when.
 	Status      string `json:"status,omitempty"`
 	SuspendedAt string `json:"suspended_at,omitempty"`
+
+	// Events, when set, sends the tenant's call events to its app (events.go).
+	Events *Events `json:"events,omitempty"`
 }
 
 // Values of Tenant.Status.

@@ -30,6 +30,9 @@ func (d Decision) AppendTwiML(dst []byte) []byte {
 		}
 		if d.Record {
 			b.Attr("record", RecordMode)
+			if d.RecordingCallback != "" {
+				b.Attr("recordingStatusCallback", d.RecordingCallback)
+			}
 		}
 		if d.Number != "" {
 			b.Text("Number", d.Number)
@@ -59,6 +62,9 @@ func (d Decision) AppendTwiML(dst []byte) []byte {
 		b.Attr("playBeep", "true")
 		if d.Action != "" {
 			b.Attr("action", d.Action)
+		}
+		if d.RecordingCallback != "" {
+			b.Attr("recordingStatusCallback", d.RecordingCallback)
 		}
 		b.End()
 		b.Empty("Hangup")

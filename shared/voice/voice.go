@@ -195,6 +195,9 @@ type Decision struct {
 	Action string
 	// MaxLength is the longest voicemail in seconds (KindVoicemail).
 	MaxLength int
+	// RecordingCallback is the recordingStatusCallback URL of a voicemail's
+	// <Record> or a recording <Dial>; empty for none (recording.go).
+	RecordingCallback string
 }
 
 // Display tells a ringing browser who is calling on which line.

@@ -70,6 +70,7 @@ var handlerBenches = []struct{ function, name string }{
 	{"token", "BenchmarkTokenHandler"},
 	{"voice", "BenchmarkVoiceHandler"},
 	{"incoming", "BenchmarkIncomingHandler"},
+	{"events", "BenchmarkCallStatusToQueued"},
 }
 
 // result is one benchmark line.

@@ -277,8 +277,8 @@ type emulator struct {
 // emulatorEnv is the whole environment of the emulator, which hands it on to
 // the bootstrap: nothing is inherited from the developer's shell, so their
 // AWS profile, region or TENANTS_FILE cannot leak in.
-func emulatorEnv(fn, home string, sm *fakesm.Server) []string {
-	return append(kit.AWSEnv(sm.URL()),
+func emulatorEnv(fn, home string, sm *fakesm.Server, extra ...string) []string {
+	return append(append(kit.AWSEnv(sm.URL()), extra...),
 		"HOME="+home,
 		"TZ=UTC",
 		"AWS_LAMBDA_FUNCTION_NAME="+fn,
@@ -289,9 +289,10 @@ func emulatorEnv(fn, home string, sm *fakesm.Server) []string {
 }
 
 // startEmulator runs fn's bootstrap under the emulator, on loopback only,
-// and waits until the emulator accepts connections. Everything it starts is
-// killed when the test ends.
-func startEmulator(t testing.TB, fx *fixture, fn string, sm *fakesm.Server) *emulator {
+// with extra environment (KEY=value) on top of the common one, and waits
+// until the emulator accepts connections. Everything it starts is killed
+// when the test ends.
+func startEmulator(t testing.TB, fx *fixture, fn string, sm *fakesm.Server, extra ...string) *emulator {
 	t.Helper()
 	bootstrap, ok := fx.bootstraps[fn]
 	if !ok {
@@ -305,7 +306,7 @@ func startEmulator(t testing.TB, fx *fixture, fn string, sm *fakesm.Server) *emu
 		"--log-level", "error",
 		bootstrap)
 	cmd.Dir = home
-	cmd.Env = emulatorEnv(fn, home, sm)
+	cmd.Env = emulatorEnv(fn, home, sm, extra...)
 	out := &kit.LogBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -438,13 +439,16 @@ func descendants(pid int) []int {
 	return out
 }
 
-// response is an HTTP API (payload 2.0) Lambda response.
+// response is an HTTP API (payload 2.0) Lambda response; Raw is the whole
+// payload, for functions that answer something else (an SQS batch
+// response).
 type response struct {
 	StatusCode int               `json:"statusCode"`
 	Headers    map[string]string `json:"headers"`
 	Cookies    []string          `json:"cookies"`
 	Body       string            `json:"body"`
 	IsBase64   bool              `json:"isBase64Encoded"`
+	Raw        json.RawMessage   `json:"-"`
 }
 
 // header returns a response header by case-insensitive name.
@@ -483,5 +487,6 @@ func (e *emulator) invoke(t testing.TB, event map[string]any) (response, time.Du
 	if err := json.Unmarshal(raw, &r); err != nil {
 		t.Fatalf("invoke %s: function returned %s, not an API Gateway response: %v\n%s", e.fn, raw, err, e.out.String())
 	}
+	r.Raw = raw
 	return r, elapsed
 }

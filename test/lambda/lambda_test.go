@@ -1,8 +1,11 @@
 package lambda
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -11,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/token"
 	"bubble-twilio-voice/shared/twiliosig"
@@ -39,7 +43,25 @@ type invocation struct {
 	wantHeaders map[string]string // exact values, names case-insensitive
 	wantBody    *string           // nil: not compared
 	check       func(t *testing.T, r response)
+	// event, when set, builds the event instead of req (an SQS event, or a
+	// request that needs the world's addresses); world checks what the
+	// fakes saw.
+	event func(t testing.TB, w *world) map[string]any
+	world func(t *testing.T, r response, w *world)
 }
+
+// payload is the event tc sends.
+func (tc invocation) payload(t testing.TB, w *world) map[string]any {
+	if tc.event != nil {
+		return tc.event(t, w)
+	}
+	return tc.req.event()
+}
+
+// linkKeyReads is the recording link key's GetSecretValue calls in a
+// function's cold request: the functions that sign or check links read it
+// once at start.
+var linkKeyReads = map[string]int{"events": 1, "deliver": 1}
 
 func body(s string) *string { return &s }
 
@@ -161,9 +183,15 @@ var invocations = map[string][]invocation{
 			wantStatus: 200, wantHeaders: xmlHeaders, wantBody: body(twimlDefault),
 		},
 		{
-			name:       "dial-complete step: voicemail",
+			name:       "dial-complete step: voicemail, and call.missed queued",
 			req:        webhook(prodStage, "/incoming/dial-complete", callForm("From", "+14155550123", "To", "+14155550100", "DialCallStatus", "no-answer"), authToken, true),
 			wantStatus: 200, wantHeaders: xmlHeaders, wantBody: body(twimlVoicemail),
+			world: func(t *testing.T, _ response, w *world) {
+				q := w.queued(t, eventsQueue)
+				if len(q) != 1 || q[0].Event.Type != "call.missed" || q[0].Event.From != "+14155550123" || q[0].Event.Status != "no-answer" {
+					t.Errorf("events queue %+v, want one call.missed", q)
+				}
+			},
 		},
 		{
 			name:       "recording-complete step",
@@ -186,6 +214,209 @@ var invocations = map[string][]invocation{
 			wantStatus: 404,
 		},
 	},
+	"events": {
+		{
+			name:       "call status, named stage: call.completed queued",
+			req:        webhook(prodStage, "/events/call-status", callForm("From", "client:alice", "To", "+14155550123", "CallStatus", "completed", "CallDuration", "42"), authToken, true),
+			wantStatus: 204,
+			world: func(t *testing.T, _ response, w *world) {
+				q := w.queued(t, eventsQueue)
+				if len(q) != 1 || q[0].Event.Type != "call.completed" || q[0].Event.Identity != "alice" || q[0].Event.DurationSeconds != 42 {
+					t.Errorf("events queue %+v", q)
+				}
+			},
+		},
+		{
+			name:       "call status ringing: dropped",
+			req:        webhook(defaultStage, "/events/call-status", callForm("From", "client:alice", "CallStatus", "ringing"), authToken, false),
+			wantStatus: 204,
+			world: func(t *testing.T, _ response, w *world) {
+				if n := len(w.sqs.Messages(eventsQueue)); n != 1 {
+					t.Errorf("%d queued, want still 1", n)
+				}
+			},
+		},
+		{
+			name: "recording status: call.recorded queued with the media URL",
+			event: func(t testing.TB, w *world) map[string]any {
+				return webhook(defaultStage, "/events/recording-status", callForm("RecordingSid", recordingSID, "RecordingStatus", "completed",
+					"RecordingSource", "DialVerb", "RecordingDuration", "65",
+					"RecordingUrl", w.twilio.URL+"/2010-04-01/Accounts/"+accountSID+"/Recordings/"+recordingSID), authToken, true).event()
+			},
+			wantStatus: 204,
+			world: func(t *testing.T, _ response, w *world) {
+				q := w.queued(t, eventsQueue)
+				if len(q) != 2 || q[1].Event.Type != "call.recorded" || q[1].RecordingSID != recordingSID {
+					t.Errorf("events queue %+v", q)
+				}
+			},
+		},
+		{
+			name: "recording status with a foreign RecordingUrl: refused, nothing queued",
+			req: webhook(defaultStage, "/events/recording-status", callForm("RecordingSid", recordingSID, "RecordingStatus", "completed",
+				"RecordingSource", "DialVerb", "RecordingUrl", "https://media.example.net/2010-04-01/Accounts/"+accountSID+"/Recordings/"+recordingSID), authToken, true),
+			wantStatus: 400,
+			world: func(t *testing.T, _ response, w *world) {
+				if n := len(w.sqs.Messages(eventsQueue)); n != 2 || w.mediaRequests() != 0 {
+					t.Errorf("%d queued, %d media requests", n, w.mediaRequests())
+				}
+			},
+		},
+		{
+			name:       "unsigned call status",
+			req:        webhook(prodStage, "/events/call-status", callForm("CallStatus", "completed"), "", true),
+			wantStatus: 403, wantBody: body(forbiddenBody),
+		},
+		{
+			name: "recording link: 302 to a presigned S3 URL that plays",
+			event: func(t testing.TB, w *world) map[string]any {
+				w.storeRecording(t, recordingSID)
+				u := link(t, recordingSID, time.Now().Add(time.Hour))
+				path, query, _ := strings.Cut(strings.TrimPrefix(u, "https://"+domainName), "?")
+				return request{method: "GET", stage: defaultStage, route: path, query: query}.event()
+			},
+			wantStatus: 302,
+			world: func(t *testing.T, r response, w *world) {
+				loc := r.header("Location")
+				if !strings.HasPrefix(loc, w.s3.URL+"/"+bucket+"/") || !strings.Contains(loc, "X-Amz-Signature=") {
+					t.Fatalf("Location %q", loc)
+				}
+				resp, err := http.Get(loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if !bytes.Equal(got, mp3) {
+					t.Errorf("presigned URL served %d bytes", len(got))
+				}
+			},
+		},
+		{
+			name: "forged recording link",
+			req: request{method: "GET", stage: defaultStage, route: "/recordings/" + accountSID + "/" + recordingSID,
+				query: "expires=4102444800&sig=0000000000000000000000000000000000000000000000000000000000000000"},
+			wantStatus: 403,
+		},
+		{
+			name:       "another function's path",
+			req:        webhook(prodStage, "/voice", callForm("From", "client:alice", "To", "+14155550123"), authToken, true),
+			wantStatus: 404,
+		},
+	},
+	"deliver": {
+		{
+			name: "SQS batch: delivered to the app",
+			event: func(t testing.TB, w *world) map[string]any {
+				return w.sqsEvent(t, eventBody(t, "call.completed", ""))
+			},
+			world: func(t *testing.T, r response, w *world) {
+				wantBatch(t, r, 0)
+				evs := w.appEvents(t)
+				if len(evs) != 1 || evs[0].Type != "call.completed" || evs[0].CallSID != callSID {
+					t.Errorf("app got %+v", evs)
+				}
+				if n := len(w.sqs.Messages(eventsQueue)); n != 1 {
+					t.Errorf("%d left on the queue (the event source mapping deletes; here only the receipt is real)", n)
+				}
+			},
+		},
+		{
+			name: "SQS batch: a recording copied to S3 and linked",
+			event: func(t testing.TB, w *world) map[string]any {
+				return w.sqsEvent(t, eventBody(t, "call.recorded", w.twilio.URL+"/2010-04-01/Accounts/"+accountSID+"/Recordings/"+recordingSID))
+			},
+			world: func(t *testing.T, r response, w *world) {
+				wantBatch(t, r, 0)
+				evs := w.appEvents(t)
+				if len(evs) != 2 || !strings.HasPrefix(evs[1].RecordingURL, "https://"+domainName+"/recordings/"+accountSID+"/"+recordingSID+"?expires=") {
+					t.Errorf("app got %+v", evs)
+				}
+				if w.mediaRequests() != 1 {
+					t.Errorf("%d media requests, want 1", w.mediaRequests())
+				}
+			},
+		},
+		{
+			name: "SQS batch: the app fails, retried in 3 s",
+			event: func(t testing.TB, w *world) map[string]any {
+				w.appMu.Lock()
+				w.appCode = 503
+				w.appMu.Unlock()
+				return w.sqsEvent(t, eventBody(t, "call.missed", ""))
+			},
+			world: func(t *testing.T, r response, w *world) {
+				wantBatch(t, r, 1)
+				for _, m := range w.sqs.Messages(eventsQueue) {
+					if strings.Contains(m.Body, `"call.missed"`) {
+						if d := time.Until(m.HiddenUntil); d < time.Second || d > 4*time.Second {
+							t.Errorf("the failed message is hidden for %s, want the 3 s retry delay", d)
+						}
+					}
+				}
+			},
+		},
+		{
+			name: "SQS batch: the app refuses, dead-lettered",
+			event: func(t testing.TB, w *world) map[string]any {
+				w.appMu.Lock()
+				w.appCode = 404
+				w.appMu.Unlock()
+				return w.sqsEvent(t, eventBody(t, "call.completed", ""))
+			},
+			world: func(t *testing.T, r response, w *world) {
+				wantBatch(t, r, 0)
+				dl := w.sqs.Messages(deadLetters)
+				if len(dl) != 1 || dl[0].Attributes["reason"] != "app answered 404" {
+					t.Errorf("dead letters %+v", dl)
+				}
+			},
+		},
+		{
+			name:  "an API Gateway event is not an SQS event",
+			req:   webhook(prodStage, "/voice", callForm("From", "client:alice"), authToken, true),
+			check: func(t *testing.T, r response) { wantError(t, r) },
+		},
+	},
+}
+
+// eventBody is a queued message of the tenant's call, of type typ, with a
+// recording when mediaURL is set.
+func eventBody(t testing.TB, typ, mediaURL string) string {
+	t.Helper()
+	id := events.ID(typ, accountSID, callSID, "")
+	m := events.Message{Version: events.MessageVersion, Event: events.Event{ID: id, Type: typ, AccountSID: accountSID, CallSID: callSID,
+		Direction: "outgoing", From: "client:alice", To: "+14155550123", Identity: "alice", Status: "completed",
+		OccurredAt: "2026-11-13T15:09:00Z", OccurredAtUnix: 1794582540}}
+	if mediaURL != "" {
+		m.Event.ID = events.ID(typ, accountSID, callSID, recordingSID)
+		m.RecordingSID, m.RecordingMediaURL = recordingSID, mediaURL
+	}
+	return string(m.Encode())
+}
+
+// wantBatch checks an SQS batch response names failures failed messages.
+func wantBatch(t *testing.T, r response, failures int) {
+	t.Helper()
+	var b struct {
+		BatchItemFailures []struct {
+			ItemIdentifier string `json:"itemIdentifier"`
+		} `json:"batchItemFailures"`
+	}
+	if err := json.Unmarshal(r.Raw, &b); err != nil || b.BatchItemFailures == nil {
+		t.Fatalf("not a batch response: %s (%v)", r.Raw, err)
+	}
+	if len(b.BatchItemFailures) != failures {
+		t.Errorf("batch item failures %s, want %d", r.Raw, failures)
+	}
+}
+
+// wantError checks the function failed the invocation.
+func wantError(t *testing.T, r response) {
+	t.Helper()
+	if !strings.Contains(string(r.Raw), "errorMessage") {
+		t.Errorf("response %s, want a function error", r.Raw)
+	}
 }
 
 // TestBootstraps runs each function's bootstrap under the emulator and
@@ -193,7 +424,7 @@ var invocations = map[string][]invocation{
 // and that no secret reaches the logs.
 func TestBootstraps(t *testing.T) {
 	fx := setup(t)
-	for _, want := range []string{"token", "voice", "incoming"} {
+	for _, want := range []string{"token", "voice", "incoming", "events", "deliver"} {
 		if !slices.Contains(fx.functions, want) {
 			t.Errorf("functions/%s does not exist; found %v", want, fx.functions)
 		}
@@ -205,21 +436,30 @@ func TestBootstraps(t *testing.T) {
 				t.Fatalf("functions/%s has no invocations in test/lambda: add some", fn)
 			}
 			sm := seededSecretsManager(t)
-			e := startEmulator(t, fx, fn, sm)
+			w := startWorld(t, sm)
+			e := startEmulator(t, fx, fn, sm, w.env(fn)...)
 
 			for i, tc := range cases {
+				ev := tc.payload(t, w)
 				before := sm.TotalCalls()
-				r, elapsed := e.invoke(t, tc.req.event())
+				r, elapsed := e.invoke(t, ev)
 				if i == 0 {
 					t.Logf("%s cold start (emulator starts the bootstrap, first response): %s", fn, elapsed.Round(10*time.Microsecond))
-					// One read of the tenant index, one of the tenant.
-					if n, x := sm.CallsFor("GetSecretValue", secretPrefix+accountSID), sm.CallsFor("GetSecretValue", secretPrefix+tenant.IndexSecretName); n != 1 || x != 1 || sm.TotalCalls() != 2 {
-						t.Errorf("cold request made %d GetSecretValue calls for the tenant, %d for the index and %d in all, want 1, 1, 2", n, x, sm.TotalCalls())
+					// One read of the tenant index, one of the tenant, and one of
+					// the recording link key for the functions that use it.
+					n, x := sm.CallsFor("GetSecretValue", secretPrefix+accountSID), sm.CallsFor("GetSecretValue", secretPrefix+tenant.IndexSecretName)
+					if want := 2 + linkKeyReads[fn]; n != 1 || x != 1 || sm.TotalCalls() != want {
+						t.Errorf("cold request made %d GetSecretValue calls for the tenant, %d for the index and %d in all, want 1, 1, %d", n, x, sm.TotalCalls(), want)
 					}
 				} else if n := sm.TotalCalls() - before; n != 0 {
 					t.Errorf("%s: warm request made %d Secrets Manager calls, want none", tc.name, n)
 				}
-				t.Run(tc.name, func(t *testing.T) { checkResponse(t, tc, r) })
+				t.Run(tc.name, func(t *testing.T) {
+					checkResponse(t, tc, r)
+					if tc.world != nil {
+						tc.world(t, r, w)
+					}
+				})
 			}
 
 			// The bootstrap's logs reach the emulator's output; make sure we
@@ -228,10 +468,13 @@ func TestBootstraps(t *testing.T) {
 			if !strings.Contains(out, accountSID) {
 				t.Errorf("no log line names the account; is the bootstrap's output captured?\n%s", out)
 			}
-			for _, s := range secretValues {
+			for _, s := range append(secretValues, w.secrets()...) {
 				if strings.Contains(out, s) {
 					t.Errorf("a secret of the tenant appears in the function's output")
 				}
+			}
+			if strings.Contains(out, "sig=") || strings.Contains(out, "X-Amz-Signature") {
+				t.Errorf("a link signature or a presigned URL appears in the function's output")
 			}
 		})
 	}
@@ -327,17 +570,18 @@ func TestColdStart(t *testing.T) {
 				t.Fatalf("functions/%s has no invocations in test/lambda: add some", fn)
 			}
 			sm := seededSecretsManager(t)
+			w := startWorld(t, sm)
 			var cold []time.Duration
 			maxRSS := 0
 			for range runs {
-				e := startEmulator(t, fx, fn, sm)
-				r, elapsed := e.invoke(t, cases[0].req.event())
+				e := startEmulator(t, fx, fn, sm, w.env(fn)...)
+				r, elapsed := e.invoke(t, cases[0].payload(t, w))
 				if r.StatusCode != cases[0].wantStatus {
 					t.Fatalf("cold request: status %d, want %d: %s", r.StatusCode, cases[0].wantStatus, r.Body)
 				}
 				cold = append(cold, elapsed)
 				for _, tc := range cases[1:] {
-					e.invoke(t, tc.req.event())
+					e.invoke(t, tc.payload(t, w))
 				}
 				rss, err := e.maxRSSKiB()
 				if err != nil {

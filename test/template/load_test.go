@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/awslabs/goformation/v7"
@@ -64,6 +65,21 @@ var processor = &intrinsics.ProcessorOptions{
 				return args[0]
 			}
 			return in
+		},
+		// A GetAtt becomes "GetAtt:Resource.Attribute", so a check sees which
+		// resource a policy or an event source names.
+		"Fn::GetAtt": func(_ string, in, _ any) any {
+			switch v := in.(type) {
+			case []any:
+				parts := make([]string, len(v))
+				for i, p := range v {
+					parts[i] = fmt.Sprint(p)
+				}
+				return "GetAtt:" + strings.Join(parts, ".")
+			case string:
+				return "GetAtt:" + v
+			}
+			return nil
 		},
 		"Ref": func(name string, in, tmpl any) any {
 			if v := intrinsics.Ref(name, in, tmpl); v != nil {
@@ -181,3 +197,10 @@ func (s *stack) resourceType(id string) string {
 type (
 	serverlessFunction = serverless.Function
 )
+
+// paramDefault returns a parameter's Default from the generic document.
+func (s *stack) paramDefault(name string) any {
+	params, _ := s.doc["Parameters"].(map[string]any)
+	p, _ := params[name].(map[string]any)
+	return p["Default"]
+}

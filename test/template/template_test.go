@@ -28,11 +28,16 @@ const secretARN = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::Ac
 // well before.
 const maxTimeout = 5
 
+// maxQueueTimeout bounds a function fed by a queue (Lambda's limit is 900 s).
+const maxQueueTimeout = 900
+
 // expectedRoutes are the HttpApi routes of each function ("METHOD /path").
 var expectedRoutes = map[string][]string{
 	"token":    {"GET /token", "OPTIONS /token", "POST /token"},
 	"voice":    {"POST /voice"},
 	"incoming": {"POST /incoming", "POST /incoming/dial-complete", "POST /incoming/recording-complete"},
+	"events":   {"GET /recordings/{account_sid}/{recording_sid}", "POST /events/call-status", "POST /events/recording-status"},
+	"deliver":  nil, // fed by the events queue (checkDelivery)
 }
 
 // servedPaths are the paths each function's handler serves; every one must
@@ -41,6 +46,8 @@ var servedPaths = map[string][]string{
 	"token":    {httpapi.PathToken},
 	"voice":    {httpapi.PathVoice},
 	"incoming": {httpapi.PathIncoming, httpapi.PathDialComplete, httpapi.PathRecordingComplete},
+	"events": {httpapi.PathCallStatus, httpapi.PathRecordingStatus,
+		httpapi.PathRecordings + "AC0123456789abcdef0123456789abcdef/RE0123456789abcdef0123456789abcdef"},
 }
 
 // handlers are each function's routes as its main mounts them, with an
@@ -49,6 +56,8 @@ var handlers = map[string]func(httpapi.Deps) http.Handler{
 	"token":    httpapi.Token,
 	"voice":    httpapi.Voice,
 	"incoming": httpapi.Incoming,
+	"events":   httpapi.Events,
+	"deliver":  httpapi.Deliver,
 }
 
 // mutation edits the template (or, with makefile set, the Makefile) so that
@@ -90,26 +99,41 @@ var checks = []struct {
 	{"handler bootstrap", checkFunctions(func(id string, f fn) error {
 		return want(id, "Handler", str(f.Handler), "bootstrap")
 	}), []mutation{{"main", false, "Handler: bootstrap", "Handler: main"}}},
-	{"timeout at most 5 s", checkFunctions(func(id string, f fn) error {
-		if f.Timeout == nil || *f.Timeout < 1 || *f.Timeout > maxTimeout {
-			return fmt.Errorf("%s: Timeout %v, want 1..%d s (Twilio gives up at 15 s, then calls the fallback URL)", id, deref(f.Timeout), maxTimeout)
+	{"timeout at most 5 s behind the API, stated for the queue's", checkFunctions(func(id string, f fn) error {
+		limit := maxTimeout
+		if !hasHTTPEvents(f) {
+			limit = maxQueueTimeout // checkDelivery ties it to the queue's visibility
+		}
+		if f.Timeout == nil || *f.Timeout < 1 || *f.Timeout > limit {
+			return fmt.Errorf("%s: Timeout %v, want 1..%d s (Twilio gives up at 15 s, then calls the fallback URL)", id, deref(f.Timeout), limit)
 		}
 		return nil
 	}), []mutation{
 		{"10 s", false, "Timeout: 5", "Timeout: 10"},
 		{"missing (SAM default 3 s is fine, but it must be stated)", false, "      Timeout: 5\n", ""},
+		{"events function 30 s", false, "      # An answer in time for Twilio, and sooner than its 15 s limit.\n      Timeout: 5", "      Timeout: 30"},
+		{"deliver function missing", false, "      Timeout: 90\n", ""},
 	}},
 	{"BuildMethod makefile", checkFunctions(func(id string, f fn) error {
 		m, _ := f.AWSCloudFormationMetadata["BuildMethod"].(string)
 		return want(id, "Metadata.BuildMethod", m, "makefile")
 	}), []mutation{{"go1.x", false, "BuildMethod: makefile", "BuildMethod: go1.x"}}},
-	{"policies: only GetSecretValue on the tenants' secrets", checkPolicy, []mutation{
+	{"policies: least privilege, per function", checkPolicy, []mutation{
 		{"another action", false, "Action: secretsmanager:GetSecretValue", "Action: [secretsmanager:GetSecretValue, secretsmanager:ListSecrets]"},
 		{"wildcard action", false, "Action: secretsmanager:GetSecretValue", "Action: secretsmanager:*"},
 		{"any secret", false, "secret:${SecretPrefix}*", "secret:*"},
 		{"any resource", false, "Resource: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretPrefix}*", `Resource: "*"`},
 		{"managed policy added", false, "      Policies:\n", "      Policies:\n        - AWSLambdaBasicExecutionRole\n"},
 		{"deny turned allow-all", false, "            - Effect: Allow\n", "            - Effect: Allow\n              NotAction: iam:*\n              Resource: \"*\"\n            - Effect: Allow\n"},
+		{"incoming sends to any queue", false, "            # call.missed from the no-answer step\n            - Effect: Allow\n              Action: sqs:SendMessage\n              Resource: !GetAtt EventsQueue.Arn", "            # call.missed from the no-answer step\n            - Effect: Allow\n              Action: sqs:SendMessage\n              Resource: \"*\""},
+		{"events sends to the dead-letter queue", false, "              Action: sqs:SendMessage\n              Resource: !GetAtt EventsQueue.Arn\n            # A presigned", "              Action: sqs:SendMessage\n              Resource: !GetAtt EventsDeadLetterQueue.Arn\n            # A presigned"},
+		{"events writes recordings", false, "              Action: s3:GetObject\n", "              Action: [s3:GetObject, s3:PutObject]\n"},
+		{"events reads any bucket", false, "              Action: s3:GetObject\n              Resource: !Sub ${RecordingsBucket.Arn}/*", "              Action: s3:GetObject\n              Resource: \"*\""},
+		{"link key readable by token", false, "          TOKEN_RATE_PER_IDENTITY: !Ref TokenRatePerIdentity\n      LoggingConfig:\n        LogGroup: !Ref TokenLogGroup\n      Policies:\n        - Version: \"2012-10-17\"\n          Statement:\n", "          TOKEN_RATE_PER_IDENTITY: !Ref TokenRatePerIdentity\n      LoggingConfig:\n        LogGroup: !Ref TokenLogGroup\n      Policies:\n        - Version: \"2012-10-17\"\n          Statement:\n            - Effect: Allow\n              Action: secretsmanager:GetSecretValue\n              Resource: !Ref RecordingLinkKey\n"},
+		{"deliver sends to the events queue", false, "              Action: sqs:SendMessage\n              Resource: !GetAtt EventsDeadLetterQueue.Arn", "              Action: sqs:SendMessage\n              Resource: !GetAtt EventsQueue.Arn"},
+		{"deliver may delete recordings", false, "              Action: [s3:GetObject, s3:PutObject]", "              Action: [s3:GetObject, s3:PutObject, s3:DeleteObject]"},
+		{"deliver purges the queue", false, "sqs:ChangeMessageVisibility]", "sqs:ChangeMessageVisibility, sqs:PurgeQueue]"},
+		{"deliver lists every bucket", false, "              Action: s3:ListBucket\n              Resource: !GetAtt RecordingsBucket.Arn", "              Action: s3:ListBucket\n              Resource: \"*\""},
 	}},
 	{"outputs TokenUrl, VoiceUrl, IncomingUrl", checkOutputs, []mutation{
 		{"renamed", false, "  VoiceUrl:", "  VoiceURL:"},
@@ -179,6 +203,42 @@ var checks = []struct {
 		{"no 429 alarm", false, "      MetricName: ApiThrottled\n      Statistic: Sum", "      MetricName: ApiThrottledX\n      Statistic: Sum"},
 		{"an alarm that notifies nobody", false, "      AlarmActions: !If [HasAlarmEmail, [!Ref AlarmTopic], !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]]\n", ""},
 		{"alarm e-mail ignored", false, "      AlarmActions: !If [HasAlarmEmail, [!Ref AlarmTopic], !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]]\n", "      AlarmActions: !If [HasAlarmTopic, [!Ref AlarmTopicArn], !Ref AWS::NoValue]\n"},
+		{"no Errors alarm for deliver", false, "Value: !Ref DeliverFunction}", "Value: !Ref EventsFunction}"},
+	}},
+	{"dead-letter alarm", checkDeadLetterAlarm, []mutation{
+		{"dead-letter alarm on the events queue", false, "Dimensions: [{Name: QueueName, Value: !GetAtt EventsDeadLetterQueue.QueueName}]", "Dimensions: [{Name: QueueName, Value: !GetAtt EventsQueue.QueueName}]"},
+		{"dead-letter alarm at 5", false, "      Threshold: 0\n      ComparisonOperator: GreaterThanThreshold", "      Threshold: 5\n      ComparisonOperator: GreaterThanThreshold"},
+		{"dead-letter alarm on another metric", false, "MetricName: ApproximateNumberOfMessagesVisible", "MetricName: NumberOfMessagesSent"},
+	}},
+	{"events queue: encrypted, retries for 24 h, then the dead-letter queue", checkQueues, []mutation{
+		{"no encryption", false, "      SqsManagedSseEnabled: true\n      # At least 6", "      # At least 6"},
+		{"dead-letter queue unencrypted", false, "      SqsManagedSseEnabled: true\n      # The most SQS keeps", "      # The most SQS keeps"},
+		{"no redrive policy", false, "      RedrivePolicy:\n        deadLetterTargetArn: !GetAtt EventsDeadLetterQueue.Arn\n        maxReceiveCount: 25\n", ""},
+		{"redrive to itself", false, "deadLetterTargetArn: !GetAtt EventsDeadLetterQueue.Arn", "deadLetterTargetArn: !GetAtt EventsQueue.Arn"},
+		{"too few receives for the schedule", false, "maxReceiveCount: 25", "maxReceiveCount: 5"},
+		{"retention shorter than the schedule", false, "MessageRetentionPeriod: 345600", "MessageRetentionPeriod: 86400"},
+		{"dead letters kept less than the queue", false, "MessageRetentionPeriod: 1209600", "MessageRetentionPeriod: 172800"},
+		{"visibility under 6 x the deliver timeout", false, "VisibilityTimeout: 540", "VisibilityTimeout: 60"},
+	}},
+	{"deliver: fed by the events queue with partial batch responses", checkDelivery, []mutation{
+		{"no partial batch responses", false, "            FunctionResponseTypes: [ReportBatchItemFailures]\n", ""},
+		{"fed by the dead-letter queue", false, "            Queue: !GetAtt EventsQueue.Arn", "            Queue: !GetAtt EventsDeadLetterQueue.Arn"},
+		{"no dead-letter queue given", false, "          EVENTS_DLQ_URL: !Ref EventsDeadLetterQueue\n", ""},
+		{"events function sends nowhere", false, "          EVENTS_QUEUE_URL: !Ref EventsQueue\n          RECORDINGS_BUCKET: !Ref RecordingsBucket\n          LINK_KEY_SECRET_ARN: !Ref RecordingLinkKey\n          RECORDING_RETENTION_DAYS: !Ref RecordingRetentionDays\n      LoggingConfig:\n        LogGroup: !Ref EventsLogGroup", "          RECORDINGS_BUCKET: !Ref RecordingsBucket\n          LINK_KEY_SECRET_ARN: !Ref RecordingLinkKey\n          RECORDING_RETENTION_DAYS: !Ref RecordingRetentionDays\n      LoggingConfig:\n        LogGroup: !Ref EventsLogGroup"},
+	}},
+	{"recordings bucket: private, encrypted, expiring", checkBucket, []mutation{
+		{"public ACLs allowed", false, "        BlockPublicAcls: true", "        BlockPublicAcls: false"},
+		{"public policies allowed", false, "        RestrictPublicBuckets: true", "        RestrictPublicBuckets: false"},
+		{"no encryption", false, "      BucketEncryption:\n        ServerSideEncryptionConfiguration:\n          - ServerSideEncryptionByDefault:\n              SSEAlgorithm: AES256\n", ""},
+		{"no expiry", false, "            ExpirationInDays: !Ref RecordingRetentionDays\n", ""},
+		{"expiry rule disabled", false, "            Status: Enabled", "            Status: Disabled"},
+		{"fixed expiry", false, "            ExpirationInDays: !Ref RecordingRetentionDays", "            ExpirationInDays: 365"},
+		{"ACLs enabled", false, "ObjectOwnership: BucketOwnerEnforced", "ObjectOwnership: ObjectWriter"},
+		{"link validity differs from retention", false, "          RECORDING_RETENTION_DAYS: !Ref RecordingRetentionDays\n      LoggingConfig:\n        LogGroup: !Ref DeliverLogGroup", "          RECORDING_RETENTION_DAYS: 365\n      LoggingConfig:\n        LogGroup: !Ref DeliverLogGroup"},
+	}},
+	{"outputs for the call events", checkEventOutputs, []mutation{
+		{"no dead-letter queue output", false, "  EventsDeadLetterQueueUrl:\n", "  DeadLetterQueue:\n"},
+		{"status callback at the wrong path", false, "        - /events/call-status", "        - /events/status"},
 	}},
 }
 
@@ -324,12 +384,54 @@ func hasGoMain(dir string) bool {
 	return false
 }
 
-// checkPolicy allows only inline policy documents whose statements all
-// Allow secretsmanager:GetSecretValue on secretARN. It reads the generic
-// document: goformation's Policies union decodes a list of documents into
-// several of its variants at once.
+// statement is one Allow statement: its actions (sorted) on one resource.
+type statement struct {
+	actions  string // comma-joined, sorted
+	resource string
+}
+
+// Resources the statements may name, as the checks see them (Fn::Sub text,
+// GetAtt:Resource.Attribute, a Ref to a resource as its logical ID).
+const (
+	eventsQueueARN = "GetAtt:EventsQueue.Arn"
+	deadLetterARN  = "GetAtt:EventsDeadLetterQueue.Arn"
+	bucketObjects  = "${RecordingsBucket.Arn}/*"
+	bucketARN      = "GetAtt:RecordingsBucket.Arn"
+	linkKey        = "RecordingLinkKey"
+)
+
+var tenantSecrets = statement{"secretsmanager:GetSecretValue", secretARN}
+
+// wantPolicies is every function's whole policy: each may read its tenants'
+// secrets and nothing else, except what call events need: incoming and
+// events send to the events queue only; events reads recordings (to
+// presign) and the link key; deliver polls the events queue, sends to the
+// dead-letter queue only, reads and writes only the bucket's objects.
+var wantPolicies = map[string][]statement{
+	"token":    {tenantSecrets},
+	"voice":    {tenantSecrets},
+	"incoming": {tenantSecrets, {"sqs:SendMessage", eventsQueueARN}},
+	"events": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey}, {"sqs:SendMessage", eventsQueueARN},
+		{"s3:GetObject", bucketObjects}},
+	"deliver": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey},
+		{"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ReceiveMessage", eventsQueueARN},
+		{"sqs:SendMessage", deadLetterARN}, {"s3:GetObject,s3:PutObject", bucketObjects}, {"s3:ListBucket", bucketARN}},
+}
+
+// checkPolicy allows only inline policy documents whose Allow statements
+// are exactly the function's wantPolicies. It reads the generic document:
+// goformation's Policies union decodes a list of documents into several of
+// its variants at once.
 func checkPolicy(s *stack) error {
 	return checkFunctions(func(id string, _ fn) error {
+		name, err := functionName(id)
+		if err != nil {
+			return err
+		}
+		want, ok := wantPolicies[name]
+		if !ok {
+			return fmt.Errorf("%s: no wantPolicies entry in this test; add one", id)
+		}
 		var docs []any
 		switch p := s.resourceProps(id)["Policies"].(type) {
 		case nil:
@@ -340,6 +442,7 @@ func checkPolicy(s *stack) error {
 			docs = []any{p}
 		}
 		var errs []error
+		var got []statement
 		for i, raw := range docs {
 			if raw == nil {
 				// A conditional policy (kms:Decrypt with SecretsKmsKeyArn) that
@@ -362,12 +465,21 @@ func checkPolicy(s *stack) error {
 				if st["Effect"] != "Allow" {
 					errs = append(errs, fmt.Errorf("%s: statement %d Effect %v, want Allow", id, j, st["Effect"]))
 				}
-				if a := stringsOf(st["Action"]); !slices.Equal(a, []string{"secretsmanager:GetSecretValue"}) {
-					errs = append(errs, fmt.Errorf("%s: statement %d Action %v, want only secretsmanager:GetSecretValue", id, j, a))
+				actions := stringsOf(st["Action"])
+				sort.Strings(actions)
+				for _, r := range stringsOf(st["Resource"]) {
+					got = append(got, statement{strings.Join(actions, ","), r})
 				}
-				if r := stringsOf(st["Resource"]); !slices.Equal(r, []string{secretARN}) {
-					errs = append(errs, fmt.Errorf("%s: statement %d Resource %v, want only %s", id, j, r, secretARN))
-				}
+			}
+		}
+		for _, g := range got {
+			if !slices.Contains(want, g) {
+				errs = append(errs, fmt.Errorf("%s: allows %s on %s, which it must not", id, g.actions, g.resource))
+			}
+		}
+		for _, w := range want {
+			if !slices.Contains(got, w) {
+				errs = append(errs, fmt.Errorf("%s: does not allow %s on %s, which it needs", id, w.actions, w.resource))
 			}
 		}
 		return errors.Join(errs...)
@@ -419,6 +531,9 @@ func routes(s *stack) (map[string][]string, error) {
 			continue
 		}
 		for evName, ev := range f.Events {
+			if ev.Type == "SQS" && name == "deliver" {
+				continue // checkDelivery
+			}
 			if ev.Type != "HttpApi" || ev.Properties == nil || ev.Properties.HttpApiEvent == nil {
 				errs = append(errs, fmt.Errorf("%s: event %s is %s, want HttpApi", id, evName, ev.Type))
 				continue
@@ -629,4 +744,201 @@ func TestSAMBuildTargetsNeedArtifactsDir(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkDeadLetterAlarm: any dead-lettered event alarms, because someone has
+// to fix the app and redrive.
+func checkDeadLetterAlarm(s *stack) error {
+	for _, a := range s.tmpl.GetAllCloudWatchAlarmResources() {
+		if str(a.Namespace) != "AWS/SQS" || str(a.MetricName) != "ApproximateNumberOfMessagesVisible" || len(a.Dimensions) != 1 ||
+			a.Dimensions[0].Name != "QueueName" || a.Dimensions[0].Value != "GetAtt:EventsDeadLetterQueue.QueueName" || a.Threshold == nil {
+			continue
+		}
+		switch {
+		case a.ComparisonOperator == "GreaterThanThreshold" && *a.Threshold == 0,
+			a.ComparisonOperator == "GreaterThanOrEqualToThreshold" && *a.Threshold == 1:
+			return nil
+		}
+	}
+	return errors.New("no alarm on the dead-letter queue's ApproximateNumberOfMessagesVisible > 0")
+}
+
+// hasHTTPEvents reports whether f is behind the HTTP API.
+func hasHTTPEvents(f fn) bool {
+	for _, ev := range f.Events {
+		if ev.Type == "HttpApi" {
+			return true
+		}
+	}
+	return false
+}
+
+// number reads a numeric property (YAML numbers, or strings).
+func number(v any) (float64, bool) {
+	switch v := v.(type) {
+	case float64:
+		return v, true
+	case string:
+		n, err := strconv.ParseFloat(v, 64)
+		return n, err == nil
+	}
+	return 0, false
+}
+
+// Queue settings the delivery's schedule needs (shared/events/retry.go):
+// 12 receives over about 27 h.
+const (
+	minMaxReceiveCount = 15
+	minQueueRetention  = 2 * 24 * 3600
+)
+
+// checkQueues: both queues encrypted; the events queue redrives to the
+// dead-letter queue after enough receives for the retry schedule, keeps
+// messages longer than the schedule, hides a received message for at least
+// 6 x the deliver function's timeout (Lambda's recommendation); the
+// dead-letter queue keeps messages at least as long.
+func checkQueues(s *stack) error {
+	q, dlq := s.resourceProps("EventsQueue"), s.resourceProps("EventsDeadLetterQueue")
+	if q == nil || dlq == nil || s.resourceType("EventsQueue") != "AWS::SQS::Queue" || s.resourceType("EventsDeadLetterQueue") != "AWS::SQS::Queue" {
+		return errors.New("no AWS::SQS::Queue EventsQueue and EventsDeadLetterQueue")
+	}
+	var errs []error
+	for id, p := range map[string]map[string]any{"EventsQueue": q, "EventsDeadLetterQueue": dlq} {
+		if p["SqsManagedSseEnabled"] != true && p["KmsMasterKeyId"] == nil {
+			errs = append(errs, fmt.Errorf("%s is not encrypted (SqsManagedSseEnabled or KmsMasterKeyId)", id))
+		}
+	}
+	rp, _ := q["RedrivePolicy"].(map[string]any)
+	if rp["deadLetterTargetArn"] != deadLetterARN {
+		errs = append(errs, fmt.Errorf("EventsQueue RedrivePolicy target %v, want %s", rp["deadLetterTargetArn"], deadLetterARN))
+	}
+	if n, ok := number(rp["maxReceiveCount"]); !ok || n < minMaxReceiveCount {
+		errs = append(errs, fmt.Errorf("EventsQueue maxReceiveCount %v, want at least %d (the schedule's 12 receives and a margin)", rp["maxReceiveCount"], minMaxReceiveCount))
+	}
+	qr, _ := number(q["MessageRetentionPeriod"])
+	dr, _ := number(dlq["MessageRetentionPeriod"])
+	if qr < minQueueRetention {
+		errs = append(errs, fmt.Errorf("EventsQueue MessageRetentionPeriod %v s, want at least %d (longer than the retry schedule)", qr, minQueueRetention))
+	}
+	if dr < qr || dr < 7*24*3600 {
+		errs = append(errs, fmt.Errorf("EventsDeadLetterQueue MessageRetentionPeriod %v s, want at least a week and the events queue's", dr))
+	}
+	vis, _ := number(q["VisibilityTimeout"])
+	timeout, _ := number(s.resourceProps("DeliverFunction")["Timeout"])
+	if timeout == 0 || vis < 6*timeout {
+		errs = append(errs, fmt.Errorf("EventsQueue VisibilityTimeout %v s, want at least 6 x DeliverFunction's Timeout %v s", vis, timeout))
+	}
+	return errors.Join(errs...)
+}
+
+// checkDelivery: DeliverFunction is fed by EventsQueue with partial batch
+// responses and knows both queues; the functions that queue events are
+// told the queue.
+func checkDelivery(s *stack) error {
+	var errs []error
+	evs, _ := s.resourceProps("DeliverFunction")["Events"].(map[string]any)
+	found := false
+	for name, raw := range evs {
+		ev, _ := raw.(map[string]any)
+		props, _ := ev["Properties"].(map[string]any)
+		if ev["Type"] != "SQS" {
+			continue
+		}
+		found = true
+		if props["Queue"] != eventsQueueARN {
+			errs = append(errs, fmt.Errorf("DeliverFunction event %s reads %v, want %s", name, props["Queue"], eventsQueueARN))
+		}
+		if frt := stringsOf(props["FunctionResponseTypes"]); !slices.Equal(frt, []string{"ReportBatchItemFailures"}) {
+			errs = append(errs, fmt.Errorf("DeliverFunction event %s FunctionResponseTypes %v, want [ReportBatchItemFailures]", name, frt))
+		}
+	}
+	if !found {
+		errs = append(errs, errors.New("DeliverFunction has no SQS event"))
+	}
+	env := func(id string) map[string]any {
+		e, _ := s.resourceProps(id)["Environment"].(map[string]any)
+		v, _ := e["Variables"].(map[string]any)
+		return v
+	}
+	for id, vars := range map[string]map[string]string{
+		"DeliverFunction":  {"EVENTS_QUEUE_URL": "EventsQueue", "EVENTS_DLQ_URL": "EventsDeadLetterQueue", "RECORDINGS_BUCKET": "RecordingsBucket", "LINK_KEY_SECRET_ARN": linkKey},
+		"EventsFunction":   {"EVENTS_QUEUE_URL": "EventsQueue", "RECORDINGS_BUCKET": "RecordingsBucket", "LINK_KEY_SECRET_ARN": linkKey},
+		"IncomingFunction": {"EVENTS_QUEUE_URL": "EventsQueue"},
+	} {
+		got := env(id)
+		for k, want := range vars {
+			if got[k] != want {
+				errs = append(errs, fmt.Errorf("%s: %s = %v, want a Ref to %s", id, k, got[k], want))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkBucket: the recordings bucket blocks public access, encrypts,
+// disables ACLs and expires objects after RecordingRetentionDays, the same
+// number the functions sign links for.
+func checkBucket(s *stack) error {
+	b := s.resourceProps("RecordingsBucket")
+	if s.resourceType("RecordingsBucket") != "AWS::S3::Bucket" {
+		return errors.New("no AWS::S3::Bucket RecordingsBucket")
+	}
+	var errs []error
+	pab, _ := b["PublicAccessBlockConfiguration"].(map[string]any)
+	for _, k := range []string{"BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"} {
+		if pab[k] != true {
+			errs = append(errs, fmt.Errorf("RecordingsBucket PublicAccessBlockConfiguration.%s is %v, want true", k, pab[k]))
+		}
+	}
+	enc, _ := b["BucketEncryption"].(map[string]any)
+	rules, _ := enc["ServerSideEncryptionConfiguration"].([]any)
+	if len(rules) == 0 {
+		errs = append(errs, errors.New("RecordingsBucket has no default encryption"))
+	}
+	own, _ := b["OwnershipControls"].(map[string]any)
+	orules, _ := own["Rules"].([]any)
+	if len(orules) != 1 || orules[0].(map[string]any)["ObjectOwnership"] != "BucketOwnerEnforced" {
+		errs = append(errs, errors.New("RecordingsBucket OwnershipControls must be BucketOwnerEnforced (no ACLs)"))
+	}
+	lc, _ := b["LifecycleConfiguration"].(map[string]any)
+	lrules, _ := lc["Rules"].([]any)
+	expires := false
+	for _, r := range lrules {
+		rule, _ := r.(map[string]any)
+		// A Ref to the parameter becomes its default (30).
+		if rule["Status"] == "Enabled" && rule["ExpirationInDays"] == s.paramDefault("RecordingRetentionDays") && rule["Prefix"] == nil && rule["Filter"] == nil {
+			expires = true
+		}
+	}
+	if !expires {
+		errs = append(errs, errors.New("RecordingsBucket has no enabled lifecycle rule expiring every object after RecordingRetentionDays"))
+	}
+	for _, id := range []string{"EventsFunction", "DeliverFunction"} {
+		e, _ := s.resourceProps(id)["Environment"].(map[string]any)
+		v, _ := e["Variables"].(map[string]any)
+		if fmt.Sprint(v["RECORDING_RETENTION_DAYS"]) != fmt.Sprint(s.paramDefault("RecordingRetentionDays")) {
+			errs = append(errs, fmt.Errorf("%s: RECORDING_RETENTION_DAYS is %v, want a Ref to RecordingRetentionDays (links last as long as recordings)", id, v["RECORDING_RETENTION_DAYS"]))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkEventOutputs: what the provisioning CLI and the dead-letters command
+// read from the stack.
+func checkEventOutputs(s *stack) error {
+	var errs []error
+	base := "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+	for name, want := range map[string]string{
+		"CallStatusUrl": base + httpapi.PathCallStatus, "EventsQueueUrl": "EventsQueue", "EventsDeadLetterQueueUrl": "EventsDeadLetterQueue",
+	} {
+		o, ok := s.tmpl.Outputs[name]
+		if !ok {
+			errs = append(errs, fmt.Errorf("no output %s", name))
+			continue
+		}
+		if v, _ := o.Value.(string); v != want {
+			errs = append(errs, fmt.Errorf("output %s = %q, want %q", name, v, want))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"log/slog"
+	"time"
+
+	"bubble-twilio-voice/shared/config"
+	"bubble-twilio-voice/shared/events"
+	"bubble-twilio-voice/shared/httpapi"
+	"bubble-twilio-voice/shared/queue"
+	"bubble-twilio-voice/shared/recordings"
+)
+
+// queueTick is how often the in-memory queue looks for messages whose
+// retry delay has passed (a new message is dispatched at once).
+const queueTick = 250 * time.Millisecond
+
+// startEvents gives the dev server call events with no AWS: an in-memory
+// queue whose consumer runs the deliver handler with the same retry policy
+// as in AWS (first retry after 3 s), an in-memory dead-letter queue,
+// recordings copied from Twilio into cfg.Events.RecordingsDir and served by
+// the dev server's own /recordings/... route, signed with a key made for
+// this run. The consumer stops with ctx.
+func startEvents(ctx context.Context, d *httpapi.Deps, cfg config.Config) error {
+	store, err := recordings.NewDiskStore(cfg.Events.RecordingsDir)
+	if err != nil {
+		return err
+	}
+	fetcher, err := recordings.NewFetcher(cfg.Events.TwilioAPIBaseURL)
+	if err != nil {
+		return err
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key) // never fails (crypto/rand)
+	links, err := recordings.NewLinks(key, cfg.PublicBaseURL)
+	if err != nil {
+		return err
+	}
+	q := queue.NewMemory(time.Now)
+	d.Events = httpapi.EventDeps{
+		Queue:       q,
+		DeadLetters: queue.NewMemory(time.Now), // kept for the run; its events are logged as dead-lettered
+		Sender:      events.NewSender(time.Now),
+		Fetcher:     fetcher,
+		Recordings:  store,
+		Links:       links,
+		Retention:   time.Duration(cfg.Events.RecordingRetentionDays) * 24 * time.Hour,
+	}
+	go q.Run(ctx, httpapi.Deliver(*d), httpapi.PathDeliver, queueTick)
+	d.Log.Info("call events: in-memory queue", slog.String("recordings_dir", store.Dir()),
+		slog.String("twilio_api_base_url", fetcher.Base()))
+	return nil
+}

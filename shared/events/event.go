@@ -1,0 +1,280 @@
+// Package events turns Twilio's call and recording callbacks into the flat
+// call events a tenant's app receives, and delivers them: the Event shape,
+// the pure functions that build one from a callback's form (with a clock
+// passed in), the queued Message, the retry schedule and the HTTP sender.
+// It does no I/O except Sender.Send.
+package events
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"bubble-twilio-voice/shared/tenant"
+)
+
+// Event is what a tenant's app receives: one flat JSON object, because
+// Bubble's "Detect data" reads flat keys. Every field is always present
+// (empty or 0 when unknown) so the app sees the same shape for each type.
+type Event struct {
+	// ID is stable for one Twilio callback: a repeated callback, or a
+	// redelivery of the same event, carries the same ID, so the app can
+	// drop duplicates.
+	ID   string `json:"event_id"`
+	Type string `json:"type"`
+
+	AccountSID string `json:"account_sid"`
+	CallSID    string `json:"call_sid"`
+	// Direction is DirectionOutgoing (placed from a browser) or
+	// DirectionIncoming (to one of the tenant's numbers).
+	Direction string `json:"direction"`
+	From      string `json:"from"`
+	To        string `json:"to"`
+	// Identity is the browser user: the caller of an outgoing call; empty
+	// for an incoming call, whose callbacks do not say which browser
+	// answered.
+	Identity string `json:"identity"`
+	// Status is the final status: completed, busy, no-answer, failed or
+	// canceled.
+	Status          string `json:"status"`
+	DurationSeconds int    `json:"duration_seconds"`
+
+	// RecordingURL plays without Twilio credentials and stays valid at
+	// least 24 h (see shared/recordings); set by the delivery, for the
+	// recording types only.
+	RecordingURL             string `json:"recording_url"`
+	RecordingDurationSeconds int    `json:"recording_duration_seconds"`
+
+	OccurredAt     string `json:"occurred_at"`      // RFC 3339, UTC
+	OccurredAtUnix int64  `json:"occurred_at_unix"` // Unix seconds
+}
+
+// Directions.
+const (
+	DirectionOutgoing = "outgoing"
+	DirectionIncoming = "incoming"
+)
+
+// Final call statuses, the only ones that make an event.
+const (
+	StatusCompleted = "completed"
+	StatusBusy      = "busy"
+	StatusNoAnswer  = "no-answer"
+	StatusFailed    = "failed"
+	StatusCanceled  = "canceled"
+)
+
+// clientPrefix marks a browser (Twilio Client) address in From and To.
+const clientPrefix = "client:"
+
+// ID returns the event ID of one callback: a hash of the event type and
+// the SIDs that identify what happened, so the same callback always gets
+// the same ID and different ones never share it.
+func ID(typ, accountSID, callSID, recordingSID string) string {
+	sum := sha256.Sum256([]byte(typ + "\x00" + accountSID + "\x00" + callSID + "\x00" + recordingSID))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Message is what is queued between a Twilio callback and the delivery:
+// the event, and for the recording types where Twilio keeps the media. It
+// holds no secret: the delivery looks the tenant's destination and
+// credentials up when it sends.
+type Message struct {
+	// Version is MessageVersion; the delivery refuses others.
+	Version int   `json:"v"`
+	Event   Event `json:"event"`
+	// RecordingSID and RecordingMediaURL (Twilio's RecordingUrl) are set for
+	// voicemail.recorded and call.recorded: the delivery copies the media
+	// into the deployment's bucket and links it in Event.RecordingURL.
+	RecordingSID      string `json:"recording_sid,omitempty"`
+	RecordingMediaURL string `json:"recording_media_url,omitempty"`
+}
+
+// MessageVersion is the Message format this code writes and reads.
+const MessageVersion = 1
+
+// Encode returns m as the queue message body.
+func (m Message) Encode() []byte {
+	b, _ := json.Marshal(m) // only strings and numbers: cannot fail
+	return b
+}
+
+// ErrBadMessage is returned by DecodeMessage for a body that is not a
+// Message this code can deliver.
+var ErrBadMessage = errors.New("not a call event message")
+
+// DecodeMessage parses a queue message body.
+func DecodeMessage(body []byte) (Message, error) {
+	var m Message
+	if err := json.Unmarshal(body, &m); err != nil {
+		return Message{}, fmt.Errorf("%w: %s", ErrBadMessage, jsonKind(err))
+	}
+	switch {
+	case m.Version != MessageVersion:
+		return Message{}, fmt.Errorf("%w: version %d", ErrBadMessage, m.Version)
+	case !tenant.ValidAccountSID(m.Event.AccountSID):
+		return Message{}, fmt.Errorf("%w: no account_sid", ErrBadMessage)
+	case m.Event.ID == "" || m.Event.Type == "":
+		return Message{}, fmt.Errorf("%w: no event_id or type", ErrBadMessage)
+	case m.HasRecording() != (m.Event.Type == tenant.EventVoicemailRecorded || m.Event.Type == tenant.EventCallRecorded):
+		return Message{}, fmt.Errorf("%w: recording fields do not match type %s", ErrBadMessage, m.Event.Type)
+	case m.HasRecording() && !ValidRecordingSID(m.RecordingSID):
+		return Message{}, fmt.Errorf("%w: malformed recording_sid", ErrBadMessage)
+	}
+	return m, nil
+}
+
+// ValidRecordingSID reports whether s is RE and 32 hex digits.
+func ValidRecordingSID(s string) bool {
+	if len(s) != 34 || !strings.HasPrefix(s, "RE") {
+		return false
+	}
+	_, err := hex.DecodeString(s[2:])
+	return err == nil
+}
+
+// HasRecording reports whether m carries a recording to copy.
+func (m Message) HasRecording() bool { return m.RecordingSID != "" && m.RecordingMediaURL != "" }
+
+// jsonKind names a JSON error without quoting the input.
+func jsonKind(err error) string {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return fmt.Sprintf("invalid JSON at byte %d", syn.Offset)
+	}
+	return "wrong JSON shape"
+}
+
+// Form is a Twilio callback's parameters, as url.Values (r.Form).
+type Form = url.Values
+
+// CallCompleted builds the call.completed event of a call status callback.
+// ok is false for a callback that makes no event: a non-final status
+// (initiated, ringing, answered, in-progress), or a child leg (one with a
+// ParentCallSid: the event is about the parent call the app knows).
+func CallCompleted(f Form, now time.Time) (e Event, ok bool) {
+	status := f.Get("CallStatus")
+	if !finalStatus(status) || f.Get("ParentCallSid") != "" {
+		return Event{}, false
+	}
+	e = base(tenant.EventCallCompleted, f, "", twilioTime(f.Get("Timestamp"), now))
+	e.Status = status
+	e.DurationSeconds = seconds(f.Get("CallDuration"))
+	return e, true
+}
+
+// CallMissed builds the call.missed event of the <Dial> action request
+// (/incoming/dial-complete) of a call to one of the tenant's numbers. ok is
+// false when a browser answered (DialCallStatus completed or answered). A
+// DialCallStatus that is not a final status is reported as no-answer.
+func CallMissed(f Form, now time.Time) (e Event, ok bool) {
+	dial := f.Get("DialCallStatus")
+	if dial == StatusCompleted || dial == "answered" {
+		return Event{}, false
+	}
+	e = base(tenant.EventCallMissed, f, "", now)
+	e.Direction, e.Identity = DirectionIncoming, ""
+	e.Status = dial
+	if !finalStatus(dial) {
+		e.Status = StatusNoAnswer
+	}
+	return e, true
+}
+
+// Recording builds the message of a recording status callback. The call's
+// From and To are not in that callback; the TwiML that asked for it put them
+// in the callback URL's query as "from" and "to" (see CallbackQuery), which
+// Twilio's signature covers and f includes. ok is false unless
+// RecordingStatus is completed (in-progress, absent or failed make no
+// event), nor for a malformed RecordingSid. The type is voicemail.recorded for a <Record> (RecordingSource
+// RecordVerb) and call.recorded otherwise.
+func Recording(f Form, now time.Time) (m Message, ok bool) {
+	if f.Get("RecordingStatus") != "completed" || !ValidRecordingSID(f.Get("RecordingSid")) {
+		return Message{}, false
+	}
+	typ := tenant.EventCallRecorded
+	if f.Get("RecordingSource") == "RecordVerb" {
+		typ = tenant.EventVoicemailRecorded
+	}
+	recSID := f.Get("RecordingSid")
+	e := base(typ, f, recSID, twilioTime(f.Get("RecordingStartTime"), now))
+	e.From, e.To = f.Get("from"), f.Get("to")
+	e.Direction, e.Identity = direction(e.From)
+	e.Status = StatusCompleted
+	e.RecordingDurationSeconds = seconds(f.Get("RecordingDuration"))
+	return Message{Version: MessageVersion, Event: e, RecordingSID: recSID, RecordingMediaURL: f.Get("RecordingUrl")}, true
+}
+
+// CallbackQuery is the query the recordingStatusCallback URL carries for
+// Recording: the call's From (else Caller) and To, which Twilio's recording
+// callbacks leave out.
+func CallbackQuery(from, caller, to string) string {
+	if from == "" {
+		from = caller
+	}
+	return url.Values{"from": {from}, "to": {to}}.Encode()
+}
+
+// base fills what every event has from a callback's form.
+func base(typ string, f Form, recordingSID string, at time.Time) Event {
+	from := f.Get("From")
+	if from == "" {
+		from = f.Get("Caller")
+	}
+	e := Event{
+		ID:         ID(typ, f.Get("AccountSid"), f.Get("CallSid"), recordingSID),
+		Type:       typ,
+		AccountSID: f.Get("AccountSid"),
+		CallSID:    f.Get("CallSid"),
+		From:       from,
+		To:         f.Get("To"),
+	}
+	e.Direction, e.Identity = direction(from)
+	at = at.UTC().Truncate(time.Second)
+	e.OccurredAt, e.OccurredAtUnix = at.Format(time.RFC3339), at.Unix()
+	return e
+}
+
+// direction reads who placed a call from its From: a browser
+// ("client:<identity>") placed an outgoing call; anything else is a call to
+// one of the tenant's numbers.
+func direction(from string) (dir, identity string) {
+	if id, ok := strings.CutPrefix(from, clientPrefix); ok {
+		return DirectionOutgoing, id
+	}
+	return DirectionIncoming, ""
+}
+
+func finalStatus(s string) bool {
+	switch s {
+	case StatusCompleted, StatusBusy, StatusNoAnswer, StatusFailed, StatusCanceled:
+		return true
+	}
+	return false
+}
+
+// seconds reads a whole number of seconds; anything else is 0 (unknown).
+func seconds(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// twilioTime reads Twilio's RFC 2822 timestamps ("Mon, 16 Aug 2010 03:45:01
+// +0000"), falling back to now.
+func twilioTime(s string, now time.Time) time.Time {
+	for _, layout := range []string{time.RFC1123Z, time.RFC1123} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t
+		}
+	}
+	return now
+}

@@ -1,0 +1,464 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
+	"bubble-twilio-voice/shared/events"
+	"bubble-twilio-voice/shared/httpapi"
+	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/queue"
+	"bubble-twilio-voice/shared/recordings"
+	"bubble-twilio-voice/shared/recordings/s3store"
+	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/test/kit"
+)
+
+var (
+	linkKey  = []byte("link-key-for-tests-0123456789abcdef")
+	mediaMP3 = append([]byte("ID3\x04\x00\x00\x00"), bytes.Repeat([]byte{0xff, 0xf3, 0x44, 0xc4}, 1000)...)
+)
+
+// app plays a tenant's app: it answers each event POST with answer and
+// keeps what it got.
+type app struct {
+	mu     sync.Mutex
+	answer func(w http.ResponseWriter, r *http.Request)
+	got    []*http.Request
+	bodies [][]byte
+	srv    *httptest.Server
+}
+
+func newApp(t *testing.T) *app {
+	a := &app{answer: func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(200) }}
+	a.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		a.mu.Lock()
+		a.got, a.bodies = append(a.got, r), append(a.bodies, b)
+		answer := a.answer
+		a.mu.Unlock()
+		answer(w, r)
+	}))
+	t.Cleanup(a.srv.Close)
+	return a
+}
+
+func (a *app) set(f func(w http.ResponseWriter, r *http.Request)) {
+	a.mu.Lock()
+	a.answer = f
+	a.mu.Unlock()
+}
+
+func (a *app) events(t *testing.T) []events.Event {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []events.Event
+	for _, b := range a.bodies {
+		out = append(out, decodeEvent(t, b))
+	}
+	return out
+}
+
+func answer(status int, kv ...string) func(http.ResponseWriter, *http.Request) {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		for i := 0; i+1 < len(kv); i += 2 {
+			w.Header().Set(kv[i], kv[i+1])
+		}
+		w.WriteHeader(status)
+	}
+}
+
+// twilioMedia plays Twilio's media endpoint with HTTP auth enforced.
+func twilioMedia(t *testing.T, hits *atomic.Int64) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		if u, p, ok := r.BasicAuth(); !ok || u != evKeySID || p != evKeySecret {
+			w.WriteHeader(401)
+			return
+		}
+		if r.URL.Path != "/2010-04-01/Accounts/"+evAccount+"/Recordings/"+evRecording+".mp3" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "audio/mpeg")
+		_, _ = w.Write(mediaMP3)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// deliverRig is the delivery with every part real but the AWS services:
+// the app, Twilio's media host, the store, the dead-letter queue.
+type deliverRig struct {
+	app         *app
+	media       *httptest.Server
+	mediaHits   atomic.Int64
+	dlq         *recordingQueue
+	store       recordings.Store
+	clock       *kit.Clock
+	logs        kit.LogBuffer
+	deps        httpapi.Deps
+	lookupErr   error
+	deliver     http.Handler
+	public      http.Handler
+	tenantEvent *tenant.Tenant
+}
+
+func newDeliverRig(t *testing.T, store string) *deliverRig {
+	t.Helper()
+	// The stores stamp objects with the real time, so the clock starts now.
+	rig := &deliverRig{app: newApp(t), dlq: &recordingQueue{}, clock: kit.NewClock(time.Now().Truncate(time.Second))}
+	rig.media = twilioMedia(t, &rig.mediaHits)
+	switch store {
+	case "s3":
+		backend := s3mem.New()
+		if err := backend.CreateBucket("recordings"); err != nil {
+			t.Fatal(err)
+		}
+		s3srv := httptest.NewServer(gofakes3.New(backend).Server())
+		t.Cleanup(s3srv.Close)
+		client, err := s3store.NewClient(kit.Getenv("AWS_ENDPOINT_URL_S3", s3srv.URL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rig.store = s3store.New(client, "recordings")
+	default:
+		ds, err := recordings.NewDiskStore(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rig.store = ds
+	}
+	fetcher, err := recordings.NewFetcher(rig.media.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := recordings.NewLinks(linkKey, publicBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig.tenantEvent = eventTenant(t, evAccount, evAuthToken,
+		`{"url":"`+rig.app.srv.URL+`/api/1.1/wf/call-event","bearer_token":"`+evBearer+`","signing_secret":"`+evSigning+`"}`)
+	mem := tenant.NewMemoryStore(rig.tenantEvent, eventTenant(t, plainAccount, plainToken, ""))
+	rig.deps = httpapi.Deps{
+		Store: tenant.StoreFunc(func(ctx context.Context, sid string) (*tenant.Tenant, error) {
+			if rig.lookupErr != nil {
+				return nil, rig.lookupErr
+			}
+			return mem.Lookup(ctx, sid)
+		}),
+		PublicBaseURL: publicBase,
+		Log:           logging.New(&rig.logs, "debug"),
+		Now:           rig.clock.Now,
+		Events: httpapi.EventDeps{
+			DeadLetters: rig.dlq,
+			Sender:      events.NewSenderWithClient(&http.Client{Timeout: 300 * time.Millisecond}, rig.clock.Now),
+			Fetcher:     fetcher,
+			Recordings:  rig.store,
+			Links:       links,
+			Retention:   30 * 24 * time.Hour,
+			TempDir:     t.TempDir(),
+		},
+	}
+	rig.deliver = httpapi.Deliver(rig.deps)
+	rig.public = httpapi.All(rig.deps)
+	return rig
+}
+
+// dispatch hands body to the delivery as the queue does.
+func (rig *deliverRig) dispatch(body []byte, attempt int, sentAgo time.Duration) queue.Result {
+	return queue.Dispatch(context.Background(), rig.deliver, httpapi.PathDeliver, queue.Delivery{
+		MessageID: "msg-1", Body: body, ReceiveCount: attempt, SentAt: rig.clock.Now().Add(-sentAgo),
+	})
+}
+
+func completedMessage(account string) []byte {
+	f := url.Values{"AccountSid": {account}, "CallSid": {evCall}, "From": {"client:alice"}, "To": {"+14155550123"},
+		"CallStatus": {"completed"}, "CallDuration": {"42"}}
+	e, _ := events.CallCompleted(f, fixedNow())
+	return events.Message{Version: events.MessageVersion, Event: e}.Encode()
+}
+
+func voicemailMessage(mediaURL string) []byte {
+	f := url.Values{"AccountSid": {evAccount}, "CallSid": {evCall}, "RecordingSid": {evRecording}, "RecordingUrl": {mediaURL},
+		"RecordingStatus": {"completed"}, "RecordingDuration": {"31"}, "RecordingSource": {"RecordVerb"},
+		"from": {"+442071838750"}, "to": {"+14155550100"}}
+	m, _ := events.Recording(f, fixedNow())
+	return m.Encode()
+}
+
+func TestDeliverOutcomes(t *testing.T) {
+	hang := func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }
+	tests := []struct {
+		name       string
+		answer     func(http.ResponseWriter, *http.Request)
+		body       []byte
+		attempt    int
+		sentAgo    time.Duration
+		lookupErr  error
+		dlqErr     error
+		wantStatus int
+		wantAfter  string // Retry-After
+		wantDLQ    string // reason, "" for none
+		wantPosts  int
+	}{
+		{"delivered", answer(200), completedMessage(evAccount), 1, 0, nil, nil, 204, "", "", 1},
+		{"delivered with 202", answer(202), completedMessage(evAccount), 5, time.Hour, nil, nil, 204, "", "", 1},
+		{"5xx: retry in 3 s", answer(500), completedMessage(evAccount), 1, 0, nil, nil, 503, "3", "", 1},
+		{"5xx on attempt 3: retry in 1 min", answer(502), completedMessage(evAccount), 3, 2 * time.Minute, nil, nil, 503, "60", "", 1},
+		{"429 with a longer Retry-After", answer(429, "Retry-After", "600"), completedMessage(evAccount), 1, 0, nil, nil, 503, "600", "", 1},
+		{"app hangs: timeout", hang, completedMessage(evAccount), 2, 0, nil, nil, 503, "15", "", 1},
+		{"still failing after 24 h", answer(503), completedMessage(evAccount), 12, 25 * time.Hour, nil, nil, 204, "", "gave up after 24h0m0s: app answered 503", 1},
+		{"404: dead-lettered at once", answer(404), completedMessage(evAccount), 1, 0, nil, nil, 204, "", "app answered 404", 1},
+		{"401: dead-lettered at once", answer(401), completedMessage(evAccount), 1, 0, nil, nil, 204, "", "app answered 401", 1},
+		{"redirect: dead-lettered", answer(301, "Location", "https://elsewhere.example/"), completedMessage(evAccount), 1, 0, nil, nil, 204, "", "app answered 301", 1},
+		{"dead-letter queue down", answer(400), completedMessage(evAccount), 1, 0, nil, errors.New("sqs down"), 500, "", "", 1},
+		{"malformed message", answer(200), []byte(`{"v":1,"event":{}}`), 1, 0, nil, nil, 204, "", "malformed message", 0},
+		{"tenant gone: dropped", answer(200), completedMessage("AC0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"), 1, 0, nil, nil, 204, "", "", 0},
+		{"tenant without events: dropped", answer(200), completedMessage(plainAccount), 1, 0, nil, nil, 204, "", "", 0},
+		{"secrets unavailable: retry", answer(200), completedMessage(evAccount), 4, 0, tenant.ErrUnavailable, nil, 503, "300", "", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rig := newDeliverRig(t, "disk")
+			rig.app.set(tc.answer)
+			rig.lookupErr = tc.lookupErr
+			rig.dlq.err = tc.dlqErr
+			res := rig.dispatch(tc.body, tc.attempt, tc.sentAgo)
+			if res.Status != tc.wantStatus {
+				t.Fatalf("status %d, want %d\n%s", res.Status, tc.wantStatus, rig.logs.String())
+			}
+			if got := strconv.Itoa(int(res.RetryAfter / time.Second)); tc.wantAfter != "" && got != tc.wantAfter {
+				t.Errorf("Retry-After %s s, want %s", got, tc.wantAfter)
+			}
+			if tc.wantAfter == "" && res.RetryAfter != 0 {
+				t.Errorf("Retry-After %s on a final answer", res.RetryAfter)
+			}
+			dl := rig.dlq.messages()
+			if tc.wantDLQ == "" {
+				if len(dl) != 0 {
+					t.Errorf("dead-lettered %+v", dl)
+				}
+			} else if len(dl) != 1 || dl[0].Attributes["reason"] != tc.wantDLQ || !bytes.Equal(dl[0].Body, tc.body) ||
+				dl[0].Attributes["failed_at"] != rig.clock.Now().Format(time.RFC3339) {
+				t.Errorf("dead letters %+v, want one with reason %q and the message unchanged", dl, tc.wantDLQ)
+			}
+			if n := len(rig.app.events(t)); n != tc.wantPosts {
+				t.Errorf("app got %d posts, want %d", n, tc.wantPosts)
+			}
+			assertCleanLogs(t, rig.logs.String())
+		})
+	}
+}
+
+// TestDeliverRequest checks what the app receives.
+func TestDeliverRequest(t *testing.T) {
+	rig := newDeliverRig(t, "disk")
+	body := completedMessage(evAccount)
+	if res := rig.dispatch(body, 1, 0); !res.Done {
+		t.Fatalf("%+v", res)
+	}
+	r := rig.app.got[0]
+	want, _ := events.DecodeMessage(body)
+	if e := rig.app.events(t)[0]; e != want.Event {
+		t.Errorf("app got %+v, want %+v", e, want.Event)
+	}
+	if r.Method != "POST" || r.URL.Path != "/api/1.1/wf/call-event" || r.Header.Get("Content-Type") != "application/json" ||
+		r.Header.Get("Authorization") != "Bearer "+evBearer || r.Header.Get("X-Event-Id") != want.Event.ID ||
+		r.Header.Get("X-Signature") != events.Sign(evSigning, rig.app.bodies[0]) {
+		t.Errorf("request %s %s %v", r.Method, r.URL, r.Header)
+	}
+}
+
+// TestDeliverRecording follows a voicemail from the queue to the app's
+// player: the media is copied from Twilio (basic auth) into the store once,
+// the app gets a link under the public URL, and the link plays without
+// credentials, through S3's presigned URL or the dev server's own file.
+func TestDeliverRecording(t *testing.T) {
+	for _, store := range []string{"s3", "disk"} {
+		t.Run(store, func(t *testing.T) {
+			rig := newDeliverRig(t, store)
+			msg := voicemailMessage(rig.media.URL + "/2010-04-01/Accounts/" + evAccount + "/Recordings/" + evRecording)
+
+			rig.app.set(answer(503))
+			if res := rig.dispatch(msg, 1, 0); res.Status != 503 {
+				t.Fatalf("first attempt: %+v\n%s", res, rig.logs.String())
+			}
+			rig.clock.Advance(5 * time.Second)
+			rig.app.set(answer(200))
+			if res := rig.dispatch(msg, 2, 5*time.Second); !res.Done {
+				t.Fatalf("second attempt: %+v\n%s", res, rig.logs.String())
+			}
+			if n := rig.mediaHits.Load(); n != 1 {
+				t.Errorf("Twilio media fetched %d times, want once", n)
+			}
+			evs := rig.app.events(t)
+			if len(evs) != 2 || evs[0].RecordingURL != evs[1].RecordingURL || evs[0].ID != evs[1].ID {
+				t.Fatalf("events %+v", evs)
+			}
+			e := evs[1]
+			if e.Type != "voicemail.recorded" || e.RecordingDurationSeconds != 31 || e.From != "+442071838750" {
+				t.Errorf("event %+v", e)
+			}
+			link, err := url.Parse(e.RecordingURL)
+			if err != nil || !strings.HasPrefix(e.RecordingURL, publicBase+"/recordings/"+evAccount+"/"+evRecording+"?") {
+				t.Fatalf("recording_url %q", e.RecordingURL)
+			}
+			exp, _ := strconv.ParseInt(link.Query().Get("expires"), 10, 64)
+			if life := time.Unix(exp, 0).Sub(rig.clock.Now()); life < 30*24*time.Hour-time.Minute || life > 30*24*time.Hour+time.Minute {
+				t.Errorf("link valid for %s, want the 30-day retention", life)
+			}
+
+			// Follow the link as the app's audio player would, a day later.
+			rig.clock.Advance(24 * time.Hour)
+			w := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodGet, link.RequestURI(), nil)
+			req.Host = publicHost
+			rig.public.ServeHTTP(w, req)
+			var got []byte
+			switch store {
+			case "s3":
+				if w.Code != http.StatusFound {
+					t.Fatalf("link answered %d: %s", w.Code, w.Body)
+				}
+				loc := w.Header().Get("Location")
+				if !strings.Contains(loc, "X-Amz-Signature=") || !strings.Contains(loc, "X-Amz-Expires=300") {
+					t.Errorf("redirect to %s, want a presigned URL valid 5 minutes", loc)
+				}
+				resp, err := http.Get(loc)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ = io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if ct := resp.Header.Get("Content-Type"); ct != "audio/mpeg" {
+					t.Errorf("presigned GET Content-Type %q", ct)
+				}
+			default:
+				if w.Code != 200 || w.Header().Get("Content-Type") != "audio/mpeg" {
+					t.Fatalf("link answered %d %v", w.Code, w.Header())
+				}
+				got = w.Body.Bytes()
+			}
+			if !bytes.Equal(got, mediaMP3) {
+				t.Errorf("played %d bytes, want the recording's %d", len(got), len(mediaMP3))
+			}
+			assertCleanLogs(t, rig.logs.String(), link.Query().Get("sig"), "X-Amz-Signature")
+		})
+	}
+}
+
+// TestDeliverForeignRecording: a queued message naming a RecordingUrl off
+// the Twilio host (the callback refuses those; this one was crafted) is
+// dead-lettered and the host never asked.
+func TestDeliverForeignRecording(t *testing.T) {
+	var foreignHits atomic.Int64
+	foreign := twilioMedia(t, &foreignHits)
+	rig := newDeliverRig(t, "disk")
+	msg := voicemailMessage(foreign.URL + "/2010-04-01/Accounts/" + evAccount + "/Recordings/" + evRecording)
+	res := rig.dispatch(msg, 1, 0)
+	if !res.Done {
+		t.Fatalf("%+v", res)
+	}
+	if dl := rig.dlq.messages(); len(dl) != 1 || dl[0].Attributes["reason"] != recordings.ErrForeignHost.Error() {
+		t.Errorf("dead letters %+v", dl)
+	}
+	if n := foreignHits.Load(); n != 0 {
+		t.Errorf("the foreign host got %d requests", n)
+	}
+	if len(rig.app.events(t)) != 0 {
+		t.Error("the app got the event")
+	}
+}
+
+func TestDeliverRecordingFetchFails(t *testing.T) {
+	rig := newDeliverRig(t, "disk")
+	msg := voicemailMessage(rig.media.URL + "/2010-04-01/Accounts/" + evAccount + "/Recordings/RE00000000000000000000000000000000")
+	res := rig.dispatch(msg, 1, 0)
+	if res.Status != 503 || res.RetryAfter != 3*time.Second {
+		t.Errorf("%+v", res)
+	}
+	if len(rig.app.events(t)) != 0 || len(rig.dlq.messages()) != 0 {
+		t.Error("event sent or dead-lettered")
+	}
+}
+
+func TestRecordingLink(t *testing.T) {
+	rig := newDeliverRig(t, "disk")
+	links, _ := recordings.NewLinks(linkKey, publicBase)
+	if err := rig.store.Put(context.Background(), recordings.Key(evAccount, evRecording), bytes.NewReader(mediaMP3), int64(len(mediaMP3))); err != nil {
+		t.Fatal(err)
+	}
+	good := links.URL(evAccount, evRecording, rig.clock.Now().Add(time.Hour))
+	missing := links.URL(evAccount, "RE00000000000000000000000000000000", rig.clock.Now().Add(time.Hour))
+	expired := links.URL(evAccount, evRecording, rig.clock.Now().Add(-time.Second))
+	other, _ := recordings.NewLinks([]byte(strings.Repeat("x", 40)), publicBase)
+	forged := other.URL(evAccount, evRecording, rig.clock.Now().Add(time.Hour))
+	tests := []struct {
+		name, method, link string
+		want               int
+	}{
+		{"good", "GET", good, 200},
+		{"HEAD", "HEAD", good, 200},
+		{"POST", "POST", good, 405},
+		{"expired", "GET", expired, 410},
+		{"forged", "GET", forged, 403},
+		{"no signature", "GET", strings.Split(good, "?")[0], 403},
+		{"no such recording", "GET", missing, 404},
+		{"not a recording sid", "GET", publicBase + "/recordings/" + evAccount + "/RE" + strings.Repeat("z", 32) + "?expires=1&sig=x", 404},
+		{"not an account", "GET", publicBase + "/recordings/ACnope/" + evRecording + "?expires=1&sig=x", 404},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			u, _ := url.Parse(tc.link)
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest(tc.method, u.RequestURI(), nil)
+			r.Host = publicHost
+			rig.public.ServeHTTP(w, r)
+			if w.Code != tc.want {
+				t.Errorf("%s %s: %d, want %d: %s", tc.method, u.Path, w.Code, tc.want, w.Body)
+			}
+		})
+	}
+	assertCleanLogs(t, rig.logs.String(), mustQuery(good, "sig"), mustQuery(forged, "sig"))
+
+	// With no store or key configured (a misconfigured function), the
+	// route serves nothing.
+	bare := httpapi.All(httpapi.Deps{Store: tenant.NewMemoryStore()})
+	w := httptest.NewRecorder()
+	u, _ := url.Parse(good)
+	bare.ServeHTTP(w, httptest.NewRequest("GET", u.RequestURI(), nil))
+	if w.Code != 503 {
+		t.Errorf("unconfigured: %d", w.Code)
+	}
+}
+
+func mustQuery(link, k string) string {
+	u, _ := url.Parse(link)
+	return u.Query().Get(k)
+}
+
+// assertCleanLogs fails if a log holds a secret of the event tenant, a
+// link signature or anything else in extra.
+func assertCleanLogs(tb testing.TB, logs string, extra ...string) {
+	tb.Helper()
+	for _, s := range append([]string{evBearer, evSigning, evKeySecret, evAuthToken, string(linkKey)}, extra...) {
+		if s != "" && strings.Contains(logs, s) {
+			tb.Errorf("logs hold %q", s)
+		}
+	}
+}

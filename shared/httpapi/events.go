@@ -1,0 +1,197 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"bubble-twilio-voice/shared/events"
+	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/queue"
+	"bubble-twilio-voice/shared/recordings"
+	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/voice"
+)
+
+// EventDeps is what the call-event routes are built from. The Lambda
+// functions get theirs from eventsaws (SQS, S3, the link key), the dev
+// server from memory and disk. Its zero value queues nothing: the
+// callbacks still answer 2xx.
+type EventDeps struct {
+	// Queue receives the events of Twilio's callbacks; nil queues none.
+	Queue queue.Sender
+	// DeadLetters receives the events the app refused or that ran out of
+	// retries (the delivery).
+	DeadLetters queue.Sender
+	// Sender POSTs events to the tenants' apps (the delivery).
+	Sender *events.Sender
+	// Fetcher downloads recordings from Twilio; its base is also the only
+	// host a RecordingUrl may have. Default: https://api.twilio.com.
+	Fetcher *recordings.Fetcher
+	// Recordings keeps the copied recordings (S3, or the dev server's
+	// directory).
+	Recordings recordings.Store
+	// Links signs (the delivery) and checks (GET /recordings/...) the
+	// recording links.
+	Links *recordings.Links
+	// Retention is how long a stored recording, and so its link, lasts.
+	// Default 30 days.
+	Retention time.Duration
+	// TempDir holds recordings between download and upload ("": the
+	// system's, /tmp on Lambda).
+	TempDir string
+}
+
+// Bounds on queueing, well inside Twilio's 15 s: a status callback is
+// answered only once its event is queued; the no-answer step, which a
+// caller is waiting on, gives up sooner and answers its TwiML anyway.
+const (
+	queueTimeout       = 5 * time.Second
+	missedQueueTimeout = 2 * time.Second
+)
+
+func (e EventDeps) withDefaults(now func() time.Time) EventDeps {
+	if e.Sender == nil {
+		e.Sender = events.NewSender(now)
+	}
+	if e.Fetcher == nil {
+		e.Fetcher, _ = recordings.NewFetcher(recordings.DefaultTwilioAPIBase)
+	}
+	if e.Retention <= 0 {
+		e.Retention = 30 * 24 * time.Hour
+	}
+	return e
+}
+
+// handleCallStatus queues the call.completed event of a call status
+// callback (the TwiML App's and the numbers' StatusCallback). A non-final
+// status is acknowledged and dropped. It answers 204 once the event is
+// queued, 503 when the queue failed.
+func handleCallStatus(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		t := tenant.FromContext(ctx)
+		logging.Add(ctx, slog.String("account_sid", t.AccountSID), slog.String("call_sid", r.PostFormValue("CallSid")))
+		e, ok := events.CallCompleted(r.PostForm, d.Now())
+		if !ok {
+			d.Log.LogAttrs(ctx, slog.LevelDebug, "call status dropped", slog.String("call_status", r.PostFormValue("CallStatus")))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		d.answerQueued(w, r, t, events.Message{Version: events.MessageVersion, Event: e})
+	})
+}
+
+// handleRecordingStatus queues the voicemail.recorded or call.recorded
+// event of a recording status callback. A RecordingUrl that is not on the
+// Twilio API host is refused (400) and logged; nothing is queued, so
+// nothing ever fetches it.
+func handleRecordingStatus(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		t := tenant.FromContext(ctx)
+		logging.Add(ctx, slog.String("account_sid", t.AccountSID), slog.String("call_sid", r.PostFormValue("CallSid")))
+		m, ok := events.Recording(r.Form, d.Now())
+		if !ok {
+			d.Log.LogAttrs(ctx, slog.LevelDebug, "recording status dropped", slog.String("recording_status", r.PostFormValue("RecordingStatus")))
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		if _, err := d.Events.Fetcher.Check(m.RecordingMediaURL); err != nil {
+			d.Log.LogAttrs(ctx, slog.LevelWarn, "recording refused: RecordingUrl is not on the Twilio API host",
+				slog.String("recording_host", recordings.Host(m.RecordingMediaURL)), slog.String("allowed_host", d.Events.Fetcher.Base()))
+			d.Metrics.Count(metrics.RecordingRefused, "", t.AccountSID)
+			plain(w, kindInvalid.status(), "recording url not allowed\n")
+			return
+		}
+		d.answerQueued(w, r, t, m)
+	})
+}
+
+// answerQueued queues m and answers Twilio: 204 once queued (or when the
+// tenant takes no such event), 503 when the queue failed.
+func (d Deps) answerQueued(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, m events.Message) {
+	ctx, cancel := context.WithTimeout(r.Context(), queueTimeout)
+	defer cancel()
+	if err := d.enqueue(ctx, t, m); err != nil {
+		plain(w, kindUnavailable.status(), "service unavailable\n")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// enqueue puts m on the queue when the tenant takes its type; it logs the
+// outcome (a failure as an error, with the event's identity only).
+func (d Deps) enqueue(ctx context.Context, t *tenant.Tenant, m events.Message) error {
+	attrs := []slog.Attr{slog.String("event_id", m.Event.ID), slog.String("type", m.Event.Type)}
+	switch {
+	case !t.Events.Wants(m.Event.Type):
+		d.Log.LogAttrs(ctx, slog.LevelDebug, "event not wanted by the tenant", attrs...)
+		return nil
+	case d.Events.Queue == nil:
+		d.Log.LogAttrs(ctx, slog.LevelWarn, "event dropped: no queue configured", attrs...)
+		return nil
+	}
+	if err := d.Events.Queue.Send(ctx, queue.Message{Body: m.Encode()}); err != nil {
+		d.Log.LogAttrs(ctx, slog.LevelError, "event not queued", append(attrs, slog.String("error", errorKind(err)))...)
+		return err
+	}
+	d.Log.LogAttrs(ctx, slog.LevelInfo, "event queued", attrs...)
+	d.Metrics.Count(metrics.EventQueued, m.Event.Type, t.AccountSID)
+	return nil
+}
+
+// queueMissed queues the call.missed event of a <Dial> action request
+// (DialCallStatus other than completed or answered) before next answers
+// the no-answer step. The caller is on the line, so the queueing is bounded
+// by missedQueueTimeout and its failure is only logged.
+func (d Deps) queueMissed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t := tenant.FromContext(r.Context()); t != nil && t.Events.Wants(tenant.EventCallMissed) {
+			if e, ok := events.CallMissed(r.PostForm, d.Now()); ok {
+				ctx, cancel := context.WithTimeout(r.Context(), missedQueueTimeout)
+				_ = d.enqueue(ctx, t, events.Message{Version: events.MessageVersion, Event: e})
+				cancel()
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withRecordingCallback gives a decision that records (a voicemail, or a
+// <Dial> of a tenant with record_calls) a recordingStatusCallback to
+// PathRecordingStatus when the tenant takes that recording's event. The URL
+// is relative to the webhook at path, so a stage prefix survives, and
+// carries the call's From and To, which recording callbacks leave out.
+func withRecordingCallback(dec voice.Decision, t *tenant.Tenant, c voice.Call, path string) voice.Decision {
+	typ := tenant.EventCallRecorded
+	if dec.Kind == voice.KindVoicemail {
+		typ = tenant.EventVoicemailRecorded
+	}
+	if !dec.Records() || !t.Events.Wants(typ) {
+		return dec
+	}
+	depth := strings.Count(strings.Trim(path, "/"), "/") + 1
+	return dec.WithRecordingCallback(voice.RecordingCallbackURL(depth, events.CallbackQuery(c.From, c.Caller, c.To)))
+}
+
+// errorKind names an error for a log line without its text, which for an
+// AWS error may quote a request.
+func errorKind(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	default:
+		var api interface{ ErrorCode() string }
+		if errors.As(err, &api) {
+			return api.ErrorCode()
+		}
+		return "request failed"
+	}
+}

@@ -1,0 +1,83 @@
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/recordings"
+	"bubble-twilio-voice/shared/tenant"
+)
+
+// handleRecording serves a recording link (PathRecordings + AccountSid +
+// "/" + RecordingSid + "?expires=...&sig=..."): a link whose signature and
+// expiry check out answers 302 to a freshly presigned S3 URL (or, in the
+// dev server, the file itself); a forged link 403, an expired one 410. The
+// signature is never logged.
+func handleRecording(d Deps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			plain(w, kindMethodNotAllowed.status(), "method not allowed\n")
+			return
+		}
+		account, rec := r.PathValue("account_sid"), r.PathValue("recording_sid")
+		if !tenant.ValidAccountSID(account) || !validSID("RE", rec) {
+			plain(w, kindNotFound.status(), "not found\n")
+			return
+		}
+		if d.Events.Links == nil || d.Events.Recordings == nil {
+			d.Log.LogAttrs(ctx, slog.LevelError, "recording links are not configured (LINK_KEY_SECRET_ARN, RECORDINGS_BUCKET)")
+			plain(w, kindUnavailable.status(), "service unavailable\n")
+			return
+		}
+		logging.Add(ctx, slog.String("account_sid", account), slog.String("recording_sid", rec))
+		q := r.URL.Query()
+		switch err := d.Events.Links.Verify(account, rec, q.Get("expires"), q.Get("sig"), d.Now()); {
+		case errors.Is(err, recordings.ErrLinkExpired):
+			plain(w, kindGone.status(), "this recording link has expired\n")
+			return
+		case err != nil:
+			d.Log.LogAttrs(ctx, slog.LevelWarn, "recording link refused", slog.String("reason", "bad_signature"))
+			plain(w, kindForbidden.status(), "invalid recording link\n")
+			return
+		}
+		obj, err := d.Events.Recordings.Get(ctx, recordings.Key(account, rec))
+		switch {
+		case errors.Is(err, recordings.ErrNotFound):
+			plain(w, kindNotFound.status(), "recording not found\n")
+			return
+		case err != nil:
+			d.Log.LogAttrs(ctx, slog.LevelError, "recording unavailable", slog.String("error", errorKind(err)))
+			plain(w, kindUnavailable.status(), "service unavailable\n")
+			return
+		}
+		h := w.Header()
+		h.Set("Cache-Control", "no-store")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Content-Type-Options", "nosniff")
+		if obj.URL != "" {
+			http.Redirect(w, r, obj.URL, http.StatusFound)
+			return
+		}
+		defer obj.Content.Close()
+		h.Set("Content-Type", recordings.ContentType)
+		http.ServeContent(w, r, rec+".mp3", obj.Modified, obj.Content)
+	})
+}
+
+// validSID reports whether s is prefix and 32 hex digits.
+func validSID(prefix, s string) bool {
+	if len(s) != 34 || !strings.HasPrefix(s, prefix) {
+		return false
+	}
+	for _, c := range s[2:] {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
+			return false
+		}
+	}
+	return true
+}

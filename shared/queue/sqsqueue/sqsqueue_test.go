@@ -1,0 +1,139 @@
+package sqsqueue_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
+
+	"bubble-twilio-voice/shared/queue"
+	"bubble-twilio-voice/shared/queue/sqsqueue"
+	fakesqs "bubble-twilio-voice/test/fake/sqs"
+	"bubble-twilio-voice/test/kit"
+)
+
+// client is the real SDK client, built the way the functions build it, for
+// the fake.
+func client(t *testing.T, fake *fakesqs.Server) *sqs.Client {
+	t.Helper()
+	env := map[string]string{}
+	for _, kv := range kit.AWSEnv("") {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	env["AWS_ENDPOINT_URL_SQS"] = fake.URL()
+	c, err := sqsqueue.NewClient(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestSend(t *testing.T) {
+	fake := fakesqs.Start(t)
+	url := fake.CreateQueue("events", 0)
+	q := sqsqueue.New(client(t, fake), url)
+	if q.URL() != url {
+		t.Errorf("URL %q", q.URL())
+	}
+	ctx := context.Background()
+	if err := q.Send(ctx, queue.Message{Body: []byte(`{"v":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Send(ctx, queue.Message{Body: []byte("two"), Attributes: map[string]string{"reason": "app answered 404", "empty": ""}}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := fake.Messages("events")
+	if len(msgs) != 2 || msgs[0].Body != `{"v":1}` || msgs[1].Body != "two" {
+		t.Fatalf("queued %+v", msgs)
+	}
+	if got := msgs[1].Attributes; len(got) != 1 || got["reason"] != "app answered 404" {
+		t.Errorf("attributes %v", got)
+	}
+}
+
+func TestSendErrors(t *testing.T) {
+	fake := fakesqs.Start(t)
+	fake.CreateQueue("events", 0)
+	c := client(t, fake)
+	ctx := context.Background()
+
+	missing := sqsqueue.New(c, fake.QueueURL("nope"))
+	err := missing.Send(ctx, queue.Message{Body: []byte("x")})
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "QueueDoesNotExist" {
+		t.Errorf("missing queue: %v", err)
+	}
+
+	fake.SetFault(func(op string) fakesqs.Fault {
+		return fakesqs.Fault{Status: http.StatusInternalServerError, Type: "InternalError"}
+	})
+	err = sqsqueue.New(c, fake.QueueURL("events")).Send(ctx, queue.Message{Body: []byte("x")})
+	if err == nil {
+		t.Fatal("send succeeded on a failing queue")
+	}
+	if n := fake.Calls("SendMessage"); n < 3 {
+		t.Errorf("%d SendMessage calls: the SDK should retry a 500", n)
+	}
+	if len(fake.Messages("events")) != 0 {
+		t.Error("a failed send stored a message")
+	}
+}
+
+func TestChangeVisibility(t *testing.T) {
+	fake := fakesqs.Start(t)
+	clock := kit.NewClock(time.Now())
+	fake.SetClock(clock.Now)
+	url := fake.CreateQueue("events", 0)
+	c := client(t, fake)
+	q := sqsqueue.New(c, url)
+	ctx := context.Background()
+	fake.Put("events", "body", nil)
+	out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url)})
+	if err != nil || len(out.Messages) != 1 {
+		t.Fatalf("receive: %v %+v", err, out)
+	}
+	h := aws.ToString(out.Messages[0].ReceiptHandle)
+
+	if err := q.ChangeVisibility(ctx, h, 3*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Messages("events")[0].HiddenUntil; !got.Equal(clock.Now().Add(3 * time.Hour)) {
+		t.Errorf("hidden until %v", got)
+	}
+	// SQS's 12 h limit counts from the receive.
+	clock.Advance(2 * time.Hour)
+	if err := q.ChangeVisibility(ctx, h, 11*time.Hour); err == nil {
+		t.Error("13 h after the receive was accepted")
+	}
+	if err := q.ChangeVisibility(ctx, h, 9*time.Hour); err != nil {
+		t.Errorf("11 h after the receive: %v", err)
+	}
+	if err := q.ChangeVisibility(ctx, "not-a-handle", time.Minute); err == nil {
+		t.Error("unknown receipt handle accepted")
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	fake := fakesqs.Start(t)
+	url := fake.CreateQueue("events", 0)
+	q, err := sqsqueue.FromEnv(kit.Getenv("AWS_ENDPOINT_URL_SQS", fake.URL(), "EVENTS_QUEUE_URL", url))
+	if err != nil || q == nil {
+		t.Fatalf("FromEnv = %v, %v", q, err)
+	}
+	if err := q.Send(context.Background(), queue.Message{Body: []byte("m")}); err != nil || len(fake.Messages("events")) != 1 {
+		t.Errorf("send: %v", err)
+	}
+	if q, err := sqsqueue.FromEnv(kit.Getenv()); err != nil || q != nil {
+		t.Errorf("without EVENTS_QUEUE_URL: %v, %v; want no queue", q, err)
+	}
+	if _, err := sqsqueue.FromEnv(kit.Getenv("EVENTS_QUEUE_URL", "not a url")); err == nil {
+		t.Error("a bad EVENTS_QUEUE_URL was accepted")
+	}
+}
