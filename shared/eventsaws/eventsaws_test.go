@@ -91,4 +91,3 @@ func TestFromEnv(t *testing.T) {
 		})
 	}
 }
-
