@@ -16,6 +16,7 @@ import (
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/phone"
 	"bubble-twilio-voice/shared/queue"
 	"bubble-twilio-voice/shared/recordings"
 	"bubble-twilio-voice/shared/tenant"
@@ -104,6 +105,7 @@ func newEventHarness(tb testing.TB, events httpapi.EventDeps) *eventHarness {
 		events.Queue = h.queue
 	}
 	h.deps = httpapi.Deps{
+		Numbers:       phone.Library{},
 		Store:         tenant.NewMemoryStore(h.tenants...),
 		PublicBaseURL: publicBase,
 		Log:           logging.New(&h.logs, "debug"),
