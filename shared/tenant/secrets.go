@@ -11,11 +11,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"bubble-twilio-voice/shared/awsenv"
 )
 
 // SecretsClient is the part of the Secrets Manager client the store needs,
@@ -194,36 +195,20 @@ func setDefault(d *time.Duration, def time.Duration) {
 // here, at start-up, rather than on the first request. Its retries back off
 // at most 1s so that three attempts fit inside the store's FetchTimeout.
 func NewSecretsClient(getenv func(string) string, optFns ...func(*secretsmanager.Options)) (*secretsmanager.Client, error) {
-	region := firstEnv(getenv, "AWS_REGION", "AWS_DEFAULT_REGION")
-	if region == "" {
-		return nil, errors.New("secrets manager client: AWS_REGION is not set (Lambda sets it; elsewhere set it or AWS_DEFAULT_REGION)")
-	}
-	keyID, secret := getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
-	if keyID == "" || secret == "" {
-		return nil, errors.New("secrets manager client: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must both be set (Lambda sets them from the execution role)")
+	cfg, err := awsenv.Config(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("secrets manager client: %w (Lambda sets them from the function's role)", err)
 	}
 	o := secretsmanager.Options{
-		Region:      region,
-		Credentials: credentials.NewStaticCredentialsProvider(keyID, secret, getenv("AWS_SESSION_TOKEN")),
+		Region:      cfg.Region,
+		Credentials: cfg.Credentials,
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = secretsClientAttempts
 			o.MaxBackoff = secretsClientBackoff
 		}),
-	}
-	if ep := firstEnv(getenv, "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"); ep != "" {
-		o.BaseEndpoint = aws.String(ep)
+		BaseEndpoint: awsenv.BaseEndpoint(getenv, "SECRETS_MANAGER"),
 	}
 	return secretsmanager.New(o, optFns...), nil
-}
-
-// firstEnv returns the first of names that is set and not empty.
-func firstEnv(getenv func(string) string, names ...string) string {
-	for _, n := range names {
-		if v := getenv(n); v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // FetchError is a failed read of a tenant's secret (or, with no AccountSID,
