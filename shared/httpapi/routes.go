@@ -69,61 +69,48 @@ type Deps struct {
 }
 
 // Token serves /token, the token function's only route.
-func Token(d Deps) http.Handler {
-	d = d.withDefaults()
-	mux := http.NewServeMux()
-	mux.Handle(PathToken, handleToken(d))
-	return d.serve(mux)
-}
+func Token(d Deps) http.Handler { return d.routes(mountToken) }
 
 // Voice serves /voice, the TwiML App's Voice URL: calls placed from browsers
 // (and calls to a number pointed at it, which voice.Outgoing routes like
 // /incoming).
-func Voice(d Deps) http.Handler {
-	d = d.withDefaults()
-	mux := http.NewServeMux()
-	mountVoice(mux, d)
-	return d.serve(mux)
-}
+func Voice(d Deps) http.Handler { return d.routes(mountVoice) }
 
 // Incoming serves /incoming and its no-answer steps: calls to the tenant's
 // numbers.
-func Incoming(d Deps) http.Handler {
-	d = d.withDefaults()
-	mux := http.NewServeMux()
-	mountIncoming(mux, d)
-	return d.serve(mux)
-}
+func Incoming(d Deps) http.Handler { return d.routes(mountIncoming) }
 
 // Events serves Twilio's call and recording status callbacks and the
 // recording links: the events function's routes.
-func Events(d Deps) http.Handler {
-	d = d.withDefaults()
-	mux := http.NewServeMux()
-	mountEvents(mux, d)
-	return d.serve(mux)
-}
+func Events(d Deps) http.Handler { return d.routes(mountEvents) }
 
 // Deliver serves PathDeliver, where the queue hands over each event to
 // send to the tenant's app: the deliver function's only route.
-func Deliver(d Deps) http.Handler {
-	d = d.withDefaults()
-	mux := http.NewServeMux()
-	mux.Handle(PathDeliver, handleDeliver(d))
-	return d.serve(mux)
-}
+func Deliver(d Deps) http.Handler { return d.routes(mountDeliver) }
 
 // All serves every route on one handler, as the dev server does, except
 // PathDeliver: the dev server's queue calls Deliver directly, so nobody
 // can post to it over the network.
 func All(d Deps) http.Handler {
+	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents)
+}
+
+// routes mounts a function's routes on one mux behind the request log.
+func (d Deps) routes(mounts ...func(*http.ServeMux, Deps)) http.Handler {
 	d = d.withDefaults()
 	mux := http.NewServeMux()
-	mux.Handle(PathToken, handleToken(d))
-	mountVoice(mux, d)
-	mountIncoming(mux, d)
-	mountEvents(mux, d)
+	for _, mount := range mounts {
+		mount(mux, d)
+	}
 	return d.serve(mux)
+}
+
+func mountToken(mux *http.ServeMux, d Deps) {
+	mux.Handle(PathToken, handleToken(d))
+}
+
+func mountDeliver(mux *http.ServeMux, d Deps) {
+	mux.Handle(PathDeliver, handleDeliver(d))
 }
 
 func mountVoice(mux *http.ServeMux, d Deps) {
