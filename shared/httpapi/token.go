@@ -217,6 +217,9 @@ func decodeTokenBody(contentType string, body []byte) (map[string]string, error)
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json") || (mt == "" && body[0] == '{'):
 		return jsonFields(body)
+	case mt == "application/x-www-form-urlencoded" && body[0] == '{':
+		// curl -d sends JSON with this type unless told otherwise.
+		return nil, invalid("invalid_request", "body is JSON but Content-Type says a form: send Content-Type: application/json")
 	case mt == "application/x-www-form-urlencoded" || mt == "":
 		return formFields(string(body), "body")
 	default:

@@ -260,6 +260,11 @@ func TestTokenErrors(t *testing.T) {
 			r.URL.RawQuery = "account_sid=" + sid
 			return r
 		}, status: 400, code: "invalid_request", noLookup: true},
+		{name: "json sent as a form", req: func() *http.Request {
+			r := jsonReq(okJSON)
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return r
+		}, status: 400, code: "invalid_request", noLookup: true},
 		{name: "json duplicate key", req: func() *http.Request {
 			return jsonReq(`{"account_sid":"` + sid + `","identity":"alice","identity":"bob"}`)
 		}, status: 400, code: "invalid_request", noLookup: true},
