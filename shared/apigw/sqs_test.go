@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -20,10 +21,11 @@ import (
 	"bubble-twilio-voice/shared/queue"
 )
 
-// visibility records ChangeVisibility calls; fail makes them fail.
+// visibility records ChangeVisibility calls by receipt handle; fail makes
+// them fail.
 type visibility struct {
 	mu    sync.Mutex
-	calls map[string]time.Duration
+	calls map[string][]time.Duration
 	fail  bool
 }
 
@@ -31,9 +33,9 @@ func (v *visibility) ChangeVisibility(_ context.Context, handle string, d time.D
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.calls == nil {
-		v.calls = map[string]time.Duration{}
+		v.calls = map[string][]time.Duration{}
 	}
-	v.calls[handle] = d
+	v.calls[handle] = append(v.calls[handle], d)
 	if v.fail {
 		return errors.New("sqs down")
 	}
@@ -101,7 +103,7 @@ func TestSQSHandler(t *testing.T) {
 				t.Errorf("batch item failures %v, want %v", ids, want)
 			}
 			// Only the message with a Retry-After is delayed: 15 s x 4 receives.
-			if len(vis.calls) != 1 || vis.calls["AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a-receipt-2"] != time.Minute {
+			if len(vis.calls) != 1 || !slices.Equal(vis.calls["AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a-receipt-2"], []time.Duration{time.Minute}) {
 				t.Errorf("ChangeVisibility calls %v", vis.calls)
 			}
 			d := h.seen["retry-later"]

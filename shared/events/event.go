@@ -269,10 +269,15 @@ func seconds(s string) int {
 }
 
 // twilioTime reads Twilio's RFC 2822 timestamps ("Mon, 16 Aug 2010 03:45:01
-// +0000"), falling back to now.
+// +0000"), falling back to now. It also falls back for a time whose UTC year
+// is not four digits (year 9999 at -0100 is year 10000 in UTC): occurred_at
+// is RFC 3339, which cannot write it.
 func twilioTime(s string, now time.Time) time.Time {
 	for _, layout := range []string{time.RFC1123Z, time.RFC1123} {
 		if t, err := time.Parse(layout, s); err == nil {
+			if y := t.UTC().Year(); y < 0 || y > 9999 {
+				return now
+			}
 			return t
 		}
 	}

@@ -83,13 +83,14 @@ func Classify(status int) Outcome {
 }
 
 // parseRetryAfter reads a Retry-After header in seconds or as an HTTP
-// date; 0 when absent or unreadable.
+// date; 0 when absent or unreadable. Seconds are capped at MaxDelay, which
+// RetryDelay applies anyway, before the multiplication could overflow.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
 	if n, err := strconv.Atoi(v); err == nil && n > 0 {
-		return time.Duration(n) * time.Second
+		return time.Duration(min(n, int(MaxDelay/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		return t.Sub(now)

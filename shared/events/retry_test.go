@@ -78,6 +78,9 @@ func TestParseRetryAfter(t *testing.T) {
 		want time.Duration
 	}{
 		{"", 0}, {"120", 2 * time.Minute}, {"0", 0}, {"-5", 0}, {"soon", 0},
+		// Beyond MaxDelay, and beyond what time.Duration holds in seconds
+		// (9223372037 s would overflow to a negative delay).
+		{"86400", MaxDelay}, {"9223372037", MaxDelay}, {"9223372036854775807", MaxDelay},
 		{now.Add(time.Hour).Format(http.TimeFormat), time.Hour - 500*time.Millisecond},
 		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
 	}

@@ -64,12 +64,16 @@ type Result struct {
 	// Done: the handler answered 2xx; delete the message.
 	Done bool
 	// RetryAfter, when not Done, is when to offer the message again (from
-	// the handler's Retry-After, in seconds); 0 leaves the queue's default
-	// visibility timeout.
+	// the handler's Retry-After, in seconds, at most MaxRetryAfter); 0
+	// leaves the queue's default visibility timeout.
 	RetryAfter time.Duration
 	// Status is the handler's HTTP status, for logs.
 	Status int
 }
+
+// MaxRetryAfter is the longest a message is kept out of sight: SQS refuses
+// a longer visibility timeout, so a longer Retry-After would only fail.
+const MaxRetryAfter = 12 * time.Hour
 
 // Dispatch POSTs d's body to path on h, with the delivery's facts as
 // headers, and reads the answer: 2xx is done; anything else is to be
@@ -97,7 +101,8 @@ func Dispatch(ctx context.Context, h http.Handler, path string, d Delivery) Resu
 	res := Result{Status: status, Done: status >= 200 && status < 300}
 	if !res.Done {
 		if n, err := strconv.Atoi(w.sent.Get("Retry-After")); err == nil && n > 0 {
-			res.RetryAfter = time.Duration(n) * time.Second
+			// Capped in seconds, before the multiplication can overflow.
+			res.RetryAfter = time.Duration(min(n, int(MaxRetryAfter/time.Second))) * time.Second
 		}
 	}
 	return res

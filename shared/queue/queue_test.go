@@ -32,6 +32,14 @@ func TestDispatch(t *testing.T) {
 			w.Header().Set("Retry-After", "300")
 		}, queue.Result{Status: 503}},
 		{"500 without Retry-After", func(w http.ResponseWriter) { w.WriteHeader(500) }, queue.Result{Status: 500}},
+		{"Retry-After beyond SQS's limit", func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "86400")
+			w.WriteHeader(503)
+		}, queue.Result{RetryAfter: queue.MaxRetryAfter, Status: 503}},
+		{"Retry-After that would overflow a Duration", func(w http.ResponseWriter) {
+			w.Header().Set("Retry-After", "99999999999")
+			w.WriteHeader(503)
+		}, queue.Result{RetryAfter: queue.MaxRetryAfter, Status: 503}},
 		{"unreadable Retry-After", func(w http.ResponseWriter) {
 			w.Header().Set("Retry-After", "soon")
 			w.WriteHeader(429)

@@ -52,6 +52,23 @@ func FuzzParse(f *testing.F) {
 		`,"incoming":{"default":{"clients":["a"],"hours":{"time_zone":"America/New_York","open":[{"days":["sat"],"from":"22:00","to":"06:00"}]},"closed":{"action":"forward","forward_to":"+14155550199"}}}`,
 		`,"incoming":{"default":{"clients":["a"],"hours":{"time_zone":"Local","open":[]},"closed":{}}}`,
 		`,"incoming":{"default":{"clients":["a"],"closed":{"action":"message"}}}`,
+		`,"status":"active"`,
+		`,"status":"suspended","suspended_at":"2026-11-20T09:30:00Z"`,
+		`,"status":"suspended","suspended_at":"2026-11-20T09:30:00.123+01:00"`,
+		`,"status":"Suspended","suspended_at":"yesterday"`,
+		`,"status":"","suspended_at":"2026-11-20T09:30:00Z"`,
+		`,"events":{"url":"https://app.example.com/api/1.1/wf/call-event","bearer_token":"bubble-api-token-0123456789abcdef","signing_secret":"whsec_0123456789abcdef0123","types":["call.completed","call.missed","voicemail.recorded","call.recorded"]}`,
+		`,"events":{"url":"http://127.0.0.1:8080/events","types":[]}`,
+		`,"events":{"url":"http://[::1]/e?x=1","signing_secret":"short"}`,
+		`,"events":{"url":"https://user:pass@app.example.com/e#frag","bearer_token":"has space"}`,
+		`,"events":{"url":"http://app.example.com/e","types":["call.missed","call.missed"]}`,
+		`,"events":{"url":"https://app.example.com/e","types":["sms.received"]}`,
+		`,"events":{}`,
+		`,"events":null`,
+		`,"status":"suspended","suspended_at":"2026-11-20T09:30:00Z","record_calls":true,"events":{"url":"https://app.example.com/e","types":["call.recorded"]},` +
+			`"outbound":{"allowed_number_types":["mobile","fixed_line"]},"incoming":{"numbers":{"+14155550101":{"clients":["a"],"label":"Support","then_number":"+14155550198",` +
+			`"hours":{"time_zone":"Europe/Paris","open":[{"days":["mon","fri"],"from":"08:00","to":"18:00"}],"closed_dates":["2026-12-25","2027-01-01"]},` +
+			`"closed":{"action":"voicemail","message":"We are closed"},"no_answer":{"action":"message","message":"Sorry"}}}}`,
 	} {
 		f.Add([]byte(minimal + extra + `}`))
 	}
@@ -65,6 +82,12 @@ func FuzzParse(f *testing.F) {
 			var fe *tenant.FieldError
 			if t1 != nil || !errors.As(err, &fe) {
 				t.Fatalf("Parse = %v, %T %v; want nil and a *FieldError", t1, err, err)
+			}
+			// Errors name the field, never a secret's value (they are logged).
+			for _, secret := range secretsIn(doc) {
+				if strings.Contains(err.Error(), secret) {
+					t.Fatalf("error %q carries a secret of the record", err)
+				}
 			}
 			return
 		}
@@ -100,6 +123,11 @@ func normalize(t *tenant.Tenant) tenant.Tenant {
 	c.Outbound.AllowedCountries = nilIfEmpty(c.Outbound.AllowedCountries)
 	c.Outbound.BlockedPrefixes = nilIfEmpty(c.Outbound.BlockedPrefixes)
 	c.Outbound.AllowedNumberTypes = nilIfEmpty(c.Outbound.AllowedNumberTypes)
+	if c.Events != nil {
+		ev := *c.Events
+		ev.Types = nilIfEmpty(ev.Types)
+		c.Events = &ev
+	}
 	if c.Incoming != nil {
 		in := *c.Incoming
 		if len(in.Numbers) == 0 {
@@ -115,6 +143,28 @@ func normalize(t *tenant.Tenant) tenant.Tenant {
 		c.Incoming = &in
 	}
 	return c
+}
+
+// secretsIn returns the record's secret values long enough that an error
+// message cannot contain them by chance, read with a plain map.
+func secretsIn(doc []byte) []string {
+	var rec map[string]any
+	if json.Unmarshal(doc, &rec) != nil {
+		return nil
+	}
+	var out []string
+	add := func(m map[string]any, keys ...string) {
+		for _, k := range keys {
+			if s, ok := m[k].(string); ok && len(s) >= 24 {
+				out = append(out, s)
+			}
+		}
+	}
+	add(rec, "auth_token", "previous_auth_token", "api_key_secret")
+	if ev, ok := rec["events"].(map[string]any); ok {
+		add(ev, "bearer_token", "signing_secret")
+	}
+	return out
 }
 
 func normalizeRoute(r *tenant.Route) *tenant.Route {
