@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -14,7 +13,6 @@ import (
 	"bubble-twilio-voice/shared/queue"
 	"bubble-twilio-voice/shared/queue/sqsqueue"
 	"bubble-twilio-voice/shared/tenant"
-	"bubble-twilio-voice/shared/twiliosig"
 	fakesqs "bubble-twilio-voice/test/fake/sqs"
 	"bubble-twilio-voice/test/kit"
 )
@@ -35,25 +33,7 @@ func benchCallStatus(b *testing.B, q queue.Sender, sent func() int64) {
 	})
 	form := statusForm(evAccount, "From", "client:alice", "To", "+14155550123", "CallStatus", "completed", "CallDuration", "42",
 		"Timestamp", "Fri, 13 Nov 2026 15:08:59 +0000", "CallbackSource", "call-progress-events", "SequenceNumber", "0")
-	body := []byte(form.Encode())
-	r, err := http.NewRequest(http.MethodPost, httpapi.PathCallStatus, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r.Host = publicHost
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set(twiliosig.Header, twiliosig.Sign(publicBase+httpapi.PathCallStatus, form, tn.AuthToken))
-	r.ContentLength = int64(len(body))
-	rd := bytes.NewReader(body)
-	w := &discardWriter{h: http.Header{}}
-	serve := func() {
-		rd.Reset(body)
-		r.Body = io.NopCloser(rd)
-		r.PostForm, r.Form = nil, nil
-		clear(w.h)
-		w.status, w.n = 0, 0
-		h.ServeHTTP(w, r)
-	}
+	w, serve := signedRepeater(b, h, httpapi.PathCallStatus, form, tn.AuthToken)
 	serve()
 	if w.status != http.StatusNoContent || sent() != 1 {
 		b.Fatalf("status %d, %d queued", w.status, sent())

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -49,30 +50,7 @@ func benchWebhook(b *testing.B, path string, kv ...string) {
 		Now:           fixedNow,
 	})
 	form := callForm(tn, "CA0123456789abcdef0123456789abcdef", kv...)
-	body := []byte(form.Encode())
-	sig := twiliosig.Sign(publicBase+path, form, tn.AuthToken)
-
-	// One request, its body rewound each time, as a warm Lambda container
-	// gets a fresh one from the adapter.
-	r, err := http.NewRequest(http.MethodPost, path, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
-	r.Host = publicHost
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set(twiliosig.Header, sig)
-	r.ContentLength = int64(len(body))
-	rd := bytes.NewReader(body)
-	w := &discardWriter{h: http.Header{}}
-
-	serve := func() {
-		rd.Reset(body)
-		r.Body = io.NopCloser(rd)
-		r.PostForm, r.Form = nil, nil
-		clear(w.h)
-		w.status, w.n = 0, 0
-		h.ServeHTTP(w, r)
-	}
+	w, serve := signedRepeater(b, h, path, form, tn.AuthToken)
 	serve()
 	if w.status != http.StatusOK || w.n == 0 || !strings.HasPrefix(w.h.Get("Content-Type"), "text/xml") {
 		b.Fatalf("status %d, %d bytes, Content-Type %q", w.status, w.n, w.h.Get("Content-Type"))
@@ -80,6 +58,32 @@ func benchWebhook(b *testing.B, path string, kv ...string) {
 	b.ReportAllocs()
 	for b.Loop() {
 		serve()
+	}
+}
+
+// signedRepeater returns a function that serves one request signed for path
+// to h, its body rewound each time, as a warm Lambda container gets a fresh
+// one from the adapter; the writer records the last answer.
+func signedRepeater(b *testing.B, h http.Handler, path string, form url.Values, authToken string) (*discardWriter, func()) {
+	b.Helper()
+	body := []byte(form.Encode())
+	r, err := http.NewRequest(http.MethodPost, path, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.Host = publicHost
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.Header.Set(twiliosig.Header, twiliosig.Sign(publicBase+path, form, authToken))
+	r.ContentLength = int64(len(body))
+	rd := bytes.NewReader(body)
+	w := &discardWriter{h: http.Header{}}
+	return w, func() {
+		rd.Reset(body)
+		r.Body = io.NopCloser(rd)
+		r.PostForm, r.Form = nil, nil
+		clear(w.h)
+		w.status, w.n = 0, 0
+		h.ServeHTTP(w, r)
 	}
 }
 
