@@ -171,17 +171,21 @@ func CallCompleted(f Form, now time.Time) (e Event, ok bool) {
 
 // CallMissed builds the call.missed event of the <Dial> action request
 // (/incoming/dial-complete) of a call to one of the tenant's numbers. ok is
-// false when a browser answered (DialCallStatus completed or answered). A
-// DialCallStatus that is not a final status is reported as no-answer.
+// false when someone answered (DialCallStatus completed or answered, and
+// DialBridged not "false"). A screened leg that was picked up but never
+// bridged (its callee did not press 1, or its voicemail answered:
+// DialBridged false) is missed, reported as no-answer, as is a
+// DialCallStatus that is not a final status (docs/screening.md).
 func CallMissed(f Form, now time.Time) (e Event, ok bool) {
 	dial := f.Get("DialCallStatus")
-	if dial == StatusCompleted || dial == "answered" {
+	pickedUp := dial == StatusCompleted || dial == "answered"
+	if pickedUp && f.Get("DialBridged") != "false" {
 		return Event{}, false
 	}
 	e = base(tenant.EventCallMissed, f, "", now)
 	e.Direction, e.Identity = DirectionIncoming, ""
 	e.Status = dial
-	if !finalStatus(dial) {
+	if pickedUp || !finalStatus(dial) {
 		e.Status = StatusNoAnswer
 	}
 	return e, true

@@ -62,6 +62,9 @@ func TestBuilders(t *testing.T) {
 		{"missed_unknown_status", missed, form("From", "+442071838750", "To", "+14155550100", "DialCallStatus", "something-new"), true},
 		{"missed_but_completed", missed, form("From", "+442071838750", "To", "+14155550100", "DialCallStatus", "completed"), false},
 		{"missed_but_answered", missed, form("From", "+442071838750", "To", "+14155550100", "DialCallStatus", "answered"), false},
+		{"missed_but_bridged", missed, form("From", "+442071838750", "To", "+14155550100", "DialCallStatus", "completed", "DialBridged", "true"), false},
+		{"missed_screen_refused", missed, form("From", "+442071838750", "To", "+14155550100", "DialCallStatus", "completed", "DialBridged", "false"), true},
+		{"missed_screen_unanswered", missed, form("From", "+442071838750", "To", "+14155550100", "DialCallStatus", "no-answer", "DialBridged", "false"), true},
 
 		{"voicemail", recording, form("RecordingSid", rec, "RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/"+acct+"/Recordings/"+rec,
 			"RecordingStatus", "completed", "RecordingDuration", "31", "RecordingChannels", "1", "RecordingSource", "RecordVerb",

@@ -210,15 +210,21 @@ func (r *Route) validate(field, self string, t *Tenant) error {
 		if r.Closed != nil {
 			return bad(".closed", "needs hours: a route without hours is never closed")
 		}
-		return nil
+	} else {
+		if err := r.Hours.validate(field + ".hours"); err != nil {
+			return err
+		}
+		if r.Closed == nil {
+			r.Closed = &NoAnswer{}
+		}
+		if err := r.Closed.validate(field+".closed", self, t); err != nil {
+			return err
+		}
 	}
-	if err := r.Hours.validate(field + ".hours"); err != nil {
-		return err
+	if r.Screen != nil && !r.dialsPhone() {
+		return bad(".screen", "applies to then_number and forward_to: this route dials no phone")
 	}
-	if r.Closed == nil {
-		r.Closed = &NoAnswer{}
-	}
-	return r.Closed.validate(field+".closed", self, t)
+	return nil
 }
 
 // validate checks a no_answer or closed step and fills in its defaults.

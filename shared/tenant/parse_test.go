@@ -190,6 +190,44 @@ func TestParseRouting(t *testing.T) {
 	}
 }
 
+// TestParseScreen checks screen: absent or true screens, false does not,
+// and a route that dials a phone only in its closed step may set it.
+func TestParseScreen(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(map[string]any)
+		want bool
+	}{
+		{"absent", func(map[string]any) {}, true},
+		{"true", func(r map[string]any) { route(r)["screen"] = true }, true},
+		{"false", func(r map[string]any) { route(r)["screen"] = false }, false},
+		{"false with then_number", func(r map[string]any) {
+			route(r)["screen"] = false
+			route(r)["then_number"] = "+14155550197"
+			route(r)["no_answer"] = map[string]any{"action": "voicemail"}
+		}, false},
+		{"false with a closed forward", func(r map[string]any) {
+			route(r)["screen"] = false
+			route(r)["no_answer"] = map[string]any{"action": "voicemail"}
+			hours(r)
+			route(r)["closed"] = map[string]any{"action": "forward", "forward_to": "+14155550199"}
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := validRecord()
+			tc.edit(rec)
+			tn, err := Parse(mustJSON(t, rec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tn.RouteFor("+14155550100").Screens(); got != tc.want {
+				t.Errorf("Screens() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestForwardTargets checks numbers that are not the tenant's own may be
 // forward and backup targets, whatever they are.
 func TestForwardTargets(t *testing.T) {
@@ -346,6 +384,11 @@ func TestParseFieldErrors(t *testing.T) {
 		{"then_number national format", func(r map[string]any) { route(r)["then_number"] = "(415) 555-0197" }, numRoute + ".then_number"},
 		{"then_number the route's own number", func(r map[string]any) { route(r)["then_number"] = "+14155550100" }, numRoute + ".then_number"},
 		{"then_number a caller ID", func(r map[string]any) { defaultRoute(r)["then_number"] = "+14155550101" }, "incoming.default.then_number"},
+
+		// Screening.
+		{"screen on a route that dials no phone", func(r map[string]any) { defaultRoute(r)["screen"] = true }, "incoming.default.screen"},
+		{"screen false on a route that dials no phone", func(r map[string]any) { defaultRoute(r)["screen"] = false }, "incoming.default.screen"},
+		{"screen wrong type", func(r map[string]any) { route(r)["screen"] = "yes" }, "(document)"},
 
 		// Opening hours.
 		{"closed without hours", func(r map[string]any) { route(r)["closed"] = map[string]any{"action": "message"} }, numRoute + ".closed"},

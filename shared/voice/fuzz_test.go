@@ -2,6 +2,7 @@ package voice_test
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"regexp"
 	"slices"
 	"strings"
@@ -294,4 +295,55 @@ func checkDisplay(t *testing.T, tn *tenant.Tenant, c voice.Call, d voice.Decisio
 	if route.Hours != nil && !c.Now.IsZero() && !route.Hours.OpenAt(c.Now) {
 		t.Fatalf("rings browsers while closed at %v", c.Now)
 	}
+}
+
+// FuzzScreen feeds the whisper steps what an outsider controls: the
+// caller's number (From, which a caller can spoof), the called number and
+// the key pressed. Screen must always gather one key for ScreenAnswerAction
+// and say only the caller's digits, never other characters of it;
+// ScreenAnswer must accept exactly ScreenDigit; both must render TwiML
+// that parses.
+func FuzzScreen(f *testing.F) {
+	for _, s := range [][3]string{
+		{"+12125550123", "+14155550106", "1"},
+		{"anonymous", "+14155550110", "2"},
+		{"", "", ""},
+		{"<Say>&\"", "+1", "11"},
+		{"client:alice", "+14155550999", "*"},
+		{"\xff\x00+44 20 7183 8750", "x", "1 "},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	tn := mustTenant(f, base)
+	digits := regexp.MustCompile(`[0-9]`)
+	f.Fuzz(func(t *testing.T, caller, called, key string) {
+		d := rules.Screen(voice.Call{Parent: voice.Display{Caller: caller, Called: called}, Digits: key}, tn)
+		if d.Kind != voice.KindScreen || d.Action != voice.ScreenAnswerAction {
+			t.Fatalf("Screen = %+v", d)
+		}
+		label := ""
+		if r := tn.RouteFor(called); r != nil {
+			label = r.Label
+		}
+		spelled := strings.Join(digits.FindAllString(caller, -1), ". ")
+		if spelled == "" {
+			spelled = "an unknown number"
+		}
+		on := ""
+		if label != "" {
+			on = " for " + label
+		}
+		if want := "You have a call" + on + " from " + spelled + ". Press 1 to accept."; d.Say != want {
+			t.Fatalf("prompt %q for caller %q, want %q", d.Say, caller, want)
+		}
+		a := rules.ScreenAnswer(voice.Call{Digits: key}, tn)
+		if (a.Kind == voice.KindAccept) != (key == voice.ScreenDigit) || (a.Kind != voice.KindAccept && a.Kind != voice.KindHangup) {
+			t.Fatalf("ScreenAnswer(%q) = %v", key, a.Kind)
+		}
+		for _, dec := range []voice.Decision{d, a} {
+			if err := xml.Unmarshal(dec.AppendTwiML(nil), new(struct{ XMLName xml.Name })); err != nil {
+				t.Fatalf("TwiML does not parse: %v", err)
+			}
+		}
+	})
 }
