@@ -272,13 +272,13 @@ type Decision struct {
 
 	// KindDial. CallerID empty leaves Twilio's default, the caller's number.
 	CallerID string
-	Number   string   // E.164 number to dial, or empty
+	Number   string // E.164 number to dial, or empty
 	// ScreenURL, when set, screens Number: it is the <Number url> whose
 	// TwiML (Screen) asks the callee to accept before Twilio bridges.
 	ScreenURL string
-	Clients  []string // identities to ring at once; may be the tenant's slice, do not modify
-	Timeout  int      // ring seconds; 0 leaves Twilio's default
-	Record   bool     // record the call (RecordMode)
+	Clients   []string // identities to ring at once; may be the tenant's slice, do not modify
+	Timeout   int      // ring seconds; 0 leaves Twilio's default
+	Record    bool     // record the call (RecordMode)
 	// Display is sent to each of Clients as <Parameter>s; zero for none.
 	Display Display
 
