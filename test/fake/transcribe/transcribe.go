@@ -54,9 +54,9 @@ type Outcome struct {
 // Job is a started job as the fake recorded it.
 type Job struct {
 	Name, LanguageCode, MediaURI, OutputBucket, OutputKey string
-	IdentifyLanguage                                     bool
-	State                                                string
-	gets                                                 int
+	IdentifyLanguage                                      bool
+	State                                                 string
+	gets                                                  int
 }
 
 // Server is the fake. Its methods are safe for concurrent use.
