@@ -167,7 +167,10 @@ func (t *Tenant) validate() error {
 			}
 		}
 	}
-	return t.Events.validate()
+	if err := t.Events.validate(); err != nil {
+		return err
+	}
+	return t.Transcribe.validate(t.RecordCalls)
 }
 
 // validate checks the route of the tenant number self ("" for the default
@@ -220,6 +223,9 @@ func (r *Route) validate(field, self string, t *Tenant) error {
 		if err := r.Closed.validate(field+".closed", self, t); err != nil {
 			return err
 		}
+	}
+	if r.TranscribeLanguage != "" && !validLanguage(r.TranscribeLanguage) {
+		return bad(".transcribe_language", languageRule)
 	}
 	if r.Screen != nil && !r.dialsPhone() {
 		return bad(".screen", "applies to then_number and forward_to: this route dials no phone")

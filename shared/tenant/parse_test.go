@@ -228,6 +228,50 @@ func TestParseScreen(t *testing.T) {
 	}
 }
 
+// TestParseTranscribe checks what is transcribed, in which language.
+func TestParseTranscribe(t *testing.T) {
+	rec := validRecord()
+	rec["record_calls"] = true
+	rec["transcribe"] = map[string]any{"voicemail": true, "calls": true, "language": "es-US"}
+	route(rec)["transcribe_language"] = "fr-CA"
+	tn, err := Parse(mustJSON(t, rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for typ, want := range map[string]bool{EventVoicemailRecorded: true, EventCallRecorded: true, EventCallCompleted: false, "": false} {
+		if got := tn.Transcribes(typ); got != want {
+			t.Errorf("Transcribes(%q) = %v, want %v", typ, got, want)
+		}
+	}
+	if got := tn.TranscriptLanguage("+14155550100"); got != "fr-CA" {
+		t.Errorf("route's language %q", got)
+	}
+	if got := tn.TranscriptLanguage("+14155550999"); got != "es-US" {
+		t.Errorf("default route's language %q", got)
+	}
+
+	rec = validRecord()
+	rec["transcribe"] = map[string]any{"voicemail": true}
+	if tn, err = Parse(mustJSON(t, rec)); err != nil {
+		t.Fatal(err)
+	}
+	if !tn.Transcribes(EventVoicemailRecorded) || tn.Transcribes(EventCallRecorded) || tn.TranscriptLanguage("+14155550100") != "" {
+		t.Errorf("voicemail only, language auto: %+v", tn.Transcribe)
+	}
+	rec["transcribe"] = map[string]any{"voicemail": true, "language": "auto"}
+	if tn, err = Parse(mustJSON(t, rec)); err != nil || tn.TranscriptLanguage("+14155550100") != "" {
+		t.Errorf("auto: %v %q", err, tn.TranscriptLanguage("+14155550100"))
+	}
+	if tn, err = Parse(mustJSON(t, validRecord())); err != nil || tn.Transcribes(EventVoicemailRecorded) {
+		t.Errorf("absent transcribe transcribes: %v", err)
+	}
+	for recorded, want := range map[string]string{EventVoicemailRecorded: EventVoicemailTranscribed, EventCallRecorded: EventCallTranscribed, EventCallMissed: ""} {
+		if got := TranscribedType(recorded); got != want {
+			t.Errorf("TranscribedType(%s) = %q, want %q", recorded, got, want)
+		}
+	}
+}
+
 // TestForwardTargets checks numbers that are not the tenant's own may be
 // forward and backup targets, whatever they are.
 func TestForwardTargets(t *testing.T) {
@@ -389,6 +433,13 @@ func TestParseFieldErrors(t *testing.T) {
 		{"screen on a route that dials no phone", func(r map[string]any) { defaultRoute(r)["screen"] = true }, "incoming.default.screen"},
 		{"screen false on a route that dials no phone", func(r map[string]any) { defaultRoute(r)["screen"] = false }, "incoming.default.screen"},
 		{"screen wrong type", func(r map[string]any) { route(r)["screen"] = "yes" }, "(document)"},
+
+		// Transcripts.
+		{"transcribe calls without record_calls", func(r map[string]any) { r["transcribe"] = map[string]any{"calls": true} }, "transcribe.calls"},
+		{"transcribe language lower case region", func(r map[string]any) { r["transcribe"] = map[string]any{"voicemail": true, "language": "en-us"} }, "transcribe.language"},
+		{"transcribe language a name", func(r map[string]any) { r["transcribe"] = map[string]any{"voicemail": true, "language": "English"} }, "transcribe.language"},
+		{"transcribe wrong type", func(r map[string]any) { r["transcribe"] = true }, "(document)"},
+		{"route transcribe_language", func(r map[string]any) { route(r)["transcribe_language"] = "en_US" }, numRoute + ".transcribe_language"},
 
 		// Opening hours.
 		{"closed without hours", func(r map[string]any) { route(r)["closed"] = map[string]any{"action": "message"} }, numRoute + ".closed"},

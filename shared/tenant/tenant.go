@@ -40,6 +40,10 @@ type Tenant struct {
 
 	// Events, when set, sends the tenant's call events to its app (events.go).
 	Events *Events `json:"events,omitempty"`
+
+	// Transcribe, when set, transcribes the tenant's voicemails and recorded
+	// calls (events.go); off by default.
+	Transcribe *Transcribe `json:"transcribe,omitempty"`
 }
 
 // Values of Tenant.Status.
@@ -143,6 +147,9 @@ type Route struct {
 	// Closed is the step taken outside Hours. Parse sets it (default
 	// action message) whenever Hours is set, and refuses it without Hours.
 	Closed *NoAnswer `json:"closed,omitempty"`
+	// TranscribeLanguage is the language of the recordings of calls to the
+	// route's number, overriding transcribe.language; optional.
+	TranscribeLanguage string `json:"transcribe_language,omitempty"`
 }
 
 // Screens reports whether the legs the route dials to a phone are
