@@ -163,7 +163,8 @@ var finalStatuses = map[string]bool{"completed": true, "busy": true, "no-answer"
 
 // eventKeys are the keys of every event, as README lists them.
 var eventKeys = []string{"account_sid", "call_sid", "direction", "duration_seconds", "event_id", "from", "identity",
-	"occurred_at", "occurred_at_unix", "recording_duration_seconds", "recording_url", "status", "to", "type"}
+	"occurred_at", "occurred_at_unix", "recording_duration_seconds", "recording_url", "status", "to",
+	"transcript_text", "transcript_url", "type"}
 
 var (
 	recordingSID = regexp.MustCompile(`^RE[0-9a-fA-F]{32}$`)
