@@ -94,3 +94,13 @@ func (s *DiskStore) Get(_ context.Context, key string) (Object, error) {
 	}
 	return Object{Content: f, Modified: fi.ModTime()}, nil
 }
+
+// Read returns the content of the object at key; ErrNotFound when there
+// is none.
+func (s *DiskStore) Read(ctx context.Context, key string) (io.ReadCloser, error) {
+	obj, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return obj.Content, nil
+}

@@ -44,22 +44,52 @@ func NewLinks(key []byte, base string) (*Links, error) {
 	return &Links{key: key, base: strings.TrimRight(base, "/")}, nil
 }
 
+// TranscriptLinkPath is the route of a transcript link:
+// TranscriptLinkPath + AccountSid + "/" + RecordingSid.
+const TranscriptLinkPath = "/transcripts/"
+
+// Kinds of link. Each signs under its own name, so a recording's link
+// never opens its transcript or the other way round.
+const (
+	recordingLink  = "recording-link/v1"
+	transcriptLink = "transcript-link/v1"
+)
+
 // URL returns the link to a recording, valid until expires.
 func (l *Links) URL(accountSID, recordingSID string, expires time.Time) string {
+	return l.url(recordingLink, LinkPath, accountSID, recordingSID, expires)
+}
+
+// TranscriptURL returns the link to the full transcript of a recording
+// (TranscriptTextKey), valid until expires.
+func (l *Links) TranscriptURL(accountSID, recordingSID string, expires time.Time) string {
+	return l.url(transcriptLink, TranscriptLinkPath, accountSID, recordingSID, expires)
+}
+
+func (l *Links) url(kind, path, accountSID, recordingSID string, expires time.Time) string {
 	exp := strconv.FormatInt(expires.Unix(), 10)
-	q := url.Values{"expires": {exp}, "sig": {l.sign(accountSID, recordingSID, exp)}}
-	return l.base + LinkPath + accountSID + "/" + recordingSID + "?" + q.Encode()
+	q := url.Values{"expires": {exp}, "sig": {l.sign(kind, accountSID, recordingSID, exp)}}
+	return l.base + path + accountSID + "/" + recordingSID + "?" + q.Encode()
 }
 
 // Verify checks a link's expires and sig query values for the recording at
 // now: ErrLinkInvalid for a signature that does not match (or a malformed
 // expiry), ErrLinkExpired for a genuine link past its expiry.
 func (l *Links) Verify(accountSID, recordingSID, expires, sig string, now time.Time) error {
+	return l.verify(recordingLink, accountSID, recordingSID, expires, sig, now)
+}
+
+// VerifyTranscript is Verify for a transcript link (TranscriptURL).
+func (l *Links) VerifyTranscript(accountSID, recordingSID, expires, sig string, now time.Time) error {
+	return l.verify(transcriptLink, accountSID, recordingSID, expires, sig, now)
+}
+
+func (l *Links) verify(kind, accountSID, recordingSID, expires, sig string, now time.Time) error {
 	exp, err := strconv.ParseInt(expires, 10, 64)
 	if err != nil || exp <= 0 || strconv.FormatInt(exp, 10) != expires {
 		return ErrLinkInvalid
 	}
-	if !hmac.Equal([]byte(sig), []byte(l.sign(accountSID, recordingSID, expires))) {
+	if !hmac.Equal([]byte(sig), []byte(l.sign(kind, accountSID, recordingSID, expires))) {
 		return ErrLinkInvalid
 	}
 	if now.Unix() >= exp {
@@ -68,8 +98,8 @@ func (l *Links) Verify(accountSID, recordingSID, expires, sig string, now time.T
 	return nil
 }
 
-func (l *Links) sign(accountSID, recordingSID, expires string) string {
+func (l *Links) sign(kind, accountSID, recordingSID, expires string) string {
 	mac := hmac.New(sha256.New, l.key)
-	mac.Write([]byte("recording-link/v1\n" + accountSID + "\n" + recordingSID + "\n" + expires))
+	mac.Write([]byte(kind + "\n" + accountSID + "\n" + recordingSID + "\n" + expires))
 	return hex.EncodeToString(mac.Sum(nil))
 }

@@ -9,6 +9,7 @@ package recordings
 import (
 	"context"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -19,6 +20,25 @@ const ContentType = "audio/mpeg"
 // Key is where the recording recordingSID of accountSID is stored.
 func Key(accountSID, recordingSID string) string {
 	return "recordings/" + accountSID + "/" + recordingSID + ".mp3"
+}
+
+// TranscriptTextKey is where the full text of a recording's transcript is
+// stored when its event's transcript_text was cut; its link is
+// Links.TranscriptURL.
+func TranscriptTextKey(accountSID, recordingSID string) string {
+	return "transcripts/" + accountSID + "/" + recordingSID + ".txt"
+}
+
+// TextContentType is the type of a stored transcript text.
+const TextContentType = "text/plain; charset=utf-8"
+
+// ContentTypeOf is the type an object stored at key is served with: a
+// transcript's text (".txt"), else a recording.
+func ContentTypeOf(key string) string {
+	if strings.HasSuffix(key, ".txt") {
+		return TextContentType
+	}
+	return ContentType
 }
 
 // Store keeps recordings.
