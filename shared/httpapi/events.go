@@ -2,12 +2,12 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"bubble-twilio-voice/shared/awsenv"
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
@@ -181,17 +181,4 @@ func withRecordingCallback(dec voice.Decision, t *tenant.Tenant, c voice.Call, p
 
 // errorKind names an error for a log line without its text, which for an
 // AWS error may quote a request.
-func errorKind(err error) string {
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	default:
-		var api interface{ ErrorCode() string }
-		if errors.As(err, &api) {
-			return api.ErrorCode()
-		}
-		return "request failed"
-	}
-}
+func errorKind(err error) string { return awsenv.ErrorKind(err) }

@@ -5,16 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"golang.org/x/sync/singleflight"
 
 	"bubble-twilio-voice/shared/awsenv"
@@ -273,7 +269,7 @@ func (s *SecretsStore) fetch(ctx context.Context, accountSID string) (*Tenant, e
 		if t := s.stale(accountSID); t != nil {
 			return t, nil
 		}
-		return nil, &FetchError{AccountSID: accountSID, Kind: errorKind(ctx.Err()), Err: ctx.Err()}
+		return nil, &FetchError{AccountSID: accountSID, Kind: awsenv.ErrorKind(ctx.Err()), Err: ctx.Err()}
 	}
 }
 
@@ -331,7 +327,7 @@ func (s *SecretsStore) fly(ctx context.Context, accountSID string) (*Tenant, err
 		next = cacheEntry{err: err, freshUntil: now.Add(s.cfg.NegativeTTL)}
 	default:
 		if !errors.As(err, &fetchErr) {
-			fetchErr = &FetchError{AccountSID: accountSID, Kind: errorKind(err), Err: err}
+			fetchErr = &FetchError{AccountSID: accountSID, Kind: awsenv.ErrorKind(err), Err: err}
 			err = fetchErr
 		}
 		next = cacheEntry{failing: true}
@@ -394,11 +390,12 @@ func (s *SecretsStore) get(ctx context.Context, accountSID string) (*Tenant, err
 		SecretId: aws.String(s.cfg.Prefix + accountSID),
 	})
 	if err != nil {
-		var nf *types.ResourceNotFoundException
-		if errors.As(err, &nf) || markedForDeletion(err) {
+		if awsenv.NotFound(err) || awsenv.MarkedForDeletion(err) {
+			// A secret marked for deletion is a tenant being offboarded, not
+			// an outage: it must not be served stale for another MaxStale.
 			return nil, fmt.Errorf("lookup %s: %w", accountSID, ErrNotFound)
 		}
-		return nil, &FetchError{AccountSID: accountSID, Kind: errorKind(err), Err: err}
+		return nil, &FetchError{AccountSID: accountSID, Kind: awsenv.ErrorKind(err), Err: err}
 	}
 	if out.SecretString == nil {
 		return nil, &FetchError{AccountSID: accountSID, Kind: "invalid record: secret has no SecretString"}
@@ -417,33 +414,4 @@ func (s *SecretsStore) get(ctx context.Context, accountSID string) (*Tenant, err
 		return nil, &FetchError{AccountSID: accountSID, Kind: "invalid record: account_sid does not match the secret name"}
 	}
 	return t, nil
-}
-
-// markedForDeletion reports AWS's answer for a secret scheduled for
-// deletion: the tenant is being offboarded, which is not an outage, so it
-// must not be served stale for another MaxStale.
-func markedForDeletion(err error) bool {
-	var ir *types.InvalidRequestException
-	return errors.As(err, &ir) && strings.Contains(ir.ErrorMessage(), "marked for deletion")
-}
-
-// errorKind names a failure without quoting it.
-func errorKind(err error) string {
-	var api smithy.APIError
-	var de *smithy.DeserializationError
-	var se *smithyhttp.RequestSendError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	case errors.As(err, &api):
-		return api.ErrorCode()
-	case errors.As(err, &de):
-		return "malformed response"
-	case errors.As(err, &se):
-		return "connection error"
-	default:
-		return "request failed"
-	}
 }

@@ -8,7 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"bubble-twilio-voice/shared/awsenv"
 )
 
 // ErrColdFetchLimit is the cause of a lookup refused by the store's
@@ -80,7 +81,7 @@ func (s *SecretsStore) currentIndex(ctx context.Context) (*Index, error) {
 		defer s.idxMu.Unlock()
 		return s.idx.index, nil
 	case <-ctx.Done():
-		return nil, &FetchError{Kind: errorKind(ctx.Err()), Err: ctx.Err()}
+		return nil, &FetchError{Kind: awsenv.ErrorKind(ctx.Err()), Err: ctx.Err()}
 	}
 }
 
@@ -143,11 +144,10 @@ func (s *SecretsStore) readIndex(ctx context.Context) {
 func (s *SecretsStore) getIndex(ctx context.Context, name string) (Index, error) {
 	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
 	if err != nil {
-		var nf *types.ResourceNotFoundException
-		if errors.As(err, &nf) || markedForDeletion(err) {
+		if awsenv.NotFound(err) || awsenv.MarkedForDeletion(err) {
 			return Index{}, fmt.Errorf("index %s: %w", name, ErrNotFound)
 		}
-		return Index{}, &FetchError{Kind: errorKind(err), Err: err}
+		return Index{}, &FetchError{Kind: awsenv.ErrorKind(err), Err: err}
 	}
 	if out.SecretString == nil {
 		return Index{}, &FetchError{Kind: "invalid index: secret has no SecretString"}
