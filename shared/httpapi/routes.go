@@ -15,26 +15,28 @@ import (
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/ratelimit"
+	"bubble-twilio-voice/shared/routes"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/voice"
 )
 
-// Routes, as API Gateway and the dev server serve them. The no-answer steps
-// sit under /incoming because the TwiML points at them with relative URLs
-// (see voice.DialCompleteAction), which keeps a stage prefix.
+// Routes, as API Gateway and the dev server serve them. The paths are
+// package routes', which voice, recordings and the CLI share; the no-answer
+// steps sit under /incoming because the TwiML points at them with relative
+// URLs (see voice.DialCompleteAction), which keeps a stage prefix.
 const (
-	PathToken             = "/token"
-	PathVoice             = "/voice"
-	PathIncoming          = "/incoming"
-	PathDialComplete      = "/incoming/dial-complete"
-	PathRecordingComplete = "/incoming/recording-complete"
+	PathToken             = routes.Token
+	PathVoice             = routes.Voice
+	PathIncoming          = routes.Incoming
+	PathDialComplete      = routes.DialComplete
+	PathRecordingComplete = routes.RecordingComplete
 
 	// Call events (events.go): Twilio's status callbacks, the recording
 	// links (PathRecordings + AccountSid + "/" + RecordingSid) and the
 	// delivery, which only the queue calls (never routed by API Gateway).
-	PathCallStatus      = "/events/call-status"
-	PathRecordingStatus = "/events/recording-status"
-	PathRecordings      = "/recordings/"
+	PathCallStatus      = routes.CallStatus
+	PathRecordingStatus = routes.RecordingStatus
+	PathRecordings      = routes.Recordings
 	PathDeliver         = "/internal/deliver"
 )
 
