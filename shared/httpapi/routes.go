@@ -1,7 +1,7 @@
 // Package httpapi is the service's HTTP surface: the one place that lists
 // every route, the handlers behind them, the Twilio signature check and the
-// mapping of error kinds to statuses. Every handler is built from one Deps;
-// each Lambda function mounts only its own routes (Token, Voice, Incoming)
+// mapping of error kinds to statuses. This file builds every handler from
+// one Deps, and each handler takes only what it uses; each Lambda function mounts only its own routes (Token, Voice, Incoming)
 // and the dev server mounts them all, so both run the same code.
 package httpapi
 
@@ -40,7 +40,7 @@ const (
 	PathDeliver         = "/internal/deliver"
 )
 
-// Deps is what every handler is built from. The zero values of Log, Metrics
+// Deps is what the routes are built from. The zero values of Log, Metrics
 // and Limiter are usable (discard, count nothing, no limit).
 type Deps struct {
 	Store   tenant.Store
@@ -108,7 +108,8 @@ func (d Deps) routes(mounts ...func(*http.ServeMux, Deps)) http.Handler {
 }
 
 func mountToken(mux *http.ServeMux, d Deps) {
-	mux.Handle(PathToken, handleToken(d))
+	issue := issuer(d.Limiter, d.Now, d.Metrics)
+	mux.Handle(PathToken, withCORS(d.CORSAllowedOrigins)(handleToken(d.Store, issue, d.Log)))
 }
 
 func mountDeliver(mux *http.ServeMux, d Deps) {
@@ -117,20 +118,34 @@ func mountDeliver(mux *http.ServeMux, d Deps) {
 
 func mountVoice(mux *http.ServeMux, d Deps) {
 	rules := voice.Rules{Numbers: d.Numbers}
-	mux.Handle(PathVoice, d.signed(handleStep(d, "outgoing", rules.Outgoing)))
+	mux.Handle(PathVoice, d.webhook()(d.step("outgoing", rules.Outgoing)))
 }
 
 func mountIncoming(mux *http.ServeMux, d Deps) {
 	rules := voice.Rules{Numbers: d.Numbers}
-	mux.Handle(PathIncoming, d.signed(handleStep(d, "incoming", rules.Incoming)))
-	mux.Handle(PathDialComplete, d.signed(d.queueMissed(handleStep(d, "dial_complete", rules.DialComplete))))
-	mux.Handle(PathRecordingComplete, d.signed(handleStep(d, "recording_complete", rules.RecordingComplete)))
+	webhook := d.webhook()
+	missed := queueMissed(enqueuer(d.Events.Queue, d.Log, d.Metrics), d.Now)
+	mux.Handle(PathIncoming, webhook(d.step("incoming", rules.Incoming)))
+	mux.Handle(PathDialComplete, webhook(missed(d.step("dial_complete", rules.DialComplete))))
+	mux.Handle(PathRecordingComplete, webhook(d.step("recording_complete", rules.RecordingComplete)))
 }
 
 func mountEvents(mux *http.ServeMux, d Deps) {
-	mux.Handle(PathCallStatus, d.signed(handleCallStatus(d)))
-	mux.Handle(PathRecordingStatus, d.signed(handleRecordingStatus(d)))
-	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(d))
+	webhook := d.webhook()
+	enqueue := enqueuer(d.Events.Queue, d.Log, d.Metrics)
+	mux.Handle(PathCallStatus, webhook(handleCallStatus(enqueue, d.Now, d.Log)))
+	mux.Handle(PathRecordingStatus, webhook(handleRecordingStatus(d.Events.Fetcher, enqueue, d.Now, d.Log, d.Metrics)))
+	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(d.Events.Links, d.Events.Recordings, d.Now, d.Log))
+}
+
+// webhook is the Twilio signature check in front of every webhook route.
+func (d Deps) webhook() func(http.Handler) http.Handler {
+	return signed(d.Store, d.PublicBaseURL, d.Log, d.Metrics)
+}
+
+// step is the handler of one call step (a TwiML answer) named name in logs.
+func (d Deps) step(name string, decide func(voice.Call, *tenant.Tenant) voice.Decision) http.Handler {
+	return handleStep(name, decide, d.Now, d.Log, d.Metrics)
 }
 
 func (d Deps) withDefaults() Deps {
