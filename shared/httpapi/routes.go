@@ -1,8 +1,9 @@
 // Package httpapi is the service's HTTP surface: the one place that lists
 // every route, the handlers behind them, the Twilio signature check and the
-// mapping of error kinds to statuses. This file builds every handler from
-// one Deps, and each handler takes only what it uses; each Lambda function mounts only its own routes (Token, Voice, Incoming)
-// and the dev server mounts them all, so both run the same code.
+// mapping of error kinds to statuses. routes.go builds every handler from
+// one Deps, and each handler takes only what it uses. Each Lambda function
+// mounts only its own routes (Token, Voice, Incoming) and the dev server
+// mounts them all, so both run the same code.
 package httpapi
 
 import (

@@ -3,10 +3,9 @@ package voice
 import "bubble-twilio-voice/shared/routes"
 
 // RecordingCallbackURL is the recordingStatusCallback URL (routes'
-// RecordingStatus, which httpapi serves) for TwiML
-// answering a webhook at depth path segments below the API's base (1 for
-// /voice and /incoming, 2 for /incoming/dial-complete), with query (no
-// "?") appended. Twilio resolves it against the webhook's URL (RFC 3986),
+// RecordingStatus, which httpapi serves) for TwiML answering a webhook at
+// depth path segments below the API's base (1 for /voice and /incoming, 2
+// for /incoming/dial-complete), with query (no "?") appended. Twilio resolves it against the webhook's URL (RFC 3986),
 // so from /prod/incoming/dial-complete, "../events/recording-status" is
 // /prod/events/recording-status.
 func RecordingCallbackURL(depth int, query string) string {
