@@ -1,16 +1,15 @@
 package awsenv
 
 import (
-	"context"
 	"errors"
 	"strings"
 
 	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // The AWS error codes the code base tells apart, by the code the SDK's
 // typed errors report (so no service's types package is linked for them).
+// logging.ErrorKind names any other failure by its code.
 const (
 	// codeSecretNotFound is Secrets Manager's answer for a secret that
 	// does not exist.
@@ -23,31 +22,6 @@ const (
 	codeS3NotFound  = "NotFound"
 	codeS3NoSuchKey = "NoSuchKey"
 )
-
-// ErrorKind names the failure of an AWS call without quoting it (the SDK's
-// text may quote a request or a malformed response, which could hold
-// secrets): "timeout", "canceled", the AWS error code
-// ("ThrottlingException"), "malformed response", "connection error" or
-// "request failed".
-func ErrorKind(err error) string {
-	var api smithy.APIError
-	var de *smithy.DeserializationError
-	var se *smithyhttp.RequestSendError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	case errors.As(err, &api):
-		return api.ErrorCode()
-	case errors.As(err, &de):
-		return "malformed response"
-	case errors.As(err, &se):
-		return "connection error"
-	default:
-		return "request failed"
-	}
-}
 
 // NotFound reports whether err is AWS's answer that the thing asked for
 // does not exist: a Secrets Manager secret or an S3 object.

@@ -2,12 +2,12 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
-	"bubble-twilio-voice/shared/awsenv"
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
@@ -142,7 +142,7 @@ func enqueuer(q queue.Sender, log *slog.Logger, met *metrics.Emitter) enqueueFun
 			return nil
 		}
 		if err := q.Send(ctx, queue.Message{Body: m.Encode()}); err != nil {
-			log.LogAttrs(ctx, slog.LevelError, "event not queued", append(attrs, slog.String("error", errorKind(err)))...)
+			log.LogAttrs(ctx, slog.LevelError, "event not queued", append(attrs, slog.String("error", logging.ErrorKind(err)))...)
 			return err
 		}
 		log.LogAttrs(ctx, slog.LevelInfo, "event queued", attrs...)
@@ -189,4 +189,17 @@ func withRecordingCallback(dec voice.Decision, t *tenant.Tenant, c voice.Call, p
 
 // errorKind names an error for a log line without its text, which for an
 // AWS error may quote a request.
-func errorKind(err error) string { return awsenv.ErrorKind(err) }
+func errorKind(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	default:
+		var api interface{ ErrorCode() string }
+		if errors.As(err, &api) {
+			return api.ErrorCode()
+		}
+		return "request failed"
+	}
+}

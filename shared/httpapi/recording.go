@@ -53,7 +53,7 @@ func handleRecording(links *recordings.Links, store recordings.Store, now func()
 			plain(w, kindNotFound.status(), "recording not found\n")
 			return
 		case err != nil:
-			log.LogAttrs(ctx, slog.LevelError, "recording unavailable", slog.String("error", errorKind(err)))
+			log.LogAttrs(ctx, slog.LevelError, "recording unavailable", slog.String("error", logging.ErrorKind(err)))
 			plain(w, kindUnavailable.status(), "service unavailable\n")
 			return
 		}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"bubble-twilio-voice/shared/awsenv"
+	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/ratelimit"
 )
 
@@ -269,7 +270,7 @@ func (s *SecretsStore) fetch(ctx context.Context, accountSID string) (*Tenant, e
 		if t := s.stale(accountSID); t != nil {
 			return t, nil
 		}
-		return nil, &FetchError{AccountSID: accountSID, Kind: awsenv.ErrorKind(ctx.Err()), Err: ctx.Err()}
+		return nil, &FetchError{AccountSID: accountSID, Kind: logging.ErrorKind(ctx.Err()), Err: ctx.Err()}
 	}
 }
 
@@ -327,7 +328,7 @@ func (s *SecretsStore) fly(ctx context.Context, accountSID string) (*Tenant, err
 		next = cacheEntry{err: err, freshUntil: now.Add(s.cfg.NegativeTTL)}
 	default:
 		if !errors.As(err, &fetchErr) {
-			fetchErr = &FetchError{AccountSID: accountSID, Kind: awsenv.ErrorKind(err), Err: err}
+			fetchErr = &FetchError{AccountSID: accountSID, Kind: logging.ErrorKind(err), Err: err}
 			err = fetchErr
 		}
 		next = cacheEntry{failing: true}
@@ -395,7 +396,7 @@ func (s *SecretsStore) get(ctx context.Context, accountSID string) (*Tenant, err
 			// an outage: it must not be served stale for another MaxStale.
 			return nil, fmt.Errorf("lookup %s: %w", accountSID, ErrNotFound)
 		}
-		return nil, &FetchError{AccountSID: accountSID, Kind: awsenv.ErrorKind(err), Err: err}
+		return nil, &FetchError{AccountSID: accountSID, Kind: logging.ErrorKind(err), Err: err}
 	}
 	if out.SecretString == nil {
 		return nil, &FetchError{AccountSID: accountSID, Kind: "invalid record: secret has no SecretString"}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"bubble-twilio-voice/shared/awsenv"
+	"bubble-twilio-voice/shared/logging"
 )
 
 // ErrColdFetchLimit is the cause of a lookup refused by the store's
@@ -81,7 +82,7 @@ func (s *SecretsStore) currentIndex(ctx context.Context) (*Index, error) {
 		defer s.idxMu.Unlock()
 		return s.idx.index, nil
 	case <-ctx.Done():
-		return nil, &FetchError{Kind: awsenv.ErrorKind(ctx.Err()), Err: ctx.Err()}
+		return nil, &FetchError{Kind: logging.ErrorKind(ctx.Err()), Err: ctx.Err()}
 	}
 }
 
@@ -147,7 +148,7 @@ func (s *SecretsStore) getIndex(ctx context.Context, name string) (Index, error)
 		if awsenv.NotFound(err) || awsenv.MarkedForDeletion(err) {
 			return Index{}, fmt.Errorf("index %s: %w", name, ErrNotFound)
 		}
-		return Index{}, &FetchError{Kind: awsenv.ErrorKind(err), Err: err}
+		return Index{}, &FetchError{Kind: logging.ErrorKind(err), Err: err}
 	}
 	if out.SecretString == nil {
 		return Index{}, &FetchError{Kind: "invalid index: secret has no SecretString"}
