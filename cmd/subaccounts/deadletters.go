@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"bubble-twilio-voice/shared/deadletter"
+	"bubble-twilio-voice/cmd/subaccounts/internal/deadletter"
 )
 
 const deadLettersUsage = `usage: subaccounts dead-letters list    [--stack NAME | --queue-url URL --dlq-url URL] [--max N] [--json]

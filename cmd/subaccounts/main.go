@@ -20,7 +20,7 @@ import (
 	"time"
 	_ "time/tzdata" // routes' hours: Lambda's base image has no zone database
 
-	"bubble-twilio-voice/shared/provision"
+	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
 	"bubble-twilio-voice/shared/tenant"
 
 	"github.com/aws/aws-sdk-go-v2/config"

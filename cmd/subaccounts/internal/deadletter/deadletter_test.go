@@ -14,7 +14,7 @@ import (
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"bubble-twilio-voice/shared/deadletter"
+	"bubble-twilio-voice/cmd/subaccounts/internal/deadletter"
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/queue/sqsqueue"
 	fakesqs "bubble-twilio-voice/test/fake/sqs"
