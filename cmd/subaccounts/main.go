@@ -18,7 +18,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	_ "time/tzdata" // routes' hours: Lambda's base image has no zone database
+	_ "time/tzdata" // the functions' zone database, so routes' hours are checked here as there
 
 	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
 	"bubble-twilio-voice/shared/tenant"

@@ -13,6 +13,8 @@ import (
 	accounts "github.com/twilio/twilio-go/rest/accounts/v1"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 	voice "github.com/twilio/twilio-go/rest/voice/v1"
+
+	"bubble-twilio-voice/shared/recordings"
 )
 
 // Account is the part of a Twilio account provisioning reads.
@@ -525,7 +527,7 @@ func (r *rest) UpdateCallStatus(account, sid, status string) error {
 func (r *rest) UsageRecords(account, category, start, end string) ([]UsageRecord, error) {
 	h := r.handler(r.mainUser, r.mainPass, r.mainSID)
 	q := url.Values{"Category": {category}, "StartDate": {start}, "EndDate": {end}, "PageSize": {"1000"}}
-	next := "https://api.twilio.com/2010-04-01/Accounts/" + account + "/Usage/Records.json"
+	next := recordings.DefaultTwilioAPIBase + "/2010-04-01/Accounts/" + account + "/Usage/Records.json"
 	var out []UsageRecord
 	for pages := 0; next != ""; pages++ {
 		if pages == 100 {
@@ -564,7 +566,7 @@ func (r *rest) UsageRecords(account, category, start, end string) ([]UsageRecord
 		}
 		next, q = "", nil
 		if page.NextPageURI != "" {
-			next = "https://api.twilio.com" + page.NextPageURI
+			next = recordings.DefaultTwilioAPIBase + page.NextPageURI
 		}
 	}
 	return out, nil
