@@ -6,8 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	"bubble-twilio-voice/shared/tenant"
@@ -34,9 +35,7 @@ func parseRecord(data []byte) (record, error) {
 // modified in place, only replaced).
 func (r record) clone() record {
 	c := make(record, len(r))
-	for k, v := range r {
-		c[k] = v
-	}
+	maps.Copy(c, r)
 	return c
 }
 
@@ -91,20 +90,14 @@ func (r record) bytes() []byte {
 // changedFields lists the top-level fields whose values differ between a
 // and b (semantically: whitespace and key order don't count), sorted.
 func changedFields(a, b record) []string {
+	both := maps.Clone(a)
+	maps.Copy(both, b)
 	var out []string
-	seen := map[string]bool{}
-	for _, m := range []record{a, b} {
-		for k := range m {
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			if !sameJSON(a[k], b[k]) {
-				out = append(out, k)
-			}
+	for _, k := range slices.Sorted(maps.Keys(both)) {
+		if !sameJSON(a[k], b[k]) {
+			out = append(out, k)
 		}
 	}
-	sort.Strings(out)
 	return out
 }
 
