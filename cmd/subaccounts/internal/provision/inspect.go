@@ -58,8 +58,8 @@ func errOrMissing(err error) error {
 // a broad field name pattern, see isSecretField), and whether it is valid.
 // Fields this tool does not know are shown, redacted the same way.
 func (p *Provisioner) Show(ctx context.Context, accountSID string) error {
-	if !tenant.ValidAccountSID(accountSID) {
-		return fmt.Errorf("%q is not an account SID (AC followed by 32 hex digits)", accountSID)
+	if err := checkAccountSID(accountSID); err != nil {
+		return err
 	}
 	name := p.secretName(accountSID)
 	rec, found, err := p.loadRecord(ctx, name)
@@ -101,8 +101,8 @@ func (c *checker) problem(fix, format string, args ...any) {
 // deployment d. It prints each finding and returns ErrCheckFailed if
 // anything is wrong.
 func (p *Provisioner) Check(ctx context.Context, accountSID string, d Deployment) error {
-	if !tenant.ValidAccountSID(accountSID) {
-		return fmt.Errorf("%q is not an account SID (AC followed by 32 hex digits)", accountSID)
+	if err := checkAccountSID(accountSID); err != nil {
+		return err
 	}
 	if err := d.Validate(); err != nil {
 		return err

@@ -13,8 +13,8 @@ import (
 // subaccountOf fetches accountSID with the main account's credentials and
 // refuses the main account itself.
 func (p *Provisioner) subaccountOf(accountSID string) (Account, error) {
-	if !tenant.ValidAccountSID(accountSID) {
-		return Account{}, fmt.Errorf("%q is not an account SID (AC followed by 32 hex digits)", accountSID)
+	if err := checkAccountSID(accountSID); err != nil {
+		return Account{}, err
 	}
 	a, err := p.tw.FetchAccount(accountSID)
 	if err != nil {
