@@ -66,6 +66,16 @@ func (r record) set(field string, v any) {
 	r[field] = b
 }
 
+// setOrDrop sets field to v, a list or an object, or removes the field
+// when v has no elements (n == 0), so no empty list or object is left.
+func (r record) setOrDrop(field string, v any, n int) {
+	if n == 0 {
+		delete(r, field)
+	} else {
+		r.set(field, v)
+	}
+}
+
 // object returns field as a nested record (a new empty one when absent or
 // not an object).
 func (r record) object(field string) record {
@@ -158,32 +168,27 @@ func redactField(name string, raw json.RawMessage) json.RawMessage {
 	if dec.Decode(&v) != nil {
 		return json.RawMessage(`"(redacted)"`) // not JSON: show nothing of it
 	}
-	if isSecretField(name) {
-		v = redactAll(v)
-	} else {
-		v = redactNested(v)
-	}
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(redact(name, v))
 	if err != nil {
 		return json.RawMessage(`"(redacted)"`)
 	}
 	return b
 }
 
-// redactNested redacts the secret fields inside objects, at any depth.
-func redactNested(v any) any {
+// redact returns the value v of field name with every secret field in it,
+// at any depth, redacted; all of it when name itself is a secret's.
+func redact(name string, v any) any {
+	if isSecretField(name) {
+		return redactAll(v)
+	}
 	switch x := v.(type) {
 	case map[string]any:
 		for k, val := range x {
-			if isSecretField(k) {
-				x[k] = redactAll(val)
-			} else {
-				x[k] = redactNested(val)
-			}
+			x[k] = redact(k, val)
 		}
 	case []any:
 		for i := range x {
-			x[i] = redactNested(x[i])
+			x[i] = redact(name, x[i])
 		}
 	}
 	return v

@@ -325,29 +325,23 @@ func (r *rest) FindApps(account, friendlyName string) ([]App, error) {
 }
 
 func (r *rest) CreateApp(account string, app App) (App, error) {
-	p := &api.CreateApplicationParams{}
-	p.SetPathAccountSid(account)
-	p.SetFriendlyName(app.FriendlyName)
-	p.SetVoiceUrl(app.VoiceURL)
-	p.SetVoiceMethod(app.VoiceMethod)
-	p.SetVoiceFallbackUrl(app.VoiceFallbackURL)
-	p.SetVoiceFallbackMethod(app.VoiceFallbackMethod)
-	p.SetStatusCallback(app.StatusCallback)
-	p.SetStatusCallbackMethod(app.StatusCallbackMethod)
+	p := &api.CreateApplicationParams{
+		PathAccountSid: &account, FriendlyName: &app.FriendlyName,
+		VoiceUrl: &app.VoiceURL, VoiceMethod: &app.VoiceMethod,
+		VoiceFallbackUrl: &app.VoiceFallbackURL, VoiceFallbackMethod: &app.VoiceFallbackMethod,
+		StatusCallback: &app.StatusCallback, StatusCallbackMethod: &app.StatusCallbackMethod,
+	}
 	return one(toApp)(r.main.CreateApplication(p))
 }
 
 // UpdateApp sets the voice and status callback fields only; the friendly
 // name is left alone so an operator's renaming survives.
 func (r *rest) UpdateApp(account string, app App) (App, error) {
-	p := &api.UpdateApplicationParams{}
-	p.SetPathAccountSid(account)
-	p.SetVoiceUrl(app.VoiceURL)
-	p.SetVoiceMethod(app.VoiceMethod)
-	p.SetVoiceFallbackUrl(app.VoiceFallbackURL)
-	p.SetVoiceFallbackMethod(app.VoiceFallbackMethod)
-	p.SetStatusCallback(app.StatusCallback)
-	p.SetStatusCallbackMethod(app.StatusCallbackMethod)
+	p := &api.UpdateApplicationParams{
+		PathAccountSid: &account, VoiceUrl: &app.VoiceURL, VoiceMethod: &app.VoiceMethod,
+		VoiceFallbackUrl: &app.VoiceFallbackURL, VoiceFallbackMethod: &app.VoiceFallbackMethod,
+		StatusCallback: &app.StatusCallback, StatusCallbackMethod: &app.StatusCallbackMethod,
+	}
 	return one(toApp)(r.main.UpdateApplication(app.SID, p))
 }
 
@@ -362,15 +356,12 @@ func (r *rest) FindNumbers(account, e164 string) ([]Number, error) {
 // UpdateNumber sets the voice and status callback fields and clears
 // VoiceApplicationSid, which would otherwise win over VoiceUrl.
 func (r *rest) UpdateNumber(account string, n Number) (Number, error) {
-	p := &api.UpdateIncomingPhoneNumberParams{}
-	p.SetPathAccountSid(account)
-	p.SetVoiceUrl(n.VoiceURL)
-	p.SetVoiceMethod(n.VoiceMethod)
-	p.SetVoiceFallbackUrl(n.VoiceFallbackURL)
-	p.SetVoiceFallbackMethod(n.VoiceFallbackMethod)
-	p.SetVoiceApplicationSid(n.VoiceApplicationSID)
-	p.SetStatusCallback(n.StatusCallback)
-	p.SetStatusCallbackMethod(n.StatusCallbackMethod)
+	p := &api.UpdateIncomingPhoneNumberParams{
+		PathAccountSid: &account, VoiceUrl: &n.VoiceURL, VoiceMethod: &n.VoiceMethod,
+		VoiceFallbackUrl: &n.VoiceFallbackURL, VoiceFallbackMethod: &n.VoiceFallbackMethod,
+		VoiceApplicationSid: &n.VoiceApplicationSID,
+		StatusCallback:      &n.StatusCallback, StatusCallbackMethod: &n.StatusCallbackMethod,
+	}
 	return one(toNumber)(r.main.UpdateIncomingPhoneNumber(n.SID, p))
 }
 
