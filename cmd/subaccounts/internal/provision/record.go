@@ -270,6 +270,17 @@ func (p *Provisioner) loadRecord(ctx context.Context, name string) (record, bool
 	return rec, found, nil
 }
 
+// write stores value as secret name, creating the secret unless it exists.
+// A write under way finishes even if the user interrupts now: the
+// interruption stops the run before its next write, not in one.
+func (p *Provisioner) write(ctx context.Context, name string, value []byte, exists bool) error {
+	ctx = context.WithoutCancel(ctx)
+	if exists {
+		return p.secrets.Put(ctx, name, value)
+	}
+	return p.secrets.Create(ctx, name, value)
+}
+
 // save writes next as the record when it differs from what is stored, and
 // reports the change without secrets. With validate it first checks next
 // with tenant.Parse, what the functions will run; without, it writes
@@ -288,18 +299,11 @@ func (p *Provisioner) save(ctx context.Context, st *stored, next record, validat
 	if err := p.checkpoint(ctx, "writing secret "+st.name); err != nil {
 		return err
 	}
-	verb := "updated"
-	var err error
-	// A write under way finishes even if the user interrupts now: the
-	// interruption stops the run before its next write, not in one.
-	wctx := context.WithoutCancel(ctx)
+	verb := "created"
 	if st.found {
-		err = p.secrets.Put(wctx, st.name, next.bytes())
-	} else {
-		verb = "created"
-		err = p.secrets.Create(wctx, st.name, next.bytes())
+		verb = "updated"
 	}
-	if err != nil {
+	if err := p.write(ctx, st.name, next.bytes(), st.found); err != nil {
 		return stepErr("write secret "+st.name, err)
 	}
 	changes := strings.Join(describeChange(next, changed), "; ")
