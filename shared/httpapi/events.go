@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -185,21 +184,4 @@ func withRecordingCallback(dec voice.Decision, t *tenant.Tenant, c voice.Call, p
 	}
 	depth := strings.Count(strings.Trim(path, "/"), "/") + 1
 	return dec.WithRecordingCallback(voice.RecordingCallbackURL(depth, events.CallbackQuery(c.From, c.Caller, c.To)))
-}
-
-// errorKind names an error for a log line without its text, which for an
-// AWS error may quote a request.
-func errorKind(err error) string {
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	default:
-		var api interface{ ErrorCode() string }
-		if errors.As(err, &api) {
-			return api.ErrorCode()
-		}
-		return "request failed"
-	}
 }
