@@ -9,11 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// LinkPath is the route of a recording link: LinkPath + AccountSid + "/" +
-// RecordingSid.
-const LinkPath = "/recordings/"
+	"bubble-twilio-voice/shared/routes"
+)
 
 // MinKeyLength is the shortest link key accepted.
 const MinKeyLength = 32
@@ -44,10 +42,6 @@ func NewLinks(key []byte, base string) (*Links, error) {
 	return &Links{key: key, base: strings.TrimRight(base, "/")}, nil
 }
 
-// TranscriptLinkPath is the route of a transcript link:
-// TranscriptLinkPath + AccountSid + "/" + RecordingSid.
-const TranscriptLinkPath = "/transcripts/"
-
 // Kinds of link. Each signs under its own name, so a recording's link
 // never opens its transcript or the other way round.
 const (
@@ -57,13 +51,13 @@ const (
 
 // URL returns the link to a recording, valid until expires.
 func (l *Links) URL(accountSID, recordingSID string, expires time.Time) string {
-	return l.url(recordingLink, LinkPath, accountSID, recordingSID, expires)
+	return l.url(recordingLink, routes.Recordings, accountSID, recordingSID, expires)
 }
 
 // TranscriptURL returns the link to the full transcript of a recording
 // (TranscriptTextKey), valid until expires.
 func (l *Links) TranscriptURL(accountSID, recordingSID string, expires time.Time) string {
-	return l.url(transcriptLink, TranscriptLinkPath, accountSID, recordingSID, expires)
+	return l.url(transcriptLink, routes.Transcripts, accountSID, recordingSID, expires)
 }
 
 func (l *Links) url(kind, path, accountSID, recordingSID string, expires time.Time) string {

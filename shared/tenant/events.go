@@ -26,7 +26,7 @@ const (
 	EventCallTranscribed = "call.transcribed"
 )
 
-// EventTypes lists every event type, in the order the README documents them.
+// EventTypes lists every event type, in the order docs/call-events.md documents them.
 var EventTypes = []string{
 	EventCallCompleted, EventCallMissed, EventVoicemailRecorded, EventCallRecorded,
 	EventVoicemailTranscribed, EventCallTranscribed,

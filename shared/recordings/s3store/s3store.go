@@ -6,7 +6,6 @@ package s3store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 
 	"bubble-twilio-voice/shared/awsenv"
 	"bubble-twilio-voice/shared/recordings"
@@ -72,9 +69,7 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 func (s *Store) Stat(ctx context.Context, key string) (time.Time, bool, error) {
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	if err != nil {
-		var nf *types.NotFound
-		var api smithy.APIError
-		if errors.As(err, &nf) || (errors.As(err, &api) && (api.ErrorCode() == "NotFound" || api.ErrorCode() == "NoSuchKey")) {
+		if awsenv.NotFound(err) {
 			return time.Time{}, false, nil
 		}
 		return time.Time{}, false, fmt.Errorf("s3 head: %w", err)
@@ -83,8 +78,8 @@ func (s *Store) Stat(ctx context.Context, key string) (time.Time, bool, error) {
 }
 
 // Get implements recordings.Store with a presigned GET URL valid for
-// PresignTTL, which opens inline (audio/mpeg, or text for a transcript). Presigning is local: no
-// request is made.
+// PresignTTL, which opens inline (audio/mpeg, or text for a transcript).
+// Presigning is local: no request is made.
 func (s *Store) Get(ctx context.Context, key string) (recordings.Object, error) {
 	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{
 		Bucket:                     aws.String(s.bucket),
@@ -103,8 +98,7 @@ func (s *Store) Get(ctx context.Context, key string) (recordings.Object, error) 
 func (s *Store) Read(ctx context.Context, key string) (io.ReadCloser, error) {
 	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	if err != nil {
-		var nk *types.NoSuchKey
-		if errors.As(err, &nk) {
+		if awsenv.NotFound(err) {
 			return nil, recordings.ErrNotFound
 		}
 		return nil, fmt.Errorf("s3 get: %w", err)
