@@ -5,9 +5,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 	_ "time/tzdata" // routes' hours: Lambda's base image has no zone database
 
 	"bubble-twilio-voice/shared/apigw"
+	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/phone"
 	"bubble-twilio-voice/shared/queue/sqsqueue"
@@ -16,9 +18,13 @@ import (
 )
 
 func main() {
-	d, err := httpapi.FromEnv(os.Getenv, "incoming", os.Stdout)
+	cfg, err := config.Load(os.Getenv)
+	var d httpapi.Deps
 	if err == nil {
-		d.Events.Queue, err = sqsqueue.FromEnv(os.Getenv) // call.missed
+		d, err = httpapi.Setup(cfg, os.Getenv, "incoming", os.Stdout, time.Now)
+	}
+	if err == nil && cfg.Events.QueueURL != "" {
+		d.Events.Queue, err = sqsqueue.Open(os.Getenv, cfg.Events.QueueURL) // call.missed
 	}
 	if err != nil {
 		// At start-up, so the first invocation fails loudly in the logs

@@ -21,11 +21,11 @@ import (
 	"bubble-twilio-voice/test/kit"
 )
 
-func message(callSID string) (events.Message, string) {
+func message(callSID string) (events.Queued, string) {
 	f := url.Values{"AccountSid": {"AC0123456789abcdef0123456789abcdef"}, "CallSid": {callSID}, "From": {"client:alice"},
 		"To": {"+14155550123"}, "CallStatus": {"completed"}}
 	e, _ := events.CallCompleted(f, time.Date(2026, 11, 13, 15, 0, 0, 0, time.UTC))
-	m := events.Message{Version: events.MessageVersion, Event: e}
+	m := events.Queued{Version: events.QueuedVersion, Event: e}
 	return m, string(m.Encode())
 }
 

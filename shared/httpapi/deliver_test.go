@@ -166,7 +166,7 @@ func newDeliverRig(t *testing.T, store string) *deliverRig {
 		Now:           rig.clock.Now,
 		Events: httpapi.EventDeps{
 			DeadLetters: rig.dlq,
-			Sender:      events.NewSenderWithClient(&http.Client{Timeout: 300 * time.Millisecond}, rig.clock.Now),
+			Sender:      events.NewPosterWithClient(&http.Client{Timeout: 300 * time.Millisecond}, rig.clock.Now),
 			Fetcher:     fetcher,
 			Recordings:  rig.store,
 			Links:       links,
@@ -190,7 +190,7 @@ func completedMessage(account string) []byte {
 	f := url.Values{"AccountSid": {account}, "CallSid": {evCall}, "From": {"client:alice"}, "To": {"+14155550123"},
 		"CallStatus": {"completed"}, "CallDuration": {"42"}}
 	e, _ := events.CallCompleted(f, fixedNow())
-	return events.Message{Version: events.MessageVersion, Event: e}.Encode()
+	return events.Queued{Version: events.QueuedVersion, Event: e}.Encode()
 }
 
 func voicemailMessage(mediaURL string) []byte {
@@ -273,7 +273,7 @@ func TestDeliverRequest(t *testing.T) {
 		t.Fatalf("%+v", res)
 	}
 	r := rig.app.got[0]
-	want, _ := events.DecodeMessage(body)
+	want, _ := events.DecodeQueued(body)
 	if e := rig.app.events(t)[0]; e != want.Event {
 		t.Errorf("app got %+v, want %+v", e, want.Event)
 	}

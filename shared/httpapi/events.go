@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -18,32 +17,19 @@ import (
 )
 
 // EventDeps is what the call-event routes are built from. The Lambda
-// functions get theirs from eventsaws (SQS, S3, the link key), the dev
-// server from memory and disk. Its zero value queues nothing: the
-// callbacks still answer 2xx.
+// functions get theirs from delivery.FromEnv (SQS, S3, the link key) or, in
+// incoming, only the queue; the dev server from memory and disk. Its zero
+// value queues nothing: the callbacks still answer 2xx.
 type EventDeps struct {
 	// Queue receives the events of Twilio's callbacks; nil queues none.
 	Queue queue.Sender
-	// DeadLetters receives the events the app refused or that ran out of
-	// retries (the delivery).
-	DeadLetters queue.Sender
-	// Sender POSTs events to the tenants' apps (the delivery).
-	Sender *events.Sender
-	// Fetcher downloads recordings from Twilio; its base is also the only
-	// host a RecordingUrl may have. Default: https://api.twilio.com.
+	// Fetcher's base is the only host a callback's RecordingUrl may have.
+	// Default: https://api.twilio.com.
 	Fetcher *recordings.Fetcher
 	// Recordings keeps the copied recordings (S3, or the dev server's
-	// directory).
+	// directory) and Links checks the links to them (GET /recordings/...).
 	Recordings recordings.Store
-	// Links signs (the delivery) and checks (GET /recordings/...) the
-	// recording links.
-	Links *recordings.Links
-	// Retention is how long a stored recording, and so its link, lasts.
-	// Default 30 days.
-	Retention time.Duration
-	// TempDir holds recordings between download and upload ("": the
-	// system's, /tmp on Lambda).
-	TempDir string
+	Links      *recordings.Links
 }
 
 // Bounds on queueing, well inside Twilio's 15 s: a status callback is
@@ -54,15 +40,9 @@ const (
 	missedQueueTimeout = 2 * time.Second
 )
 
-func (e EventDeps) withDefaults(now func() time.Time) EventDeps {
-	if e.Sender == nil {
-		e.Sender = events.NewSender(now)
-	}
+func (e EventDeps) withDefaults() EventDeps {
 	if e.Fetcher == nil {
 		e.Fetcher, _ = recordings.NewFetcher(recordings.DefaultTwilioAPIBase)
-	}
-	if e.Retention <= 0 {
-		e.Retention = 30 * 24 * time.Hour
 	}
 	return e
 }
@@ -82,7 +62,7 @@ func handleCallStatus(d Deps) http.Handler {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		d.answerQueued(w, r, t, events.Message{Version: events.MessageVersion, Event: e})
+		d.answerQueued(w, r, t, events.Queued{Version: events.QueuedVersion, Event: e})
 	})
 }
 
@@ -114,7 +94,7 @@ func handleRecordingStatus(d Deps) http.Handler {
 
 // answerQueued queues m and answers Twilio: 204 once queued (or when the
 // tenant takes no such event), 503 when the queue failed.
-func (d Deps) answerQueued(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, m events.Message) {
+func (d Deps) answerQueued(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, m events.Queued) {
 	ctx, cancel := context.WithTimeout(r.Context(), queueTimeout)
 	defer cancel()
 	if err := d.enqueue(ctx, t, m); err != nil {
@@ -126,7 +106,7 @@ func (d Deps) answerQueued(w http.ResponseWriter, r *http.Request, t *tenant.Ten
 
 // enqueue puts m on the queue when the tenant takes its type; it logs the
 // outcome (a failure as an error, with the event's identity only).
-func (d Deps) enqueue(ctx context.Context, t *tenant.Tenant, m events.Message) error {
+func (d Deps) enqueue(ctx context.Context, t *tenant.Tenant, m events.Queued) error {
 	attrs := []slog.Attr{slog.String("event_id", m.Event.ID), slog.String("type", m.Event.Type)}
 	switch {
 	case !t.Events.Wants(m.Event.Type):
@@ -137,7 +117,7 @@ func (d Deps) enqueue(ctx context.Context, t *tenant.Tenant, m events.Message) e
 		return nil
 	}
 	if err := d.Events.Queue.Send(ctx, queue.Message{Body: m.Encode()}); err != nil {
-		d.Log.LogAttrs(ctx, slog.LevelError, "event not queued", append(attrs, slog.String("error", errorKind(err)))...)
+		d.Log.LogAttrs(ctx, slog.LevelError, "event not queued", append(attrs, slog.String("error", logging.ErrorKind(err)))...)
 		return err
 	}
 	d.Log.LogAttrs(ctx, slog.LevelInfo, "event queued", attrs...)
@@ -154,7 +134,7 @@ func (d Deps) queueMissed(next http.Handler) http.Handler {
 		if t := tenant.FromContext(r.Context()); t != nil && t.Events.Wants(tenant.EventCallMissed) {
 			if e, ok := events.CallMissed(r.PostForm, d.Now()); ok {
 				ctx, cancel := context.WithTimeout(r.Context(), missedQueueTimeout)
-				_ = d.enqueue(ctx, t, events.Message{Version: events.MessageVersion, Event: e})
+				_ = d.enqueue(ctx, t, events.Queued{Version: events.QueuedVersion, Event: e})
 				cancel()
 			}
 		}
@@ -177,21 +157,4 @@ func withRecordingCallback(dec voice.Decision, t *tenant.Tenant, c voice.Call, p
 	}
 	depth := strings.Count(strings.Trim(path, "/"), "/") + 1
 	return dec.WithRecordingCallback(voice.RecordingCallbackURL(depth, events.CallbackQuery(c.From, c.Caller, c.To)))
-}
-
-// errorKind names an error for a log line without its text, which for an
-// AWS error may quote a request.
-func errorKind(err error) string {
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	default:
-		var api interface{ ErrorCode() string }
-		if errors.As(err, &api) {
-			return api.ErrorCode()
-		}
-		return "request failed"
-	}
 }

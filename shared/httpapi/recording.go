@@ -51,7 +51,7 @@ func handleRecording(d Deps) http.Handler {
 			plain(w, kindNotFound.status(), "recording not found\n")
 			return
 		case err != nil:
-			d.Log.LogAttrs(ctx, slog.LevelError, "recording unavailable", slog.String("error", errorKind(err)))
+			d.Log.LogAttrs(ctx, slog.LevelError, "recording unavailable", slog.String("error", logging.ErrorKind(err)))
 			plain(w, kindUnavailable.status(), "service unavailable\n")
 			return
 		}

@@ -29,13 +29,12 @@ const (
 	PathDialComplete      = "/incoming/dial-complete"
 	PathRecordingComplete = "/incoming/recording-complete"
 
-	// Call events (events.go): Twilio's status callbacks, the recording
-	// links (PathRecordings + AccountSid + "/" + RecordingSid) and the
-	// delivery, which only the queue calls (never routed by API Gateway).
+	// Call events (events.go): Twilio's status callbacks and the recording
+	// links (PathRecordings + AccountSid + "/" + RecordingSid). The
+	// delivery has no route: the queue calls delivery.Deliver.
 	PathCallStatus      = "/events/call-status"
 	PathRecordingStatus = "/events/recording-status"
 	PathRecordings      = "/recordings/"
-	PathDeliver         = "/internal/deliver"
 )
 
 // Deps is what every handler is built from. The zero values of Log, Metrics
@@ -84,13 +83,7 @@ func Incoming(d Deps) http.Handler { return d.routes(mountIncoming) }
 // recording links: the events function's routes.
 func Events(d Deps) http.Handler { return d.routes(mountEvents) }
 
-// Deliver serves PathDeliver, where the queue hands over each event to
-// send to the tenant's app: the deliver function's only route.
-func Deliver(d Deps) http.Handler { return d.routes(mountDeliver) }
-
-// All serves every route on one handler, as the dev server does, except
-// PathDeliver: the dev server's queue calls Deliver directly, so nobody
-// can post to it over the network.
+// All serves every route on one handler, as the dev server does.
 func All(d Deps) http.Handler {
 	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents)
 }
@@ -107,10 +100,6 @@ func (d Deps) routes(mounts ...func(*http.ServeMux, Deps)) http.Handler {
 
 func mountToken(mux *http.ServeMux, d Deps) {
 	mux.Handle(PathToken, handleToken(d))
-}
-
-func mountDeliver(mux *http.ServeMux, d Deps) {
-	mux.Handle(PathDeliver, handleDeliver(d))
 }
 
 func mountVoice(mux *http.ServeMux, d Deps) {
@@ -138,7 +127,7 @@ func (d Deps) withDefaults() Deps {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	d.Events = d.Events.withDefaults(d.Now)
+	d.Events = d.Events.withDefaults()
 	return d
 }
 

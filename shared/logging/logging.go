@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -122,4 +123,22 @@ func newID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// ErrorKind names an error for a log line without its text, which for an
+// AWS error may quote a request: timeout, canceled, the AWS error code, or
+// "request failed".
+func ErrorKind(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	default:
+		var api interface{ ErrorCode() string }
+		if errors.As(err, &api) {
+			return api.ErrorCode()
+		}
+		return "request failed"
+	}
 }

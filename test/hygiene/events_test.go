@@ -83,7 +83,7 @@ func TestNoSecretsInEventLogs(t *testing.T) {
 		Log: logging.New(logs, "debug"), Metrics: metrics.New(logs, "hygiene", time.Now), Now: time.Now,
 		Events: httpapi.EventDeps{
 			Queue: q, DeadLetters: queue.NewMemory(time.Now), Fetcher: fetcher, Recordings: s3store.New(client, "rec"), Links: links,
-			Sender: events.NewSenderWithClient(&http.Client{Timeout: 200 * time.Millisecond}, time.Now), TempDir: t.TempDir(),
+			Sender: events.NewPosterWithClient(&http.Client{Timeout: 200 * time.Millisecond}, time.Now), TempDir: t.TempDir(),
 		},
 	}
 	public, deliver := httpapi.All(d), httpapi.Deliver(d)

@@ -139,11 +139,11 @@ func (w *world) mediaRequests() int {
 func (w *world) secrets() []string { return []string{eventsBearer, eventsSigning, linkKeyValue} }
 
 // queued returns the bodies on queue name, decoded.
-func (w *world) queued(t *testing.T, name string) []events.Message {
+func (w *world) queued(t *testing.T, name string) []events.Queued {
 	t.Helper()
-	var out []events.Message
+	var out []events.Queued
 	for _, m := range w.sqs.Messages(name) {
-		msg, err := events.DecodeMessage([]byte(m.Body))
+		msg, err := events.DecodeQueued([]byte(m.Body))
 		if err != nil {
 			t.Fatalf("%s holds %s: %v", name, m.Body, err)
 		}

@@ -1,7 +1,7 @@
-// Package sqsqueue is queue.Sender on Amazon SQS, and the
-// ChangeMessageVisibility call the Lambda SQS adapter (apigw.SQSHandler)
-// uses to make a failed message come back after the delay its handler
-// asked for.
+// Package sqsqueue is the queue on Amazon SQS: queue.Sender, and the Lambda
+// handler (Handler) that hands a batch's messages to a queue.Consumer and
+// makes a message to retry come back after the delay the consumer asked
+// for (ChangeMessageVisibility).
 package sqsqueue
 
 import (
@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"bubble-twilio-voice/shared/awsenv"
-	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/queue"
 )
 
@@ -37,20 +36,13 @@ func NewClient(getenv func(string) string) (*sqs.Client, error) {
 	}), nil
 }
 
-// FromEnv returns the events queue EVENTS_QUEUE_URL names, with a client
-// from NewClient, or nil (and no error) when it names none. It is what the
-// incoming function needs to queue call.missed, in a package that does not
-// link the S3 client as package eventsaws does (about 450 KB).
-func FromEnv(getenv func(string) string) (queue.Sender, error) {
-	cfg, err := config.Load(getenv)
-	if err != nil || cfg.Events.QueueURL == "" {
-		return nil, err
-	}
+// Open returns the queue at url with a client from NewClient.
+func Open(getenv func(string) string, url string) (*Queue, error) {
 	client, err := NewClient(getenv)
 	if err != nil {
 		return nil, err
 	}
-	return New(client, cfg.Events.QueueURL), nil
+	return New(client, url), nil
 }
 
 // Queue is one SQS queue.
