@@ -120,20 +120,17 @@ func TestChangeVisibility(t *testing.T) {
 	}
 }
 
-func TestFromEnv(t *testing.T) {
+func TestOpen(t *testing.T) {
 	fake := fakesqs.Start(t)
 	url := fake.CreateQueue("events", 0)
-	q, err := sqsqueue.FromEnv(kit.Getenv("AWS_ENDPOINT_URL_SQS", fake.URL(), "EVENTS_QUEUE_URL", url))
-	if err != nil || q == nil {
-		t.Fatalf("FromEnv = %v, %v", q, err)
+	q, err := sqsqueue.Open(kit.Getenv("AWS_ENDPOINT_URL_SQS", fake.URL()), url)
+	if err != nil || q == nil || q.URL() != url {
+		t.Fatalf("Open = %v, %v", q, err)
 	}
 	if err := q.Send(context.Background(), queue.Message{Body: []byte("m")}); err != nil || len(fake.Messages("events")) != 1 {
 		t.Errorf("send: %v", err)
 	}
-	if q, err := sqsqueue.FromEnv(kit.Getenv()); err != nil || q != nil {
-		t.Errorf("without EVENTS_QUEUE_URL: %v, %v; want no queue", q, err)
-	}
-	if _, err := sqsqueue.FromEnv(kit.Getenv("EVENTS_QUEUE_URL", "not a url")); err == nil {
-		t.Error("a bad EVENTS_QUEUE_URL was accepted")
+	if _, err := sqsqueue.Open(kit.Getenv("AWS_ACCESS_KEY_ID", ""), url); err == nil {
+		t.Error("opened without credentials")
 	}
 }
