@@ -103,7 +103,6 @@ func TestRecordingLink(t *testing.T) {
 	}
 }
 
-
 func mustQuery(link, k string) string {
 	u, _ := url.Parse(link)
 	return u.Query().Get(k)
