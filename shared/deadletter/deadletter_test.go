@@ -16,9 +16,7 @@ import (
 
 	"bubble-twilio-voice/shared/deadletter"
 	"bubble-twilio-voice/shared/events"
-	"bubble-twilio-voice/shared/queue/sqsqueue"
 	fakesqs "bubble-twilio-voice/test/fake/sqs"
-	"bubble-twilio-voice/test/kit"
 )
 
 func message(callSID string) (events.Queued, string) {
@@ -41,10 +39,7 @@ func newRig(t *testing.T) *rig {
 	fake := fakesqs.Start(t)
 	r := &rig{fake: fake}
 	r.q = deadletter.Queues{Events: fake.CreateQueue("events", 0), DeadLetters: fake.CreateQueue("events-dlq", 0)}
-	var err error
-	if r.api, err = sqsqueue.NewClient(kit.Getenv("AWS_ENDPOINT_URL_SQS", fake.URL())); err != nil {
-		t.Fatal(err)
-	}
+	r.api = fake.SDKClient(t)
 	for i, sid := range []string{"CA00000000000000000000000000000001", "CA00000000000000000000000000000002", "CA00000000000000000000000000000003"} {
 		m, body := message(sid)
 		attrs := map[string]string{"reason": "app answered 404", "failed_at": "2026-11-13T15:00:0" + string(rune('1'+i)) + "Z"}

@@ -59,17 +59,16 @@ func FromEnv(getenv func(string) string, function string, stdout io.Writer) (Env
 	if env.Deliver.Fetcher, err = recordings.NewFetcher(cfg.Events.TwilioAPIBaseURL); err != nil {
 		return Env{}, err
 	}
-	if cfg.Events.QueueURL != "" || cfg.Events.DeadLetterQueueURL != "" {
-		client, err := sqsqueue.NewClient(getenv)
+	if cfg.Events.QueueURL != "" {
+		q, err := sqsqueue.Open(getenv, cfg.Events.QueueURL)
 		if err != nil {
 			return Env{}, err
 		}
-		if cfg.Events.QueueURL != "" {
-			q := sqsqueue.New(client, cfg.Events.QueueURL)
-			d.Events.Queue, env.Visibility = q, q
-		}
-		if cfg.Events.DeadLetterQueueURL != "" {
-			env.Deliver.DeadLetters = sqsqueue.New(client, cfg.Events.DeadLetterQueueURL)
+		d.Events.Queue, env.Visibility = q, q
+	}
+	if cfg.Events.DeadLetterQueueURL != "" {
+		if env.Deliver.DeadLetters, err = sqsqueue.Open(getenv, cfg.Events.DeadLetterQueueURL); err != nil {
+			return Env{}, err
 		}
 	}
 	if cfg.Events.RecordingsBucket != "" {

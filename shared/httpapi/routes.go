@@ -115,6 +115,7 @@ func mountIncoming(mux *http.ServeMux, d Deps) {
 }
 
 func mountEvents(mux *http.ServeMux, d Deps) {
+	d.Events = d.Events.withDefaults() // here, so only the events function links the fetcher
 	mux.Handle(PathCallStatus, d.signed(handleCallStatus(d)))
 	mux.Handle(PathRecordingStatus, d.signed(handleRecordingStatus(d)))
 	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(d))
@@ -127,7 +128,6 @@ func (d Deps) withDefaults() Deps {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	d.Events = d.Events.withDefaults()
 	return d
 }
 

@@ -19,11 +19,9 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"bubble-twilio-voice/shared/events"
-	"bubble-twilio-voice/shared/queue/sqsqueue"
 	"bubble-twilio-voice/shared/recordings"
 	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
 	fakesqs "bubble-twilio-voice/test/fake/sqs"
-	"bubble-twilio-voice/test/kit"
 )
 
 // What the call-event functions need besides Secrets Manager, all on
@@ -92,10 +90,7 @@ func startWorld(t *testing.T, sm *fakesm.Server) *world {
 	t.Cleanup(w.app.Close)
 	sm.Put(linkKeyName, linkKeyValue)
 	sm.Put(secretPrefix+accountSID, w.tenantRecord())
-	var err error
-	if w.sqsAPI, err = sqsqueue.NewClient(kit.Getenv("AWS_ENDPOINT_URL_SQS", w.sqs.URL())); err != nil {
-		t.Fatal(err)
-	}
+	w.sqsAPI = w.sqs.SDKClient(t) // receives, as Lambda's event source mapping does
 	return w
 }
 
