@@ -28,7 +28,8 @@ import (
 const maxMessage = 256 << 10
 
 // Deps is what Deliver works with. The zero values of Log and Metrics are
-// usable (discard, count nothing); Now defaults to time.Now.
+// usable (discard, count nothing); Now defaults to time.Now and Retention to
+// recordings.DefaultRetentionDays.
 type Deps struct {
 	Store   tenant.Store
 	Log     *slog.Logger
@@ -46,7 +47,7 @@ type Deps struct {
 	Recordings recordings.Store
 	Links      *recordings.Links
 	// Retention is how long a stored recording, and so its link, lasts
-	// (config's RecordingRetentionDays).
+	// (config's RECORDING_RETENTION_DAYS).
 	Retention time.Duration
 	// TempDir holds recordings between download and upload ("": the
 	// system's, /tmp on Lambda).
@@ -67,6 +68,9 @@ func (d Deps) Deliver(ctx context.Context, m queue.Delivery) queue.Result {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Retention <= 0 {
+		d.Retention = recordings.DefaultRetentionDays * 24 * time.Hour
 	}
 	start := d.Now()
 	ctx = logging.WithFields(ctx)

@@ -13,6 +13,9 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // New returns a JSON logger writing to w at level ("debug", "info", "warn",
@@ -126,19 +129,25 @@ func newID() string {
 }
 
 // ErrorKind names an error for a log line without its text, which for an
-// AWS error may quote a request: timeout, canceled, the AWS error code, or
-// "request failed".
+// AWS error may quote a request or a malformed response (and so a secret):
+// "timeout", "canceled", the AWS error code ("ThrottlingException"),
+// "malformed response", "connection error" or "request failed".
 func ErrorKind(err error) string {
+	var api smithy.APIError
+	var de *smithy.DeserializationError
+	var se *smithyhttp.RequestSendError
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
 		return "timeout"
 	case errors.Is(err, context.Canceled):
 		return "canceled"
+	case errors.As(err, &api):
+		return api.ErrorCode()
+	case errors.As(err, &de):
+		return "malformed response"
+	case errors.As(err, &se):
+		return "connection error"
 	default:
-		var api interface{ ErrorCode() string }
-		if errors.As(err, &api) {
-			return api.ErrorCode()
-		}
 		return "request failed"
 	}
 }
