@@ -206,27 +206,34 @@ type router struct{ routes []route }
 
 type route struct {
 	segments []string // the pattern split at "/"
+	wild     bool     // some segment is a "{name}"
 	h        http.Handler
 }
 
 // Handle adds a route; the first pattern that matches a path wins.
 func (m *router) Handle(pattern string, h http.Handler) {
-	m.routes = append(m.routes, route{strings.Split(pattern, "/"), h})
+	rt := route{segments: strings.Split(pattern, "/"), h: h}
+	for _, s := range rt.segments {
+		_, w := wildcard(s)
+		rt.wild = rt.wild || w
+	}
+	m.routes = append(m.routes, rt)
 }
 
-// match returns the route that serves path.
+// match returns the route that serves path, without allocating.
 func (m *router) match(path string) (route, bool) {
-	segs := strings.Split(path, "/")
 next:
 	for _, rt := range m.routes {
-		if len(rt.segments) != len(segs) {
-			continue
-		}
+		rest := path
 		for i, s := range rt.segments {
-			if _, ok := wildcard(s); ok && segs[i] != "" || s == segs[i] {
-				continue
+			seg, after, more := strings.Cut(rest, "/")
+			if more != (i < len(rt.segments)-1) {
+				continue next // the path has more or fewer segments
 			}
-			continue next
+			if _, ok := wildcard(s); !(ok && seg != "" || s == seg) {
+				continue next
+			}
+			rest = after
 		}
 		return rt, true
 	}
@@ -247,10 +254,12 @@ func (m *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	segs := strings.Split(r.URL.Path, "/")
-	for i, s := range rt.segments {
-		if name, ok := wildcard(s); ok {
-			r.SetPathValue(name, segs[i])
+	if rt.wild {
+		segs := strings.Split(r.URL.Path, "/")
+		for i, s := range rt.segments {
+			if name, ok := wildcard(s); ok {
+				r.SetPathValue(name, segs[i])
+			}
 		}
 	}
 	rt.h.ServeHTTP(w, r)
