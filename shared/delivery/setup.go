@@ -36,12 +36,13 @@ type Env struct {
 	Visibility sqsqueue.Visibility
 }
 
-// FromEnv reads the configuration through getenv once and opens what it
-// names on AWS, each only when named (the template gives each function only
-// what it uses): the SQS queues, the S3 recording store and the link key,
+// FromEnv reads the configuration through getenv once, builds httpapi.Setup's
+// Deps (with the events queue) and opens the rest of what it names on AWS,
+// each only when named (the template gives each function only what it
+// uses): the dead-letter queue, the S3 recording store and the link key,
 // whose GetSecretValue, once, at start, is its only request. It lives here,
-// not in httpapi.Setup, so that the token and voice functions do not link
-// the SQS and S3 clients.
+// not in httpapi.Setup, so that the token, voice and incoming functions do
+// not link the S3 client.
 func FromEnv(getenv func(string) string, function string, stdout io.Writer) (Env, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
@@ -59,12 +60,8 @@ func FromEnv(getenv func(string) string, function string, stdout io.Writer) (Env
 	if env.Deliver.Fetcher, err = recordings.NewFetcher(cfg.Events.TwilioAPIBaseURL); err != nil {
 		return Env{}, err
 	}
-	if cfg.Events.QueueURL != "" {
-		q, err := sqsqueue.Open(getenv, cfg.Events.QueueURL)
-		if err != nil {
-			return Env{}, err
-		}
-		d.Events.Queue, env.Visibility = q, q
+	if q, ok := d.Events.Queue.(sqsqueue.Visibility); ok {
+		env.Visibility = q // the events queue httpapi.Setup opened
 	}
 	if cfg.Events.DeadLetterQueueURL != "" {
 		if env.Deliver.DeadLetters, err = sqsqueue.Open(getenv, cfg.Events.DeadLetterQueueURL); err != nil {
