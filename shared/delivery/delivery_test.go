@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -30,59 +31,29 @@ import (
 	"bubble-twilio-voice/test/kit"
 )
 
-// Tenants of the delivery tests: one with events, one without.
+// The delivery tests' tenants (one with events, one without), call and
+// recording, and the public URL the recording links are under.
 const (
-	evAccount    = "AC0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e"
-	evAuthToken  = "events_auth_token_0e0e0e0e0e0e0e0e"
-	evKeySID     = "SK0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e"
-	evKeySecret  = "events_api_key_secret_0e0e0e0e0e"
-	evBearer     = "bubble-api-token-0e0e0e0e0e0e0e0e"
-	evSigning    = "signing-secret-0e0e0e0e0e0e0e0e"
-	plainAccount = "AC0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
-	evCall       = "CA0123456789abcdef0123456789abcdef"
-	evRecording  = "RE0123456789abcdef0123456789abcdef"
-	publicBase   = "https://voice.example.test"
-	publicHost   = "voice.example.test"
+	evAccount, plainAccount = "AC0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e", "AC0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"
+	evKeySID, evKeySecret   = "SK0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e", "events_api_key_secret_0e0e0e0e0e"
+	evBearer, evSigning     = "bubble-api-token-0e0e0e0e0e0e0e0e", "signing-secret-0e0e0e0e0e0e0e0e"
+	evCall, evRecording     = "CA0123456789abcdef0123456789abcdef", "RE0123456789abcdef0123456789abcdef"
+	publicBase, publicHost  = "https://voice.example.test", "voice.example.test"
+	tenantRecord            = `{"account_sid":"%s","auth_token":"delivery_auth_token_0e0e0e0e0e0e","api_key_sid":"` + evKeySID + `","api_key_secret":"` + evKeySecret + `","twiml_app_sid":"AP0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e","caller_id":"+14155550100","token_api_keys":["delivery-test-bearer-key"]%s}`
 )
 
-// testTenant returns a tenant record; events is the "events" JSON value
+// testTenant returns the tenant account; events is its "events" JSON value
 // ("" for none).
 func testTenant(tb testing.TB, account, events string) *tenant.Tenant {
 	tb.Helper()
-	rec := `{"account_sid":"` + account + `","auth_token":"` + evAuthToken + `","api_key_sid":"` + evKeySID + `",
-		"api_key_secret":"` + evKeySecret + `","twiml_app_sid":"AP0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e","caller_id":"+14155550100","token_api_keys":["delivery-test-bearer-key"]`
 	if events != "" {
-		rec += `,"events":` + events
+		events = `,"events":` + events
 	}
-	t, err := tenant.Parse([]byte(rec + "}"))
+	t, err := tenant.Parse(fmt.Appendf(nil, tenantRecord, account, events))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return t
-}
-
-// deadLetters is the dead-letter queue: it keeps what it is sent, or
-// fails with err.
-type deadLetters struct {
-	mu   sync.Mutex
-	msgs []queue.Message
-	err  error
-}
-
-func (q *deadLetters) Send(_ context.Context, m queue.Message) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.err != nil {
-		return q.err
-	}
-	q.msgs = append(q.msgs, m)
-	return nil
-}
-
-func (q *deadLetters) messages() []queue.Message {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return append([]queue.Message(nil), q.msgs...)
 }
 
 // fixedNow is when the queued events' callbacks arrived.
@@ -177,7 +148,8 @@ type deliverRig struct {
 	app         *app
 	media       *httptest.Server
 	mediaHits   atomic.Int64
-	dlq         *deadLetters
+	dlq         *queue.Memory // the dead-letter queue
+	dlqErr      error         // makes the dead-letter queue fail
 	store       recordings.Store
 	clock       *kit.Clock
 	logs        kit.LogBuffer
@@ -190,7 +162,7 @@ type deliverRig struct {
 func newDeliverRig(t *testing.T, store string) *deliverRig {
 	t.Helper()
 	// The stores stamp objects with the real time, so the clock starts now.
-	rig := &deliverRig{app: newApp(t), dlq: &deadLetters{}, clock: kit.NewClock(time.Now().Truncate(time.Second))}
+	rig := &deliverRig{app: newApp(t), dlq: queue.NewMemory(time.Now), clock: kit.NewClock(time.Now().Truncate(time.Second))}
 	rig.media = twilioMedia(t, &rig.mediaHits)
 	switch store {
 	case "s3":
@@ -230,15 +202,20 @@ func newDeliverRig(t *testing.T, store string) *deliverRig {
 			}
 			return mem.Lookup(ctx, sid)
 		}),
-		Log:         logging.New(&rig.logs, "debug"),
-		Now:         rig.clock.Now,
-		DeadLetters: rig.dlq,
-		Poster:      events.NewPosterWithClient(&http.Client{Timeout: 300 * time.Millisecond}, rig.clock.Now),
-		Fetcher:     fetcher,
-		Recordings:  rig.store,
-		Links:       links,
-		Retention:   30 * 24 * time.Hour,
-		TempDir:     t.TempDir(),
+		Log: logging.New(&rig.logs, "debug"),
+		Now: rig.clock.Now,
+		DeadLetters: queue.SenderFunc(func(ctx context.Context, m queue.Message) error {
+			if rig.dlqErr != nil {
+				return rig.dlqErr
+			}
+			return rig.dlq.Send(ctx, m)
+		}),
+		Poster:     events.NewPosterWithClient(&http.Client{Timeout: 300 * time.Millisecond}, rig.clock.Now),
+		Fetcher:    fetcher,
+		Recordings: rig.store,
+		Links:      links,
+		Retention:  30 * 24 * time.Hour,
+		TempDir:    t.TempDir(),
 	}
 	// The recording links' route, as the events function serves it.
 	rig.public = httpapi.All(httpapi.Deps{
@@ -313,7 +290,7 @@ func TestDeliverOutcomes(t *testing.T) {
 			rig := newDeliverRig(t, "disk")
 			rig.app.set(tc.answer)
 			rig.lookupErr = tc.lookupErr
-			rig.dlq.err = tc.dlqErr
+			rig.dlqErr = tc.dlqErr
 			res := rig.deliver(tc.body, tc.attempt, tc.sentAgo)
 			if res.Kind != tc.wantKind || res.RetryAfter != tc.wantAfter {
 				t.Fatalf("result %+v, want %s after %s\n%s", res, tc.wantKind, tc.wantAfter, rig.logs.String())
@@ -321,7 +298,7 @@ func TestDeliverOutcomes(t *testing.T) {
 			if tc.wantDLQ != "" && res.Reason != tc.wantDLQ {
 				t.Errorf("reason %q, want %q", res.Reason, tc.wantDLQ)
 			}
-			dl := rig.dlq.messages()
+			dl := rig.dlq.Messages()
 			if tc.wantDLQ == "" {
 				if len(dl) != 0 {
 					t.Errorf("dead-lettered %+v", dl)
@@ -447,7 +424,7 @@ func TestDeliverForeignRecording(t *testing.T) {
 	if res.Kind != queue.DeadLettered {
 		t.Fatalf("%+v", res)
 	}
-	if dl := rig.dlq.messages(); len(dl) != 1 || dl[0].Attributes[queue.AttrReason] != recordings.ErrForeignHost.Error() {
+	if dl := rig.dlq.Messages(); len(dl) != 1 || dl[0].Attributes[queue.AttrReason] != recordings.ErrForeignHost.Error() {
 		t.Errorf("dead letters %+v", dl)
 	}
 	if n := foreignHits.Load(); n != 0 {
@@ -465,7 +442,7 @@ func TestDeliverRecordingFetchFails(t *testing.T) {
 	if res.Kind != queue.Retry || res.RetryAfter != 3*time.Second {
 		t.Errorf("%+v", res)
 	}
-	if len(rig.app.events(t)) != 0 || len(rig.dlq.messages()) != 0 {
+	if len(rig.app.events(t)) != 0 || len(rig.dlq.Messages()) != 0 {
 		t.Error("event sent or dead-lettered")
 	}
 }
@@ -479,7 +456,7 @@ func mustQuery(link, k string) string {
 // link signature or anything else in extra.
 func assertCleanLogs(tb testing.TB, logs string, extra ...string) {
 	tb.Helper()
-	for _, s := range append([]string{evBearer, evSigning, evKeySecret, evAuthToken, string(linkKey)}, extra...) {
+	for _, s := range append([]string{evBearer, evSigning, evKeySecret, "delivery_auth_token_0e0e0e0e0e0e", string(linkKey)}, extra...) {
 		if s != "" && strings.Contains(logs, s) {
 			tb.Errorf("logs hold %q", s)
 		}
