@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -419,16 +418,6 @@ func parseTwiMLRecord(tb testing.TB, body string) string {
 		tb.Fatalf("no recordingStatusCallback in %s: %v", body, err)
 	}
 	return doc.Record.CB
-}
-
-// decodeEvent decodes an event body posted to an app.
-func decodeEvent(tb testing.TB, b []byte) events.Event {
-	tb.Helper()
-	var e events.Event
-	if err := json.Unmarshal(b, &e); err != nil {
-		tb.Fatalf("event %s: %v", b, err)
-	}
-	return e
 }
 
 var _ = recordings.Key
