@@ -447,11 +447,6 @@ func TestDeliverRecordingFetchFails(t *testing.T) {
 	}
 }
 
-func mustQuery(link, k string) string {
-	u, _ := url.Parse(link)
-	return u.Query().Get(k)
-}
-
 // assertCleanLogs fails if a log holds a secret of the event tenant, a
 // link signature or anything else in extra.
 func assertCleanLogs(tb testing.TB, logs string, extra ...string) {
