@@ -298,20 +298,28 @@ func TestDialCompleteQueuesMissed(t *testing.T) {
 		account   string
 		token     string
 		dial      string
+		bridged   string // DialBridged; "" for none
 		queueErr  error
 		wantQueue bool
+		status    string // call.missed's status
 	}{
-		{"no-answer", evAccount, evAuthToken, "no-answer", nil, true},
-		{"busy, tenant taking only call.missed", missedAccount, missedToken, "busy", nil, true},
-		{"answered", evAccount, evAuthToken, "completed", nil, false},
-		{"tenant without events", plainAccount, plainToken, "no-answer", nil, false},
-		{"queue down: TwiML anyway", evAccount, evAuthToken, "no-answer", errors.New("down"), false},
+		{"no-answer", evAccount, evAuthToken, "no-answer", "", nil, true, "no-answer"},
+		{"busy, tenant taking only call.missed", missedAccount, missedToken, "busy", "", nil, true, "busy"},
+		{"answered", evAccount, evAuthToken, "completed", "", nil, false, ""},
+		{"screened leg accepted", evAccount, evAuthToken, "completed", "true", nil, false, ""},
+		{"screened leg refused", evAccount, evAuthToken, "completed", "false", nil, true, "no-answer"},
+		{"tenant without events", plainAccount, plainToken, "no-answer", "", nil, false, ""},
+		{"queue down: TwiML anyway", evAccount, evAuthToken, "no-answer", "", errors.New("down"), false, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newEventHarness(t, httpapi.EventDeps{})
 			h.queue.err = tc.queueErr
-			w := h.post(httpapi.PathDialComplete, statusForm(tc.account, "From", "+442071838750", "To", "+14155550100", "DialCallStatus", tc.dial), tc.token)
+			form := statusForm(tc.account, "From", "+442071838750", "To", "+14155550100", "DialCallStatus", tc.dial)
+			if tc.bridged != "" {
+				form.Set("DialBridged", tc.bridged)
+			}
+			w := h.post(httpapi.PathDialComplete, form, tc.token)
 			if w.Code != 200 || !strings.Contains(w.Body.String(), "<Response>") {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}
@@ -322,7 +330,7 @@ func TestDialCompleteQueuesMissed(t *testing.T) {
 				}
 				return
 			}
-			if len(got) != 1 || got[0].Event.Type != "call.missed" || got[0].Event.Status != tc.dial || got[0].Event.From != "+442071838750" {
+			if len(got) != 1 || got[0].Event.Type != "call.missed" || got[0].Event.Status != tc.status || got[0].Event.From != "+442071838750" {
 				t.Errorf("queued %+v", got)
 			}
 		})

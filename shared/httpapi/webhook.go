@@ -20,6 +20,7 @@ func handleStep(step string, decide func(voice.Call, *tenant.Tenant) voice.Decis
 		t := tenant.FromContext(ctx)
 		var dec voice.Decision // the zero Decision hangs up
 		if t != nil {
+			query := r.URL.Query()
 			c := voice.Call{
 				AccountSID:     t.AccountSID,
 				CallSID:        r.PostFormValue("CallSid"),
@@ -28,10 +29,15 @@ func handleStep(step string, decide func(voice.Call, *tenant.Tenant) voice.Decis
 				To:             r.PostFormValue("To"),
 				CallerID:       r.PostFormValue("CallerId"),
 				DialCallStatus: r.PostFormValue("DialCallStatus"),
+				DialBridged:    r.PostFormValue("DialBridged"),
+				Digits:         r.PostFormValue("Digits"),
 				// Which <Dial> ended: the action URL's query, not the form
 				// (see voice.DialCompleteClientsAction).
-				Leg: r.URL.Query().Get("leg"),
-				Now: now(),
+				Leg: query.Get("leg"),
+				// Who a whisper announces: its URL's query, which Twilio
+				// signed (see voice.ScreenURL).
+				Parent: voice.Display{Caller: query.Get(voice.ParamCaller), Called: query.Get(voice.ParamCalled)},
+				Now:    now(),
 			}
 			logging.Add(ctx, slog.String("account_sid", t.AccountSID), slog.String("call_sid", c.CallSID))
 			dec = decide(c, t)

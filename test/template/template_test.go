@@ -35,9 +35,10 @@ const maxQueueTimeout = 900
 var expectedRoutes = map[string][]string{
 	"token":    {"GET /token", "OPTIONS /token", "POST /token"},
 	"voice":    {"POST /voice"},
-	"incoming": {"POST /incoming", "POST /incoming/dial-complete", "POST /incoming/recording-complete"},
-	"events":   {"GET /recordings/{account_sid}/{recording_sid}", "POST /events/call-status", "POST /events/recording-status"},
-	"deliver":  nil, // fed by the events queue (checkDelivery)
+	"incoming": {"POST /incoming", "POST /incoming/dial-complete", "POST /incoming/recording-complete", "POST /incoming/screen", "POST /incoming/screen-answer"},
+	"events": {"GET /recordings/{account_sid}/{recording_sid}", "GET /transcripts/{account_sid}/{recording_sid}",
+		"POST /events/call-status", "POST /events/recording-status"},
+	"deliver": nil, // fed by the events queue (checkDelivery)
 }
 
 // servedPaths are the paths each function's handler serves; every one must
@@ -45,9 +46,10 @@ var expectedRoutes = map[string][]string{
 var servedPaths = map[string][]string{
 	"token":    {httpapi.PathToken},
 	"voice":    {httpapi.PathVoice},
-	"incoming": {httpapi.PathIncoming, httpapi.PathDialComplete, httpapi.PathRecordingComplete},
+	"incoming": {httpapi.PathIncoming, httpapi.PathDialComplete, httpapi.PathRecordingComplete, httpapi.PathScreen, httpapi.PathScreenAnswer},
 	"events": {httpapi.PathCallStatus, httpapi.PathRecordingStatus,
-		httpapi.PathRecordings + "AC0123456789abcdef0123456789abcdef/RE0123456789abcdef0123456789abcdef"},
+		httpapi.PathRecordings + "AC0123456789abcdef0123456789abcdef/RE0123456789abcdef0123456789abcdef",
+		httpapi.PathTranscripts + "AC0123456789abcdef0123456789abcdef/RE0123456789abcdef0123456789abcdef"},
 }
 
 // handlers are each function's routes as its main mounts them, with an
