@@ -35,6 +35,8 @@ const (
 	plainToken    = "plain_auth_token_0f0f0f0f0f0f0f0f"
 	missedAccount = "AC0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d"
 	missedToken   = "missed_auth_token_0d0d0d0d0d0d0d0d"
+	transAccount  = "AC0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"
+	transToken    = "transcribe_auth_token_0c0c0c0c0c0c"
 	evCall        = "CA0123456789abcdef0123456789abcdef"
 	evRecording   = "RE0123456789abcdef0123456789abcdef"
 )
@@ -99,6 +101,8 @@ func newEventHarness(tb testing.TB, events httpapi.EventDeps) *eventHarness {
 		eventTenant(tb, evAccount, evAuthToken, `{"url":"https://myapp.bubbleapps.io/api/1.1/wf/call-event","bearer_token":"`+evBearer+`","signing_secret":"`+evSigning+`"}`),
 		eventTenant(tb, plainAccount, plainToken, ""),
 		eventTenant(tb, missedAccount, missedToken, `{"url":"https://a.example/","types":["call.missed"]}`),
+		// Spliced in after events: transcripts of voicemails only.
+		eventTenant(tb, transAccount, transToken, `{"url":"https://t.example/"},"transcribe":{"voicemail":true}`),
 	}
 	if events.Queue == nil {
 		events.Queue = h.queue
@@ -289,6 +293,49 @@ func TestRecordingStatus(t *testing.T) {
 	h.handler.ServeHTTP(w, r)
 	if w.Code != 403 || len(h.queue.messages()) != 0 {
 		t.Errorf("tampered query: %d, %d queued", w.Code, len(h.queue.messages()))
+	}
+}
+
+// TestRecordingStatusQueuesTranscription: a tenant that transcribes a
+// recording gets its pending transcript queued beside it, both before
+// Twilio hears 204.
+func TestRecordingStatusQueuesTranscription(t *testing.T) {
+	twilioURL := "https://api.twilio.com/2010-04-01/Accounts/" + transAccount + "/Recordings/" + evRecording
+	form := func(source string) url.Values {
+		return statusForm(transAccount, "RecordingSid", evRecording, "RecordingUrl", twilioURL, "RecordingStatus", "completed",
+			"RecordingDuration", "31", "RecordingSource", source)
+	}
+	path := httpapi.PathRecordingStatus + "?from=%2B442071838750&to=%2B14155550100"
+
+	h := newEventHarness(t, httpapi.EventDeps{})
+	if w := h.post(path, form("RecordVerb"), transToken); w.Code != 204 {
+		t.Fatalf("voicemail: %d %s", w.Code, w.Body)
+	}
+	got := queuedEvents(t, h.queue)
+	if len(got) != 2 || got[0].Event.Type != "voicemail.recorded" || got[1].Event.Type != "voicemail.transcribed" ||
+		got[1].RecordingSID != evRecording || got[1].RecordingMediaURL != twilioURL || got[1].Event.ID == got[0].Event.ID {
+		t.Fatalf("queued %+v", got)
+	}
+
+	// Calls are not transcribed for this tenant.
+	h = newEventHarness(t, httpapi.EventDeps{})
+	if w := h.post(path, form("DialVerb"), transToken); w.Code != 204 || len(queuedEvents(t, h.queue)) != 1 {
+		t.Errorf("call recording: %d, %d queued", w.Code, len(queuedEvents(t, h.queue)))
+	}
+
+	// A tenant that does not transcribe: the recording only.
+	h = newEventHarness(t, httpapi.EventDeps{})
+	if w := h.post(path, statusForm(evAccount, "RecordingSid", evRecording, "RecordingUrl",
+		"https://api.twilio.com/2010-04-01/Accounts/"+evAccount+"/Recordings/"+evRecording, "RecordingStatus", "completed",
+		"RecordingSource", "RecordVerb"), evAuthToken); w.Code != 204 || len(queuedEvents(t, h.queue)) != 1 {
+		t.Errorf("no transcribe: %d, %d queued", w.Code, len(queuedEvents(t, h.queue)))
+	}
+
+	// The queue failing: 503, so Twilio retries the callback.
+	h = newEventHarness(t, httpapi.EventDeps{})
+	h.queue.err = errors.New("down")
+	if w := h.post(path, form("RecordVerb"), transToken); w.Code != 503 {
+		t.Errorf("queue down: %d", w.Code)
 	}
 }
 
