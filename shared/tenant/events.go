@@ -46,6 +46,20 @@ func TranscribedType(recorded string) string {
 	}
 }
 
+// RecordedType is the event type of the recording a transcript of type
+// transcribed (EventVoicemailTranscribed, EventCallTranscribed) is of, ""
+// for any other type: TranscribedType's inverse.
+func RecordedType(transcribed string) string {
+	switch transcribed {
+	case EventVoicemailTranscribed:
+		return EventVoicemailRecorded
+	case EventCallTranscribed:
+		return EventCallRecorded
+	default:
+		return ""
+	}
+}
+
 // Transcribe says which recordings of the tenant are transcribed (Amazon
 // Transcribe, in the deployment's region: docs/transcripts.md). Absent
 // from a record, none is.

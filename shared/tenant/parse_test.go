@@ -269,6 +269,12 @@ func TestParseTranscribe(t *testing.T) {
 		if got := TranscribedType(recorded); got != want {
 			t.Errorf("TranscribedType(%s) = %q, want %q", recorded, got, want)
 		}
+		if want != "" && RecordedType(want) != recorded {
+			t.Errorf("RecordedType(%s) = %q, want %q", want, RecordedType(want), recorded)
+		}
+	}
+	if RecordedType(EventVoicemailRecorded) != "" {
+		t.Error("a recording is its own transcript's recording")
 	}
 }
 
