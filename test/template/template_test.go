@@ -409,7 +409,9 @@ var tenantSecrets = statement{"secretsmanager:GetSecretValue", secretARN}
 // secrets and nothing else, except what call events need: incoming and
 // events send to the events queue only; events reads recordings (to
 // presign) and the link key; deliver polls the events queue, sends to the
-// dead-letter queue only, reads and writes only the bucket's objects.
+// dead-letter queue only, reads and writes only the bucket's objects, and
+// starts and reads Transcribe jobs, which have no resource-level
+// permissions ("*": docs/transcripts.md).
 var wantPolicies = map[string][]statement{
 	"token":    {tenantSecrets},
 	"voice":    {tenantSecrets},
@@ -418,7 +420,8 @@ var wantPolicies = map[string][]statement{
 		{"s3:GetObject", bucketObjects}},
 	"deliver": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey},
 		{"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ReceiveMessage", eventsQueueARN},
-		{"sqs:SendMessage", deadLetterARN}, {"s3:GetObject,s3:PutObject", bucketObjects}, {"s3:ListBucket", bucketARN}},
+		{"sqs:SendMessage", deadLetterARN}, {"s3:GetObject,s3:PutObject", bucketObjects}, {"s3:ListBucket", bucketARN},
+		{"transcribe:GetTranscriptionJob,transcribe:StartTranscriptionJob", "*"}},
 }
 
 // checkPolicy allows only inline policy documents whose Allow statements
