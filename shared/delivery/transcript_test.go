@@ -8,9 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/queue"
 	"bubble-twilio-voice/shared/recordings"
@@ -18,7 +15,6 @@ import (
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/transcribe"
 	faketranscribe "bubble-twilio-voice/test/fake/transcribe"
-	"bubble-twilio-voice/test/kit"
 )
 
 // transcriptRig is the delivery rig on S3 with a tenant that transcribes
@@ -41,12 +37,7 @@ func transcriptRig(t *testing.T, transcribeJSON string) (*deliverRig, *faketrans
 			t.Error(err)
 		}
 	})
-	cfg := aws.Config{Region: kit.AWSRegion, Credentials: credentials.NewStaticCredentialsProvider(kit.AWSAccessKeyID, kit.AWSSecretAccessKey, "")}
-	client, err := transcribe.New(cfg, srv.URL(), rig.clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rig.deps.Transcripts = &transcribe.Step{Jobs: client, Objects: store, Links: rig.deps.Links, Retention: rig.deps.Retention}
+	rig.deps.Transcripts = &transcribe.Step{Jobs: srv.Client(t, rig.clock.Now), Objects: store, Links: rig.deps.Links, Retention: rig.deps.Retention}
 	return rig, srv
 }
 

@@ -9,15 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/recordings"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/transcribe"
 	faketranscribe "bubble-twilio-voice/test/fake/transcribe"
-	"bubble-twilio-voice/test/kit"
 )
 
 // diskBucket is the dev server's disk store as the step's bucket.
@@ -40,11 +36,7 @@ func stepSetup(t *testing.T) (*transcribe.Step, *faketranscribe.Server, diskBuck
 			t.Error(err)
 		}
 	})
-	cfg := aws.Config{Region: kit.AWSRegion, Credentials: credentials.NewStaticCredentialsProvider(kit.AWSAccessKeyID, kit.AWSSecretAccessKey, "")}
-	c, err := transcribe.New(cfg, srv.URL(), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := srv.Client(t, time.Now)
 	links, err := recordings.NewLinks([]byte("0123456789abcdef0123456789abcdef-link-key"), "https://voice.example.test")
 	if err != nil {
 		t.Fatal(err)

@@ -9,12 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"bubble-twilio-voice/shared/transcribe"
 	faketranscribe "bubble-twilio-voice/test/fake/transcribe"
-	"bubble-twilio-voice/test/kit"
 )
 
 const (
@@ -39,15 +35,7 @@ func setup(t *testing.T) (*transcribe.Client, *faketranscribe.Server, *bucketFak
 	t.Helper()
 	b := &bucketFake{objects: map[string][]byte{}}
 	srv := faketranscribe.New(t, b.put)
-	cfg := aws.Config{
-		Region:      kit.AWSRegion,
-		Credentials: credentials.NewStaticCredentialsProvider(kit.AWSAccessKeyID, kit.AWSSecretAccessKey, ""),
-	}
-	c, err := transcribe.New(cfg, srv.URL(), time.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c, srv, b
+	return srv.Client(t, time.Now), srv, b
 }
 
 func job(lang string) transcribe.Job {

@@ -24,6 +24,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"bubble-twilio-voice/shared/transcribe"
+	"bubble-twilio-voice/test/kit"
 )
 
 // Operations, as Calls and SetFault name them.
@@ -251,4 +258,19 @@ func apiError(w http.ResponseWriter, status int, code string) {
 	w.Header().Set("X-Amzn-ErrorType", code+":http://internal.amazon.com/coral/com.amazonaws.transcribe/")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"__type": "com.amazonaws.transcribe#" + code, "Message": "fake: " + code})
+}
+
+// Client returns the real client (shared/transcribe) pointed at the fake,
+// with the kit's static credentials and region.
+func (s *Server) Client(tb testing.TB, now func() time.Time) *transcribe.Client {
+	tb.Helper()
+	cfg := aws.Config{
+		Region:      kit.AWSRegion,
+		Credentials: credentials.NewStaticCredentialsProvider(kit.AWSAccessKeyID, kit.AWSSecretAccessKey, ""),
+	}
+	c, err := transcribe.New(cfg, s.URL(), now)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
 }
