@@ -2,8 +2,8 @@
 // takes one message off the events queue, looks its tenant up (destination
 // and credentials are read now, never queued), copies a recording into the
 // store and links it, turns a pending transcript into its text
-// (transcribe.Step, one attempt each time the queue offers it), POSTs the event, and says what the queue should do with
-// the message. The SQS Lambda adapter (sqsqueue.Handler) and the dev
+// (transcribe.Step, one attempt each time the queue offers it), POSTs the
+// event, and says what the queue should do with the message. The SQS Lambda adapter (sqsqueue.Handler) and the dev
 // server's in-memory queue call it; the retry policy lives here, so both
 // apply the same one.
 package delivery
