@@ -3,6 +3,7 @@ package voice_test
 import (
 	"encoding/json"
 	"encoding/xml"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -77,13 +78,19 @@ func FuzzOutgoing(f *testing.F) {
 				checkDisplay(t, tn, c, d)
 			}
 			in := voice.Call{From: from, To: "+14155550100", Now: at}
+			if strings.HasPrefix(from, "client:") && d.ScreenURL != "" {
+				t.Fatalf("a browser's call to %q is screened: %+v", to, d)
+			}
 			d = rules.Incoming(in, tn)
 			checkDecision(t, tn, d, "Incoming")
 			checkDisplay(t, tn, in, d)
+			checkScreen(t, d, voice.ClosedScreenAction, in)
 			for _, status := range []string{"no-answer", "busy", "completed"} {
 				for _, l := range []string{"", voice.LegClients, leg} {
-					d := rules.DialComplete(voice.Call{To: "+14155550100", DialCallStatus: status, Leg: l, Now: at}, tn)
+					dc := voice.Call{From: from, To: "+14155550100", DialCallStatus: status, Leg: l, Now: at}
+					d := rules.DialComplete(dc, tn)
 					checkDecision(t, tn, d, "DialComplete leg "+l)
+					checkScreen(t, d, voice.ScreenAction, dc)
 					if len(d.Clients) != 0 {
 						t.Fatalf("DialComplete rings browsers: %+v", d)
 					}
@@ -94,6 +101,32 @@ func FuzzOutgoing(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkScreen: a phone a route dials (the fuzz tenants screen, the
+// default) is dialled with a whisper at action whose signed query names
+// the call's caller and called number, exactly; a browser is never
+// screened.
+func checkScreen(t *testing.T, d voice.Decision, action string, c voice.Call) {
+	t.Helper()
+	if d.Kind != voice.KindDial || d.Number == "" {
+		if d.ScreenURL != "" {
+			t.Fatalf("a screen without a number: %+v", d)
+		}
+		return
+	}
+	u, err := url.Parse(d.ScreenURL)
+	if err != nil || u.Path != action {
+		t.Fatalf("whisper %q, want a URL at %s (%v)", d.ScreenURL, action, err)
+	}
+	caller := c.From
+	if caller == "" {
+		caller = c.Caller
+	}
+	q := u.Query()
+	if len(q) != 2 || q.Get("caller") != caller || q.Get("called") != c.To {
+		t.Fatalf("whisper %q for a call from %q to %q", d.ScreenURL, caller, c.To)
+	}
 }
 
 // fuzzPolicy is what FuzzOutgoing varies in a tenant record.
