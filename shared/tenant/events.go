@@ -95,15 +95,19 @@ func (t *Tenant) Transcribes(recorded string) bool {
 }
 
 // TranscriptLanguage is the language to transcribe a recording of a call
-// to called in: the route's transcribe_language, else transcribe.language;
-// "" when Transcribe is to identify it (LanguageAuto).
+// to called (one of the tenant's numbers, or "" for a call placed from a
+// browser, which no route governs) in: the route's transcribe_language,
+// else transcribe.language; "" when Transcribe is to identify it
+// (LanguageAuto).
 func (t *Tenant) TranscriptLanguage(called string) string {
 	lang := ""
 	if t.Transcribe != nil {
 		lang = t.Transcribe.Language
 	}
-	if r := t.RouteFor(called); r != nil && r.TranscribeLanguage != "" {
-		lang = r.TranscribeLanguage
+	if called != "" {
+		if r := t.RouteFor(called); r != nil && r.TranscribeLanguage != "" {
+			lang = r.TranscribeLanguage
+		}
 	}
 	if lang == LanguageAuto {
 		return ""

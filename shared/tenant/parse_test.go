@@ -249,6 +249,16 @@ func TestParseTranscribe(t *testing.T) {
 	if got := tn.TranscriptLanguage("+14155550999"); got != "es-US" {
 		t.Errorf("default route's language %q", got)
 	}
+	defaultRoute(rec)["transcribe_language"] = "de-DE"
+	if tn, err = Parse(mustJSON(t, rec)); err != nil {
+		t.Fatal(err)
+	}
+	if got := tn.TranscriptLanguage("+14155550999"); got != "de-DE" {
+		t.Errorf("default route's own language %q", got)
+	}
+	if got := tn.TranscriptLanguage(""); got != "es-US" {
+		t.Errorf("a browser's call: %q, want the tenant's language", got)
+	}
 
 	rec = validRecord()
 	rec["transcribe"] = map[string]any{"voicemail": true}

@@ -66,14 +66,19 @@ const maxReason = 200
 
 // Run does one attempt for the event e of a transcription message whose
 // recording (recordingSID) is in the bucket since stored. The language is
-// the tenant's for the called number (tenant.TranscriptLanguage).
+// the tenant's for the called number of an incoming call, the tenant's
+// own for a browser's (tenant.TranscriptLanguage).
 func (s *Step) Run(ctx context.Context, t *tenant.Tenant, e *events.Event, recordingSID string, stored time.Time) (Outcome, error) {
 	if s.Jobs == nil || s.Objects == nil {
 		return Failed, errors.New("transcription is not configured in this deployment")
 	}
+	called := e.To
+	if e.Direction == events.DirectionOutgoing {
+		called = "" // a browser's call: To is whoever it dialled, not a route
+	}
 	st, err := s.Jobs.Start(ctx, Job{
 		Name:         JobName(e.AccountSID, recordingSID),
-		LanguageCode: t.TranscriptLanguage(e.To),
+		LanguageCode: t.TranscriptLanguage(called),
 		MediaURI:     "s3://" + s.Objects.Bucket() + "/" + recordings.Key(e.AccountSID, recordingSID),
 		OutputBucket: s.Objects.Bucket(),
 		OutputKey:    TranscriptKey(e.AccountSID, recordingSID),

@@ -96,6 +96,16 @@ func TestStepTranscribes(t *testing.T) {
 	if job, _ := srv2.Job(name); job.LanguageCode != "en-GB" {
 		t.Errorf("default route language %q", job.LanguageCode)
 	}
+	// A browser's call to the route's number: the tenant's language.
+	out := pending("+14155550100")
+	out.Direction = events.DirectionOutgoing
+	step3, srv3, _ := stepSetup(t)
+	if _, err := step3.Run(ctx, tn, out, recording, stored); err != nil {
+		t.Fatal(err)
+	}
+	if job, _ := srv3.Job(name); job.LanguageCode != "en-GB" {
+		t.Errorf("outgoing call language %q, want the tenant's", job.LanguageCode)
+	}
 }
 
 func TestStepLongTranscript(t *testing.T) {
