@@ -30,7 +30,7 @@ type EventDeps struct {
 	// Sender POSTs events to the tenants' apps (the delivery).
 	Sender *events.Sender
 	// Fetcher downloads recordings from Twilio; its base is also the only
-	// host a RecordingUrl may have. Default: https://api.twilio.com.
+	// host a RecordingUrl may have. Default: recordings.DefaultTwilioAPIBase.
 	Fetcher *recordings.Fetcher
 	// Recordings keeps the copied recordings (S3, or the dev server's
 	// directory).
@@ -39,7 +39,7 @@ type EventDeps struct {
 	// recording links.
 	Links *recordings.Links
 	// Retention is how long a stored recording, and so its link, lasts.
-	// Default 30 days.
+	// Default recordings.DefaultRetentionDays.
 	Retention time.Duration
 	// TempDir holds recordings between download and upload ("": the
 	// system's, /tmp on Lambda).
@@ -62,7 +62,7 @@ func (e EventDeps) withDefaults(now func() time.Time) EventDeps {
 		e.Fetcher, _ = recordings.NewFetcher(recordings.DefaultTwilioAPIBase)
 	}
 	if e.Retention <= 0 {
-		e.Retention = 30 * 24 * time.Hour
+		e.Retention = recordings.DefaultRetentionDays * 24 * time.Hour
 	}
 	return e
 }

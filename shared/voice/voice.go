@@ -127,7 +127,7 @@ const (
 
 // EmergencyMessage is what a browser user who dials an emergency number
 // hears. A browser has no registered (dispatchable) address, so this
-// service does not place emergency calls; see the README.
+// service does not place emergency calls; see docs/deploy.md.
 const EmergencyMessage = "This phone cannot place emergency calls. Please hang up and call emergency services from another phone."
 
 // Action URLs. They are relative and have no leading slash so Twilio

@@ -5,15 +5,15 @@
 // callers import it as fakesm.
 //
 // It serves the operations the repository calls: GetSecretValue
-// (shared/tenant, shared/provision), CreateSecret (with tags),
-// PutSecretValue, ListSecrets with a name filter, DeleteSecret with a
-// recovery window, DescribeSecret, TagResource and ListSecretVersionIds
-// (shared/provision). It models two unpleasant parts of the real service:
-// the quota of versions per secret (see VersionsPerSecret) and a ListSecrets
-// that does not show recent changes (SetListLag). It counts calls per
-// operation and injects faults (AWS errors, delays, malformed bodies,
-// dropped connections) so callers' failure handling is tested against the
-// SDK's real retry and deserialisation code.
+// (shared/tenant and the CLI's provision package), CreateSecret (with
+// tags), PutSecretValue, ListSecrets with a name filter, DeleteSecret with a
+// recovery window, DescribeSecret, TagResource and ListSecretVersionIds (the
+// CLI). It models two unpleasant parts of the real service: the quota of
+// versions per secret (see VersionsPerSecret) and a ListSecrets that does
+// not show recent changes (SetListLag). It counts calls per operation and
+// injects faults (AWS errors, delays, malformed bodies, dropped connections)
+// so callers' failure handling is tested against the SDK's real retry and
+// deserialisation code.
 package secretsmanager
 
 import (

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -50,29 +49,9 @@ const (
 	maxEmptyReceivesInARow = 2
 )
 
-// CloudFormationAPI is the subset of *cloudformation.Client used.
-type CloudFormationAPI interface {
-	DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
-}
-
-// StackQueues reads the queue URLs from a stack's outputs.
-func StackQueues(ctx context.Context, cfn CloudFormationAPI, stack string) (Queues, error) {
-	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
-	if err != nil {
-		return Queues{}, fmt.Errorf("describe stack %s: %w", stack, err)
-	}
-	if len(out.Stacks) == 0 {
-		return Queues{}, fmt.Errorf("describe stack %s: no such stack", stack)
-	}
-	var q Queues
-	for _, o := range out.Stacks[0].Outputs {
-		switch aws.ToString(o.OutputKey) {
-		case OutputEventsQueue:
-			q.Events = aws.ToString(o.OutputValue)
-		case OutputDeadLetterQueue:
-			q.DeadLetters = aws.ToString(o.OutputValue)
-		}
-	}
+// StackQueues takes the queue URLs from a stack's outputs.
+func StackQueues(outputs map[string]string, stack string) (Queues, error) {
+	q := Queues{Events: outputs[OutputEventsQueue], DeadLetters: outputs[OutputDeadLetterQueue]}
 	if q.Events == "" || q.DeadLetters == "" {
 		return Queues{}, fmt.Errorf("stack %s has no %s/%s outputs (deployed before call events?)", stack, OutputEventsQueue, OutputDeadLetterQueue)
 	}

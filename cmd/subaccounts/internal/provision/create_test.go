@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"bubble-twilio-voice/shared/provision"
+	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
 	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
 	"bubble-twilio-voice/test/fake/twilio"
 )

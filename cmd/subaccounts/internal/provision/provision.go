@@ -123,6 +123,20 @@ func (p *Provisioner) checkpoint(ctx context.Context, next string) error {
 	return nil
 }
 
+// checkAccountSID refuses what is not an AccountSid before any request.
+func checkAccountSID(sid string) error {
+	if !tenant.ValidAccountSID(sid) {
+		return fmt.Errorf("%q is not an account SID (AC followed by 32 hex digits)", sid)
+	}
+	return nil
+}
+
+// errNoAuthToken says why Twilio left a subaccount's auth token out: it
+// returns it only to the main account's auth token, not to an API key.
+func errNoAuthToken(sid string) error {
+	return fmt.Errorf("twilio did not return subaccount %s's auth token: use the main account's auth token (TWILIO_AUTH_TOKEN) instead of an API key", sid)
+}
+
 // ErrCheckFailed is returned by Check when it found problems (already
 // printed), so the command exits non-zero.
 var ErrCheckFailed = errors.New("check found problems")

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"bubble-twilio-voice/shared/provision"
+	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
 	"bubble-twilio-voice/test/fake/twilio"
 )
 

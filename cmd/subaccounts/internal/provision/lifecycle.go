@@ -13,8 +13,8 @@ import (
 // subaccountOf fetches accountSID with the main account's credentials and
 // refuses the main account itself.
 func (p *Provisioner) subaccountOf(accountSID string) (Account, error) {
-	if !tenant.ValidAccountSID(accountSID) {
-		return Account{}, fmt.Errorf("%q is not an account SID (AC followed by 32 hex digits)", accountSID)
+	if err := checkAccountSID(accountSID); err != nil {
+		return Account{}, err
 	}
 	a, err := p.tw.FetchAccount(accountSID)
 	if err != nil {
@@ -32,6 +32,19 @@ func (p *Provisioner) subaccountOf(accountSID string) (Account, error) {
 func (p *Provisioner) saveIfValid(ctx context.Context, st *stored, next record) error {
 	_, err := tenant.Parse(st.rec.bytes())
 	return p.save(ctx, st, next, err == nil)
+}
+
+// setStatus sets subaccount a's status in Twilio (main account
+// credentials); verb and doing name the change in errors.
+func (p *Provisioner) setStatus(ctx context.Context, a Account, status, verb, doing string) error {
+	if err := p.checkpoint(ctx, doing+" the subaccount in Twilio"); err != nil {
+		return err
+	}
+	if _, err := p.tw.UpdateAccountStatus(a.SID, status); err != nil {
+		return stepErr(verb+" subaccount "+a.SID, err)
+	}
+	p.done("subaccount %s (%q): %s in Twilio\n", a.SID, a.FriendlyName, status)
+	return nil
 }
 
 // liveCallStatuses are the call statuses suspending ends, with the status
@@ -73,14 +86,8 @@ func (p *Provisioner) Suspend(ctx context.Context, accountSID string) error {
 	}
 	if a.Status == "suspended" {
 		p.printf("subaccount %s (%q): already suspended in Twilio\n", a.SID, a.FriendlyName)
-	} else {
-		if err := p.checkpoint(ctx, "suspending the subaccount in Twilio"); err != nil {
-			return err
-		}
-		if _, err := p.tw.UpdateAccountStatus(accountSID, "suspended"); err != nil {
-			return stepErr("suspend subaccount "+accountSID, err)
-		}
-		p.done("subaccount %s (%q): suspended in Twilio\n", a.SID, a.FriendlyName)
+	} else if err := p.setStatus(ctx, a, "suspended", "suspend", "suspending"); err != nil {
+		return err
 	}
 	return p.endCalls(ctx, accountSID)
 }
@@ -135,13 +142,9 @@ func (p *Provisioner) Reactivate(ctx context.Context, accountSID string) error {
 	case "active":
 		p.printf("subaccount %s (%q): already active in Twilio\n", a.SID, a.FriendlyName)
 	default:
-		if err := p.checkpoint(ctx, "reactivating the subaccount in Twilio"); err != nil {
+		if err := p.setStatus(ctx, a, "active", "reactivate", "reactivating"); err != nil {
 			return err
 		}
-		if _, err := p.tw.UpdateAccountStatus(accountSID, "active"); err != nil {
-			return stepErr("reactivate subaccount "+accountSID, err)
-		}
-		p.done("subaccount %s (%q): active in Twilio\n", a.SID, a.FriendlyName)
 	}
 	st, err := p.loadStored(ctx, p.secretName(accountSID))
 	if err != nil {
@@ -240,13 +243,9 @@ func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptio
 	}
 
 	if a.Status != "closed" {
-		if err := p.checkpoint(ctx, "closing the subaccount in Twilio"); err != nil {
+		if err := p.setStatus(ctx, a, "closed", "close", "closing"); err != nil {
 			return err
 		}
-		if _, err := p.tw.UpdateAccountStatus(accountSID, "closed"); err != nil {
-			return stepErr("close subaccount "+accountSID, err)
-		}
-		p.done("subaccount %s (%q): closed in Twilio\n", a.SID, a.FriendlyName)
 	}
 	if found {
 		if err := p.checkpoint(ctx, "deleting secret "+name); err != nil {

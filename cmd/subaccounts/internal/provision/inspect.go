@@ -58,8 +58,8 @@ func errOrMissing(err error) error {
 // a broad field name pattern, see isSecretField), and whether it is valid.
 // Fields this tool does not know are shown, redacted the same way.
 func (p *Provisioner) Show(ctx context.Context, accountSID string) error {
-	if !tenant.ValidAccountSID(accountSID) {
-		return fmt.Errorf("%q is not an account SID (AC followed by 32 hex digits)", accountSID)
+	if err := checkAccountSID(accountSID); err != nil {
+		return err
 	}
 	name := p.secretName(accountSID)
 	rec, found, err := p.loadRecord(ctx, name)
@@ -89,6 +89,16 @@ func (c *checker) note(format string, args ...any) {
 	c.p.printf("note    "+format+"\n", args...)
 }
 
+// hook checks one webhook of a TwiML App or number (what): its URL is want
+// and its method POST.
+func (c *checker) hook(fix, what, url, method, want string) {
+	if url != want || !strings.EqualFold(method, "POST") {
+		c.problem(fix, "%s is %q (%s), want %q (POST)", what, url, method, want)
+	} else {
+		c.ok("%s is %s (POST)", what, want)
+	}
+}
+
 // problem prints what is wrong and how to fix it.
 func (c *checker) problem(fix, format string, args ...any) {
 	c.problems++
@@ -101,8 +111,8 @@ func (c *checker) problem(fix, format string, args ...any) {
 // deployment d. It prints each finding and returns ErrCheckFailed if
 // anything is wrong.
 func (p *Provisioner) Check(ctx context.Context, accountSID string, d Deployment) error {
-	if !tenant.ValidAccountSID(accountSID) {
-		return fmt.Errorf("%q is not an account SID (AC followed by 32 hex digits)", accountSID)
+	if err := checkAccountSID(accountSID); err != nil {
+		return err
 	}
 	if err := d.Validate(); err != nil {
 		return err
@@ -164,16 +174,8 @@ func (p *Provisioner) Check(ctx context.Context, accountSID string, d Deployment
 		if d.otherDeployment(app.VoiceURL) || d.otherDeployment(app.StatusCallback) {
 			fix = "subaccounts create --account-sid " + accountSID + " --force (with the same --stack or URLs; the app points at another deployment, make sure it is not in use)"
 		}
-		if app.VoiceURL != d.VoiceURL || !strings.EqualFold(app.VoiceMethod, "POST") {
-			c.problem(fix, "TwiML App %s Voice URL is %q (%s), want %q (POST)", app.SID, app.VoiceURL, app.VoiceMethod, d.VoiceURL)
-		} else {
-			c.ok("TwiML App %s Voice URL is %s (POST)", app.SID, d.VoiceURL)
-		}
-		if app.StatusCallback != d.StatusCallbackURL || !strings.EqualFold(app.StatusCallbackMethod, "POST") {
-			c.problem(fix, "TwiML App %s status callback is %q (%s), want %q (POST)", app.SID, app.StatusCallback, app.StatusCallbackMethod, d.StatusCallbackURL)
-		} else {
-			c.ok("TwiML App %s status callback is %s (POST)", app.SID, d.StatusCallbackURL)
-		}
+		c.hook(fix, "TwiML App "+app.SID+" Voice URL", app.VoiceURL, app.VoiceMethod, d.VoiceURL)
+		c.hook(fix, "TwiML App "+app.SID+" status callback", app.StatusCallback, app.StatusCallbackMethod, d.StatusCallbackURL)
 	case isUnauthorized(err):
 		c.problem("subaccounts rotate-key "+accountSID, "Twilio rejects API key %s (deleted, or wrong secret): %s", t.APIKeySID, Describe(err))
 	case isNotFound(err):
@@ -302,19 +304,12 @@ func (p *Provisioner) checkNumbers(c *checker, accountSID string, t *tenant.Tena
 		if d.otherDeployment(n.VoiceURL) || d.otherDeployment(n.StatusCallback) {
 			fix += " --force (the number points at another deployment: make sure that one no longer needs it)"
 		}
-		switch {
-		case n.VoiceApplicationSID != "":
+		if n.VoiceApplicationSID != "" {
 			c.problem(fix, "number %s uses TwiML App %s instead of the incoming URL", tg.number, n.VoiceApplicationSID)
-		case n.VoiceURL != d.IncomingURL || !strings.EqualFold(n.VoiceMethod, "POST"):
-			c.problem(fix, "number %s Voice URL is %q (%s), want %q (POST)", tg.number, n.VoiceURL, n.VoiceMethod, d.IncomingURL)
-		default:
-			c.ok("number %s Voice URL is %s (POST)", tg.number, d.IncomingURL)
-		}
-		if n.StatusCallback != d.StatusCallbackURL || !strings.EqualFold(n.StatusCallbackMethod, "POST") {
-			c.problem(fix, "number %s status callback is %q (%s), want %q (POST)", tg.number, n.StatusCallback, n.StatusCallbackMethod, d.StatusCallbackURL)
 		} else {
-			c.ok("number %s status callback is %s (POST)", tg.number, d.StatusCallbackURL)
+			c.hook(fix, "number "+tg.number+" Voice URL", n.VoiceURL, n.VoiceMethod, d.IncomingURL)
 		}
+		c.hook(fix, "number "+tg.number+" status callback", n.StatusCallback, n.StatusCallbackMethod, d.StatusCallbackURL)
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ func (p *Provisioner) DialingPermissions(ctx context.Context, accountSID string,
 		return fmt.Errorf("subaccount %s is %s: its dialing permissions can be read only while it is active", accountSID, a.Status)
 	}
 	if a.AuthToken == "" {
-		return fmt.Errorf("twilio did not return %s's auth token: use the main account's auth token (TWILIO_AUTH_TOKEN) instead of an API key", accountSID)
+		return errNoAuthToken(accountSID)
 	}
 	inherit, err := p.tw.DialingInheritance(accountSID, a.AuthToken)
 	if err != nil {

@@ -119,24 +119,12 @@ func (p *Provisioner) MoveNumber(ctx context.Context, o MoveOptions) error {
 		nums := inc.object("numbers")
 		if _, ok := nums[o.Number]; ok {
 			delete(nums, o.Number)
-			if len(nums) == 0 {
-				delete(inc, "numbers")
-			} else {
-				inc.set("numbers", nums)
-			}
-			if len(inc) == 0 {
-				delete(rec, "incoming")
-			} else {
-				rec.set("incoming", inc)
-			}
+			inc.setOrDrop("numbers", nums, len(nums))
+			rec.setOrDrop("incoming", inc, len(inc))
 		}
 		if ids := rec.strs("caller_ids"); slices.Contains(ids, o.Number) {
 			ids = slices.DeleteFunc(ids, func(s string) bool { return s == o.Number })
-			if len(ids) == 0 {
-				delete(rec, "caller_ids")
-			} else {
-				rec.set("caller_ids", ids)
-			}
+			rec.setOrDrop("caller_ids", ids, len(ids))
 		}
 		if err := p.saveIfValid(ctx, from.st, rec); err != nil {
 			return err

@@ -51,11 +51,7 @@ func (k keyResult) apply(rec record, now time.Time) {
 			pending = append(pending, n)
 		}
 	}
-	if len(pending) == 0 {
-		delete(rec, pendingKeysField)
-	} else {
-		rec.set(pendingKeysField, pending)
-	}
+	rec.setOrDrop(pendingKeysField, pending, len(pending))
 }
 
 // ensureKey deletes the keys interrupted runs left (listed in the record's

@@ -170,12 +170,9 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) error {
 func (p *Provisioner) subaccount(ctx context.Context, o CreateOptions) (Account, error) {
 	var acct Account
 	if o.AccountSID != "" {
-		a, err := p.tw.FetchAccount(o.AccountSID)
+		a, err := p.subaccountOf(o.AccountSID)
 		if err != nil {
-			return Account{}, stepErr("fetch subaccount "+o.AccountSID, err)
-		}
-		if a.Owner == a.SID {
-			return Account{}, fmt.Errorf("%s is the main account, not a subaccount", a.SID)
+			return Account{}, err
 		}
 		if o.Name != "" && a.FriendlyName != o.Name {
 			p.printf("note: subaccount %s is named %q, not %q; its name is left alone\n", a.SID, a.FriendlyName, o.Name)
@@ -222,7 +219,7 @@ func (p *Provisioner) subaccount(ctx context.Context, o CreateOptions) (Account,
 		return Account{}, fmt.Errorf("subaccount %s is %s, not active (reactivate it first: subaccounts reactivate %s)", acct.SID, acct.Status, acct.SID)
 	}
 	if acct.AuthToken == "" {
-		return Account{}, fmt.Errorf("twilio did not return subaccount %s's auth token: use the main account's auth token (TWILIO_AUTH_TOKEN) instead of an API key", acct.SID)
+		return Account{}, errNoAuthToken(acct.SID)
 	}
 	return acct, nil
 }

@@ -11,8 +11,8 @@ import (
 
 // loadTenant reads and validates an existing record for a rotation.
 func (p *Provisioner) loadTenant(ctx context.Context, accountSID string) (*stored, *tenant.Tenant, error) {
-	if !tenant.ValidAccountSID(accountSID) {
-		return nil, nil, fmt.Errorf("%q is not an account SID (AC followed by 32 hex digits)", accountSID)
+	if err := checkAccountSID(accountSID); err != nil {
+		return nil, nil, err
 	}
 	name := p.secretName(accountSID)
 	st, err := p.loadStored(ctx, name)
@@ -118,7 +118,7 @@ func (p *Provisioner) RotateAuthToken(ctx context.Context, accountSID string, o 
 	}
 	primary := acct.AuthToken
 	if primary == "" {
-		return fmt.Errorf("twilio did not return %s's auth token: use the main account's auth token (TWILIO_AUTH_TOKEN) instead of an API key", accountSID)
+		return errNoAuthToken(accountSID)
 	}
 	rec := st.rec.clone()
 
@@ -161,13 +161,22 @@ func (p *Provisioner) RotateAuthToken(ctx context.Context, accountSID string, o 
 		return fmt.Errorf("the record's auth_token is not %s's current auth token (changed in the console?): run create --account-sid %s to resync it, then rotate", accountSID, accountSID)
 	}
 
-	if err := p.wait(ctx, o.Wait, "before promoting the secondary auth token"); err != nil {
-		return fmt.Errorf("not promoted: %w (rerun rotate-auth-token to finish)", err)
+	// promote waits until every function instance holds the secondary, then
+	// promotes it.
+	promote := func() (string, error) {
+		if err := p.wait(ctx, o.Wait, "before promoting the secondary auth token"); err != nil {
+			return "", fmt.Errorf("not promoted: %w (rerun rotate-auth-token to finish)", err)
+		}
+		if err := p.checkpoint(ctx, "promoting the secondary auth token"); err != nil {
+			return "", err
+		}
+		promoted, err := p.tw.PromoteSecondaryAuthToken(accountSID, secondary)
+		if err != nil {
+			return "", stepErr("promote secondary auth token of "+accountSID+" (rerun to retry)", err)
+		}
+		return promoted, nil
 	}
-	if err := p.checkpoint(ctx, "promoting the secondary auth token"); err != nil {
-		return err
-	}
-	promoted, err := p.tw.PromoteSecondaryAuthToken(accountSID, secondary)
+	promoted, err := promote()
 	if err != nil && resumed && isUnauthorized(err) {
 		// The stored secondary was replaced by a newer one we do not know:
 		// start over from the primary, which still works.
@@ -175,16 +184,10 @@ func (p *Provisioner) RotateAuthToken(ctx context.Context, accountSID string, o 
 		if secondary, err = stage(); err != nil {
 			return err
 		}
-		if err := p.wait(ctx, o.Wait, "before promoting the secondary auth token"); err != nil {
-			return fmt.Errorf("not promoted: %w (rerun rotate-auth-token to finish)", err)
-		}
-		if err := p.checkpoint(ctx, "promoting the secondary auth token"); err != nil {
-			return err
-		}
-		promoted, err = p.tw.PromoteSecondaryAuthToken(accountSID, secondary)
+		promoted, err = promote()
 	}
 	if err != nil {
-		return stepErr("promote secondary auth token of "+accountSID+" (rerun to retry)", err)
+		return err
 	}
 	p.done("secondary auth token: promoted; the old token no longer works for the REST API\n")
 	if promoted != secondary && !p.dryRun {

@@ -47,11 +47,17 @@ func (t *planTwilio) CreateAccount(friendlyName string) (Account, error) {
 	return Account{SID: sid, FriendlyName: friendlyName, Status: "active", AuthToken: "dry-run-auth-token"}, nil
 }
 
-func (t *planTwilio) ListKeys(account string) ([]Key, error) {
+// planned answers a list read about an account this run only planned to
+// create: it has nothing yet, and Twilio does not know it.
+func planned[T any](t *planTwilio, account string, read func(string) ([]T, error)) ([]T, error) {
 	if t.placeholders[account] {
 		return nil, nil
 	}
-	return t.Twilio.ListKeys(account)
+	return read(account)
+}
+
+func (t *planTwilio) ListKeys(account string) ([]Key, error) {
+	return planned(t, account, t.Twilio.ListKeys)
 }
 
 func (t *planTwilio) CreateKey(account, friendlyName string) (Key, error) {
@@ -66,10 +72,7 @@ func (t *planTwilio) DeleteKey(account, sid string) error {
 }
 
 func (t *planTwilio) FindApps(account, friendlyName string) ([]App, error) {
-	if t.placeholders[account] {
-		return nil, nil
-	}
-	return t.Twilio.FindApps(account, friendlyName)
+	return planned(t, account, func(a string) ([]App, error) { return t.Twilio.FindApps(a, friendlyName) })
 }
 
 func appForm(a App) string {
@@ -93,10 +96,7 @@ func (t *planTwilio) UpdateApp(account string, app App) (App, error) {
 }
 
 func (t *planTwilio) FindNumbers(account, e164 string) ([]Number, error) {
-	if t.placeholders[account] {
-		return nil, nil
-	}
-	return t.Twilio.FindNumbers(account, e164)
+	return planned(t, account, func(a string) ([]Number, error) { return t.Twilio.FindNumbers(a, e164) })
 }
 
 func (t *planTwilio) UpdateNumber(account string, n Number) (Number, error) {
@@ -113,10 +113,7 @@ func (t *planTwilio) UpdateAccountStatus(sid, status string) (Account, error) {
 }
 
 func (t *planTwilio) ListNumbers(account string) ([]Number, error) {
-	if t.placeholders[account] {
-		return nil, nil
-	}
-	return t.Twilio.ListNumbers(account)
+	return planned(t, account, t.Twilio.ListNumbers)
 }
 
 func (t *planTwilio) TransferNumber(account, sid, to string) (Number, error) {

@@ -94,23 +94,20 @@ func (s smSecrets) Delete(ctx context.Context, name string, recoveryDays int) er
 
 func (s smSecrets) List(ctx context.Context, prefix string) ([]string, error) {
 	var names []string
-	in := &secretsmanager.ListSecretsInput{
+	pages := secretsmanager.NewListSecretsPaginator(s.c, &secretsmanager.ListSecretsInput{
 		Filters: []smtypes.Filter{{Key: smtypes.FilterNameStringTypeName, Values: []string{prefix}}},
-	}
-	for {
-		out, err := s.c.ListSecrets(ctx, in)
+	})
+	for pages.HasMorePages() {
+		out, err := pages.NextPage(ctx)
 		if err != nil {
 			return nil, err
 		}
 		for _, e := range out.SecretList {
 			// The name filter matches prefixes of words too; keep true prefixes.
-			if n := aws.ToString(e.Name); len(n) >= len(prefix) && n[:len(prefix)] == prefix {
+			if n := aws.ToString(e.Name); strings.HasPrefix(n, prefix) {
 				names = append(names, n)
 			}
 		}
-		if aws.ToString(out.NextToken) == "" {
-			return names, nil
-		}
-		in.NextToken = out.NextToken
 	}
+	return names, nil
 }

@@ -1,7 +1,6 @@
 package provision
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -9,10 +8,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	"github.com/aws/smithy-go"
 
 	"bubble-twilio-voice/shared/tenant"
 )
@@ -159,42 +154,16 @@ func isLoopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
-// CloudFormationAPI is the subset of *cloudformation.Client used.
-type CloudFormationAPI interface {
-	DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error)
-}
-
-// StackDeployment reads the VoiceUrl, IncomingUrl and TokenUrl outputs of
-// the stack (see template.yaml) into a Deployment labelled with its name
-// and region.
-func StackDeployment(ctx context.Context, cfn CloudFormationAPI, stack, region string) (Deployment, error) {
-	out, err := cfn.DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
-	if err != nil {
-		var api smithy.APIError
-		if errors.As(err, &api) && strings.Contains(api.ErrorMessage(), "does not exist") {
-			// The usual cause: the CLI runs in another region than the stack.
-			return Deployment{}, fmt.Errorf("describe stack %s: %w (no such stack in this command's AWS region: run it in the stack's region, e.g. AWS_REGION=<region>; the functions read the tenant secrets there)", stack, err)
-		}
-		return Deployment{}, fmt.Errorf("describe stack %s: %w", stack, err)
+// StackDeployment makes a Deployment labelled with the stack's name and
+// region from the stack's outputs VoiceUrl, IncomingUrl, TokenUrl, Region
+// and SecretPrefix (see template.yaml).
+func StackDeployment(outputs map[string]string, stack, region string) (Deployment, error) {
+	d := Deployment{
+		Label: stack, Region: region, VoiceURL: outputs["VoiceUrl"], IncomingURL: outputs["IncomingUrl"],
+		TokenURL: outputs["TokenUrl"], SecretPrefix: outputs["SecretPrefix"],
 	}
-	if len(out.Stacks) == 0 {
-		return Deployment{}, fmt.Errorf("describe stack %s: no such stack", stack)
-	}
-	d := Deployment{Label: stack, Region: region}
-	for _, o := range out.Stacks[0].Outputs {
-		v := strings.TrimSpace(aws.ToString(o.OutputValue))
-		switch aws.ToString(o.OutputKey) {
-		case "VoiceUrl":
-			d.VoiceURL = v
-		case "IncomingUrl":
-			d.IncomingURL = v
-		case "TokenUrl":
-			d.TokenURL = v
-		case "Region":
-			d.Region = v
-		case "SecretPrefix":
-			d.SecretPrefix = v
-		}
+	if r, ok := outputs["Region"]; ok {
+		d.Region = r
 	}
 	if d.VoiceURL == "" || d.IncomingURL == "" {
 		return Deployment{}, fmt.Errorf("stack %s has no VoiceUrl/IncomingUrl outputs (is it deployed from this repository's template.yaml?)", stack)

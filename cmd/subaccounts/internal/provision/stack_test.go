@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"bubble-twilio-voice/shared/provision"
+	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
 )
 
 func TestCheckTarget(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"bubble-twilio-voice/shared/provision"
+	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/test/kit"
 )

@@ -6,8 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 
 	"bubble-twilio-voice/shared/tenant"
@@ -34,9 +35,7 @@ func parseRecord(data []byte) (record, error) {
 // modified in place, only replaced).
 func (r record) clone() record {
 	c := make(record, len(r))
-	for k, v := range r {
-		c[k] = v
-	}
+	maps.Copy(c, r)
 	return c
 }
 
@@ -67,6 +66,16 @@ func (r record) set(field string, v any) {
 	r[field] = b
 }
 
+// setOrDrop sets field to v, a list or an object, or removes the field
+// when v has no elements (n == 0), so no empty list or object is left.
+func (r record) setOrDrop(field string, v any, n int) {
+	if n == 0 {
+		delete(r, field)
+	} else {
+		r.set(field, v)
+	}
+}
+
 // object returns field as a nested record (a new empty one when absent or
 // not an object).
 func (r record) object(field string) record {
@@ -91,20 +100,14 @@ func (r record) bytes() []byte {
 // changedFields lists the top-level fields whose values differ between a
 // and b (semantically: whitespace and key order don't count), sorted.
 func changedFields(a, b record) []string {
+	both := maps.Clone(a)
+	maps.Copy(both, b)
 	var out []string
-	seen := map[string]bool{}
-	for _, m := range []record{a, b} {
-		for k := range m {
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-			if !sameJSON(a[k], b[k]) {
-				out = append(out, k)
-			}
+	for _, k := range slices.Sorted(maps.Keys(both)) {
+		if !sameJSON(a[k], b[k]) {
+			out = append(out, k)
 		}
 	}
-	sort.Strings(out)
 	return out
 }
 
@@ -165,32 +168,27 @@ func redactField(name string, raw json.RawMessage) json.RawMessage {
 	if dec.Decode(&v) != nil {
 		return json.RawMessage(`"(redacted)"`) // not JSON: show nothing of it
 	}
-	if isSecretField(name) {
-		v = redactAll(v)
-	} else {
-		v = redactNested(v)
-	}
-	b, err := json.Marshal(v)
+	b, err := json.Marshal(redact(name, v))
 	if err != nil {
 		return json.RawMessage(`"(redacted)"`)
 	}
 	return b
 }
 
-// redactNested redacts the secret fields inside objects, at any depth.
-func redactNested(v any) any {
+// redact returns the value v of field name with every secret field in it,
+// at any depth, redacted; all of it when name itself is a secret's.
+func redact(name string, v any) any {
+	if isSecretField(name) {
+		return redactAll(v)
+	}
 	switch x := v.(type) {
 	case map[string]any:
 		for k, val := range x {
-			if isSecretField(k) {
-				x[k] = redactAll(val)
-			} else {
-				x[k] = redactNested(val)
-			}
+			x[k] = redact(k, val)
 		}
 	case []any:
 		for i := range x {
-			x[i] = redactNested(x[i])
+			x[i] = redact(name, x[i])
 		}
 	}
 	return v
@@ -272,6 +270,17 @@ func (p *Provisioner) loadRecord(ctx context.Context, name string) (record, bool
 	return rec, found, nil
 }
 
+// write stores value as secret name, creating the secret unless it exists.
+// A write under way finishes even if the user interrupts now: the
+// interruption stops the run before its next write, not in one.
+func (p *Provisioner) write(ctx context.Context, name string, value []byte, exists bool) error {
+	ctx = context.WithoutCancel(ctx)
+	if exists {
+		return p.secrets.Put(ctx, name, value)
+	}
+	return p.secrets.Create(ctx, name, value)
+}
+
 // save writes next as the record when it differs from what is stored, and
 // reports the change without secrets. With validate it first checks next
 // with tenant.Parse, what the functions will run; without, it writes
@@ -290,18 +299,11 @@ func (p *Provisioner) save(ctx context.Context, st *stored, next record, validat
 	if err := p.checkpoint(ctx, "writing secret "+st.name); err != nil {
 		return err
 	}
-	verb := "updated"
-	var err error
-	// A write under way finishes even if the user interrupts now: the
-	// interruption stops the run before its next write, not in one.
-	wctx := context.WithoutCancel(ctx)
+	verb := "created"
 	if st.found {
-		err = p.secrets.Put(wctx, st.name, next.bytes())
-	} else {
-		verb = "created"
-		err = p.secrets.Create(wctx, st.name, next.bytes())
+		verb = "updated"
 	}
-	if err != nil {
+	if err := p.write(ctx, st.name, next.bytes(), st.found); err != nil {
 		return stepErr("write secret "+st.name, err)
 	}
 	changes := strings.Join(describeChange(next, changed), "; ")

@@ -3,18 +3,14 @@ package deadletter_test
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
-	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"bubble-twilio-voice/shared/deadletter"
+	"bubble-twilio-voice/cmd/subaccounts/internal/deadletter"
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/queue/sqsqueue"
 	fakesqs "bubble-twilio-voice/test/fake/sqs"
@@ -166,33 +162,13 @@ func TestRedrive(t *testing.T) {
 	}
 }
 
-// stackAPI answers DescribeStacks with outputs.
-type stackAPI struct {
-	outputs map[string]string
-	err     error
-}
-
-func (s stackAPI) DescribeStacks(context.Context, *cloudformation.DescribeStacksInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStacksOutput, error) {
-	if s.err != nil {
-		return nil, s.err
-	}
-	var outs []cfntypes.Output
-	for k, v := range s.outputs {
-		outs = append(outs, cfntypes.Output{OutputKey: aws.String(k), OutputValue: aws.String(v)})
-	}
-	return &cloudformation.DescribeStacksOutput{Stacks: []cfntypes.Stack{{Outputs: outs}}}, nil
-}
-
 func TestStackQueues(t *testing.T) {
 	full := map[string]string{"EventsQueueUrl": "https://sqs/1/e", "EventsDeadLetterQueueUrl": "https://sqs/1/d", "VoiceUrl": "https://x/voice"}
-	q, err := deadletter.StackQueues(context.Background(), stackAPI{outputs: full}, "voice-prod")
+	q, err := deadletter.StackQueues(full, "voice-prod")
 	if err != nil || q.Events != "https://sqs/1/e" || q.DeadLetters != "https://sqs/1/d" {
 		t.Errorf("%+v %v", q, err)
 	}
-	if _, err := deadletter.StackQueues(context.Background(), stackAPI{outputs: map[string]string{"VoiceUrl": "x"}}, "old"); err == nil {
+	if _, err := deadletter.StackQueues(map[string]string{"VoiceUrl": "x"}, "old"); err == nil {
 		t.Error("a stack without the outputs was accepted")
-	}
-	if _, err := deadletter.StackQueues(context.Background(), stackAPI{err: errors.New("ValidationError")}, "nope"); err == nil {
-		t.Error("no error")
 	}
 }

@@ -13,6 +13,8 @@ import (
 	accounts "github.com/twilio/twilio-go/rest/accounts/v1"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
 	voice "github.com/twilio/twilio-go/rest/voice/v1"
+
+	"bubble-twilio-voice/shared/recordings"
 )
 
 // Account is the part of a Twilio account provisioning reads.
@@ -220,6 +222,35 @@ func str(p *string) string {
 	return *p
 }
 
+// one converts the answer of a twilio-go call that returns one resource:
+// one(toApp)(r.main.FetchApplication(sid, p)).
+func one[T, U any](to func(*T) U) func(*T, error) (U, error) {
+	return func(x *T, err error) (U, error) {
+		if err != nil {
+			var zero U
+			return zero, err
+		}
+		return to(x), nil
+	}
+}
+
+// some converts the answer of a twilio-go list call, keeping the resources
+// keep accepts (nil: all): the filters are the server's, checked here too.
+func some[T, U any](to func(*T) U, keep func(U) bool) func([]T, error) ([]U, error) {
+	return func(list []T, err error) ([]U, error) {
+		if err != nil {
+			return nil, err
+		}
+		var out []U
+		for i := range list {
+			if u := to(&list[i]); keep == nil || keep(u) {
+				out = append(out, u)
+			}
+		}
+		return out, nil
+	}
+}
+
 func toAccount(a *api.ApiV2010Account) Account {
 	return Account{SID: str(a.Sid), FriendlyName: str(a.FriendlyName), Status: str(a.Status), Owner: str(a.OwnerAccountSid), AuthToken: str(a.AuthToken)}
 }
@@ -244,63 +275,34 @@ func toNumber(n *api.ApiV2010IncomingPhoneNumber) Number {
 }
 
 func (r *rest) FetchAccount(sid string) (Account, error) {
-	a, err := r.main.FetchAccount(sid)
-	if err != nil {
-		return Account{}, err
-	}
-	return toAccount(a), nil
+	return one(toAccount)(r.main.FetchAccount(sid))
 }
 
 func (r *rest) FindAccounts(friendlyName string) ([]Account, error) {
 	p := &api.ListAccountParams{}
 	p.SetFriendlyName(friendlyName)
-	list, err := r.main.ListAccount(p)
-	if err != nil {
-		return nil, err
-	}
-	var out []Account
-	for i := range list {
-		// The filter is the server's; check it here too.
-		if a := toAccount(&list[i]); a.FriendlyName == friendlyName {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	return some(toAccount, func(a Account) bool { return a.FriendlyName == friendlyName })(r.main.ListAccount(p))
 }
 
 func (r *rest) CreateAccount(friendlyName string) (Account, error) {
 	p := &api.CreateAccountParams{}
 	p.SetFriendlyName(friendlyName)
-	a, err := r.main.CreateAccount(p)
-	if err != nil {
-		return Account{}, err
-	}
-	return toAccount(a), nil
+	return one(toAccount)(r.main.CreateAccount(p))
 }
 
 func (r *rest) ListKeys(account string) ([]Key, error) {
 	p := &api.ListKeyParams{}
 	p.SetPathAccountSid(account)
-	list, err := r.main.ListKey(p)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Key, 0, len(list))
-	for _, k := range list {
-		out = append(out, Key{SID: str(k.Sid), FriendlyName: str(k.FriendlyName)})
-	}
-	return out, nil
+	return some(func(k *api.ApiV2010Key) Key { return Key{SID: str(k.Sid), FriendlyName: str(k.FriendlyName)} }, nil)(r.main.ListKey(p))
 }
 
 func (r *rest) CreateKey(account, friendlyName string) (Key, error) {
 	p := &api.CreateNewKeyParams{}
 	p.SetPathAccountSid(account)
 	p.SetFriendlyName(friendlyName)
-	k, err := r.main.CreateNewKey(p)
-	if err != nil {
-		return Key{}, err
-	}
-	return Key{SID: str(k.Sid), FriendlyName: str(k.FriendlyName), Secret: str(k.Secret)}, nil
+	return one(func(k *api.ApiV2010NewKey) Key {
+		return Key{SID: str(k.Sid), FriendlyName: str(k.FriendlyName), Secret: str(k.Secret)}
+	})(r.main.CreateNewKey(p))
 }
 
 func (r *rest) DeleteKey(account, sid string) error {
@@ -312,100 +314,55 @@ func (r *rest) DeleteKey(account, sid string) error {
 func (r *rest) FetchApp(account, sid string) (App, error) {
 	p := &api.FetchApplicationParams{}
 	p.SetPathAccountSid(account)
-	a, err := r.main.FetchApplication(sid, p)
-	if err != nil {
-		return App{}, err
-	}
-	return toApp(a), nil
+	return one(toApp)(r.main.FetchApplication(sid, p))
 }
 
 func (r *rest) FindApps(account, friendlyName string) ([]App, error) {
 	p := &api.ListApplicationParams{}
 	p.SetPathAccountSid(account)
 	p.SetFriendlyName(friendlyName)
-	list, err := r.main.ListApplication(p)
-	if err != nil {
-		return nil, err
-	}
-	var out []App
-	for i := range list {
-		if a := toApp(&list[i]); a.FriendlyName == friendlyName {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	return some(toApp, func(a App) bool { return a.FriendlyName == friendlyName })(r.main.ListApplication(p))
 }
 
 func (r *rest) CreateApp(account string, app App) (App, error) {
-	p := &api.CreateApplicationParams{}
-	p.SetPathAccountSid(account)
-	p.SetFriendlyName(app.FriendlyName)
-	p.SetVoiceUrl(app.VoiceURL)
-	p.SetVoiceMethod(app.VoiceMethod)
-	p.SetVoiceFallbackUrl(app.VoiceFallbackURL)
-	p.SetVoiceFallbackMethod(app.VoiceFallbackMethod)
-	p.SetStatusCallback(app.StatusCallback)
-	p.SetStatusCallbackMethod(app.StatusCallbackMethod)
-	a, err := r.main.CreateApplication(p)
-	if err != nil {
-		return App{}, err
+	p := &api.CreateApplicationParams{
+		PathAccountSid: &account, FriendlyName: &app.FriendlyName,
+		VoiceUrl: &app.VoiceURL, VoiceMethod: &app.VoiceMethod,
+		VoiceFallbackUrl: &app.VoiceFallbackURL, VoiceFallbackMethod: &app.VoiceFallbackMethod,
+		StatusCallback: &app.StatusCallback, StatusCallbackMethod: &app.StatusCallbackMethod,
 	}
-	return toApp(a), nil
+	return one(toApp)(r.main.CreateApplication(p))
 }
 
 // UpdateApp sets the voice and status callback fields only; the friendly
 // name is left alone so an operator's renaming survives.
 func (r *rest) UpdateApp(account string, app App) (App, error) {
-	p := &api.UpdateApplicationParams{}
-	p.SetPathAccountSid(account)
-	p.SetVoiceUrl(app.VoiceURL)
-	p.SetVoiceMethod(app.VoiceMethod)
-	p.SetVoiceFallbackUrl(app.VoiceFallbackURL)
-	p.SetVoiceFallbackMethod(app.VoiceFallbackMethod)
-	p.SetStatusCallback(app.StatusCallback)
-	p.SetStatusCallbackMethod(app.StatusCallbackMethod)
-	a, err := r.main.UpdateApplication(app.SID, p)
-	if err != nil {
-		return App{}, err
+	p := &api.UpdateApplicationParams{
+		PathAccountSid: &account, VoiceUrl: &app.VoiceURL, VoiceMethod: &app.VoiceMethod,
+		VoiceFallbackUrl: &app.VoiceFallbackURL, VoiceFallbackMethod: &app.VoiceFallbackMethod,
+		StatusCallback: &app.StatusCallback, StatusCallbackMethod: &app.StatusCallbackMethod,
 	}
-	return toApp(a), nil
+	return one(toApp)(r.main.UpdateApplication(app.SID, p))
 }
 
 func (r *rest) FindNumbers(account, e164 string) ([]Number, error) {
 	p := &api.ListIncomingPhoneNumberParams{}
 	p.SetPathAccountSid(account)
 	p.SetPhoneNumber(e164)
-	list, err := r.main.ListIncomingPhoneNumber(p)
-	if err != nil {
-		return nil, err
-	}
-	var out []Number
-	for i := range list {
-		// Twilio's PhoneNumber filter matches partial numbers.
-		if n := toNumber(&list[i]); n.PhoneNumber == e164 {
-			out = append(out, n)
-		}
-	}
-	return out, nil
+	// Twilio's PhoneNumber filter matches partial numbers.
+	return some(toNumber, func(n Number) bool { return n.PhoneNumber == e164 })(r.main.ListIncomingPhoneNumber(p))
 }
 
 // UpdateNumber sets the voice and status callback fields and clears
 // VoiceApplicationSid, which would otherwise win over VoiceUrl.
 func (r *rest) UpdateNumber(account string, n Number) (Number, error) {
-	p := &api.UpdateIncomingPhoneNumberParams{}
-	p.SetPathAccountSid(account)
-	p.SetVoiceUrl(n.VoiceURL)
-	p.SetVoiceMethod(n.VoiceMethod)
-	p.SetVoiceFallbackUrl(n.VoiceFallbackURL)
-	p.SetVoiceFallbackMethod(n.VoiceFallbackMethod)
-	p.SetVoiceApplicationSid(n.VoiceApplicationSID)
-	p.SetStatusCallback(n.StatusCallback)
-	p.SetStatusCallbackMethod(n.StatusCallbackMethod)
-	out, err := r.main.UpdateIncomingPhoneNumber(n.SID, p)
-	if err != nil {
-		return Number{}, err
+	p := &api.UpdateIncomingPhoneNumberParams{
+		PathAccountSid: &account, VoiceUrl: &n.VoiceURL, VoiceMethod: &n.VoiceMethod,
+		VoiceFallbackUrl: &n.VoiceFallbackURL, VoiceFallbackMethod: &n.VoiceFallbackMethod,
+		VoiceApplicationSid: &n.VoiceApplicationSID,
+		StatusCallback:      &n.StatusCallback, StatusCallbackMethod: &n.StatusCallbackMethod,
 	}
-	return toNumber(out), nil
+	return one(toNumber)(r.main.UpdateIncomingPhoneNumber(n.SID, p))
 }
 
 func (r *rest) accountsAPI(account, authToken string) *accounts.ApiService {
@@ -437,78 +394,39 @@ func (r *rest) PromoteSecondaryAuthToken(account, authToken string) (string, err
 func (r *rest) FetchAppWithKey(account, keySID, keySecret, appSID string) (App, error) {
 	p := &api.FetchApplicationParams{}
 	p.SetPathAccountSid(account)
-	a, err := r.api(keySID, keySecret, account).FetchApplication(appSID, p)
-	if err != nil {
-		return App{}, err
-	}
-	return toApp(a), nil
+	return one(toApp)(r.api(keySID, keySecret, account).FetchApplication(appSID, p))
 }
 
 func (r *rest) ListSubaccounts() ([]Account, error) {
-	list, err := r.main.ListAccount(&api.ListAccountParams{})
-	if err != nil {
-		return nil, err
-	}
-	var out []Account
-	for i := range list {
-		if a := toAccount(&list[i]); a.Owner != a.SID {
-			out = append(out, a)
-		}
-	}
-	return out, nil
+	return some(toAccount, func(a Account) bool { return a.Owner != a.SID })(r.main.ListAccount(&api.ListAccountParams{}))
 }
 
 func (r *rest) UpdateAccountStatus(sid, status string) (Account, error) {
 	p := &api.UpdateAccountParams{}
 	p.SetStatus(status)
-	a, err := r.main.UpdateAccount(sid, p)
-	if err != nil {
-		return Account{}, err
-	}
-	return toAccount(a), nil
+	return one(toAccount)(r.main.UpdateAccount(sid, p))
 }
 
 func (r *rest) ListNumbers(account string) ([]Number, error) {
 	p := &api.ListIncomingPhoneNumberParams{}
 	p.SetPathAccountSid(account)
-	list, err := r.main.ListIncomingPhoneNumber(p)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Number, 0, len(list))
-	for i := range list {
-		out = append(out, toNumber(&list[i]))
-	}
-	return out, nil
+	return some(toNumber, nil)(r.main.ListIncomingPhoneNumber(p))
 }
 
 func (r *rest) TransferNumber(account, sid, to string) (Number, error) {
 	p := &api.UpdateIncomingPhoneNumberParams{}
 	p.SetPathAccountSid(account)
 	p.SetAccountSid(to)
-	n, err := r.main.UpdateIncomingPhoneNumber(sid, p)
-	if err != nil {
-		return Number{}, err
-	}
-	return toNumber(n), nil
+	return one(toNumber)(r.main.UpdateIncomingPhoneNumber(sid, p))
 }
 
 func (r *rest) ListCalls(account, status string) ([]Call, error) {
 	p := &api.ListCallParams{}
 	p.SetPathAccountSid(account)
 	p.SetStatus(status)
-	list, err := r.main.ListCall(p)
-	if err != nil {
-		return nil, err
-	}
-	var out []Call
-	for _, c := range list {
-		// The filter is the server's; check it here too.
-		if str(c.Status) == status {
-			out = append(out, Call{SID: str(c.Sid), From: str(c.From), To: str(c.To), Status: str(c.Status)})
-		}
-	}
-	return out, nil
+	return some(func(c *api.ApiV2010Call) Call {
+		return Call{SID: str(c.Sid), From: str(c.From), To: str(c.To), Status: str(c.Status)}
+	}, func(c Call) bool { return c.Status == status })(r.main.ListCall(p))
 }
 
 func (r *rest) UpdateCallStatus(account, sid, status string) error {
@@ -525,7 +443,7 @@ func (r *rest) UpdateCallStatus(account, sid, status string) error {
 func (r *rest) UsageRecords(account, category, start, end string) ([]UsageRecord, error) {
 	h := r.handler(r.mainUser, r.mainPass, r.mainSID)
 	q := url.Values{"Category": {category}, "StartDate": {start}, "EndDate": {end}, "PageSize": {"1000"}}
-	next := "https://api.twilio.com/2010-04-01/Accounts/" + account + "/Usage/Records.json"
+	next := recordings.DefaultTwilioAPIBase + "/2010-04-01/Accounts/" + account + "/Usage/Records.json"
 	var out []UsageRecord
 	for pages := 0; next != ""; pages++ {
 		if pages == 100 {
@@ -564,7 +482,7 @@ func (r *rest) UsageRecords(account, category, start, end string) ([]UsageRecord
 		}
 		next, q = "", nil
 		if page.NextPageURI != "" {
-			next = "https://api.twilio.com" + page.NextPageURI
+			next = recordings.DefaultTwilioAPIBase + page.NextPageURI
 		}
 	}
 	return out, nil
@@ -614,30 +532,33 @@ func (r *rest) DialingCountry(account, authToken, iso string) (Country, error) {
 	return Country{ISO: str(c.IsoCode), Name: str(c.Name), LowRisk: c.LowRiskNumbersEnabled != nil && *c.LowRiskNumbersEnabled}, nil
 }
 
+// restError returns err's Twilio error, nil for another error.
+func restError(err error) *twclient.TwilioRestError {
+	var te *twclient.TwilioRestError
+	errors.As(err, &te)
+	return te
+}
+
 // isNotFound reports whether err is Twilio's 404.
 func isNotFound(err error) bool {
-	var te *twclient.TwilioRestError
-	return errors.As(err, &te) && te.Status == http.StatusNotFound
+	te := restError(err)
+	return te != nil && te.Status == http.StatusNotFound
 }
 
 // hasCode reports whether err is a Twilio error with code.
-func hasCode(err error, code int) bool {
-	var te *twclient.TwilioRestError
-	return errors.As(err, &te) && te.Code == code
-}
+func hasCode(err error, code int) bool { te := restError(err); return te != nil && te.Code == code }
 
-// isUnauthorized reports whether err is Twilio's 401 (bad credentials).
+// isUnauthorized reports whether err is Twilio's 401 or 403 (bad credentials).
 func isUnauthorized(err error) bool {
-	var te *twclient.TwilioRestError
-	return errors.As(err, &te) && (te.Status == http.StatusUnauthorized || te.Status == http.StatusForbidden)
+	te := restError(err)
+	return te != nil && (te.Status == http.StatusUnauthorized || te.Status == http.StatusForbidden)
 }
 
 // Describe renders err for a person: Twilio's code, HTTP status and message
 // when it is a Twilio error (twilio-go's own text adds a details map), else
 // err's text. Neither carries credentials.
 func Describe(err error) string {
-	var te *twclient.TwilioRestError
-	if errors.As(err, &te) {
+	if te := restError(err); te != nil {
 		s := fmt.Sprintf("Twilio error %d (HTTP %d): %s", te.Code, te.Status, te.Message)
 		if te.MoreInfo != "" {
 			s += " (" + te.MoreInfo + ")"

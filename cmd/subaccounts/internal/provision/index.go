@@ -80,13 +80,7 @@ func (p *Provisioner) rebuildIndex(ctx context.Context) (changed bool, err error
 	if err := p.checkpoint(ctx, "writing index "+name); err != nil {
 		return false, err
 	}
-	wctx := context.WithoutCancel(ctx) // see save
-	if found {
-		err = p.secrets.Put(wctx, name, data)
-	} else {
-		err = p.secrets.Create(wctx, name, data)
-	}
-	if err != nil {
+	if err := p.write(ctx, name, data, found); err != nil {
 		return false, stepErr("write index "+name+" (rerun, or run subaccounts reindex)", err)
 	}
 	p.done("index %s: rebuilt (%d tenant(s))\n", name, len(sids))
