@@ -20,6 +20,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"net/http"
+	"maps"
 	"net/http/httptest"
 	"slices"
 	"sort"
@@ -141,6 +142,21 @@ func (s *Server) SetListLag(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.listLag = d
+}
+
+// SetTags seeds tags on name, as TagResource would (a test's way to make a
+// secret another stack's). It reports whether name exists.
+func (s *Server) SetTags(name string, tags map[string]string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.secrets[name]
+	if sec == nil {
+		return false
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		sec.setTags([]tag{{k, tags[k]}})
+	}
+	return true
 }
 
 // Tags returns the tags of name as a map (nil for no such secret).
