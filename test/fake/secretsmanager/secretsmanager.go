@@ -19,8 +19,8 @@ package secretsmanager
 import (
 	"crypto/rand"
 	"fmt"
-	"net/http"
 	"maps"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"sort"
