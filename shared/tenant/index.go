@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"time"
@@ -50,7 +49,6 @@ type Index struct {
 	entries   []byte // sorted, indexEntryLen bytes each
 	count     int
 	updatedAt time.Time
-	recent    map[string]time.Time
 }
 
 // indexDoc is the index secret's JSON.
@@ -64,14 +62,9 @@ type indexDoc struct {
 	// HMAC-SHA256(salt, AccountSid) values.
 	Entries string `json:"entries,omitempty"`
 	// Prefixes (version 1) is the standard base64 of the sorted 3-byte
-	// prefixes of the SIDs' 16 bytes. Read until the next reindex writes
-	// version 2.
+	// prefixes of the SIDs' 16 bytes. Read until the next write of the CLI
+	// replaces it with version 2.
 	Prefixes string `json:"prefixes,omitempty"`
-	// Recent (version 2) lists the AccountSids the CLI wrote lately, with
-	// when: ListSecrets may not show a secret for minutes, so a rewrite
-	// keeps these even when the listing does not (the functions ignore it:
-	// they are in Entries too).
-	Recent map[string]time.Time `json:"recent,omitempty"`
 }
 
 // IndexContents is what a version-2 index is built from.
@@ -81,9 +74,6 @@ type IndexContents struct {
 	Salt []byte
 	// Tenants are the AccountSids the index admits.
 	Tenants []string
-	// Recent are AccountSids written lately (also in Tenants or not), kept
-	// by the next rewrite even if a lagging listing misses them.
-	Recent map[string]time.Time
 	// UpdatedAt is when the index was built.
 	UpdatedAt time.Time
 }
@@ -105,45 +95,64 @@ func (c IndexContents) Encode() ([]byte, error) {
 	if len(c.Salt) != IndexSaltLen {
 		return nil, fmt.Errorf("index: salt is %d bytes, want %d", len(c.Salt), IndexSaltLen)
 	}
-	seen := make(map[string]bool, len(c.Tenants)+len(c.Recent))
-	var entries [][]byte
-	add := func(sid string) error {
+	entries, err := keyedEntries(c.Salt, c.Tenants)
+	if err != nil {
+		return nil, err
+	}
+	return encodeV2(c.Salt, entries, c.UpdatedAt)
+}
+
+// Rewrite returns the value of a version-2 index that keeps x's salt and
+// entries, admits add too and no longer admits drop. The CLI rewrites this
+// way when it cannot see every tenant: ListSecrets may not show one created
+// minutes ago, and x's entries, which name no SID, stay as they are.
+func (x Index) Rewrite(add, drop []string, now time.Time) ([]byte, error) {
+	if x.version != 2 {
+		return nil, fmt.Errorf("index: a version %d index cannot be rewritten in place; build a new one", x.version)
+	}
+	added, err := keyedEntries(x.salt, add)
+	if err != nil {
+		return nil, err
+	}
+	dropped, err := keyedEntries(x.salt, drop)
+	if err != nil {
+		return nil, err
+	}
+	entries := slices.Clone(added)
+	for i := range len(x.entries) / indexEntryLen {
+		if e := x.entry(i); !slices.ContainsFunc(dropped, func(d []byte) bool { return bytes.Equal(d, e) }) {
+			entries = append(entries, e)
+		}
+	}
+	return encodeV2(x.salt, entries, now)
+}
+
+// keyedEntries are the index entries of sids under salt.
+func keyedEntries(salt []byte, sids []string) ([][]byte, error) {
+	entries := make([][]byte, 0, len(sids))
+	for _, sid := range sids {
 		if !ValidAccountSID(sid) {
-			return fmt.Errorf("index: %q is not an AccountSid", sid)
+			return nil, fmt.Errorf("index: %q is not an AccountSid", redactSID(sid))
 		}
-		if !seen[sid] {
-			seen[sid] = true
-			entries = append(entries, keyedEntry(c.Salt, sid))
-		}
-		return nil
+		entries = append(entries, keyedEntry(salt, sid))
 	}
-	for _, sid := range c.Tenants {
-		if err := add(sid); err != nil {
-			return nil, err
-		}
-	}
-	for _, sid := range slices.Sorted(maps.Keys(c.Recent)) {
-		if err := add(sid); err != nil {
-			return nil, err
-		}
-	}
+	return entries, nil
+}
+
+// encodeV2 sorts and de-duplicates entries and encodes the index.
+func encodeV2(salt []byte, entries [][]byte, updatedAt time.Time) ([]byte, error) {
 	slices.SortFunc(entries, bytes.Compare)
 	entries = slices.CompactFunc(entries, bytes.Equal)
-	recent := make(map[string]time.Time, len(c.Recent))
-	for sid, at := range c.Recent {
-		recent[sid] = at.UTC()
-	}
 	b, err := json.Marshal(indexDoc{
-		Version: 2, UpdatedAt: c.UpdatedAt.UTC(), Count: len(seen),
-		Salt:    base64.StdEncoding.EncodeToString(c.Salt),
+		Version: 2, UpdatedAt: updatedAt.UTC(), Count: len(entries),
+		Salt:    base64.StdEncoding.EncodeToString(salt),
 		Entries: base64.StdEncoding.EncodeToString(bytes.Join(entries, nil)),
-		Recent:  recent,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("index: %w", err)
 	}
 	if len(b) > maxIndexBytes {
-		return nil, fmt.Errorf("index: %d tenants make %d bytes, over a secret's 64 KiB (about %d tenants): split them over two stacks", len(seen), len(b), IndexCapacity)
+		return nil, fmt.Errorf("index: %d tenants make %d bytes, over a secret's 64 KiB (about %d tenants): split them over two stacks", len(entries), len(b), IndexCapacity)
 	}
 	return b, nil
 }
@@ -176,12 +185,7 @@ func ParseIndex(b []byte) (Index, error) {
 		if err != nil || len(salt) != IndexSaltLen {
 			return Index{}, fmt.Errorf("index: salt is not base64 of %d bytes", IndexSaltLen)
 		}
-		for sid := range d.Recent {
-			if !ValidAccountSID(sid) {
-				return Index{}, fmt.Errorf("index: recent %q is not an AccountSid", redactSID(sid))
-			}
-		}
-		x.salt, x.recent, raw = salt, d.Recent, d.Entries
+		x.salt, raw = salt, d.Entries
 	default:
 		return Index{}, fmt.Errorf("index: version %d is not 1 or 2", d.Version)
 	}
@@ -218,7 +222,8 @@ func (x Index) MayContain(accountSID string) bool {
 	return i < n && bytes.Equal(x.entry(i), e)
 }
 
-// Count is the number of tenants the index was built with.
+// Count is the number of entries: the tenants the index was built with,
+// less the rare ones whose entries coincide.
 func (x Index) Count() int { return x.count }
 
 // UpdatedAt is when the index was built.
@@ -231,9 +236,6 @@ func (x Index) Version() int { return x.version }
 // Salt is a version-2 index's HMAC key, which a rewrite keeps; nil for
 // version 1.
 func (x Index) Salt() []byte { return slices.Clone(x.salt) }
-
-// Recent returns the AccountSids the CLI wrote lately, with when.
-func (x Index) Recent() map[string]time.Time { return maps.Clone(x.recent) }
 
 // keyedEntry is the index entry of sid under salt.
 func keyedEntry(salt []byte, sid string) []byte {

@@ -14,12 +14,6 @@ import (
 	"bubble-twilio-voice/shared/tenant"
 )
 
-// RecentWindow is how long the index keeps an AccountSid the CLI wrote
-// under "recent", so a rewrite keeps it even when ListSecrets does not show
-// it yet: AWS documents that ListSecrets "might not reflect changes from the
-// last five minutes"; an hour leaves room for a listing later than that.
-const RecentWindow = time.Hour
-
 // Secrets Manager's versions quota: it removes a secret's unlabeled
 // versions only when there are more than VersionsKept and only those older
 // than VersionsKeptFor, so a secret written more than about 100 times a day
@@ -51,12 +45,12 @@ type ReindexOptions struct {
 }
 
 // Reindex rebuilds the deployment's tenant index (SECRET_PREFIX + "index")
-// from this stack's tenant secrets: those ListSecrets shows, those written
-// in the last RecentWindow, and, because the listing may lag by minutes
-// (the last ones after a bulk of create --no-reindex), every subaccount of
-// the main account whose secret exists now. It writes only when the index
-// changes, then waits ReadyWait, so that when it returns every container
-// admits every tenant it lists.
+// from this stack's tenant secrets: those ListSecrets shows and, because
+// the listing may lag by minutes (the last ones after a bulk of create
+// --no-reindex), every subaccount of the main account whose secret exists
+// now (DescribeSecret). It drops entries of tenants gone by other means,
+// writes only when the index changes, then waits ReadyWait, so that when it
+// returns every container admits every tenant it lists.
 func (p *Provisioner) Reindex(ctx context.Context, o ReindexOptions) error {
 	if err := p.checkIndexOwner(ctx); err != nil {
 		return err
@@ -64,7 +58,7 @@ func (p *Provisioner) Reindex(ctx context.Context, o ReindexOptions) error {
 	if err := p.checkVersionsQuota(ctx); err != nil {
 		return err
 	}
-	changed, err := p.rebuildIndex(ctx, indexChange{sweep: true})
+	changed, err := p.rebuildIndex(ctx, indexChange{exact: true})
 	if err != nil || !changed {
 		return err
 	}
@@ -73,9 +67,14 @@ func (p *Provisioner) Reindex(ctx context.Context, o ReindexOptions) error {
 
 // indexChange is what a rebuild adds to or removes from the listing.
 type indexChange struct {
-	add   string // an AccountSid just written: admitted whatever the listing says
-	drop  string // an AccountSid just closed: left out whatever the listing says
-	sweep bool   // also look for tenants through the Twilio subaccount list
+	add  string // an AccountSid just written: admitted whatever the listing says
+	drop string // an AccountSid just closed: left out whatever the listing says
+	// exact rebuilds the index from what this run finds (the listing, and
+	// the Twilio subaccounts whose secret exists: nothing that exists is
+	// missed), dropping entries of tenants gone by other means. Otherwise
+	// the stored index's entries are kept: they may be tenants a lagging
+	// listing does not show yet.
+	exact bool
 }
 
 // indexAdmits reports whether the stored index (version 2) already admits
@@ -127,37 +126,39 @@ func (p *Provisioner) readIndex(ctx context.Context) (x tenant.Index, raw []byte
 
 // rebuildIndex writes the index of this stack's tenants when it differs
 // from the stored one: those ListSecrets shows (untagged, or tagged for
-// this stack), those written in the last RecentWindow whose secret still
-// exists, the SID just written, and with sweep those found through Twilio;
-// never the SID just closed. A lagging listing therefore never drops a
-// tenant the CLI wrote. The write is read back before it counts.
+// this stack) and the SID just written, never the SID just closed nor
+// another stack's; and, unless exact, every entry of the stored index, so a
+// lagging listing never drops a tenant. The write is read back before it
+// counts.
 func (p *Provisioner) rebuildIndex(ctx context.Context, c indexChange) (changed bool, err error) {
 	name := p.indexName()
-	old, stored, _, err := p.readIndex(ctx)
+	old, stored, found, err := p.readIndex(ctx)
 	if err != nil {
 		return false, err
 	}
-	members, recent, err := p.indexMembers(ctx, old, c)
+	keep, drop, err := p.indexMembers(ctx, c)
 	if err != nil {
 		return false, err
 	}
-	sids := slices.Sorted(maps.Keys(members))
 	salt := old.Salt()
-	if salt == nil { // the first version-2 index
+	if salt == nil { // the first version-2 index (or a version-1 one replaced)
 		salt = make([]byte, tenant.IndexSaltLen)
 		if _, err := io.ReadFull(p.random, salt); err != nil {
 			return false, fmt.Errorf("index salt: %w", err)
 		}
 	}
-	contents := tenant.IndexContents{Salt: salt, Tenants: sids, Recent: recent, UpdatedAt: old.UpdatedAt()}
-	if same, err := contents.Encode(); err == nil && bytes.Equal(same, stored) {
-		// Same salt, tenants and recent SIDs encode to the same bytes at the
-		// old time.
-		p.printf("index %s: unchanged (%d tenant(s))\n", name, len(sids))
+	encode := func(at time.Time) ([]byte, error) {
+		if found && old.Version() == 2 && !c.exact {
+			return old.Rewrite(keep, drop, at)
+		}
+		return tenant.IndexContents{Salt: salt, Tenants: keep, UpdatedAt: at}.Encode()
+	}
+	if same, err := encode(old.UpdatedAt()); err == nil && bytes.Equal(same, stored) {
+		// Same salt and entries encode to the same bytes at the old time.
+		p.printf("index %s: unchanged (%d tenant(s))\n", name, old.Count())
 		return false, nil
 	}
-	contents.UpdatedAt = p.now()
-	data, err := contents.Encode()
+	data, err := encode(p.now())
 	if err != nil {
 		return false, err
 	}
@@ -171,17 +172,26 @@ func (p *Provisioner) rebuildIndex(ctx context.Context, c indexChange) (changed 
 		return false, stepErr("write index "+name+" (rerun, or run subaccounts reindex)", err)
 	}
 	if !p.dryRun {
-		if err := p.readBack(ctx, sids); err != nil {
-			return false, err
+		// The functions read the same secret: what comes back is what they
+		// will admit.
+		back, _, err := p.secrets.Get(context.WithoutCancel(ctx), name)
+		if err != nil {
+			return false, stepErr("read back index "+name, err)
+		}
+		if !bytes.Equal(back, data) {
+			return false, fmt.Errorf("index %s: read back other than written (did another run write it at the same time?): rerun", name)
 		}
 	}
-	p.done("index %s: rebuilt (%d tenant(s))\n", name, len(sids))
+	x, _ := tenant.ParseIndex(data)
+	p.done("index %s: rebuilt (%d tenant(s))\n", name, x.Count())
 	return true, nil
 }
 
-// indexMembers is the set of AccountSids the index should admit, and the
-// recent ones among them with when they were written.
-func (p *Provisioner) indexMembers(ctx context.Context, old tenant.Index, c indexChange) (map[string]bool, map[string]time.Time, error) {
+// indexMembers are the AccountSids the index must admit (keep) and must
+// not (drop): this stack's listed tenants, the SID just written and, when
+// exact, those found through Twilio; another stack's listed tenants and the
+// SID just closed.
+func (p *Provisioner) indexMembers(ctx context.Context, c indexChange) (keep, drop []string, err error) {
 	stack, err := p.stackName(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -190,50 +200,34 @@ func (p *Provisioner) indexMembers(ctx context.Context, old tenant.Index, c inde
 	if err != nil {
 		return nil, nil, stepErr("list secrets "+p.prefix+"AC*", err)
 	}
-	now := p.now()
 	members := map[string]bool{}
-	other := 0
 	for _, s := range listed {
 		sid := strings.TrimPrefix(s.Name, p.prefix)
-		switch owner := s.Tags[StackTagKey]; {
-		case !tenant.ValidAccountSID(sid):
-		case owner != "" && owner != stack:
-			other++ // another stack's tenant under the same prefix
-		default:
-			members[sid] = true
-		}
-	}
-	if other > 0 {
-		p.printf("note: %d secret(s) under %s are tagged for another stack: not in this stack's index\n", other, p.prefix)
-	}
-	recent := map[string]time.Time{}
-	for sid, at := range old.Recent() {
-		if sid == c.drop || now.Sub(at) >= RecentWindow {
+		if !tenant.ValidAccountSID(sid) {
 			continue
 		}
-		if !members[sid] {
-			// Not listed yet, or gone: DescribeSecret is current at once.
-			ok, err := p.isTenant(ctx, sid, stack)
-			if err != nil || !ok {
-				if err != nil {
-					return nil, nil, err
-				}
-				continue
-			}
-			members[sid] = true
+		if owner := s.Tags[StackTagKey]; owner != "" && owner != stack {
+			drop = append(drop, sid) // another stack's tenant under the same prefix
+			continue
 		}
-		recent[sid] = at
+		members[sid] = true
 	}
-	if c.sweep {
-		if err := p.sweepTwilio(ctx, members, recent, stack, now); err != nil {
+	if len(drop) > 0 {
+		p.printf("note: %d secret(s) under %s are tagged for another stack: not in this stack's index\n", len(drop), p.prefix)
+	}
+	if c.exact {
+		if err := p.sweepTwilio(ctx, members, stack); err != nil {
 			return nil, nil, err
 		}
 	}
 	if c.add != "" {
-		members[c.add], recent[c.add] = true, now
+		members[c.add] = true
 	}
-	delete(members, c.drop)
-	return members, recent, nil
+	if c.drop != "" {
+		delete(members, c.drop)
+		drop = append(drop, c.drop)
+	}
+	return slices.Sorted(maps.Keys(members)), drop, nil
 }
 
 // checkVersionsQuota refuses, before anything is written, an index write
@@ -283,24 +277,6 @@ func isLimitExceeded(err error) bool {
 	return errors.As(err, &api) && api.ErrorCode() == "LimitExceededException"
 }
 
-// readBack reads the index just written and checks that it admits every
-// SID it was written with: the functions read the same secret.
-func (p *Provisioner) readBack(ctx context.Context, sids []string) error {
-	x, _, found, err := p.readIndex(context.WithoutCancel(ctx))
-	if err != nil {
-		return err
-	}
-	if !found {
-		return fmt.Errorf("index %s: not found when read back after writing it: rerun", p.indexName())
-	}
-	for _, sid := range sids {
-		if !x.MayContain(sid) {
-			return fmt.Errorf("index %s: read back without %s (did another run write it at the same time?): rerun", p.indexName(), sid)
-		}
-	}
-	return nil
-}
-
 // isTenant reports whether the stack has a tenant secret for sid now
 // (DescribeSecret is current at once, unlike ListSecrets).
 func (p *Provisioner) isTenant(ctx context.Context, sid, stack string) (bool, error) {
@@ -315,10 +291,9 @@ func (p *Provisioner) isTenant(ctx context.Context, sid, stack string) (bool, er
 
 // sweepTwilio adds to members every subaccount of the main account (not
 // closed) that the listing did not show but that has a tenant secret of the
-// stack: ListSecrets may not show secrets created in the last minutes. They
-// go under recent too, so the next rewrite keeps them while the listing
-// still lags.
-func (p *Provisioner) sweepTwilio(ctx context.Context, members map[string]bool, recent map[string]time.Time, stack string, now time.Time) error {
+// stack: ListSecrets may not show secrets created in the last minutes, the
+// last ones of a bulk of create --no-reindex.
+func (p *Provisioner) sweepTwilio(ctx context.Context, members map[string]bool, stack string) error {
 	subs, err := p.tw.ListSubaccounts()
 	if err != nil {
 		return stepErr("list subaccounts", err)
@@ -333,7 +308,7 @@ func (p *Provisioner) sweepTwilio(ctx context.Context, members map[string]bool, 
 			return err
 		}
 		if ok {
-			members[a.SID], recent[a.SID] = true, now
+			members[a.SID] = true
 			found++
 		}
 	}

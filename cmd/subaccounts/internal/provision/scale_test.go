@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
 	"bubble-twilio-voice/shared/tenant"
+	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
 	"bubble-twilio-voice/test/kit"
 )
 
@@ -57,5 +59,80 @@ func TestCreateWithLaggingListing(t *testing.T) {
 			}
 		}
 		e.clock.Advance(time.Minute)
+	}
+}
+
+// TestBulkOnboarding is issue 20 item 2. Reproduction on the release before
+// it: every create rewrote the index secret; Secrets Manager keeps every
+// version for 24 hours and refuses a secret's 101st within a day
+// (LimitExceededException), so onboarding a few hundred subaccounts in a
+// day failed at "write index" around the 100th create. Now 1,000 creates
+// with --no-reindex write only their tenants and leave their numbers alone,
+// one reindex admits them all (though ListSecrets shows none of them yet),
+// a rerun points the numbers, and a plain create that would exceed the
+// quota stops before writing anything and says what to do.
+func TestBulkOnboarding(t *testing.T) {
+	const n = 1000
+	e := newEnv(t)
+	e.sm.SetClock(e.clock.Now)
+	e.sm.SetListLag(5 * time.Minute)
+	first := e.tw.AddSubaccount("customer-0")
+	e.tw.AddNumber(first.SID, num1)
+	firstOpts := provision.CreateOptions{Name: "customer-0", Numbers: []string{num1}, NoReindex: true}
+	for i := range n {
+		o := provision.CreateOptions{Name: fmt.Sprint("customer-", i), CallerID: "+14155550100", NoReindex: true}
+		if i == 0 {
+			o = firstOpts
+		}
+		out, err := e.create(o)
+		if err != nil {
+			t.Fatalf("create %d: %v\n%s", i, err, out)
+		}
+		if i == 0 && (!strings.Contains(out, "NOT ready") || !strings.Contains(out, "subaccounts reindex")) {
+			t.Errorf("create --no-reindex does not say the tenant is not ready until reindex:\n%s", out)
+		}
+	}
+	index := prefix + tenant.IndexSecretName
+	if v := e.sm.Versions(index); v != 0 {
+		t.Fatalf("create --no-reindex wrote the index %d times", v)
+	}
+	if nums := e.tw.Numbers(first.SID); nums[0].VoiceURL == e.d.IncomingURL {
+		t.Errorf("create --no-reindex pointed %s at the deployment before it admits the tenant", num1)
+	}
+
+	out, err := e.run(func(p *provision.Provisioner) error {
+		return p.Reindex(context.Background(), provision.ReindexOptions{})
+	}, false)
+	if err != nil || !strings.Contains(out, fmt.Sprintf("rebuilt (%d tenant(s))", n)) {
+		t.Fatalf("reindex: %v\n%s", err, out)
+	}
+	subs := e.tw.Subaccounts()
+	if len(subs) != n {
+		t.Fatalf("%d subaccounts, want %d", len(subs), n)
+	}
+	for _, a := range subs {
+		if !e.indexed(a.SID) {
+			t.Fatalf("after reindex, %s (%s) is not in the index", a.SID, a.FriendlyName)
+		}
+	}
+	firstOpts.NoReindex = false
+	if out := e.mustCreate(firstOpts); !strings.Contains(out, "ready") || e.tw.Numbers(first.SID)[0].VoiceURL != e.d.IncomingURL {
+		t.Errorf("rerun after reindex did not point %s:\n%s", num1, out)
+	}
+
+	// Plain creates, each writing the index once, until the quota.
+	var refused error
+	for i := 0; refused == nil && i < fakesm.VersionsPerSecret; i++ {
+		before := e.smWrites() + e.tw.Writes()
+		_, refused = e.create(provision.CreateOptions{Name: fmt.Sprint("late-", i), CallerID: "+14155550100"})
+		if refused != nil && e.smWrites()+e.tw.Writes() != before {
+			t.Errorf("the refused create wrote something")
+		}
+	}
+	if got := e.sm.Versions(index); got != fakesm.VersionsPerSecret {
+		t.Errorf("refused with %d index versions, want the %d of the quota", got, fakesm.VersionsPerSecret)
+	}
+	if refused == nil || !strings.Contains(refused.Error(), "--no-reindex") || !strings.Contains(refused.Error(), "nothing was changed") {
+		t.Errorf("plain create over the quota: %v, want a refusal advising --no-reindex and reindex", refused)
 	}
 }
