@@ -2,6 +2,7 @@ package provision_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -134,5 +135,44 @@ func TestBulkOnboarding(t *testing.T) {
 	}
 	if refused == nil || !strings.Contains(refused.Error(), "--no-reindex") || !strings.Contains(refused.Error(), "nothing was changed") {
 		t.Errorf("plain create over the quota: %v, want a refusal advising --no-reindex and reindex", refused)
+	}
+}
+
+// TestSecondStackSharingThePrefix is issue 20 item 7 where two stacks were
+// deployed with one SecretPrefix: the second stack's CLI would rewrite the
+// first's index without its tenants. Now the index is tagged with its stack
+// and another stack's create, close or reindex is refused before writing
+// anything; the first stack's secrets are tagged with it.
+func TestSecondStackSharingThePrefix(t *testing.T) {
+	e := newEnv(t)
+	e.stack = "voice-prod"
+	e.mustCreate(provision.CreateOptions{Name: "acme", CallerID: num1})
+	acme := e.subSID("acme")
+	for _, name := range []string{prefix + acme, prefix + tenant.IndexSecretName} {
+		if got := e.sm.Tags(name)[provision.StackTagKey]; got != "voice-prod" {
+			t.Errorf("%s tagged %q, want voice-prod", name, got)
+		}
+	}
+
+	e.stack = "voice-staging"
+	e.resetCalls()
+	for name, op := range map[string]func(p *provision.Provisioner) error{
+		"create": func(p *provision.Provisioner) error {
+			return p.Create(context.Background(), provision.CreateOptions{Name: "beta", CallerID: num1, Deployment: e.d})
+		},
+		"reindex": func(p *provision.Provisioner) error {
+			return p.Reindex(context.Background(), provision.ReindexOptions{})
+		},
+		"close": func(p *provision.Provisioner) error {
+			return p.Close(context.Background(), acme, provision.CloseOptions{Confirm: acme})
+		},
+	} {
+		_, err := e.run(op, false)
+		if !errors.Is(err, provision.ErrOtherStack) || !strings.Contains(err.Error(), "own SecretPrefix") {
+			t.Errorf("%s from another stack: %v, want a refusal asking for its own SecretPrefix", name, err)
+		}
+	}
+	if w := e.smWrites() + e.tw.Writes(); w != 0 {
+		t.Errorf("the refused commands made %d writes", w)
 	}
 }
