@@ -247,10 +247,3 @@ func keyedEntry(salt []byte, sid string) []byte {
 func (x Index) entry(i int) []byte {
 	return x.entries[i*indexEntryLen : (i+1)*indexEntryLen]
 }
-
-// DefaultIndexRecheck is the default of SecretsConfig.IndexRecheck: how
-// long after reading the index a store may read it again because a lookup
-// named an AccountSid it does not admit. The CLI waits this long (plus the
-// fetch timeout) after writing the index before it says a new subaccount is
-// ready.
-const DefaultIndexRecheck = 10 * time.Second
