@@ -81,17 +81,17 @@ type SecretsConfig struct {
 
 // Defaults of SecretsConfig.
 const (
-	DefaultSecretPrefix   = "twilio-voice/"
-	DefaultSecretsTTL     = 5 * time.Minute
-	DefaultMaxStale       = time.Hour
-	DefaultNegativeTTL    = 30 * time.Second
-	DefaultRetryAfter     = 30 * time.Second
-	DefaultFailureTTL     = 2 * time.Second
-	DefaultFetchTimeout   = 3 * time.Second
+	DefaultSecretPrefix = "twilio-voice/"
+	DefaultSecretsTTL   = 5 * time.Minute
+	DefaultMaxStale     = time.Hour
+	DefaultNegativeTTL  = 30 * time.Second
+	DefaultRetryAfter   = 30 * time.Second
+	DefaultFailureTTL   = 2 * time.Second
+	DefaultFetchTimeout = 3 * time.Second
 	// DefaultIndexRecheck is short enough that the CLI can wait it out
 	// before it says a new subaccount is ready (it waits IndexRecheck +
 	// FetchTimeout), long enough that forged SIDs cost next to nothing.
-	DefaultIndexRecheck = 10 * time.Second
+	DefaultIndexRecheck   = 10 * time.Second
 	minSweep              = 1024 // entries before the first sweep of dead ones
 	secretsClientAttempts = 3
 	secretsClientBackoff  = time.Second
