@@ -154,7 +154,7 @@ func TestIndexRewrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	newSID := randomSID(t)
-	raw, err = x.Rewrite([]string{newSID, tenants[0]}, []string{tenants[1]}, now.Add(time.Hour))
+	raw, err = RewriteIndex(x, []string{newSID, tenants[0]}, []string{tenants[1]}, now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +173,7 @@ func TestIndexRewrite(t *testing.T) {
 			t.Fatalf("rewrite lost %s", sid)
 		}
 	}
-	if _, err := (Index{version: 1}).Rewrite([]string{newSID}, nil, now); err == nil {
+	if _, err := RewriteIndex(Index{version: 1}, []string{newSID}, nil, now); err == nil {
 		t.Error("a version 1 index was rewritten in place")
 	}
 	more := make([]string, 2*IndexCapacity)

@@ -149,7 +149,7 @@ func (p *Provisioner) rebuildIndex(ctx context.Context, c indexChange) (changed 
 	}
 	encode := func(at time.Time) ([]byte, error) {
 		if found && old.Version() == 2 && !c.exact {
-			return old.Rewrite(keep, drop, at)
+			return tenant.RewriteIndex(old, keep, drop, at)
 		}
 		return tenant.IndexContents{Salt: salt, Tenants: keep, UpdatedAt: at}.Encode()
 	}
