@@ -175,7 +175,7 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) error {
 			p.printf("Bearer key for the Bubble API Connector (shown once; store it in Bubble now):\n%s\n", bearer)
 		}
 	}
-	admitted, err := p.admit(ctx, acct.SID, o)
+	admitted, ready, err := p.admit(ctx, acct.SID, o)
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) error {
 	if err := p.retireKey(ctx, acct.SID, st, o.CacheTTL, o.RotateKey && !o.NoWait); err != nil {
 		errs = append(errs, err)
 	}
-	if admitted && len(errs) == 0 && !p.dryRun {
+	if ready && len(errs) == 0 && !p.dryRun {
 		p.printf("subaccount %s (%q): ready\n", acct.SID, acct.FriendlyName)
 	}
 	return errors.Join(errs...)
@@ -203,22 +203,26 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) error {
 
 // admit makes the deployment admit accountSID: it puts it in the index
 // (unless NoReindex) and waits until every function container admits it
-// (unless NoWait). admitted is false when the tenant is not admitted yet,
-// so its numbers must wait.
-func (p *Provisioner) admit(ctx context.Context, accountSID string, o CreateOptions) (admitted bool, err error) {
+// (unless NoWait). admitted is false when the index does not admit the
+// tenant, so its numbers must wait; ready is true when every container
+// admits it already.
+func (p *Provisioner) admit(ctx context.Context, accountSID string, o CreateOptions) (admitted, ready bool, err error) {
 	if o.NoReindex {
 		ok, err := p.indexAdmits(ctx, accountSID)
 		if err != nil || ok {
-			return ok, err
+			return ok, ok, err
 		}
 		p.printf("subaccount %s: NOT ready: the index does not list it yet (--no-reindex). After the last create --no-reindex, run subaccounts reindex, then rerun the creates without --no-reindex to point their numbers\n", accountSID)
-		return false, nil
+		return false, false, nil
 	}
 	changed, err := p.ensureIndexed(ctx, accountSID)
-	if err != nil || !changed {
-		return err == nil, err
+	switch {
+	case err != nil:
+		return false, false, err
+	case !changed:
+		return true, true, nil
 	}
-	return true, p.waitReady(ctx, o.NoWait, accountSID)
+	return true, !o.NoWait, p.waitReady(ctx, o.NoWait, accountSID)
 }
 
 // subaccount finds, adopts or creates the subaccount.
