@@ -49,8 +49,11 @@ func TestCreateWithLaggingListing(t *testing.T) {
 	var sids []string
 	for i := range 3 {
 		name := fmt.Sprint("customer-", i)
-		e.mustCreate(provision.CreateOptions{Name: name, CallerID: "+14155550100"})
+		out := e.mustCreate(provision.CreateOptions{Name: name, CallerID: "+14155550100"})
 		sids = append(sids, e.subSID(name))
+		if !strings.Contains(out, "waiting 13s until every function container admits "+sids[i]) || !strings.HasSuffix(out, "ready\n") {
+			t.Errorf("create %d does not wait for every container, then say ready:\n%s", i, out)
+		}
 		for _, sid := range sids {
 			if !e.indexed(sid) {
 				t.Errorf("after create %d, the index does not admit %s", i, sid)
