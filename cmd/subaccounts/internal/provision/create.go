@@ -115,7 +115,7 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) error {
 		admitted := false
 		if o.AccountSID != "" {
 			var err error
-			if admitted, err = p.indexAdmits(ctx, o.AccountSID); err != nil {
+			if admitted, err = p.indexAdmits(ctx, o.AccountSID, true); err != nil {
 				return err
 			}
 		}
@@ -208,7 +208,7 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) error {
 // admits it already.
 func (p *Provisioner) admit(ctx context.Context, accountSID string, o CreateOptions) (admitted, ready bool, err error) {
 	if o.NoReindex {
-		ok, err := p.indexAdmits(ctx, accountSID)
+		ok, err := p.indexAdmits(ctx, accountSID, false)
 		if err != nil || ok {
 			return ok, ok, err
 		}

@@ -77,18 +77,18 @@ type indexChange struct {
 	exact bool
 }
 
-// indexAdmits reports whether the stored index (version 2) already admits
-// accountSID, so that no index write is needed for it.
-func (p *Provisioner) indexAdmits(ctx context.Context, accountSID string) (bool, error) {
+// indexAdmits reports whether the stored index admits accountSID. With
+// upgrade, a version-1 index does not count: the next write replaces it.
+func (p *Provisioner) indexAdmits(ctx context.Context, accountSID string, upgrade bool) (bool, error) {
 	x, _, found, err := p.readIndex(ctx)
-	return found && x.Version() == 2 && x.MayContain(accountSID), err
+	return found && (x.Version() == 2 || !upgrade) && x.MayContain(accountSID), err
 }
 
 // ensureIndexed rebuilds the index unless it already admits accountSID
 // (cheap for an existing tenant: one read, no listing). changed reports a
 // write, after which every container admits accountSID within ReadyWait.
 func (p *Provisioner) ensureIndexed(ctx context.Context, accountSID string) (changed bool, err error) {
-	ok, err := p.indexAdmits(ctx, accountSID)
+	ok, err := p.indexAdmits(ctx, accountSID, true)
 	if err != nil || ok {
 		if ok {
 			p.printf("index %s: lists %s\n", p.indexName(), accountSID)
