@@ -49,3 +49,20 @@ func TestNewTenantServedAtOnceOnWarmStore(t *testing.T) {
 		t.Errorf("%d GetSecretValue calls for tenant secrets, want 2 (A and B)", n)
 	}
 }
+
+// TestStoreReadsVersion1Index: during the upgrade, until the new CLI first
+// writes the index, the stack's index is version 1 (3-byte SID prefixes):
+// the store still admits its tenants and refuses other SIDs from memory.
+func TestStoreReadsVersion1Index(t *testing.T) {
+	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
+	// secretSIDA's first 3 bytes, 01 23 45, as the release before wrote it.
+	h.srv.Put(h.store.IndexName(), `{"version":1,"updated_at":"2026-11-30T09:00:00Z","count":1,"prefixes":"ASNF"}`)
+	h.srv.Put("twilio-voice/"+secretSIDA, secretRecord(secretSIDA, "t"))
+	mustLookupSecret(t, h.store, secretSIDA)
+	if _, err := h.store.Lookup(context.Background(), secretSIDB); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a SID the version-1 index rules out: %v, want ErrNotFound", err)
+	}
+	if n := h.calls(); n != 1 {
+		t.Errorf("%d tenant secret reads, want 1", n)
+	}
+}

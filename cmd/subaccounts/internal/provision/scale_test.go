@@ -1,6 +1,7 @@
 package provision_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -177,5 +178,35 @@ func TestSecondStackSharingThePrefix(t *testing.T) {
 	}
 	if w := e.smWrites() + e.tw.Writes(); w != 0 {
 		t.Errorf("the refused commands made %d writes", w)
+	}
+}
+
+// TestIndexUpgrade: the first create of this version replaces a version-1
+// index (3-byte SID prefixes, which made-up SIDs could match) with a keyed
+// version-2 one that still admits every tenant, and keeps its salt after.
+func TestIndexUpgrade(t *testing.T) {
+	e := newEnv(t)
+	const old = "AC0123456789abcdef0123456789abcdef"
+	e.sm.Put(prefix+old, "{}")
+	e.sm.Put(prefix+tenant.IndexSecretName, `{"version":1,"updated_at":"2026-11-30T09:00:00Z","count":1,"prefixes":"ASNF"}`)
+	e.mustCreate(provision.CreateOptions{Name: "acme", CallerID: num1})
+	read := func() tenant.Index {
+		v, _ := e.sm.Get(prefix + tenant.IndexSecretName)
+		x, err := tenant.ParseIndex([]byte(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	x := read()
+	if x.Version() != 2 || !x.MayContain(old) || !x.MayContain(e.subSID("acme")) {
+		t.Fatalf("after create: version %d, admits the old tenant %v, the new %v", x.Version(), x.MayContain(old), x.MayContain(e.subSID("acme")))
+	}
+	if x.MayContain(old[:10] + "ffffffffffffffffffffffff") {
+		t.Errorf("a made-up SID sharing the old tenant's prefix passes the new index")
+	}
+	e.mustCreate(provision.CreateOptions{Name: "beta", CallerID: num1})
+	if y := read(); !bytes.Equal(y.Salt(), x.Salt()) || !y.MayContain(old) {
+		t.Errorf("the next create changed the salt (%v) or dropped a tenant", !bytes.Equal(y.Salt(), x.Salt()))
 	}
 }
