@@ -14,20 +14,26 @@ import (
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/transcribe"
 	faketranscribe "bubble-twilio-voice/test/fake/transcribe"
+	"bubble-twilio-voice/test/kit"
 )
 
-// diskBucket is the dev server's disk store as the step's bucket.
-type diskBucket struct{ *recordings.DiskStore }
+// memBucket is the kit's in-memory store as the step's bucket.
+type memBucket struct{ *kit.Recordings }
 
-func (diskBucket) Bucket() string { return bucket }
+func (memBucket) Bucket() string { return bucket }
 
-func stepSetup(t *testing.T) (*transcribe.Step, *faketranscribe.Server, diskBucket) {
-	t.Helper()
-	store, err := recordings.NewDiskStore(t.TempDir())
+func (b memBucket) Read(ctx context.Context, key string) (io.ReadCloser, error) {
+	obj, err := b.Get(ctx, key)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	b := diskBucket{store}
+	return obj.Content, nil
+}
+
+func stepSetup(t *testing.T) (*transcribe.Step, *faketranscribe.Server, memBucket) {
+	t.Helper()
+	store := &kit.Recordings{}
+	b := memBucket{store}
 	srv := faketranscribe.New(t, func(bkt, key string, body []byte) {
 		if bkt != bucket {
 			t.Errorf("transcript written to bucket %q", bkt)
