@@ -81,18 +81,19 @@ type Conference struct {
 }
 
 // FindConference returns the conference named name that has not ended,
-// ok false when there is none. Twilio keeps one such conference per name.
+// ok false when there is none. Twilio keeps at most one such conference
+// per name; ended ones with the same name are skipped.
 func (a *Account) FindConference(ctx context.Context, name string) (Conference, bool, error) {
-	for _, status := range []string{"in-progress", "init"} {
-		q := url.Values{"FriendlyName": {name}, "Status": {status}, "PageSize": {"1"}}
-		var page struct {
-			Conferences []Conference `json:"conferences"`
-		}
-		if err := a.do(ctx, http.MethodGet, a.path("Conferences"), q, &page); err != nil {
-			return Conference{}, false, err
-		}
-		if len(page.Conferences) > 0 {
-			return page.Conferences[0], true, nil
+	q := url.Values{"FriendlyName": {name}, "PageSize": {"20"}}
+	var page struct {
+		Conferences []Conference `json:"conferences"`
+	}
+	if err := a.do(ctx, http.MethodGet, a.path("Conferences"), q, &page); err != nil {
+		return Conference{}, false, err
+	}
+	for _, c := range page.Conferences {
+		if c.Status != "completed" {
+			return c, true, nil
 		}
 	}
 	return Conference{}, false, nil
