@@ -29,6 +29,8 @@ type API interface {
 	ListChildCalls(ctx context.Context, parentSID, status string) ([]twiliorest.Call, error)
 	UpdateCall(ctx context.Context, sid string, u twiliorest.CallUpdate) (twiliorest.Call, error)
 	FindConference(ctx context.Context, name string) (twiliorest.Conference, bool, error)
+	ListLiveConferences(ctx context.Context) ([]twiliorest.Conference, error)
+	FetchParticipant(ctx context.Context, conferenceSID, who string) (twiliorest.Participant, error)
 	ListParticipants(ctx context.Context, conferenceSID string) ([]twiliorest.Participant, error)
 	UpdateParticipant(ctx context.Context, conferenceSID, who string, u twiliorest.ParticipantUpdate) (twiliorest.Participant, error)
 	DeleteParticipant(ctx context.Context, conferenceSID, who string) error
@@ -144,4 +146,11 @@ func twilioFailed(step string, err error) error {
 		return err
 	}
 	return &Error{Code: CodeTwilio, Message: "Twilio could not " + step, Err: fmt.Errorf("%s: %w", step, err)}
+}
+
+func errOr(err error, msg string) error {
+	if err != nil {
+		return err
+	}
+	return errors.New(msg)
 }

@@ -32,7 +32,7 @@ type ConferenceEvent struct {
 //
 // It acts on hubs only (by name), and does nothing while the party has not
 // joined yet (the first leg of a move into the hub).
-func OnConferenceEvent(ctx context.Context, api API, e ConferenceEvent, u URLs) error {
+func OnConferenceEvent(ctx context.Context, api API, e ConferenceEvent, u URLs, holdMusicURL string) error {
 	if !strings.HasPrefix(e.FriendlyName, hubPrefix) || !worthALook(e) {
 		return nil
 	}
@@ -60,7 +60,7 @@ func OnConferenceEvent(ctx context.Context, api API, e ConferenceEvent, u URLs) 
 	}
 	switch {
 	case e.Event == EventLeave && len(parts) == 1:
-		return sendOn(ctx, api, party.CallSID, u)
+		return sendOn(ctx, api, party.CallSID, party.Hold, u, holdMusicURL)
 	case party.Hold && browsers == 0 && others > 0:
 		hold := false
 		_, err := api.UpdateParticipant(ctx, e.ConferenceSID, LabelParty, twiliorest.ParticipantUpdate{Hold: &hold})
@@ -69,14 +69,21 @@ func OnConferenceEvent(ctx context.Context, api API, e ConferenceEvent, u URLs) 
 	return nil
 }
 
-// sendOn moves a party left alone out of the hub.
-func sendOn(ctx context.Context, api API, partySID string, u URLs) error {
+// sendOn moves a party left alone out of the hub. A party on hold is
+// parked first: it keeps hearing music for ParkLoops plays of it, long
+// enough for a reloaded page to resume the call (Resume), then goes on.
+func sendOn(ctx context.Context, api API, partySID string, held bool, u URLs, music string) error {
 	c, err := api.FetchCall(ctx, partySID)
 	if err != nil {
 		return twilioFailed("read the party's call", err)
 	}
+	_, browser := identityOf(c.From)
+	caller := !browser && c.ParentCallSID == "" && u.DialComplete != ""
 	up := twiliorest.CallUpdate{Twiml: sayAndHangup(leaveMessage)}
-	if _, browser := identityOf(c.From); !browser && c.ParentCallSID == "" && u.DialComplete != "" {
+	switch {
+	case held && caller:
+		up.Twiml = parkTwiML(music, u.DialComplete)
+	case caller:
 		// A caller of the tenant's: its number's no-answer step, as if
 		// nobody had answered (Twilio posts the call's own From and To).
 		up = twiliorest.CallUpdate{URL: u.DialComplete}

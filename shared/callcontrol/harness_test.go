@@ -96,7 +96,7 @@ func (w *world) serveHook(rw http.ResponseWriter, r *http.Request) {
 		err := OnConferenceEvent(r.Context(), w.api, ConferenceEvent{
 			Event: r.PostForm.Get("StatusCallbackEvent"), ConferenceSID: r.PostForm.Get("ConferenceSid"),
 			FriendlyName: r.PostForm.Get("FriendlyName"), Label: r.PostForm.Get("ParticipantLabel"),
-		}, w.u)
+		}, w.u, "https://example.com/hold.mp3")
 		if err != nil {
 			w.t.Errorf("OnConferenceEvent: %v", err)
 		}
@@ -200,4 +200,3 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
-

@@ -51,7 +51,7 @@ func (ctl *Controller) now() time.Time {
 // Hold puts the other party on hold: it hears hold music, the browser
 // hears nothing. A call still bridged moves into its hub first.
 func (ctl *Controller) Hold(ctx context.Context, api API, r Request) (Result, error) {
-	c, err := locate(ctx, api, r.CallSID, r.Identity)
+	c, err := locate(ctx, api, r.CallSID, r.Identity, false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -65,11 +65,18 @@ func (ctl *Controller) Hold(ctx context.Context, api API, r Request) (Result, er
 }
 
 // Resume takes the other party off hold. A call that is not held is left
-// as it is.
+// as it is. A page reloaded while its call was held resumes it with the
+// call_sid of its old leg: the browser is called back into the hub (an
+// incoming call for the page to accept) and the caller taken off hold.
 func (ctl *Controller) Resume(ctx context.Context, api API, r Request) (Result, error) {
-	c, err := locate(ctx, api, r.CallSID, r.Identity)
+	c, err := locate(ctx, api, r.CallSID, r.Identity, true)
 	if err != nil {
 		return Result{}, err
+	}
+	if c.browserGone {
+		if err := ctl.callBack(ctx, api, c, r); err != nil {
+			return Result{}, err
+		}
 	}
 	if c.hubbed {
 		if err := setHold(ctx, api, c, false, ""); err != nil {
@@ -77,6 +84,27 @@ func (ctl *Controller) Resume(ctx context.Context, api API, r Request) (Result, 
 		}
 	}
 	return Result{CallSID: r.CallSID, State: StateActive}, nil
+}
+
+// callBack brings a parked caller back into the hub and calls the browser
+// into it.
+func (ctl *Controller) callBack(ctx context.Context, api API, c *call, r Request) error {
+	if !c.hubbed {
+		if _, err := api.UpdateCall(ctx, c.partySID, twiliorest.CallUpdate{Twiml: joinTwiML(c.hubName, LabelParty, true, r.URLs)}); err != nil {
+			return twilioFailed("bring the caller back", err)
+		}
+		hub, ok, err := api.FindConference(ctx, c.hubName)
+		if err != nil || !ok {
+			return twilioFailed("look the call's conference up", errOr(err, "the caller left"))
+		}
+		c.hub, c.hubbed = hub, true
+		c.parts = []twiliorest.Participant{{CallSID: c.partySID, Label: LabelParty, Status: "connected"}}
+	}
+	if _, ok := c.participant(LabelParty); !ok {
+		return fail(CodeCallEnded, "the other party has left the call")
+	}
+	tg := target{kind: targetClient, addr: clientPrefix + r.Identity}
+	return ctl.dialTarget(ctx, api, c, r, tg, ClientLabel(r.Identity))
 }
 
 // setHold holds or resumes the party: by participant, never the whole
@@ -150,7 +178,7 @@ func (ctl *Controller) Transfer(ctx context.Context, api API, r Request) (Result
 	if mode == ModeWarm && tg.kind == targetRoute {
 		return Result{}, fail(CodeInvalidTo, "a warm transfer goes to one person (client:<identity> or a number); transfer to a route cold")
 	}
-	c, err := locate(ctx, api, r.CallSID, r.Identity)
+	c, err := locate(ctx, api, r.CallSID, r.Identity, false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -239,7 +267,7 @@ func (ctl *Controller) warm(ctx context.Context, api API, c *call, r Request, tg
 // CompleteTransfer ends a warm transfer: the party and the target talk,
 // the asking browser leaves.
 func (ctl *Controller) CompleteTransfer(ctx context.Context, api API, r Request) (Result, error) {
-	c, err := locate(ctx, api, r.CallSID, r.Identity)
+	c, err := locate(ctx, api, r.CallSID, r.Identity, false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -263,7 +291,7 @@ func (ctl *Controller) CompleteTransfer(ctx context.Context, api API, r Request)
 // CancelTransfer ends a warm transfer the other way: the target's call
 // ends and the party is back with the asking browser.
 func (ctl *Controller) CancelTransfer(ctx context.Context, api API, r Request) (Result, error) {
-	c, err := locate(ctx, api, r.CallSID, r.Identity)
+	c, err := locate(ctx, api, r.CallSID, r.Identity, false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -288,7 +316,7 @@ func (ctl *Controller) Add(ctx context.Context, api API, r Request) (Result, err
 	if tg.kind == targetRoute {
 		return Result{}, fail(CodeInvalidTo, "add brings in one person (client:<identity> or a number), not a route")
 	}
-	c, err := locate(ctx, api, r.CallSID, r.Identity)
+	c, err := locate(ctx, api, r.CallSID, r.Identity, false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -310,7 +338,7 @@ func (ctl *Controller) Remove(ctx context.Context, api API, r Request) (Result, 
 	if err != nil {
 		return Result{}, err
 	}
-	c, err := locate(ctx, api, r.CallSID, r.Identity)
+	c, err := locate(ctx, api, r.CallSID, r.Identity, false)
 	if err != nil {
 		return Result{}, err
 	}

@@ -306,15 +306,21 @@ func TestWarmTransferAskerHangsUpWhileTargetRings(t *testing.T) {
 	}
 }
 
-// The last browser leaving a held caller sends the caller to the route's
-// no-answer step: never hold music forever.
+// The last browser leaving sends the caller to its route's no-answer step:
+// never hold music forever. A held caller is parked first (music, then the
+// no-answer step), so a reloaded page can resume it.
 func TestCallerNeverLeftAlone(t *testing.T) {
 	w := newWorld(t)
 	caller, browser := w.incoming()
-	_, err := w.ctl.Hold(ctx, w.api, w.req(browser.SID))
+	_, err := w.ctl.Add(ctx, w.api, Request{Tenant: w.ten, Identity: "alice", CallSID: browser.SID, To: "bob", URLs: w.u})
 	must(t, err)
 	before := w.called("/incoming/dial-complete")
 	w.tw.Hangup(w.sub.SID, browser.SID)
+	if c := w.call(caller.SID); c.Conference == "" {
+		t.Fatalf("caller %+v left the hub while bob still rang; want it to wait for him", c)
+	}
+	added, _ := participant(w.hub(caller.SID), AddLabel("client:bob"))
+	w.tw.NoAnswer(w.sub.SID, added.CallSID)
 	c := w.call(caller.SID)
 	if c.Conference != "" || c.Status != "in-progress" || w.called("/incoming/dial-complete") != before+1 ||
 		!strings.Contains(c.TwiML, "<Record/>") {
@@ -324,11 +330,86 @@ func TestCallerNeverLeftAlone(t *testing.T) {
 	// A placed call's callee hears a goodbye instead.
 	w2 := newWorld(t)
 	b2, callee := w2.outgoing()
-	_, err = w2.ctl.Hold(ctx, w2.api, w2.req(b2.SID))
+	_, err = w2.ctl.Add(ctx, w2.api, Request{Tenant: w2.ten, Identity: "alice", CallSID: b2.SID, To: "+14155550199", URLs: w2.u})
 	must(t, err)
+	added2, _ := participant(w2.hub(b2.SID), AddLabel("+14155550199"))
+	w2.tw.NoAnswer(w2.sub.SID, added2.CallSID)
 	w2.tw.Hangup(w2.sub.SID, b2.SID)
 	if c := w2.call(callee.SID); c.Status != "completed" || !strings.Contains(c.TwiML, leaveMessage) {
 		t.Errorf("callee %+v; want the goodbye and the end", c)
+	}
+}
+
+// A page reloaded while its caller is held: the caller is parked with
+// music, and the old call_sid resumes it by calling the browser back in.
+func TestReloadedPageResumesHeldCall(t *testing.T) {
+	w := newWorld(t)
+	caller, browser := w.incoming()
+	_, err := w.ctl.Hold(ctx, w.api, w.req(browser.SID))
+	must(t, err)
+	w.tw.Hangup(w.sub.SID, browser.SID) // the reload
+	c := w.call(caller.SID)
+	if !c.Paused || !strings.Contains(c.TwiML, `<Play loop="2">https://example.com/hold.mp3</Play>`) ||
+		!strings.Contains(c.TwiML, "<Redirect method=\"POST\">"+w.u.DialComplete) {
+		t.Fatalf("caller %+v; want it parked on the hold music, then its no-answer step", c)
+	}
+	if _, err := w.ctl.Hold(ctx, w.api, w.req(browser.SID)); codeOf(err) != CodeCallEnded {
+		t.Errorf("hold with the old leg = %v; want call_ended", err)
+	}
+	w.tw.ResetCalls()
+	res, err := w.ctl.Resume(ctx, w.api, w.req(browser.SID))
+	must(t, err)
+	t.Logf("resume after a reload: %d REST calls %v", total(w.restCalls()), w.restCalls())
+	hub := w.hub(caller.SID)
+	back, ok := participant(hub, ClientLabel("alice"))
+	if res.State != StateActive || !ok || back.Status != "ringing" || w.call(back.CallSID).To != "client:alice" {
+		t.Fatalf("resume = %+v, hub %+v; want alice called back into the hub", res, hub)
+	}
+	w.tw.Answer(w.sub.SID, back.CallSID)
+	// The new leg can hold again: its hub is found though it is not named
+	// after it.
+	res, err = w.ctl.Hold(ctx, w.api, w.req(back.CallSID))
+	must(t, err)
+	if p, _ := participant(w.hub(caller.SID), LabelParty); res.State != StateHeld || !p.Hold {
+		t.Errorf("hold from the new leg: %+v, party held %v", res, p.Hold)
+	}
+
+	// Parked too long: the caller goes on to voicemail and cannot be resumed.
+	w2 := newWorld(t)
+	c2, b2 := w2.incoming()
+	_, err = w2.ctl.Hold(ctx, w2.api, w2.req(b2.SID))
+	must(t, err)
+	w2.tw.Hangup(w2.sub.SID, b2.SID)
+	w2.tw.Continue(w2.sub.SID, c2.SID)
+	if c := w2.call(c2.SID); !strings.Contains(c.TwiML, "<Record/>") {
+		t.Errorf("caller after the parking: %+v; want voicemail", c)
+	}
+}
+
+func TestTransferTargetCanHoldAfterComplete(t *testing.T) {
+	w := newWorld(t)
+	caller, browser := w.incoming()
+	r := w.req(browser.SID)
+	r.To, r.Mode = "bob", ModeWarm
+	_, err := w.ctl.Transfer(ctx, w.api, r)
+	must(t, err)
+	target, _ := participant(w.hub(caller.SID), LabelTransfer)
+	w.tw.Answer(w.sub.SID, target.CallSID)
+	_, err = w.ctl.CompleteTransfer(ctx, w.api, w.req(browser.SID))
+	must(t, err)
+	bob := w.req(target.CallSID)
+	bob.Identity = "bob"
+	res, err := w.ctl.Hold(ctx, w.api, bob)
+	must(t, err)
+	if p, _ := participant(w.hub(caller.SID), LabelParty); res.State != StateHeld || !p.Hold {
+		t.Errorf("bob's hold: %+v, party held %v", res, p.Hold)
+	}
+	bob.To = "carol"
+	res, err = w.ctl.Transfer(ctx, w.api, bob)
+	must(t, err)
+	if c := w.call(caller.SID); res.State != StateTransferred || !strings.Contains(c.TwiML, "<Client>carol</Client>") ||
+		!strings.Contains(c.TwiML, w.u.DialComplete) || !strings.Contains(c.StatusCallback, "transferred_to=client%3Acarol") {
+		t.Errorf("bob's cold transfer: %+v; caller TwiML %s", res, c.TwiML)
 	}
 }
 

@@ -2,6 +2,7 @@ package callcontrol
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -152,5 +153,27 @@ func sayAndHangup(msg string) string {
 	b.Reset(nil)
 	b.Text("Say", msg)
 	b.Empty("Hangup")
+	return string(b.Bytes())
+}
+
+// DefaultHoldMusic is played to a parked caller when the tenant has no
+// hold_music_url: a track of Twilio's own hold music collection (the one
+// its default conference wait music plays from).
+const DefaultHoldMusic = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+
+// ParkLoops is how many times a parked caller hears the hold music before
+// going on to its no-answer step.
+const ParkLoops = 2
+
+// parkTwiML keeps a held caller whose browsers all left hearing music for
+// a while, then sends it to next (its no-answer step).
+func parkTwiML(music, next string) string {
+	if music == "" {
+		music = DefaultHoldMusic
+	}
+	var b twiml.Builder
+	b.Reset(nil)
+	b.Text("Play", music, "loop", strconv.Itoa(ParkLoops))
+	b.Text("Redirect", next, "method", "POST")
 	return string(b.Bytes())
 }

@@ -42,7 +42,7 @@ type Tenant struct {
 	Events *Events `json:"events,omitempty"`
 
 	// HoldMusicURL is what a caller on hold hears (call control): an https
-	// URL of an MP3 or WAV file, or of TwiML with <Play>, <Say>, <Pause>.
+	// URL of an MP3 or WAV file (a parked caller hears it through <Play>).
 	// Empty: Twilio's default hold music.
 	HoldMusicURL string `json:"hold_music_url,omitempty"`
 }

@@ -99,6 +99,16 @@ func (a *Account) FindConference(ctx context.Context, name string) (Conference, 
 	return Conference{}, false, nil
 }
 
+// ListLiveConferences lists the account's conferences in progress (one
+// page of 50: a small business has a handful at once).
+func (a *Account) ListLiveConferences(ctx context.Context) ([]Conference, error) {
+	var page struct {
+		Conferences []Conference `json:"conferences"`
+	}
+	err := a.do(ctx, http.MethodGet, a.path("Conferences"), url.Values{"Status": {"in-progress"}, "PageSize": {"50"}}, &page)
+	return page.Conferences, err
+}
+
 // Participant is the part of Twilio's Participant resource call control
 // reads (https://www.twilio.com/docs/voice/api/conference-participant-resource).
 type Participant struct {
@@ -120,6 +130,14 @@ func (a *Account) ListParticipants(ctx context.Context, conferenceSID string) ([
 	}
 	err := a.do(ctx, http.MethodGet, a.path("Conferences", conferenceSID, "Participants"), url.Values{"PageSize": {"250"}}, &page)
 	return page.Participants, err
+}
+
+// FetchParticipant reads the participant whose call SID or label is who;
+// a call not in the conference is a 404.
+func (a *Account) FetchParticipant(ctx context.Context, conferenceSID, who string) (Participant, error) {
+	var p Participant
+	err := a.do(ctx, http.MethodGet, a.path("Conferences", conferenceSID, "Participants", who), nil, &p)
+	return p, err
 }
 
 // ParticipantUpdate changes a participant. Hold nil leaves it as it is.

@@ -118,7 +118,7 @@ type Call struct {
 	// TwiML is the last document the call was given (by a Calls update,
 	// or an action URL's answer), for tests to read.
 	TwiML string
-	// Paused is true while the call waits in a <Pause>; Continue runs
+	// Paused is true while the call waits in a <Pause> or <Play>; Continue runs
 	// what follows it.
 	Paused bool
 }

@@ -388,14 +388,18 @@ func (s *Server) runVerbs(a *account, c *Call, verbs []verb) {
 	l := a.leg(c.SID)
 	for i, v := range verbs {
 		switch v.XMLName.Local {
-		case "Say", "Play":
+		case "Say":
 			continue
-		case "Hangup", "Reject":
-			s.end(a, c, "completed")
-			return
-		case "Pause":
+		case "Play", "Pause":
+			// Both take time: the call waits here until Continue.
 			c.Paused = true
 			l.rest = verbs[i+1:]
+			return
+		case "Redirect":
+			s.redirect(a, c, resolve(l.doc, strings.TrimSpace(v.Text)))
+			return
+		case "Hangup", "Reject":
+			s.end(a, c, "completed")
 			return
 		case "Record":
 			return
@@ -425,6 +429,17 @@ func resolve(base, ref string) string {
 		return ref
 	}
 	return b.ResolveReference(r).String()
+}
+
+// redirect fetches new TwiML for c from u (a <Redirect>, or a Calls
+// update with Url) and runs it.
+func (s *Server) redirect(a *account, c *Call, u string) {
+	sid := c.SID
+	s.pending = append(s.pending, webhook{account: a, url: u, form: dialForm(a, c, "", ""), then: func(doc string) {
+		if cc := a.callBySID(sid); cc != nil && live(cc) {
+			s.apply(a, cc, doc, u)
+		}
+	}})
 }
 
 // dial runs a <Dial>: into a conference, or ringing its clients/numbers.
@@ -565,12 +580,7 @@ func (s *Server) updateCall(req *request, a *account, c *Call) (int, any) {
 			return http.StatusBadRequest, twilioError(http.StatusBadRequest, 21220, "Call is not in-progress. Cannot redirect.")
 		}
 		s.leave(a, c, true)
-		sid := c.SID
-		s.pending = append(s.pending, webhook{account: a, url: u, form: dialForm(a, c, "", ""), then: func(doc string) {
-			if cc := a.callBySID(sid); cc != nil && live(cc) {
-				s.apply(a, cc, doc, u)
-			}
-		}})
+		s.redirect(a, c, u)
 	}
 	return http.StatusOK, callJSON(a.SID, c)
 }

@@ -686,7 +686,7 @@ func callJSON(acct string, c *Call) map[string]any {
 	return map[string]any{
 		"sid": c.SID, "account_sid": acct, "from": c.From, "to": c.To, "status": c.Status,
 		"parent_call_sid": nilIfEmpty(c.ParentCallSID),
-		"direction": direction(c), "api_version": "2010-04-01",
+		"direction":       direction(c), "api_version": "2010-04-01",
 		"uri": "/2010-04-01/Accounts/" + acct + "/Calls/" + c.SID + ".json",
 	}
 }
