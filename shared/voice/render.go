@@ -1,6 +1,12 @@
 package voice
 
-import "bubble-twilio-voice/shared/twiml"
+import (
+	"strconv"
+
+	"bubble-twilio-voice/shared/twiml"
+)
+
+var settleLength = strconv.Itoa(SettleSeconds)
 
 // AppendTwiML appends the decision as a TwiML document to dst and returns
 // the extended slice. Output is deterministic; <Dial> attributes come in the
@@ -53,6 +59,9 @@ func (d Decision) AppendTwiML(dst []byte) []byte {
 			b.End()
 		}
 		b.End()
+		if d.Settle {
+			b.Empty("Pause", "length", settleLength)
+		}
 	case KindVoicemail:
 		b.Text("Say", d.Say)
 		b.Start("Record")
@@ -69,6 +78,9 @@ func (d Decision) AppendTwiML(dst []byte) []byte {
 		b.End()
 		b.Empty("Hangup")
 	default: // KindHangup, and anything unknown: ending the call is safe
+		if d.Kind == KindHangup && d.Settle {
+			b.Empty("Pause", "length", settleLength)
+		}
 		b.Empty("Hangup")
 	}
 	return b.Bytes()

@@ -254,6 +254,15 @@ func goldenCases() []goldenCase {
 			voice.Call{From: outsider, To: unrouted, DialCallStatus: "no-answer"}, voice.KindSay, ""},
 		{"dial_complete_no_route", rules.DialComplete, noIncoming,
 			voice.Call{From: outsider, To: mainNumber, DialCallStatus: "no-answer"}, voice.KindSay, voice.ReasonNoRoute},
+		// A transfer to a route (call control): that route's steps follow.
+		{"dial_complete_transferred_route", rules.DialComplete, base,
+			voice.Call{From: outsider, To: mainNumber, Route: closedNumber, DialCallStatus: "no-answer"}, voice.KindSay, ""},
+		{"dial_complete_transferred_route_backup", rules.DialComplete, base,
+			voice.Call{From: outsider, To: mainNumber, Route: backup, DialCallStatus: "no-answer", Leg: voice.LegClients}, voice.KindDial, ""},
+		{"dial_complete_transferred_unknown_route", rules.DialComplete, base,
+			voice.Call{From: outsider, To: mainNumber, Route: "+19999999999", DialCallStatus: "no-answer"}, voice.KindVoicemail, ""},
+		{"dial_complete_transferred_no_incoming", rules.DialComplete, noIncoming,
+			voice.Call{From: outsider, To: mainNumber, Route: mainNumber, DialCallStatus: "no-answer"}, voice.KindSay, voice.ReasonNoRoute},
 		{"recording_complete", rules.RecordingComplete, base,
 			voice.Call{From: outsider, To: mainNumber}, voice.KindHangup, ""},
 

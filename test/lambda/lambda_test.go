@@ -25,8 +25,8 @@ import (
 // shared/voice/testdata/golden).
 const (
 	xmlHeader      = `<?xml version="1.0" encoding="UTF-8"?>`
-	twimlNumber    = xmlHeader + `<Response><Dial answerOnBridge="true" callerId="+14155550100"><Number>+14155550123</Number></Dial></Response>`
-	twimlClient    = xmlHeader + `<Response><Dial answerOnBridge="true" callerId="client:alice"><Client>bob_2</Client></Dial></Response>`
+	twimlNumber    = xmlHeader + `<Response><Dial answerOnBridge="true" callerId="+14155550100"><Number>+14155550123</Number></Dial><Pause length="2"/></Response>`
+	twimlClient    = xmlHeader + `<Response><Dial answerOnBridge="true" callerId="client:alice"><Client>bob_2</Client></Dial><Pause length="2"/></Response>`
 	twimlCountry   = xmlHeader + `<Response><Say>Calls to that country are not allowed.</Say><Hangup/></Response>`
 	twimlIncoming  = xmlHeader + `<Response><Dial answerOnBridge="true" timeout="20" action="incoming/dial-complete"><Client><Identity>alice</Identity><Parameter name="caller" value="+14155550123"/><Parameter name="called" value="+14155550100"/></Client></Dial></Response>`
 	twimlDefault   = xmlHeader + `<Response><Dial answerOnBridge="true" timeout="20" action="incoming/dial-complete"><Client><Identity>support</Identity><Parameter name="caller" value="+14155550123"/><Parameter name="called" value="+14155550199"/></Client></Dial></Response>`
