@@ -1,7 +1,9 @@
 // Package twilio is an in-process fake of the routes of Twilio's REST API
 // that shared/provision calls (2010-04-01 Accounts, Keys, Applications,
 // IncomingPhoneNumbers, Calls and Usage Records; accounts/v1 AuthTokens;
-// voice/v1 dialing permissions Settings and Countries), speaking Twilio's
+// voice/v1 dialing permissions Settings and Countries) and that call
+// control calls (Calls, Conferences, Participants, with a model of the
+// calls themselves: voice.go), speaking Twilio's
 // wire format: HTTP Basic auth, form-encoded POSTs, JSON answers with paging
 // fields, and Twilio's error JSON. Tests point the real twilio-go client at
 // it, count calls per route and inject faults per route.
