@@ -3,7 +3,6 @@ package callcontrol
 import (
 	"context"
 	"net/url"
-	"time"
 
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliorest"
@@ -11,10 +10,9 @@ import (
 )
 
 // Controller runs the operations. Rules decide targets exactly as /voice
-// and /incoming do; Now is the clock of a route's opening hours.
+// and /incoming do.
 type Controller struct {
 	Rules voice.Rules
-	Now   func() time.Time
 }
 
 // Request is one operation asked by one browser identity of one tenant.
@@ -40,13 +38,6 @@ const (
 
 // RingSeconds is how long a warm-transfer target or an added party rings.
 const RingSeconds = tenant.DefaultRingSeconds
-
-func (ctl *Controller) now() time.Time {
-	if ctl.Now == nil {
-		return time.Now()
-	}
-	return ctl.Now()
-}
 
 // Hold puts the other party on hold: it hears hold music, the browser
 // hears nothing. A call still bridged moves into its hub first.
@@ -171,7 +162,7 @@ func (ctl *Controller) Transfer(ctx context.Context, api API, r Request) (Result
 	if mode == "" {
 		mode = ModeCold
 	}
-	tg, err := ctl.resolve(r.Tenant, r.Identity, r.To, ctl.now())
+	tg, err := ctl.resolve(r.Tenant, r.Identity, r.To)
 	if err != nil {
 		return Result{}, err
 	}
@@ -309,7 +300,7 @@ func (ctl *Controller) CancelTransfer(ctx context.Context, api API, r Request) (
 
 // Add brings r.To into the call: everyone talks together.
 func (ctl *Controller) Add(ctx context.Context, api API, r Request) (Result, error) {
-	tg, err := ctl.resolve(r.Tenant, r.Identity, r.To, ctl.now())
+	tg, err := ctl.resolve(r.Tenant, r.Identity, r.To)
 	if err != nil {
 		return Result{}, err
 	}
@@ -334,7 +325,7 @@ func (ctl *Controller) Add(ctx context.Context, api API, r Request) (Result, err
 
 // Remove takes out a party Add brought in.
 func (ctl *Controller) Remove(ctx context.Context, api API, r Request) (Result, error) {
-	tg, err := ctl.resolve(r.Tenant, r.Identity, r.To, ctl.now())
+	tg, err := ctl.resolve(r.Tenant, r.Identity, r.To)
 	if err != nil {
 		return Result{}, err
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliorest"
 	"bubble-twilio-voice/shared/voice"
 	"bubble-twilio-voice/test/fake/twilio"
@@ -437,5 +438,20 @@ func TestAddAndRemove(t *testing.T) {
 	}
 	if _, err := w.ctl.Remove(ctx, w.api, r); codeOf(err) != CodeNotInCall {
 		t.Errorf("second remove = %v; want %s", err, CodeNotInCall)
+	}
+}
+
+// A transfer rings a route whatever its hours: someone chose to send the
+// caller there (and the calls function carries no zone database).
+func TestTransferToRouteIgnoresHours(t *testing.T) {
+	w := newWorld(t)
+	closed, err := tenant.Parse([]byte(`{"account_sid": "` + w.sub.SID + `", "auth_token": "x", "api_key_sid": "SK00000000000000000000000000000000",
+		"api_key_secret": "x", "twiml_app_sid": "AP00000000000000000000000000000000", "caller_id": "+14155550100",
+		"token_api_keys": ["bearer-key-0123456789"], "incoming": {"numbers": {"+14155550111": {"clients": ["carol"], "label": "Night",
+		"hours": {"time_zone": "UTC", "open": [{"days": ["sun"], "from": "00:00", "to": "00:01"}]}, "no_answer": {"action": "message"}}}}}`))
+	must(t, err)
+	tg, err := w.ctl.resolve(closed, "alice", "night")
+	if err != nil || tg.kind != targetRoute || tg.dec.Kind != voice.KindDial || tg.dec.Clients[0] != "carol" {
+		t.Errorf("resolve = %+v, %v; want carol rung", tg, err)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiml"
@@ -53,13 +52,17 @@ const QueryRoute = "route"
 // resolve reads to: "client:<identity>" or a bare identity; a route label
 // or number of the tenant's; else a phone number through exactly the
 // outbound rules of /voice (voice.Rules.Outgoing), as identity placing it.
-func (ctl *Controller) resolve(t *tenant.Tenant, identity, to string, now time.Time) (target, error) {
+//
+// A route rings its browsers whatever its opening hours say: a person
+// chose to send the caller there, and someone may well be in. (So the
+// calls function needs no zone database, which keeps it under its size.)
+func (ctl *Controller) resolve(t *tenant.Tenant, identity, to string) (target, error) {
 	to = strings.TrimSpace(to)
 	if to == "" {
 		return target{}, fail(CodeInvalidTo, "to is required: client:<identity>, a route label or number, or a phone number")
 	}
 	if number, route := routeOf(t, to); route != nil {
-		dec := ctl.Rules.Incoming(voice.Call{AccountSID: t.AccountSID, To: number, Now: now}, t)
+		dec := ctl.Rules.Incoming(voice.Call{AccountSID: t.AccountSID, To: number}, t) // zero Now: open
 		return target{kind: targetRoute, addr: number, dec: dec}, nil
 	}
 	dec := ctl.Rules.Outgoing(voice.Call{AccountSID: t.AccountSID, From: clientPrefix + identity, To: to}, t)
