@@ -30,7 +30,7 @@ const settleTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response><Pause leng
 
 // world is a subaccount on the Twilio fake, driven by the real REST
 // client, and a webhook server standing in for this service's
-// /incoming/dial-complete and /calls/conference-events.
+// /incoming/dial-complete and /events/conference-status.
 type world struct {
 	t   *testing.T
 	tw  *twilio.Server
@@ -71,7 +71,7 @@ func newWorld(t *testing.T) *world {
 	srv := httptest.NewServer(http.HandlerFunc(w.serveHook))
 	t.Cleanup(srv.Close)
 	w.u = URLs{
-		ConferenceEvents:  srv.URL + "/calls/conference-events",
+		ConferenceEvents:  srv.URL + "/events/conference-status",
 		DialComplete:      srv.URL + "/incoming/dial-complete",
 		RecordingComplete: srv.URL + "/incoming/recording-complete",
 		CallStatus:        srv.URL + "/events/call-status",
@@ -92,7 +92,7 @@ func (w *world) serveHook(rw http.ResponseWriter, r *http.Request) {
 			answer = `<Response><Say>Please leave a message.</Say><Record/></Response>`
 		}
 		_, _ = rw.Write([]byte(answer))
-	case "/calls/conference-events":
+	case "/events/conference-status":
 		err := OnConferenceEvent(r.Context(), w.api, ConferenceEvent{
 			Event: r.PostForm.Get("StatusCallbackEvent"), ConferenceSID: r.PostForm.Get("ConferenceSid"),
 			FriendlyName: r.PostForm.Get("FriendlyName"), Label: r.PostForm.Get("ParticipantLabel"),
