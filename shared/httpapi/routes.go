@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"bubble-twilio-voice/shared/callcontrol"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/ratelimit"
@@ -39,6 +40,17 @@ const (
 	PathRecordingStatus = routes.RecordingStatus
 	PathRecordings      = routes.Recordings
 	PathDeliver         = "/internal/deliver"
+
+	// Call control (calls.go): the browser's hold, transfer and add, and
+	// the hub's status callback from Twilio.
+	PathCallsHold             = routes.CallsHold
+	PathCallsResume           = routes.CallsResume
+	PathCallsTransfer         = routes.CallsTransfer
+	PathCallsTransferComplete = routes.CallsTransferComplete
+	PathCallsTransferCancel   = routes.CallsTransferCancel
+	PathCallsAdd              = routes.CallsAdd
+	PathCallsRemove           = routes.CallsRemove
+	PathConferenceEvents      = routes.ConferenceStatus
 )
 
 // Deps is what the routes are built from. The zero values of Log, Metrics
@@ -69,6 +81,8 @@ type Deps struct {
 	// Events is what the call-event routes need; its zero value queues
 	// nothing (events.go).
 	Events EventDeps
+	// Calls is what the call-control routes need (calls.go).
+	Calls CallsDeps
 }
 
 // Token serves /token, the token function's only route.
@@ -91,11 +105,14 @@ func Events(d Deps) http.Handler { return d.routes(mountEvents) }
 // send to the tenant's app: the deliver function's only route.
 func Deliver(d Deps) http.Handler { return d.routes(mountDeliver) }
 
+// Calls serves the call-control routes: the calls function's.
+func Calls(d Deps) http.Handler { return d.routes(mountCalls) }
+
 // All serves every route on one handler, as the dev server does, except
 // PathDeliver: the dev server's queue calls Deliver directly, so nobody
 // can post to it over the network.
 func All(d Deps) http.Handler {
-	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents)
+	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents, mountCalls)
 }
 
 // routes mounts a function's routes on one mux behind the request log.
@@ -129,6 +146,22 @@ func mountIncoming(mux *http.ServeMux, d Deps) {
 	mux.Handle(PathIncoming, webhook(d.step("incoming", rules.Incoming)))
 	mux.Handle(PathDialComplete, webhook(missed(d.step("dial_complete", rules.DialComplete))))
 	mux.Handle(PathRecordingComplete, webhook(d.step("recording_complete", rules.RecordingComplete)))
+}
+
+func mountCalls(mux *http.ServeMux, d Deps) {
+	ctl := &callcontrol.Controller{Rules: voice.Rules{Numbers: d.Numbers}}
+	tw := d.Calls.client(d.Now)
+	op := func(f callOp, needsTo bool) http.Handler {
+		return withCallsCORS(d.CORSAllowedOrigins)(handleCallOp(f, needsTo, d.Store, tw, d.PublicBaseURL, d.Now, d.Log))
+	}
+	mux.Handle(PathCallsHold, op(ctl.Hold, false))
+	mux.Handle(PathCallsResume, op(ctl.Resume, false))
+	mux.Handle(PathCallsTransfer, op(ctl.Transfer, true))
+	mux.Handle(PathCallsTransferComplete, op(ctl.CompleteTransfer, false))
+	mux.Handle(PathCallsTransferCancel, op(ctl.CancelTransfer, false))
+	mux.Handle(PathCallsAdd, op(ctl.Add, true))
+	mux.Handle(PathCallsRemove, op(ctl.Remove, true))
+	mux.Handle(PathConferenceEvents, d.webhook()(handleConferenceEvents(tw, d.PublicBaseURL, d.Log)))
 }
 
 func mountEvents(mux *http.ServeMux, d Deps) {
