@@ -105,7 +105,7 @@ func runCallOp(r *http.Request, op callOp, needsTo bool, tenants tenant.Store, t
 	if err != nil {
 		return callcontrol.Result{}, err
 	}
-	logging.Add(r.Context(), slog.String("account_sid", t.AccountSID), slog.String("call_sid", req.CallSID))
+	logging.Add(r.Context(), slog.String("call_sid", req.CallSID))
 	if tw == nil {
 		return callcontrol.Result{}, newError(kindUnavailable, "unavailable", "call control is not configured")
 	}
@@ -165,6 +165,8 @@ func authorizeCaller(r *http.Request, req callsRequest, tenants tenant.Store, no
 		}
 		accountSID = sub
 	}
+	// Well-formed (checked above), so safe to log, as /token logs it.
+	logging.Add(r.Context(), slog.String("account_sid", accountSID))
 	t, err := tenants.Lookup(r.Context(), accountSID)
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
