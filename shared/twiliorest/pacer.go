@@ -2,7 +2,7 @@ package twiliorest
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"sync"
 	"time"
 )
@@ -26,7 +26,7 @@ type Pacer struct {
 }
 
 // ErrPaced: the account's next free slot is past the request's deadline.
-var ErrPaced = fmt.Errorf("twilio: outbound call rate: no slot before the deadline")
+var ErrPaced = errors.New("twilio: outbound call rate: no slot before the deadline")
 
 // NewPacer paces perSecond calls per second per account (<= 0: nil, no
 // pacing), reading time from now.

@@ -1,12 +1,10 @@
 package voice
 
-import (
-	"strconv"
+import "bubble-twilio-voice/shared/twiml"
 
-	"bubble-twilio-voice/shared/twiml"
-)
-
-var settleLength = strconv.Itoa(SettleSeconds)
+// settleLength is SettleSeconds as the <Pause> attribute (a constant, so
+// no code runs at start; TestSettleLength keeps the two in step).
+const settleLength = "2"
 
 // AppendTwiML appends the decision as a TwiML document to dst and returns
 // the extended slice. Output is deterministic; <Dial> attributes come in the

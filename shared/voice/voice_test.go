@@ -2,6 +2,7 @@ package voice_test
 
 import (
 	"encoding/xml"
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -551,5 +552,13 @@ func BenchmarkIncoming(b *testing.B) {
 	buf := make([]byte, 0, 1024)
 	for b.Loop() {
 		buf = rules.Incoming(c, tn).AppendTwiML(buf[:0])
+	}
+}
+
+func TestSettleLength(t *testing.T) {
+	d := voice.Decision{Kind: voice.KindHangup, Settle: true}
+	want := fmt.Sprintf(`<Pause length="%d"/><Hangup/>`, voice.SettleSeconds)
+	if got := string(d.AppendTwiML(nil)); !strings.Contains(got, want) {
+		t.Errorf("TwiML %s; want %s", got, want)
 	}
 }
