@@ -102,7 +102,6 @@ const (
 	CodeNotAnswered       = "call_not_answered"     // nobody has answered yet: nothing to hold
 	CodeNotAllowed        = "not_allowed"           // the tenant's outbound rules refuse the target (Reason)
 	CodeInvalidTo         = "invalid_to"            // to is missing or names nobody
-	CodeNotHeld           = "not_held"              // resume of a call that is not held
 	CodeNoTransfer        = "no_transfer"           // complete/cancel with no warm transfer under way
 	CodeTransferNotJoined = "transfer_not_answered" // complete before the target answered
 	CodeNotInCall         = "not_in_call"           // remove of someone not on the call

@@ -215,7 +215,7 @@ func callError(err error) error {
 	case callcontrol.CodeCallNotFound:
 		k = kindNotFound
 	case callcontrol.CodeCallEnded, callcontrol.CodeNotAnswered, callcontrol.CodeNoTransfer,
-		callcontrol.CodeTransferNotJoined, callcontrol.CodeNotInCall, callcontrol.CodeNotHeld:
+		callcontrol.CodeTransferNotJoined, callcontrol.CodeNotInCall:
 		k = kindConflict
 	case callcontrol.CodeTwilio:
 		k = kindBadGateway
