@@ -62,7 +62,6 @@ var handlers = map[string]func(httpapi.Deps) http.Handler{
 	"voice":    httpapi.Voice,
 	"incoming": httpapi.Incoming,
 	"events":   httpapi.Events,
-	"deliver":  httpapi.Deliver,
 	"calls":    httpapi.Calls,
 }
 
