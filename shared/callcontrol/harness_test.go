@@ -136,6 +136,13 @@ func (w *world) req(callSID string) Request {
 		HoldMusicURL: "https://example.com/hold.mp3"}
 }
 
+// ask runs op as alice on her leg sid, with to and mode.
+func (w *world) ask(op func(context.Context, API, Request) (Result, error), sid, to, mode string) (Result, error) {
+	r := w.req(sid)
+	r.To, r.Mode = to, mode
+	return op(ctx, w.api, r)
+}
+
 func (w *world) call(sid string) twilio.Call {
 	w.t.Helper()
 	c, ok := w.tw.Call(w.sub.SID, sid)

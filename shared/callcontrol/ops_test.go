@@ -106,9 +106,7 @@ func TestColdTransferIncomingToClient(t *testing.T) {
 	w := newWorld(t)
 	caller, browser := w.incoming()
 	w.tw.ResetCalls()
-	r := w.req(browser.SID)
-	r.To = "bob"
-	res, err := w.ctl.Transfer(ctx, w.api, r)
+	res, err := w.ask(w.ctl.Transfer, browser.SID, "bob", "")
 	must(t, err)
 	t.Logf("cold transfer of a bridged call: %d REST calls %v", total(w.restCalls()), w.restCalls())
 	if res.State != StateTransferred || res.TransferredTo != "client:bob" {
@@ -138,9 +136,7 @@ func TestColdTransferIncomingToClient(t *testing.T) {
 func TestColdTransferToRouteRingsItsBrowsers(t *testing.T) {
 	w := newWorld(t)
 	caller, browser := w.incoming()
-	r := w.req(browser.SID)
-	r.To = "sales"
-	res, err := w.ctl.Transfer(ctx, w.api, r)
+	res, err := w.ask(w.ctl.Transfer, browser.SID, "sales", "")
 	must(t, err)
 	c := w.call(caller.SID)
 	if res.TransferredTo != salesNumber || !strings.Contains(c.TwiML, "<Client>carol</Client>") ||
@@ -153,9 +149,7 @@ func TestColdTransferOutgoingToNumber(t *testing.T) {
 	w := newWorld(t)
 	browser, callee := w.outgoing()
 	w.tw.ResetCalls()
-	r := w.req(browser.SID)
-	r.To = "(415) 555-0199"
-	res, err := w.ctl.Transfer(ctx, w.api, r)
+	res, err := w.ask(w.ctl.Transfer, browser.SID, "(415) 555-0199", "")
 	must(t, err)
 	t.Logf("cold transfer of a placed call: %d REST calls %v", total(w.restCalls()), w.restCalls())
 	c := w.call(callee.SID)
@@ -233,9 +227,7 @@ func TestWarmTransferComplete(t *testing.T) {
 	w := newWorld(t)
 	caller, browser := w.incoming()
 	w.tw.ResetCalls()
-	r := w.req(browser.SID)
-	r.To, r.Mode = "client:bob", ModeWarm
-	res, err := w.ctl.Transfer(ctx, w.api, r)
+	res, err := w.ask(w.ctl.Transfer, browser.SID, "client:bob", ModeWarm)
 	must(t, err)
 	t.Logf("warm transfer of a bridged call: %d REST calls %v", total(w.restCalls()), w.restCalls())
 	if res.State != StateTransferring {
@@ -268,9 +260,7 @@ func TestWarmTransferComplete(t *testing.T) {
 func TestWarmTransferCancel(t *testing.T) {
 	w := newWorld(t)
 	caller, browser := w.incoming()
-	r := w.req(browser.SID)
-	r.To, r.Mode = "+14155550199", ModeWarm
-	_, err := w.ctl.Transfer(ctx, w.api, r)
+	_, err := w.ask(w.ctl.Transfer, browser.SID, "+14155550199", ModeWarm)
 	must(t, err)
 	target, _ := participant(w.hub(caller.SID), LabelTransfer)
 	w.tw.ResetCalls()
@@ -292,9 +282,7 @@ func TestWarmTransferCancel(t *testing.T) {
 func TestWarmTransferAskerHangsUpWhileTargetRings(t *testing.T) {
 	w := newWorld(t)
 	caller, browser := w.incoming()
-	r := w.req(browser.SID)
-	r.To, r.Mode = "bob", ModeWarm
-	_, err := w.ctl.Transfer(ctx, w.api, r)
+	_, err := w.ask(w.ctl.Transfer, browser.SID, "bob", ModeWarm)
 	must(t, err)
 	target, _ := participant(w.hub(caller.SID), LabelTransfer)
 	w.tw.Hangup(w.sub.SID, browser.SID)
@@ -390,9 +378,7 @@ func TestReloadedPageResumesHeldCall(t *testing.T) {
 func TestTransferTargetCanHoldAfterComplete(t *testing.T) {
 	w := newWorld(t)
 	caller, browser := w.incoming()
-	r := w.req(browser.SID)
-	r.To, r.Mode = "bob", ModeWarm
-	_, err := w.ctl.Transfer(ctx, w.api, r)
+	_, err := w.ask(w.ctl.Transfer, browser.SID, "bob", ModeWarm)
 	must(t, err)
 	target, _ := participant(w.hub(caller.SID), LabelTransfer)
 	w.tw.Answer(w.sub.SID, target.CallSID)
@@ -418,9 +404,7 @@ func TestAddAndRemove(t *testing.T) {
 	w := newWorld(t)
 	caller, browser := w.incoming()
 	w.tw.ResetCalls()
-	r := w.req(browser.SID)
-	r.To = "+14155550199"
-	res, err := w.ctl.Add(ctx, w.api, r)
+	res, err := w.ask(w.ctl.Add, browser.SID, "+14155550199", "")
 	must(t, err)
 	t.Logf("add to a bridged call: %d REST calls %v", total(w.restCalls()), w.restCalls())
 	hub := w.hub(caller.SID)
@@ -430,13 +414,13 @@ func TestAddAndRemove(t *testing.T) {
 	}
 	w.tw.Answer(w.sub.SID, added.CallSID)
 	w.tw.ResetCalls()
-	_, err = w.ctl.Remove(ctx, w.api, r)
+	_, err = w.ask(w.ctl.Remove, browser.SID, "+14155550199", "")
 	must(t, err)
 	t.Logf("remove: %d REST calls %v", total(w.restCalls()), w.restCalls())
 	if c := w.call(added.CallSID); c.Status != "completed" || len(w.hub(caller.SID).Participants) != 2 {
 		t.Errorf("after remove: added call %s, hub %+v", c.Status, w.hub(caller.SID))
 	}
-	if _, err := w.ctl.Remove(ctx, w.api, r); codeOf(err) != CodeNotInCall {
+	if _, err := w.ask(w.ctl.Remove, browser.SID, "+14155550199", ""); codeOf(err) != CodeNotInCall {
 		t.Errorf("second remove = %v; want %s", err, CodeNotInCall)
 	}
 }

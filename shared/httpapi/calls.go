@@ -341,25 +341,6 @@ func handleConferenceEvents(tw *twiliorest.Client, publicBase string, log *slog.
 	})
 }
 
-// withCallsCORS lets the allowed browser origins call the call-control
-// routes (the softphone page calls them with its access token) and
-// answers their preflight.
-func withCallsCORS(allowed []string) func(http.Handler) http.Handler {
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			cors(w, r, allowed)
-			if r.Method == http.MethodOptions {
-				w.Header().Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-				w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
-				w.Header().Set("Access-Control-Max-Age", "600")
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
-}
-
 // callErrorKind names a call-control failure for a log line: its code and
 // Twilio's error code, never Twilio's message or a URL.
 func callErrorKind(err error) string {

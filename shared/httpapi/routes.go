@@ -65,9 +65,9 @@ type Deps struct {
 	// base path is routed without it. Otherwise the URL is rebuilt from the
 	// request (see signedURL).
 	PublicBaseURL string
-	// CORSAllowedOrigins are browser origins allowed to call /token; "*"
-	// allows any. Empty: no CORS headers (server-to-server, as Bubble's API
-	// Connector calls it).
+	// CORSAllowedOrigins are browser origins allowed to call /token and
+	// the call-control routes; "*" allows any. Empty: no CORS headers
+	// (server-to-server, as Bubble's API Connector calls it).
 	CORSAllowedOrigins []string
 	// Limiter caps tokens per tenant and identity; nil allows all.
 	Limiter *ratelimit.Limiter
@@ -119,7 +119,7 @@ func (d Deps) routes(mounts ...func(*router, Deps)) http.Handler {
 
 func mountToken(mux *router, d Deps) {
 	issue := issuer(d.Limiter, d.Now, d.Metrics)
-	mux.Handle(PathToken, withCORS(d.CORSAllowedOrigins)(handleToken(d.Store, issue, d.Log)))
+	mux.Handle(PathToken, withCORS(d.CORSAllowedOrigins, "GET, POST, OPTIONS")(handleToken(d.Store, issue, d.Log)))
 }
 
 func mountVoice(mux *router, d Deps) {
@@ -140,7 +140,7 @@ func mountCalls(mux *router, d Deps) {
 	ctl := &callcontrol.Controller{Rules: voice.Rules{Numbers: d.Numbers}}
 	tw := d.Calls.client(d.Now)
 	op := func(f callOp, needsTo bool) http.Handler {
-		return withCallsCORS(d.CORSAllowedOrigins)(handleCallOp(f, needsTo, d.Store, tw, d.PublicBaseURL, d.Now, d.Log))
+		return withCORS(d.CORSAllowedOrigins, "POST, OPTIONS")(handleCallOp(f, needsTo, d.Store, tw, d.PublicBaseURL, d.Now, d.Log))
 	}
 	mux.Handle(PathCallsHold, op(ctl.Hold, false))
 	mux.Handle(PathCallsResume, op(ctl.Resume, false))
