@@ -77,7 +77,6 @@ type leg struct {
 	action  string   // action URL of the <Dial> it runs, resolved
 	peer    string   // the other leg of its <Dial> bridge
 	ringing []string // legs its <Dial> rings
-	conf    *conference
 }
 
 type conference struct {
@@ -304,7 +303,7 @@ func (a *account) activeConference(nameOrSID string) *conference {
 // leave takes c out of what it is doing (a <Dial> bridge, the legs it
 // rings, a conference) because it was redirected or ended, with Twilio's
 // consequences for the other legs. The caller holds mu.
-func (s *Server) leave(a *account, c *Call, redirected bool) {
+func (s *Server) leave(a *account, c *Call) {
 	l := a.leg(c.SID)
 	l.rest = nil
 	c.Paused = false
@@ -337,7 +336,6 @@ func (s *Server) leave(a *account, c *Call, redirected bool) {
 		s.removeParticipant(a, conf, p)
 	}
 	c.Conference = ""
-	_ = redirected
 }
 
 // dialEnded: parent's <Dial> ended with status; it requests its action URL
@@ -371,7 +369,7 @@ func dialForm(a *account, c *Call, status, dialSID string) url.Values {
 
 // end ends c with status, then what it was doing.
 func (s *Server) end(a *account, c *Call, status string) {
-	s.leave(a, c, false)
+	s.leave(a, c)
 	c.Status = status
 }
 
@@ -573,13 +571,13 @@ func (s *Server) updateCall(req *request, a *account, c *Call) (int, any) {
 		if c.Status != "in-progress" {
 			return http.StatusBadRequest, twilioError(http.StatusBadRequest, 21220, "Call is not in-progress. Cannot redirect.")
 		}
-		s.leave(a, c, true)
+		s.leave(a, c)
 		s.apply(a, c, twiml, "")
 	case u != "":
 		if c.Status != "in-progress" {
 			return http.StatusBadRequest, twilioError(http.StatusBadRequest, 21220, "Call is not in-progress. Cannot redirect.")
 		}
-		s.leave(a, c, true)
+		s.leave(a, c)
 		s.redirect(a, c, u)
 	}
 	return http.StatusOK, callJSON(a.SID, c)
