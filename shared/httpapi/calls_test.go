@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/token"
 	"bubble-twilio-voice/shared/twiliorest"
+	"bubble-twilio-voice/shared/twiliosig"
 	"bubble-twilio-voice/test/fake/twilio"
 	"bubble-twilio-voice/test/kit"
 )
@@ -24,11 +26,12 @@ import (
 // listener, so the Twilio fake's webhooks (a <Dial> action, the hub's
 // status callback) reach the real handlers, signed.
 type callsWorld struct {
-	tw   *twilio.Server
-	sub  twilio.Account
-	ten  *tenant.Tenant
-	srv  *httptest.Server
-	logs kit.LogBuffer
+	tw     *twilio.Server
+	sub    twilio.Account
+	ten    *tenant.Tenant
+	srv    *httptest.Server
+	logs   kit.LogBuffer
+	queued *recordingQueue // the call events queued
 }
 
 const callsBearer = "calls-bearer-key-0123456789"
@@ -49,6 +52,7 @@ func newCallsWorldPaced(tb testing.TB, pacer *twiliorest.Pacer) *callsWorld {
 		"account_sid": %q, "auth_token": %q, "api_key_sid": %q, "api_key_secret": %q,
 		"twiml_app_sid": "AP00000000000000000000000000000000", "caller_id": "+14155550100",
 		"token_api_keys": [%q], "hold_music_url": "https://example.com/hold.mp3",
+		"events": {"url": "https://app.example.com/events"},
 		"incoming": {"numbers": {"+14155550100": {"clients": ["alice", "bob"], "no_answer": {"action": "voicemail"}}}}}`,
 		w.sub.SID, w.sub.AuthToken, key.SID, key.Secret, callsBearer)))
 	if err != nil {
@@ -58,6 +62,7 @@ func newCallsWorldPaced(tb testing.TB, pacer *twiliorest.Pacer) *callsWorld {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	w.queued = &recordingQueue{}
 	var handler http.Handler
 	w.srv = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { handler.ServeHTTP(rw, r) }))
 	tb.Cleanup(w.srv.Close)
@@ -68,6 +73,7 @@ func newCallsWorldPaced(tb testing.TB, pacer *twiliorest.Pacer) *callsWorld {
 		Log:           logging.New(&w.logs, "debug"),
 		Now:           time.Now,
 		Calls:         httpapi.CallsDeps{Twilio: client},
+		Events:        httpapi.EventDeps{Queue: w.queued},
 	})
 	return w
 }
@@ -188,5 +194,55 @@ func TestCallsAuth(t *testing.T) {
 				t.Errorf("a refused request wrote %d times to Twilio", w.tw.Writes())
 			}
 		})
+	}
+}
+
+// The hub's status callback reaches the real handlers signed, and keeps a
+// held caller whose browser left from waiting forever: parked on the hold
+// music, then resumable with the old call_sid, the browser called back in.
+func TestCallsParkAndResumeEndToEnd(t *testing.T) {
+	w := newCallsWorld(t)
+	caller, browser := w.incoming()
+	tok := w.accessToken(t, "alice")
+	body := fmt.Sprintf(`{"call_sid":%q}`, browser.SID)
+	if st, m := w.post(t, httpapi.PathCallsHold, tok, body); st != 200 {
+		t.Fatalf("hold = %d %v", st, m)
+	}
+	w.tw.Hangup(w.sub.SID, browser.SID) // the page reloads
+	c, _ := w.tw.Call(w.sub.SID, caller.SID)
+	if !c.Paused || !strings.Contains(c.TwiML, `<Play loop="2">https://example.com/hold.mp3</Play>`) {
+		t.Fatalf("caller %+v; want it parked on the tenant's music", c)
+	}
+	st, m := w.post(t, httpapi.PathCallsResume, tok, body)
+	conf := w.tw.Conferences(w.sub.SID)
+	last := conf[len(conf)-1]
+	if st != 200 || m["state"] != "active" || last.Status == "completed" || len(last.Participants) != 2 ||
+		last.Participants[1].Label != "client-alice" || last.Participants[1].Status != "ringing" {
+		t.Fatalf("resume = %d %v; hub %+v", st, m, last)
+	}
+}
+
+// A transferred call's call.completed carries transferred_to: the transfer
+// set its status callback URL, which Twilio signs and posts.
+func TestCallsTransferredToReachesTheEvent(t *testing.T) {
+	w := newCallsWorld(t)
+	caller, browser := w.incoming()
+	if st, m := w.post(t, httpapi.PathCallsTransfer, w.accessToken(t, "alice"), fmt.Sprintf(`{"call_sid":%q,"to":"(415) 555-0199"}`, browser.SID)); st != 200 {
+		t.Fatalf("transfer = %d %v", st, m)
+	}
+	c, _ := w.tw.Call(w.sub.SID, caller.SID)
+	form := url.Values{"AccountSid": {w.sub.SID}, "CallSid": {caller.SID}, "From": {caller.From}, "To": {caller.To},
+		"CallStatus": {"completed"}, "CallDuration": {"61"}}
+	req, _ := http.NewRequest(http.MethodPost, c.StatusCallback, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set(twiliosig.Header, twiliosig.Sign(c.StatusCallback, form, w.sub.AuthToken))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	q := queuedEvents(t, w.queued)
+	if resp.StatusCode != 204 || len(q) != 1 || q[0].Event.Type != "call.completed" || q[0].Event.TransferredTo != "+14155550199" {
+		t.Fatalf("status callback %d; queued %+v", resp.StatusCode, q)
 	}
 }
