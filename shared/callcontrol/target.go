@@ -162,7 +162,7 @@ func sayAndHangup(msg string) string {
 // DefaultHoldMusic is played to a parked caller when the tenant has no
 // hold_music_url: a track of Twilio's own hold music collection (the one
 // its default conference wait music plays from).
-const DefaultHoldMusic = "http://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
+const DefaultHoldMusic = "https://com.twilio.music.classical.s3.amazonaws.com/BusyStrings.mp3"
 
 // ParkLoops is how many times a parked caller hears the hold music before
 // going on to its no-answer step.
