@@ -103,6 +103,7 @@ const (
 	CodeNotAllowed        = "not_allowed"           // the tenant's outbound rules refuse the target (Reason)
 	CodeInvalidTo         = "invalid_to"            // to is missing or names nobody
 	CodeNoTransfer        = "no_transfer"           // complete/cancel with no warm transfer under way
+	CodeTransferUnderWay  = "transfer_in_progress"  // a second transfer or add while a warm transfer is under way
 	CodeTransferNotJoined = "transfer_not_answered" // complete before the target answered
 	CodeNotInCall         = "not_in_call"           // remove of someone not on the call
 	CodeTwilio            = "twilio_error"          // Twilio refused or failed

@@ -240,7 +240,7 @@ func (ctl *Controller) dialTarget(ctx context.Context, api API, c *call, r Reque
 func (ctl *Controller) warm(ctx context.Context, api API, c *call, r Request, tg target) (Result, error) {
 	if c.hubbed {
 		if _, busy := c.participant(LabelTransfer); busy {
-			return Result{}, fail(CodeNoTransfer, "a transfer is already under way: complete or cancel it first")
+			return Result{}, fail(CodeTransferUnderWay, "a transfer is already under way: complete or cancel it first")
 		}
 	}
 	if err := ctl.enter(ctx, api, c, r); err != nil {

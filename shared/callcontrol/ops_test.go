@@ -241,6 +241,9 @@ func TestWarmTransferComplete(t *testing.T) {
 	if c := w.call(target.CallSID); c.To != "client:bob" || c.From != callerPhone {
 		t.Errorf("target call %+v; want bob rung with the caller's number", c)
 	}
+	if _, err := w.ask(w.ctl.Transfer, browser.SID, "+14155550199", ModeWarm); codeOf(err) != CodeTransferUnderWay {
+		t.Errorf("a second warm transfer = %v; want %s", err, CodeTransferUnderWay)
+	}
 	if _, err := w.ctl.CompleteTransfer(ctx, w.api, w.req(browser.SID)); codeOf(err) != CodeTransferNotJoined {
 		t.Errorf("complete before bob answered = %v; want %s", err, CodeTransferNotJoined)
 	}

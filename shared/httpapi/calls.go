@@ -214,7 +214,7 @@ func callError(err error) error {
 		k = kindForbidden
 	case callcontrol.CodeCallNotFound:
 		k = kindNotFound
-	case callcontrol.CodeCallEnded, callcontrol.CodeNotAnswered, callcontrol.CodeNoTransfer,
+	case callcontrol.CodeCallEnded, callcontrol.CodeNotAnswered, callcontrol.CodeNoTransfer, callcontrol.CodeTransferUnderWay,
 		callcontrol.CodeTransferNotJoined, callcontrol.CodeNotInCall:
 		k = kindConflict
 	case callcontrol.CodeTwilio:
