@@ -45,12 +45,15 @@ type world struct {
 	hooks        []string // webhook paths called, in order
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newPacedWorld(t, nil) }
+
+// newPacedWorld's REST client paces outbound calls with pacer (nil: none).
+func newPacedWorld(t *testing.T, pacer *twiliorest.Pacer) *world {
 	t.Helper()
 	w := &world{t: t, tw: twilio.Start(t), dialComplete: settleTwiML}
 	w.sub = w.tw.AddSubaccount("Acme")
 	key := w.tw.AddKey(w.sub.SID, "voice", false)
-	client, err := twiliorest.New(w.tw.URL(), nil, nil)
+	client, err := twiliorest.New(w.tw.URL(), nil, pacer)
 	if err != nil {
 		t.Fatal(err)
 	}

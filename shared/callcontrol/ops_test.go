@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliorest"
@@ -440,5 +441,29 @@ func TestTransferToRouteIgnoresHours(t *testing.T) {
 	tg, err := w.ctl.resolve(closed, "alice", "night")
 	if err != nil || tg.kind != targetRoute || tg.dec.Kind != voice.KindDial || tg.dec.Clients[0] != "carol" {
 		t.Errorf("resolve = %+v, %v; want carol rung", tg, err)
+	}
+}
+
+// Twilio places one outbound call per second per account: a warm transfer
+// and an add asked together both go through, the second queued for its
+// slot rather than refused (the fake refuses a second call within the
+// second with 429).
+func TestOutboundCallsQueueForTheRate(t *testing.T) {
+	w := newPacedWorld(t, twiliorest.NewPacer(twiliorest.DefaultCallsPerSecond, time.Now))
+	caller, browser := w.incoming()
+	w.tw.ResetCalls()
+	start := time.Now()
+	_, err := w.ask(w.ctl.Transfer, browser.SID, "bob", ModeWarm)
+	must(t, err)
+	_, err = w.ask(w.ctl.Add, browser.SID, "+14155550199", "")
+	must(t, err)
+	if n := w.tw.Calls(twilio.RouteCreateParticipant); n != 2 {
+		t.Errorf("%d Participants creates sent; want 2, none refused", n)
+	}
+	if len(w.hub(caller.SID).Participants) != 4 {
+		t.Errorf("hub %+v; want the caller, alice, bob and the added number", w.hub(caller.SID))
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("the second outbound call went out %v after the first; want it a second later", d)
 	}
 }
