@@ -37,13 +37,14 @@ type Client struct {
 	pacer *Pacer
 }
 
-// New returns a client for the API at base (scheme and host, e.g.
-// "https://api.twilio.com"; tests give a fake's URL). hc nil uses a client
+// New returns a client for the API at base (scheme and host: config's
+// TWILIO_API_BASE_URL, whose default is recordings.DefaultTwilioAPIBase;
+// tests give a fake's URL). hc nil uses a client
 // with a 10 s timeout; pacer nil paces nothing.
 func New(base string, hc *http.Client, pacer *Pacer) (*Client, error) {
 	u, err := url.Parse(strings.TrimRight(base, "/"))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil || u.Path != "" || u.RawQuery != "" {
-		return nil, fmt.Errorf("twilio API base %q must be a scheme and host such as https://api.twilio.com", base)
+		return nil, fmt.Errorf("twilio API base %q must be a scheme and a host, nothing more", base)
 	}
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
