@@ -131,14 +131,15 @@ func (e *Error) Unwrap() error { return e.Err }
 func fail(code, message string) error { return &Error{Code: code, Message: message} }
 
 // twilioFailed wraps a REST failure: a call that ended under us is
-// call_ended, the pacer's refusal rate_limited, anything else twilio_error.
+// call_ended, the pacer's refusal or Twilio's 429 past the deadline
+// rate_limited, anything else twilio_error.
 func twilioFailed(step string, err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case twiliorest.IsCallEnded(err):
 		return &Error{Code: CodeCallEnded, Message: "the call has ended", Err: err}
-	case errors.Is(err, twiliorest.ErrPaced):
+	case errors.Is(err, twiliorest.ErrPaced), twiliorest.IsTooManyRequests(err):
 		return &Error{Code: CodeBusy, Message: "too many calls are being placed for this account; try again in a few seconds", Err: err}
 	}
 	var ce *Error

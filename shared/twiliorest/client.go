@@ -95,6 +95,13 @@ func IsNotFound(err error) bool {
 	return errors.As(err, &e) && e.Status == http.StatusNotFound
 }
 
+// IsTooManyRequests reports whether err is Twilio's 429, still there when
+// the request's deadline left no time to send it again.
+func IsTooManyRequests(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusTooManyRequests
+}
+
 // IsCallEnded reports whether err says the call is no longer in progress.
 func IsCallEnded(err error) bool {
 	var e *Error

@@ -176,3 +176,19 @@ func TestPacerRespectsTheDeadline(t *testing.T) {
 		t.Errorf("nil pacer: %v", err)
 	}
 }
+
+// A 429 that outlasts the request's deadline comes back as Twilio's error.
+func TestTooManyRequestsPastTheDeadline(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusTooManyRequests)
+		_, _ = w.Write([]byte(`{"code":20429,"message":"Too Many Requests","status":429}`))
+	}))
+	defer srv.Close()
+	c, _ := New(srv.URL, nil, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := c.For(Credentials{AccountSID: "AC1", Username: "SK1", Password: "x"}).FetchCall(ctx, "CA1")
+	if !IsTooManyRequests(err) {
+		t.Errorf("err = %v; want Twilio's 429", err)
+	}
+}
