@@ -3,6 +3,7 @@ package twiliorest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -83,14 +84,20 @@ func TestCallsAgainstTheFake(t *testing.T) {
 	}
 }
 
-func TestErrorsKeepSecretsOut(t *testing.T) {
+// failing is an API that answers every request with status and Twilio's
+// error code, and a client of it with a secret password.
+func failing(t *testing.T, status, code int) (*httptest.Server, *Account) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = w.Write([]byte(`{"code":20003,"message":"Authenticate","status":401}`))
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, `{"code":%d,"message":"%s","status":%d}`, code, http.StatusText(status), status)
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	c, _ := New(srv.URL, nil, nil)
-	api := c.For(Credentials{AccountSID: "AC1", Username: "SKsecretuser", Password: "topsecret"})
+	return srv, c.For(Credentials{AccountSID: "AC1", Username: "SKsecretuser", Password: "topsecret"})
+}
+
+func TestErrorsKeepSecretsOut(t *testing.T) {
+	srv, api := failing(t, http.StatusUnauthorized, 20003)
 	_, err := api.FetchCall(context.Background(), "CA1")
 	var e *Error
 	if !errors.As(err, &e) || e.Status != 401 || e.Code != 20003 {
@@ -179,15 +186,10 @@ func TestPacerRespectsTheDeadline(t *testing.T) {
 
 // A 429 that outlasts the request's deadline comes back as Twilio's error.
 func TestTooManyRequestsPastTheDeadline(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.WriteHeader(http.StatusTooManyRequests)
-		_, _ = w.Write([]byte(`{"code":20429,"message":"Too Many Requests","status":429}`))
-	}))
-	defer srv.Close()
-	c, _ := New(srv.URL, nil, nil)
+	_, api := failing(t, http.StatusTooManyRequests, 20429)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	_, err := c.For(Credentials{AccountSID: "AC1", Username: "SK1", Password: "x"}).FetchCall(ctx, "CA1")
+	_, err := api.FetchCall(ctx, "CA1")
 	if !IsTooManyRequests(err) {
 		t.Errorf("err = %v; want Twilio's 429", err)
 	}
