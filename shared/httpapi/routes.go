@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"bubble-twilio-voice/shared/callcontrol"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/ratelimit"
@@ -45,6 +46,16 @@ const (
 	// PathTranscripts + AccountSid + "/" + RecordingSid is a transcript
 	// link: the full text of a transcript too long for its event.
 	PathTranscripts = routes.Transcripts
+	// Call control (calls.go): the browser's hold, transfer and add, and
+	// the hub's status callback from Twilio.
+	PathCallsHold             = routes.CallsHold
+	PathCallsResume           = routes.CallsResume
+	PathCallsTransfer         = routes.CallsTransfer
+	PathCallsTransferComplete = routes.CallsTransferComplete
+	PathCallsTransferCancel   = routes.CallsTransferCancel
+	PathCallsAdd              = routes.CallsAdd
+	PathCallsRemove           = routes.CallsRemove
+	PathConferenceEvents      = routes.ConferenceStatus
 )
 
 // Deps is what the routes are built from. The zero values of Log, Metrics
@@ -61,9 +72,9 @@ type Deps struct {
 	// base path is routed without it. Otherwise the URL is rebuilt from the
 	// request (see signedURL).
 	PublicBaseURL string
-	// CORSAllowedOrigins are browser origins allowed to call /token; "*"
-	// allows any. Empty: no CORS headers (server-to-server, as Bubble's API
-	// Connector calls it).
+	// CORSAllowedOrigins are browser origins allowed to call /token and
+	// the call-control routes; "*" allows any. Empty: no CORS headers
+	// (server-to-server, as Bubble's API Connector calls it).
 	CORSAllowedOrigins []string
 	// Limiter caps tokens per tenant and identity; nil allows all.
 	Limiter *ratelimit.Limiter
@@ -75,6 +86,8 @@ type Deps struct {
 	// Events is what the call-event routes need; its zero value queues
 	// nothing (events.go).
 	Events EventDeps
+	// Calls is what the call-control routes need (calls.go).
+	Calls CallsDeps
 }
 
 // Token serves /token, the token function's only route.
@@ -93,9 +106,12 @@ func Incoming(d Deps) http.Handler { return d.routes(mountIncoming) }
 // recording links: the events function's routes.
 func Events(d Deps) http.Handler { return d.routes(mountEvents) }
 
+// Calls serves the call-control routes: the calls function's.
+func Calls(d Deps) http.Handler { return d.routes(mountCalls) }
+
 // All serves every route on one handler, as the dev server does.
 func All(d Deps) http.Handler {
-	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents)
+	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents, mountCalls)
 }
 
 // routes mounts a function's routes on one router behind the request log.
@@ -110,7 +126,7 @@ func (d Deps) routes(mounts ...func(*router, Deps)) http.Handler {
 
 func mountToken(mux *router, d Deps) {
 	issue := issuer(d.Limiter, d.Now, d.Metrics)
-	mux.Handle(PathToken, withCORS(d.CORSAllowedOrigins)(handleToken(d.Store, issue, d.Log)))
+	mux.Handle(PathToken, withCORS(d.CORSAllowedOrigins, "GET, POST, OPTIONS")(handleToken(d.Store, issue, d.Log)))
 }
 
 func mountVoice(mux *router, d Deps) {
@@ -127,6 +143,22 @@ func mountIncoming(mux *router, d Deps) {
 	mux.Handle(PathRecordingComplete, webhook(d.step("recording_complete", rules.RecordingComplete)))
 	mux.Handle(PathScreen, webhook(d.step("screen", rules.Screen)))
 	mux.Handle(PathScreenAnswer, webhook(d.step("screen_answer", rules.ScreenAnswer)))
+}
+
+func mountCalls(mux *router, d Deps) {
+	ctl := &callcontrol.Controller{Rules: voice.Rules{Numbers: d.Numbers}}
+	tw := d.Calls.client(d.Now)
+	op := func(f callOp, needsTo bool) http.Handler {
+		return withCORS(d.CORSAllowedOrigins, "POST, OPTIONS")(handleCallOp(f, needsTo, d.Store, tw, d.PublicBaseURL, d.Now, d.Log))
+	}
+	mux.Handle(PathCallsHold, op(ctl.Hold, false))
+	mux.Handle(PathCallsResume, op(ctl.Resume, false))
+	mux.Handle(PathCallsTransfer, op(ctl.Transfer, true))
+	mux.Handle(PathCallsTransferComplete, op(ctl.CompleteTransfer, false))
+	mux.Handle(PathCallsTransferCancel, op(ctl.CancelTransfer, false))
+	mux.Handle(PathCallsAdd, op(ctl.Add, true))
+	mux.Handle(PathCallsRemove, op(ctl.Remove, true))
+	mux.Handle(PathConferenceEvents, d.webhook()(handleConferenceEvents(tw, d.PublicBaseURL, d.Log)))
 }
 
 func mountEvents(mux *router, d Deps) {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"bubble-twilio-voice/shared/callcontrol"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
@@ -37,7 +38,9 @@ func handleStep(step string, decide func(voice.Call, *tenant.Tenant) voice.Decis
 				// Who a whisper announces: its URL's query, which Twilio
 				// signed (see voice.ScreenURL).
 				Parent: voice.Display{Caller: query.Get(voice.ParamCaller), Called: query.Get(voice.ParamCalled)},
-				Now:    now(),
+				// A transfer's route (call control), likewise.
+				Route: query.Get(callcontrol.QueryRoute),
+				Now:   now(),
 			}
 			logging.Add(ctx, slog.String("account_sid", t.AccountSID), slog.String("call_sid", c.CallSID))
 			dec = decide(c, t)

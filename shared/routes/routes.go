@@ -46,4 +46,16 @@ const (
 	// Transcripts is the prefix of a transcript link (the full text of a
 	// long transcript): Transcripts + AccountSid + "/" + RecordingSid.
 	Transcripts = "/transcripts/"
+
+	// Call control: what a browser (or Bubble) asks of a call it is on.
+	CallsHold             = "/calls/hold"
+	CallsResume           = "/calls/resume"
+	CallsTransfer         = "/calls/transfer"
+	CallsTransferComplete = "/calls/transfer/complete"
+	CallsTransferCancel   = "/calls/transfer/cancel"
+	CallsAdd              = "/calls/add"
+	CallsRemove           = "/calls/remove"
+	// ConferenceStatus is the status callback of a call's conference hub
+	// (call control); under /events with Twilio's other callbacks.
+	ConferenceStatus = "/events/conference-status"
 )

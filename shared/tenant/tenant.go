@@ -44,6 +44,10 @@ type Tenant struct {
 	// Transcribe, when set, transcribes the tenant's voicemails and recorded
 	// calls (events.go); off by default.
 	Transcribe *Transcribe `json:"transcribe,omitempty"`
+	// HoldMusicURL is what a caller on hold hears (call control): an https
+	// URL of an MP3 or WAV file (a parked caller hears it through <Play>).
+	// Empty: Twilio's default hold music.
+	HoldMusicURL string `json:"hold_music_url,omitempty"`
 }
 
 // Values of Tenant.Status.
@@ -252,6 +256,7 @@ const (
 	MaxMessageLength        = 1000
 	MaxOpenIntervals        = 50
 	MaxClosedDates          = 500
+	MaxHoldMusicURLLength   = 1000
 )
 
 // RouteFor returns the route for a called number: its own, else the default,

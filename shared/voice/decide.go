@@ -62,6 +62,7 @@ func (r Rules) Outgoing(c Call, t *tenant.Tenant) Decision {
 			CallerID: from,
 			Clients:  []string{id},
 			Record:   t.RecordCalls,
+			Settle:   true,
 		}
 	}
 	if r.emergencyNumber(to, t) {
@@ -84,6 +85,7 @@ func (r Rules) Outgoing(c Call, t *tenant.Tenant) Decision {
 		CallerID: callerID,
 		Number:   number,
 		Record:   t.RecordCalls,
+		Settle:   true,
 	}
 }
 
@@ -252,10 +254,11 @@ func (c Call) Answered() bool {
 }
 
 // DialComplete decides what follows a <Dial> of an incoming call (POST
-// /incoming/dial-complete). An answered call (Call.Answered) is over. Any
-// other outcome (no-answer; busy, which one browser's reject() makes of
-// the whole <Dial>; failed; canceled; a screened leg refused or left to a
-// voicemail; or a status Twilio adds later) goes on:
+// /incoming/dial-complete). An answered call (Call.Answered) is over,
+// after SettleSeconds (the browser's leg may be moving into a conference).
+// Any other outcome (no-answer; busy, which one browser's reject() makes
+// of the whole <Dial>; failed; canceled; a screened leg refused or left to
+// a voicemail; or a status Twilio adds later) goes on:
 //   - after the browsers (Leg LegClients) of a route with then_number: ring
 //     the backup phone, through the same policy as Outgoing, presenting the
 //     called number when the tenant may present it (else caller_id),
@@ -269,9 +272,16 @@ func (c Call) Answered() bool {
 // must not be nil.
 func (r Rules) DialComplete(c Call, t *tenant.Tenant) Decision {
 	if c.Answered() {
-		return Decision{Kind: KindHangup}
+		return Decision{Kind: KindHangup, Settle: true}
 	}
 	route := t.RouteFor(c.To)
+	line := c // whose route a screened phone's whisper announces
+	if c.Route != "" && t.Incoming != nil {
+		if r, ok := t.Incoming.Numbers[c.Route]; ok {
+			route = r // a transfer rang this route: its steps follow
+			line.To = c.Route
+		}
+	}
 	if route == nil { // the tenant record changed since the call came in
 		return refuse(ReasonNoRoute)
 	}
@@ -287,7 +297,7 @@ func (r Rules) DialComplete(c Call, t *tenant.Tenant) Decision {
 				Kind:      KindDial,
 				CallerID:  callerID,
 				Number:    number,
-				ScreenURL: screenURL(route, ScreenAction, c),
+				ScreenURL: screenURL(route, ScreenAction, line),
 				Timeout:   route.RingSeconds,
 				Action:    BackupCompleteAction,
 				Record:    t.RecordCalls,
@@ -295,7 +305,7 @@ func (r Rules) DialComplete(c Call, t *tenant.Tenant) Decision {
 		}
 		skipped = reason
 	}
-	d := r.step(route.NoAnswer, stepURLs{NoAnswerMessage, RecordingCompleteAction, ScreenAction}, c, route, t)
+	d := r.step(route.NoAnswer, stepURLs{NoAnswerMessage, RecordingCompleteAction, ScreenAction}, line, route, t)
 	if skipped != "" {
 		d.Reason = skipped // the earlier refusal; the step's own is the same policy
 	}
