@@ -29,7 +29,7 @@ var errScheduled = errf("InvalidRequestException", "You can't perform this opera
 var errNotFound = errf("ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 
 func (s *Server) getSecretValue(body []byte) (any, *apiError) {
-	var in struct{ SecretId string }
+	var in struct{ SecretId, VersionId, VersionStage string }
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
@@ -42,13 +42,14 @@ func (s *Server) getSecretValue(body []byte) (any, *apiError) {
 	if sec.deletion != nil {
 		return nil, errScheduled
 	}
-	if sec.value == nil {
-		return nil, errf("ResourceNotFoundException", "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT")
+	v, e := sec.versionFor(in.VersionId, in.VersionStage) // staging.go
+	if e != nil {
+		return nil, e
 	}
 	return struct {
 		ARN, Name, VersionId, SecretString string
 		VersionStages                      []string
-	}{sec.arn, in.SecretId, sec.versionID, *sec.value, []string{"AWSCURRENT"}}, nil
+	}{sec.arn, in.SecretId, v.id, v.value, slices.Clone(v.stages)}, nil
 }
 
 // versionOut is what CreateSecret and PutSecretValue answer.
