@@ -21,6 +21,7 @@ import (
 	_ "time/tzdata" // the functions' zone database, so routes' hours are checked here as there
 
 	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
+	"bubble-twilio-voice/shared/routes"
 	"bubble-twilio-voice/shared/tenant"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -200,7 +201,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.StringVar(&d.VoiceURL, "voice-url", "", "the TwiML App's Voice URL (instead of --stack)")
 		fs.StringVar(&d.IncomingURL, "incoming-url", "", "each number's Voice URL (instead of --stack)")
 		fs.StringVar(&d.TokenURL, "token-url", "", "the token URL, printed for Bubble (instead of --stack)")
-		fs.StringVar(&d.StatusCallbackURL, "status-callback-url", "", "status callback of the app and numbers (default: the base URL + "+provision.StatusCallbackPath+")")
+		fs.StringVar(&d.StatusCallbackURL, "status-callback-url", "", "status callback of the app and numbers (default: the base URL + "+routes.CallStatus+")")
 		fs.StringVar(&d.Label, "deployment", "", `names the TwiML App and keys "bubble-twilio-voice (LABEL ID)" (default: the stack name and region, else the Voice URL's host)`)
 		fs.StringVar(&d.FallbackURL, "voice-fallback-url", provision.DefaultFallbackURL, `VoiceFallbackUrl of the app and numbers ("none" for none)`)
 	}

@@ -9,11 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// LinkPath is the route of a recording link: LinkPath + AccountSid + "/" +
-// RecordingSid.
-const LinkPath = "/recordings/"
+	"bubble-twilio-voice/shared/routes"
+)
 
 // MinKeyLength is the shortest link key accepted.
 const MinKeyLength = 32
@@ -72,7 +70,7 @@ func (l *Links) URL(accountSID, recordingSID string, expires time.Time) string {
 	}
 	exp := strconv.FormatInt(expires.Unix(), 10)
 	q := url.Values{"expires": {exp}, "sig": {sign(key, accountSID, recordingSID, exp)}}
-	return l.base + LinkPath + accountSID + "/" + recordingSID + "?" + q.Encode()
+	return l.base + routes.Recordings + accountSID + "/" + recordingSID + "?" + q.Encode()
 }
 
 // Verify checks a link's expires and sig query values for the recording at

@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"bubble-twilio-voice/shared/awsenv"
 )
 
 // Secrets is the part of Secrets Manager provisioning uses. Values are the
@@ -50,12 +52,10 @@ type smSecrets struct{ c SecretsManagerAPI }
 
 func (s smSecrets) Get(ctx context.Context, name string) ([]byte, bool, error) {
 	out, err := s.c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
-	var nf *smtypes.ResourceNotFoundException
-	if errors.As(err, &nf) {
+	if awsenv.NotFound(err) {
 		return nil, false, nil
 	}
-	var ir *smtypes.InvalidRequestException
-	if errors.As(err, &ir) && strings.Contains(ir.ErrorMessage(), "marked for deletion") {
+	if awsenv.MarkedForDeletion(err) {
 		return nil, false, ErrScheduledForDeletion
 	}
 	if err != nil {

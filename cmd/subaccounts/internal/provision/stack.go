@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 
+	"bubble-twilio-voice/shared/routes"
 	"bubble-twilio-voice/shared/tenant"
 )
 
@@ -32,16 +33,13 @@ type Deployment struct {
 	FallbackURL string // VoiceFallbackUrl of the app and the numbers
 	// StatusCallbackURL receives call status events (POST) from the TwiML
 	// App and the numbers. Default: the deployment's base URL (VoiceURL
-	// without /voice) + StatusCallbackPath.
+	// without /voice) + routes.CallStatus.
 	StatusCallbackURL string
 	// SecretPrefix is where the deployment's functions read the tenant
 	// secrets, in Region (the stack's outputs of those names; empty when not
 	// known, e.g. from flags or an older stack). See CheckTarget.
 	SecretPrefix string
 }
-
-// StatusCallbackPath is the call-events route under a deployment's base URL.
-const StatusCallbackPath = "/events/call-status"
 
 // maxLabel keeps the names within Twilio's 64 characters for a
 // FriendlyName; the deployment's hash keeps truncated labels apart.
@@ -98,10 +96,10 @@ func (d *Deployment) Validate() error {
 		d.Label = u.Host
 	}
 	if d.StatusCallbackURL == "" {
-		if !strings.HasSuffix(d.VoiceURL, "/voice") {
-			return fmt.Errorf("cannot derive the status callback URL from the voice URL %q (it does not end in /voice): pass --status-callback-url", d.VoiceURL)
+		if !strings.HasSuffix(d.VoiceURL, routes.Voice) {
+			return fmt.Errorf("cannot derive the status callback URL from the voice URL %q (it does not end in %s): pass --status-callback-url", d.VoiceURL, routes.Voice)
 		}
-		d.StatusCallbackURL = d.base() + StatusCallbackPath
+		d.StatusCallbackURL = d.base() + routes.CallStatus
 	}
 	if !absoluteURL(d.StatusCallbackURL) {
 		return fmt.Errorf("the status callback URL %q must be an absolute https URL", d.StatusCallbackURL)
@@ -125,7 +123,7 @@ func endpoint(v string) string {
 }
 
 // servicePaths are the last path segments of this service's webhook routes.
-var servicePaths = []string{"/voice", "/incoming", StatusCallbackPath}
+var servicePaths = []string{routes.Voice, routes.Incoming, routes.CallStatus}
 
 // otherDeployment reports whether v is a route of this service (by its
 // path) at another deployment than d: set, not one of d's own URLs, and
