@@ -49,7 +49,8 @@ func (s *Server) getSecretValue(body []byte) (any, *apiError) {
 	return struct {
 		ARN, Name, VersionId, SecretString string
 		VersionStages                      []string
-	}{sec.arn, in.SecretId, v.id, v.value, slices.Clone(v.stages)}, nil
+		CreatedDate                        float64
+	}{sec.arn, in.SecretId, v.id, v.value, slices.Clone(v.stages), epoch(v.created)}, nil
 }
 
 // versionOut is what CreateSecret and PutSecretValue answer.

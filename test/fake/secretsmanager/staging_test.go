@@ -38,6 +38,9 @@ func TestStagingLabels(t *testing.T) {
 		if err != nil {
 			return "", nil, err
 		}
+		if out.CreatedDate == nil || out.CreatedDate.IsZero() {
+			t.Errorf("GetSecretValue(%q, %q) without CreatedDate", id, stage)
+		}
 		return aws.ToString(out.SecretString), out.VersionStages, nil
 	}
 
