@@ -101,14 +101,11 @@ func (a *attempt) run(ctx context.Context) queue.Result {
 	logging.Add(ctx, slog.String("account_sid", e.AccountSID), slog.String("call_sid", e.CallSID),
 		slog.String("event_id", e.ID), slog.String("type", e.Type))
 
-	t, err := d.Store.Lookup(ctx, e.AccountSID)
-	if errors.Is(err, tenant.ErrNotFound) {
-		// The events function knew the tenant when it queued the event, so
-		// this store's "not found" may be older than the tenant (a cached
-		// answer, or an index read before it was created): ask again,
-		// without what it remembers.
-		t, err = tenant.LookupFresh(ctx, d.Store, e.AccountSID)
-	}
+	// The events function knew the tenant when it queued the event, so a
+	// "not found" this store remembers may be older than the tenant (a new
+	// subaccount): look it up without it. A cached tenant costs nothing
+	// more; an unknown one one capped call.
+	t, err := tenant.LookupFresh(ctx, d.Store, e.AccountSID)
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
 		// Still unknown: retried on the schedule, each time with a fresh

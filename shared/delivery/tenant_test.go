@@ -25,9 +25,9 @@ const newAccount = "AC0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d"
 // (the real SecretsStore, on the Secrets Manager wire fake) looks the SID
 // up before its secret exists and caches "not found"; the secret is
 // written; the events function (which reads the secret fresh) queues a
-// call.completed; the deliver function's first attempt dropped it. Now that
-// attempt asks Secrets Manager again, without the cached "not found", and
-// delivers.
+// call.completed; the deliver function's first attempt dropped it. Now
+// every attempt looks the tenant up without a cached "not found", so the
+// first one delivers.
 func TestDeliverNewTenant(t *testing.T) {
 	rig := newDeliverRig(t, "disk")
 	rig.app.set(answer(200))
@@ -55,6 +55,13 @@ func TestDeliverNewTenant(t *testing.T) {
 	if n := sm.CallsFor("GetSecretValue", tenant.DefaultSecretPrefix+newAccount); n != 2 {
 		t.Errorf("%d reads of the tenant's secret, want 2 (one before create, one fresh; the second Lookup was answered from memory)", n)
 	}
+	// Cached now: later events cost no call.
+	if res := rig.deliver(completedMessage(newAccount), 1, 0); res.Kind != queue.Delivered {
+		t.Fatalf("second event: %+v", res)
+	}
+	if n := sm.CallsFor("GetSecretValue", tenant.DefaultSecretPrefix+newAccount); n != 2 {
+		t.Errorf("a cached tenant cost a call: %d reads", n)
+	}
 }
 
 // TestDeliverUnknownTenant follows an event whose tenant never appears (or
@@ -66,7 +73,10 @@ func TestDeliverUnknownTenant(t *testing.T) {
 	rig.app.set(answer(200))
 	fresh := 0
 	rig.deps.Store = refresher{
-		Store: tenant.StoreFunc(func(context.Context, string) (*tenant.Tenant, error) { return nil, tenant.ErrNotFound }),
+		Store: tenant.StoreFunc(func(context.Context, string) (*tenant.Tenant, error) {
+			t.Error("Lookup, which may answer a cached not found")
+			return nil, tenant.ErrNotFound
+		}),
 		fresh: func(context.Context, string) (*tenant.Tenant, error) { fresh++; return nil, tenant.ErrNotFound },
 	}
 	var emf kit.LogBuffer
