@@ -138,3 +138,19 @@ type refresher struct {
 func (r refresher) LookupFresh(ctx context.Context, sid string) (*tenant.Tenant, error) {
 	return r.fresh(ctx, sid)
 }
+
+// TestDeliverSuspendedTenant: a suspended tenant's events are delivered as
+// any other's, so its app learns how its calls ended.
+func TestDeliverSuspendedTenant(t *testing.T) {
+	rig := newDeliverRig(t, "disk")
+	rig.app.set(answer(200))
+	sus, err := tenant.Parse(fmt.Appendf(nil, tenantRecord, newAccount,
+		`,"status":"suspended","suspended_at":"2026-11-13T09:00:00Z","events":{"url":"`+rig.app.srv.URL+`/api/1.1/wf/call-event"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig.deps.Store = tenant.NewMemoryStore(sus)
+	if res := rig.deliver(completedMessage(newAccount), 1, 0); res.Kind != queue.Delivered || len(rig.app.events(t)) != 1 {
+		t.Fatalf("result %+v, %d posts", res, len(rig.app.events(t)))
+	}
+}
