@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,35 +12,29 @@ import (
 )
 
 // closeFlags are close's flags for the recording copies in the stack's
-// bucket.
+// bucket (its --stack is every writing command's).
 type closeFlags struct {
-	stack  string
 	bucket string
 	keep   bool
 }
 
 func (c *closeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.stack, "stack", "", "CloudFormation stack to read RecordingsBucketName from: the subaccount's recording copies there are deleted")
-	fs.StringVar(&c.bucket, "recordings-bucket", "", "the recordings bucket (instead of --stack)")
+	fs.StringVar(&c.bucket, "recordings-bucket", "", "the recordings bucket, whose copies of the subaccount's recordings are deleted (default: the --stack's RecordingsBucketName)")
 	fs.BoolVar(&c.keep, "keep-recordings", false, "keep the recording copies until the bucket's lifecycle rule deletes them (RecordingRetentionDays)")
 }
 
 // errNoRecordingsBucket: close must know what becomes of the recordings.
 var errNoRecordingsBucket = errors.New("close needs the stack, whose bucket holds the subaccount's recording copies: pass --stack NAME (or --recordings-bucket NAME) to delete them, or --keep-recordings to leave them to the bucket's lifecycle rule")
 
-// recordings sets o's bucket from the flags: --recordings-bucket, else the
-// stack's RecordingsBucketName output. Without either, only
+// recordings sets o's bucket: --recordings-bucket, else the stack's
+// RecordingsBucketName output (d, read for --stack). Without either, only
 // --keep-recordings lets close go on.
-func (c closeFlags) recordings(ctx context.Context, awsCfg aws.Config, o *provision.CloseOptions) error {
+func (c closeFlags) recordings(awsCfg aws.Config, d provision.Deployment, o *provision.CloseOptions) error {
 	o.KeepRecordings = c.keep
 	bucket := c.bucket
-	if bucket == "" && c.stack != "" {
-		outputs, err := stackOutputs(ctx, awsCfg, c.stack)
-		if err != nil {
-			return err
-		}
-		if bucket = outputs["RecordingsBucketName"]; bucket == "" {
-			return fmt.Errorf("stack %s has no RecordingsBucketName output (is it deployed from this repository's template.yaml?)", c.stack)
+	if bucket == "" && d.Stack != "" {
+		if bucket = d.RecordingsBucket; bucket == "" {
+			return fmt.Errorf("stack %s has no RecordingsBucketName output (is it deployed from this repository's template.yaml?): pass --recordings-bucket or --keep-recordings", d.Stack)
 		}
 	}
 	if bucket == "" {

@@ -436,7 +436,8 @@ func checkSAMPolicies(c cfn) error {
 			for _, p := range v.([]any) {
 				statements = append(statements, dig(p, "PolicyDocument", "Statement").([]any)...)
 			}
-			want := []string{fmt.Sprint(map[string]any{"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": secrets})}
+			want := []string{fmt.Sprint(map[string]any{"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": secrets,
+				"Condition": map[string]any{"StringEqualsIfExists": map[string]any{"aws:ResourceTag/bubble-twilio-voice:stack": "${AWS::StackName}"}}})}
 			want = append(want, callEventStatements[fn]...)
 			if keyArn != "" {
 				want = append(want, fmt.Sprint(map[string]any{"Action": "kms:Decrypt", "Effect": "Allow", "Resource": keyArn, "Condition": map[string]any{

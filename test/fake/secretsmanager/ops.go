@@ -28,21 +28,35 @@ var errScheduled = errf("InvalidRequestException", "You can't perform this opera
 
 var errNotFound = errf("ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 
+// withSecret runs f on the secret named id with mu held, or answers
+// errNotFound.
+func (s *Server) withSecret(id string, f func(*secret) (any, *apiError)) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.secrets[id]
+	if sec == nil {
+		return nil, errNotFound
+	}
+	return f(sec)
+}
+
 func (s *Server) getSecretValue(body []byte) (any, *apiError) {
 	var in struct{ SecretId, VersionId, VersionStage string }
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec := s.secrets[in.SecretId]
-	if sec == nil {
-		return nil, errNotFound
-	}
+	return s.withSecret(in.SecretId, func(sec *secret) (any, *apiError) {
+		return getValue(sec, in.SecretId, in.VersionId, in.VersionStage)
+	})
+}
+
+// getValue is GetSecretValue's answer for sec: the version with versionID
+// or stage, AWSCURRENT when neither is given (staging.go).
+func getValue(sec *secret, name, versionID, stage string) (any, *apiError) {
 	if sec.deletion != nil {
 		return nil, errScheduled
 	}
-	v, e := sec.versionFor(in.VersionId, in.VersionStage) // staging.go
+	v, e := sec.versionFor(versionID, stage)
 	if e != nil {
 		return nil, e
 	}
@@ -50,7 +64,7 @@ func (s *Server) getSecretValue(body []byte) (any, *apiError) {
 		ARN, Name, VersionId, SecretString string
 		VersionStages                      []string
 		CreatedDate                        float64
-	}{sec.arn, in.SecretId, v.id, v.value, slices.Clone(v.stages), epoch(v.created)}, nil
+	}{sec.arn, name, v.id, v.value, slices.Clone(v.stages), epoch(v.created)}, nil
 }
 
 // versionOut is what CreateSecret and PutSecretValue answer.
@@ -233,19 +247,18 @@ func (s *Server) describeSecret(body []byte) (any, *apiError) {
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec := s.secrets[in.SecretId]
-	if sec == nil {
-		return nil, errNotFound
-	}
+	return s.withSecret(in.SecretId, func(sec *secret) (any, *apiError) { return describe(sec, in.SecretId), nil })
+}
+
+// describe is DescribeSecret's answer for sec.
+func describe(sec *secret, name string) any {
 	out := struct {
 		ARN, Name          string
 		CreatedDate        float64
 		DeletedDate        *float64 `json:",omitempty"`
 		Tags               []tag    `json:",omitempty"`
 		VersionIdsToStages map[string][]string
-	}{ARN: sec.arn, Name: in.SecretId, CreatedDate: epoch(sec.created), Tags: slices.Clone(sec.tags), VersionIdsToStages: map[string][]string{}}
+	}{ARN: sec.arn, Name: name, CreatedDate: epoch(sec.created), Tags: slices.Clone(sec.tags), VersionIdsToStages: map[string][]string{}}
 	if sec.deletion != nil {
 		d := epoch(sec.deletedAt)
 		out.DeletedDate = &d
@@ -255,7 +268,7 @@ func (s *Server) describeSecret(body []byte) (any, *apiError) {
 			out.VersionIdsToStages[v.id] = slices.Clone(v.stages)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // tagResource adds tags to a secret (replacing the values of keys it has).
@@ -270,17 +283,13 @@ func (s *Server) tagResource(body []byte) (any, *apiError) {
 	if e := checkTags(in.Tags); e != nil {
 		return nil, e
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec := s.secrets[in.SecretId]
-	if sec == nil {
-		return nil, errNotFound
-	}
-	if sec.deletion != nil {
-		return nil, errScheduled
-	}
-	sec.setTags(in.Tags)
-	return struct{}{}, nil
+	return s.withSecret(in.SecretId, func(sec *secret) (any, *apiError) {
+		if sec.deletion != nil {
+			return nil, errScheduled
+		}
+		sec.setTags(in.Tags)
+		return struct{}{}, nil
+	})
 }
 
 // checkTags refuses what AWS refuses: an empty key, the reserved aws:
@@ -313,12 +322,13 @@ func (s *Server) listSecretVersionIds(body []byte) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec := s.secrets[in.SecretId]
-	if sec == nil {
-		return nil, errNotFound
-	}
+	return s.withSecret(in.SecretId, func(sec *secret) (any, *apiError) {
+		return versionIDs(sec, in.SecretId, in.IncludeDeprecated, start, max), nil
+	})
+}
+
+// versionIDs is a page of ListSecretVersionIds' answer for sec.
+func versionIDs(sec *secret, name string, deprecated bool, start, max int) any {
 	type entry struct {
 		VersionId     string
 		VersionStages []string `json:",omitempty"`
@@ -326,7 +336,7 @@ func (s *Server) listSecretVersionIds(body []byte) (any, *apiError) {
 	}
 	var all []entry
 	for _, v := range sec.versions {
-		if len(v.stages) > 0 || in.IncludeDeprecated {
+		if len(v.stages) > 0 || deprecated {
 			all = append(all, entry{v.id, slices.Clone(v.stages), epoch(v.created)})
 		}
 	}
@@ -334,12 +344,12 @@ func (s *Server) listSecretVersionIds(body []byte) (any, *apiError) {
 		ARN, Name string
 		Versions  []entry
 		NextToken string `json:",omitempty"`
-	}{ARN: sec.arn, Name: in.SecretId, Versions: []entry{}}
+	}{ARN: sec.arn, Name: name, Versions: []entry{}}
 	for i := start; i < len(all) && i < start+max; i++ {
 		out.Versions = append(out.Versions, all[i])
 	}
 	out.NextToken = nextToken(start, max, len(all))
-	return out, nil
+	return out
 }
 
 // epoch is a timestamp as awsJson sends it: seconds since 1970.

@@ -5,20 +5,22 @@
 // callers import it as fakesm.
 //
 // It serves the operations the repository calls: GetSecretValue
-// (shared/tenant, shared/provision), CreateSecret (with tags),
-// PutSecretValue, ListSecrets with a name filter, DeleteSecret with a
-// recovery window, DescribeSecret, TagResource and ListSecretVersionIds
-// (shared/provision). It models two unpleasant parts of the real service:
-// the quota of versions per secret (see VersionsPerSecret) and a ListSecrets
-// that does not show recent changes (SetListLag). It counts calls per
-// operation and injects faults (AWS errors, delays, malformed bodies,
-// dropped connections) so callers' failure handling is tested against the
-// SDK's real retry and deserialisation code.
+// (shared/tenant and the CLI's provision package), CreateSecret (with
+// tags), PutSecretValue, ListSecrets with a name filter, DeleteSecret with a
+// recovery window, DescribeSecret, TagResource and ListSecretVersionIds (the
+// CLI). It models two unpleasant parts of the real service: the quota of
+// versions per secret (see VersionsPerSecret) and a ListSecrets that does
+// not show recent changes (SetListLag). GetSecretValue reads a version by
+// staging label or id (staging.go). It counts calls per operation and
+// injects faults (AWS errors, delays, malformed bodies, dropped connections)
+// so callers' failure handling is tested against the SDK's real retry and
+// deserialisation code.
 package secretsmanager
 
 import (
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -141,6 +143,21 @@ func (s *Server) SetListLag(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.listLag = d
+}
+
+// SetTags seeds tags on name, as TagResource would (a test's way to make a
+// secret another stack's). It reports whether name exists.
+func (s *Server) SetTags(name string, tags map[string]string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.secrets[name]
+	if sec == nil {
+		return false
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		sec.setTags([]tag{{k, tags[k]}})
+	}
+	return true
 }
 
 // Tags returns the tags of name as a map (nil for no such secret).

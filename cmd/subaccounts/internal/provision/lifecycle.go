@@ -186,7 +186,8 @@ type CloseOptions struct {
 // (Twilio releases every number of a closed subaccount; the record goes),
 // and without o.Confirm == accountSID stops there with ErrNotConfirmed.
 // Then: Twilio's Status=closed, the tenant secret is deleted with a
-// recovery window, and the index is rebuilt without it, so the
+// recovery window, the recording copies in o.Recordings are deleted
+// (unless o.KeepRecordings), and the index is rebuilt without it, so the
 // deployment refuses the AccountSid. A rerun finishes what is left and
 // writes nothing once everything is done.
 func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptions) error {
@@ -200,11 +201,23 @@ func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptio
 	if err != nil {
 		return err
 	}
+	if err := p.checkIndexOwner(ctx); err != nil {
+		return err
+	}
 	name := p.secretName(accountSID)
 	_, found, err := p.secrets.Get(ctx, name)
 	scheduled := errors.Is(err, ErrScheduledForDeletion)
 	if err != nil && !scheduled {
 		return stepErr("read secret "+name, err)
+	}
+	if found {
+		info, err := p.secrets.Describe(ctx, name)
+		if err != nil {
+			return stepErr("describe secret "+name, err)
+		}
+		if err := p.checkOwner(ctx, name, info.Tags); err != nil {
+			return err
+		}
 	}
 	var nums []Number
 	if a.Status != "closed" {
@@ -232,7 +245,7 @@ func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptio
 		if err := p.deleteRecordings(ctx, o, rec); err != nil {
 			return err
 		}
-		_, err = p.rebuildIndex(ctx)
+		_, err = p.rebuildIndex(ctx, indexChange{drop: accountSID})
 		return err
 	}
 	p.printf("closing subaccount %s (%q, %s) cannot be undone:\n", a.SID, a.FriendlyName, a.Status)
@@ -281,6 +294,6 @@ func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptio
 	if err := p.deleteRecordings(ctx, o, rec); err != nil {
 		return err
 	}
-	_, err = p.rebuildIndex(ctx)
+	_, err = p.rebuildIndex(ctx, indexChange{drop: accountSID})
 	return err
 }
