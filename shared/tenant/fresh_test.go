@@ -96,3 +96,23 @@ func TestLookupFreshOtherStores(t *testing.T) {
 		t.Errorf("err %v, %d calls", err, calls)
 	}
 }
+
+// TestLookupFreshStaleIndex: the deliver container read the index before
+// the tenant was added, and then looked the tenant up (the index said no).
+// Once the CLI has rewritten the index, a fresh lookup finds the tenant
+// (the store re-reads the index on a miss, at most once per IndexRecheck).
+func TestLookupFreshStaleIndex(t *testing.T) {
+	h := newSecretsHarness(t, SecretsConfig{}, "", nil)
+	const sid = "AC0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d"
+	h.putIndex(t, secretSIDA)
+	ctx := context.Background()
+	if _, err := h.store.LookupFresh(ctx, sid); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("before create: %v", err)
+	}
+	h.srv.Put(DefaultSecretPrefix+sid, secretRecord(sid, "t"))
+	h.putIndex(t, secretSIDA, sid)
+	h.clock.Advance(DefaultIndexRecheck)
+	if got, err := h.store.LookupFresh(ctx, sid); err != nil || got.AccountSID != sid {
+		t.Fatalf("after create: %v, %v", got, err)
+	}
+}
