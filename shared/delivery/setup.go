@@ -75,7 +75,8 @@ func FromEnv(getenv func(string) string, function string, stdout io.Writer) (Env
 		env.Deliver.Recordings = s3store.New(client, cfg.Events.RecordingsBucket)
 	}
 	if cfg.Events.LinkKeySecretARN != "" {
-		client, err := linkKeyClient(getenv)
+		// The tenant store's client: its retries fit SECRET_FETCH_TIMEOUT.
+		client, err := tenant.NewSecretsClient(getenv)
 		if err != nil {
 			return Env{}, err
 		}
@@ -93,17 +94,6 @@ func FromEnv(getenv func(string) string, function string, stdout io.Writer) (Env
 	d.Events.Fetcher, d.Events.Recordings, d.Events.Links = env.Deliver.Fetcher, env.Deliver.Recordings, env.Deliver.Links
 	env.HTTP = d
 	return env, nil
-}
-
-// linkKeyClient is the Secrets Manager client of the link keys.
-func linkKeyClient(getenv func(string) string) (*secretsmanager.Client, error) {
-	cfg, err := awsenv.Config(getenv)
-	if err != nil {
-		return nil, fmt.Errorf("link key: %w", err)
-	}
-	return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		o.BaseEndpoint = awsenv.BaseEndpoint(getenv, "SECRETS_MANAGER")
-	}), nil
 }
 
 // Staging labels of the link key secret's two newest values: PutSecretValue

@@ -60,7 +60,8 @@ func (l *Links) keys() Keys {
 }
 
 // URL returns the link to a recording, valid until expires, signed with the
-// signing key (Keys.signing).
+// current key, or with the previous one in the minutes after a rotation
+// when some containers may not know the new key yet (keyring.signing).
 func (l *Links) URL(accountSID, recordingSID string, expires time.Time) string {
 	var key []byte
 	if l.static != nil {
