@@ -113,12 +113,18 @@ func (s *Server) putSecretValue(body []byte) (any, *apiError) {
 	var in struct {
 		SecretId, ClientRequestToken string
 		SecretString                 *string
+		VersionStages                []string
 	}
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
 	if in.SecretString == nil {
 		return nil, errf("InvalidRequestException", "You must provide either SecretString or SecretBinary.")
+	}
+	if len(in.VersionStages) > 0 {
+		// AWS then moves only the labels named; the fake models the
+		// default, AWSCURRENT to the new version (staging.go).
+		return nil, errf("InvalidParameterException", "fakesm: VersionStages is not supported")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

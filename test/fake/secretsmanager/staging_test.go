@@ -81,4 +81,11 @@ func TestStagingLabels(t *testing.T) {
 	if _, _, err := get("", "AWSPENDING"); !errors.As(err, &nf) {
 		t.Errorf("a label no version carries: %v", err)
 	}
+	// Labels other than the default move are not modelled: refused, not
+	// silently misapplied.
+	_, err = sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String("k4"), VersionStages: []string{"AWSPENDING"}})
+	checkAPIError(t, err, "InvalidParameterException", 400)
+	if v, _, _ := get("", ""); v != "k3" {
+		t.Errorf("a refused put changed AWSCURRENT to %q", v)
+	}
 }
