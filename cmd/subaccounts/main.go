@@ -94,8 +94,9 @@ the life of a subaccount:
                                calls, minutes, recordings, numbers and price
   dialing-permissions ACCOUNT_SID [--inherit true|false]
                                the voice geographic permissions it inherits
-  close ACCOUNT_SID --yes-close-ACCOUNT_SID
-                               close for good (Twilio releases its numbers)
+  close ACCOUNT_SID --yes-close-ACCOUNT_SID --stack NAME [--keep-recordings]
+                               close for good (Twilio releases its numbers; its
+                               recording copies in the stack's bucket are deleted)
 keys and tokens:
   rotate-key ACCOUNT_SID       new API key; the old one is deleted after --cache-ttl
   rotate-auth-token ACCOUNT_SID [--drop-previous]
@@ -142,6 +143,7 @@ type opts struct {
 	month        string
 	start, end   string
 	inherit      string
+	closeOpts    closeFlags // close.go
 }
 
 // listFlag is a repeatable flag that also splits on commas.
@@ -258,6 +260,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		dryRun()
 		fs.IntVar(&o.recoveryDays, "recovery-days", 30, "Secrets Manager recovery window of the deleted tenant secret (7-30)")
 		fs.String("yes-close-ACCOUNT_SID", "", "confirms the close (spelt with the SID: --yes-close-AC...)")
+		o.closeOpts.register(fs)
 	case "move-number":
 		dryRun()
 		fs.StringVar(&o.from, "from", "", `the account that has the number: an AccountSid, or "main"`)
@@ -329,7 +332,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "reactivate":
 		return p.Reactivate(ctx, pos[0])
 	case "close":
-		return p.Close(ctx, pos[0], provision.CloseOptions{Confirm: o.confirm, RecoveryDays: o.recoveryDays})
+		co := provision.CloseOptions{Confirm: o.confirm, RecoveryDays: o.recoveryDays}
+		if err := o.closeOpts.recordings(awsCfg, *d, &co); err != nil {
+			return err
+		}
+		return p.Close(ctx, pos[0], co)
 	case "move-number":
 		if o.from == "" || o.to == "" {
 			return errors.New(`move-number needs --from and --to (an AccountSid, or "main")`)
@@ -442,7 +449,7 @@ func stackDeployment(ctx context.Context, awsCfg aws.Config, stack string, d *pr
 	if d.Label == "" {
 		d.Label, d.Region = s.Label, s.Region
 	}
-	d.Region, d.SecretPrefix, d.Stack = s.Region, s.SecretPrefix, s.Stack
+	d.Region, d.SecretPrefix, d.Stack, d.RecordingsBucket = s.Region, s.SecretPrefix, s.Stack, s.RecordingsBucket
 	return nil
 }
 

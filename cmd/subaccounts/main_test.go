@@ -11,7 +11,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+
 	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
+	"bubble-twilio-voice/shared/recordings"
 	"bubble-twilio-voice/shared/tenant"
 	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
 	"bubble-twilio-voice/test/fake/twilio"
@@ -42,6 +46,7 @@ func fakeCloudFormation(t *testing.T, stack, base string) *httptest.Server {
 <member><OutputKey>TokenUrl</OutputKey><OutputValue>` + base + `/token</OutputValue></member>
 <member><OutputKey>VoiceUrl</OutputKey><OutputValue>` + base + `/voice</OutputValue></member>
 <member><OutputKey>IncomingUrl</OutputKey><OutputValue>` + base + `/incoming</OutputValue></member>
+<member><OutputKey>RecordingsBucketName</OutputKey><OutputValue>` + recordingsBucket + `</OutputValue></member>
 </Outputs></member></Stacks></DescribeStacksResult>
 <ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></DescribeStacksResponse>`))
 	}))
@@ -49,9 +54,13 @@ func fakeCloudFormation(t *testing.T, stack, base string) *httptest.Server {
 	return srv
 }
 
+// recordingsBucket is the stack's RecordingsBucketName.
+const recordingsBucket = "voice-prod-recordingsbucket-1x2y3z"
+
 type world struct {
 	tw     *twilio.Server
 	sm     *fakesm.Server
+	s3     *s3mem.Backend
 	getenv func(string) string
 	all    *bytes.Buffer // everything printed, scanned for credentials at the end
 	seen   map[string]bool
@@ -63,13 +72,20 @@ func newWorld(t *testing.T) world {
 	kit.SetAWSEnv(t, sm.URL())
 	cfn := fakeCloudFormation(t, "voice-prod", "https://abc123.execute-api.us-east-1.amazonaws.com")
 	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cfn.URL)
+	s3 := s3mem.New()
+	if err := s3.CreateBucket(recordingsBucket); err != nil {
+		t.Fatal(err)
+	}
+	s3srv := httptest.NewServer(gofakes3.New(s3).Server())
+	t.Cleanup(s3srv.Close)
+	t.Setenv("AWS_ENDPOINT_URL_S3", s3srv.URL)
 	sid, token := tw.Main()
 	env := map[string]string{
 		"TWILIO_ACCOUNT_SID":  sid,
 		"TWILIO_AUTH_TOKEN":   token,
 		"TWILIO_API_BASE_URL": tw.URL(),
 	}
-	w := world{tw: tw, sm: sm, getenv: func(k string) string { return env[k] }, all: &bytes.Buffer{}, seen: map[string]bool{}}
+	w := world{tw: tw, sm: sm, s3: s3, getenv: func(k string) string { return env[k] }, all: &bytes.Buffer{}, seen: map[string]bool{}}
 	t.Cleanup(func() { w.scan(t) })
 	return w
 }
@@ -279,9 +295,23 @@ func TestRunLifecycle(t *testing.T) {
 	step(nil, "usage", "--all", "--month", "2026-01")
 	step(nil, "dialing-permissions", acme.SID)
 	step(nil, "rotate-key", acme.SID, "--no-wait")
-	step(provision.ErrNotConfirmed, "close", acme.SID)
-	step(nil, "close", acme.SID, "--yes-close-"+acme.SID)
-	step(nil, "close", acme.SID, "--yes-close-"+acme.SID)
+	for _, rec := range []string{"RE0123456789abcdef0123456789abcdef", "RE0123456789abcdef0123456789abcdee"} {
+		if _, err := w.s3.PutObject(recordingsBucket, recordings.Key(acme.SID, rec), map[string]string{}, strings.NewReader("ID3"), 3, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := w.run(t, "close", acme.SID, "--yes-close-"+acme.SID); err == nil || !strings.Contains(err.Error(), "--keep-recordings") {
+		t.Errorf("close without --stack: %v", err)
+	}
+	step(provision.ErrNotConfirmed, "close", acme.SID, "--stack", "voice-prod")
+	out = step(nil, "close", acme.SID, "--yes-close-"+acme.SID, "--stack", "voice-prod")
+	if !strings.Contains(out, "recordings under s3://"+recordingsBucket+"/recordings/"+acme.SID+"/: 2 deleted") {
+		t.Errorf("close did not delete the recordings:\n%s", out)
+	}
+	if left, _ := w.s3.ListBucket(recordingsBucket, &gofakes3.Prefix{}, gofakes3.ListBucketPage{}); len(left.Contents) != 0 {
+		t.Errorf("%d objects left in the bucket", len(left.Contents))
+	}
+	step(nil, "close", acme.SID, "--yes-close-"+acme.SID, "--keep-recordings")
 	step(nil, "reindex", "--no-wait")
 	if a, _ := w.tw.Account(acme.SID); a.Status != "closed" {
 		t.Errorf("acme is %s", a.Status)
@@ -389,7 +419,7 @@ func TestAnotherStacksTenantRefused(t *testing.T) {
 	for _, args := range [][]string{
 		{"suspend", theirs.SID, "--stack", "voice-prod"},
 		{"suspend", theirs.SID}, // the stack the index is tagged for
-		{"close", theirs.SID, "--yes-close-" + theirs.SID},
+		{"close", theirs.SID, "--yes-close-" + theirs.SID, "--keep-recordings"},
 		{"create", "--stack", "voice-prod", "--account-sid", theirs.SID, "--no-wait"},
 	} {
 		out, _, err := w.run(t, args...)

@@ -3,7 +3,8 @@
 // and credentials are read now, never queued), copies a recording into the
 // store and links it, turns a pending transcript into its text
 // (transcribe.Step, one attempt each time the queue offers it), POSTs the
-// event, and says what the queue should do with the message. The SQS Lambda adapter (sqsqueue.Handler) and the dev
+// event, and says what the queue should do with
+// the message. The SQS Lambda adapter (sqsqueue.Handler) and the dev
 // server's in-memory queue call it; the retry policy lives here, so both
 // apply the same one.
 package delivery
@@ -62,12 +63,14 @@ type Deps struct {
 }
 
 // Deliver delivers one queued event and returns what the queue should do
-// with it. Nothing is lost: the message is either delivered, dropped on
-// purpose (its tenant is gone or no longer takes such events), moved to the
-// dead-letter queue with its reason (the app refused it with a
-// non-retryable status, it kept failing for events.MaxAge, or it cannot be
-// read), or kept to retry after the events.RetryDelay schedule, which is
-// also the answer when the dead-letter queue fails. It writes one log line
+// with it. Nothing is lost: the message is either delivered, not sent on
+// purpose and counted (its tenant no longer takes such events:
+// metrics.EventNotWanted), moved to the dead-letter queue with its reason
+// (the app refused it with a non-retryable status, it kept failing for
+// events.MaxAge, its tenant stayed unknown for events.MaxAge:
+// ReasonTenantNotFound, or it cannot be read), or kept to retry after the
+// events.RetryDelay schedule, which is also the answer when the dead-letter
+// queue fails. It writes one log line
 // per message at the end, tagged with the message id as request_id.
 func (d Deps) Deliver(ctx context.Context, m queue.Delivery) queue.Result {
 	if d.Log == nil {
@@ -106,21 +109,36 @@ func (a *attempt) run(ctx context.Context) queue.Result {
 	logging.Add(ctx, slog.String("account_sid", e.AccountSID), slog.String("call_sid", e.CallSID),
 		slog.String("event_id", e.ID), slog.String("type", e.Type))
 
-	t, err := d.Store.Lookup(ctx, e.AccountSID)
+	// The events function knew the tenant when it queued the event, so a
+	// "not found" this store remembers may be older than the tenant (a new
+	// subaccount): look it up without it. A cached tenant costs nothing
+	// more; an unknown one one capped call.
+	t, err := tenant.LookupFresh(ctx, d.Store, e.AccountSID)
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
-		// The one switch for an unknown tenant: dropped for now (issue 20
-		// retries it and then dead-letters it instead).
-		return a.drop(ctx, "event dropped: the tenant no longer exists", slog.LevelWarn)
+		// Still unknown: retried on the schedule, each time with a fresh
+		// lookup, then dead-lettered. A closed subaccount's events end
+		// there too, after events.MaxAge.
+		if a.expired() {
+			return a.deadLetter(ctx, ReasonTenantNotFound, 0)
+		}
+		return a.retry(ctx, 0, ReasonTenantNotFound)
 	case err != nil:
 		return a.retry(ctx, 0, "tenant unavailable")
 	case !t.Events.Wants(e.Type):
-		return a.drop(ctx, "event dropped: the tenant no longer takes it", slog.LevelInfo)
+		// A deliberate setting: the tenant removed events, or this type
+		// from events.types, after the event was queued. Counted, so it
+		// is seen on a dashboard and not only in a log line.
+		d.Log.LogAttrs(ctx, slog.LevelInfo, "event not sent: the tenant no longer takes this type")
+		d.Metrics.Count(metrics.EventNotWanted, e.Type, e.AccountSID)
+		return queue.Result{Kind: queue.Delivered}
 	}
 
 	recorded := tenant.RecordedType(e.Type) // "" unless a transcript
 	if recorded != "" && !t.Transcribes(recorded) {
-		return a.drop(ctx, "transcript dropped: the tenant no longer transcribes such recordings", slog.LevelInfo)
+		d.Log.LogAttrs(ctx, slog.LevelInfo, "transcript not made: the tenant no longer transcribes such recordings")
+		d.Metrics.Count(metrics.EventNotWanted, e.Type, e.AccountSID)
+		return queue.Result{Kind: queue.Delivered}
 	}
 	if a.q.HasRecording() {
 		link, stored, err := d.copyRecording(ctx, t, a.q)
@@ -182,10 +200,13 @@ func (a *attempt) transcribe(ctx context.Context, t *tenant.Tenant, stored time.
 	}
 }
 
-// drop logs why the event is not sent; the message is done.
-func (a *attempt) drop(ctx context.Context, msg string, level slog.Level) queue.Result {
-	a.d.Log.LogAttrs(ctx, level, msg)
-	return queue.Result{Kind: queue.Delivered}
+// ReasonTenantNotFound is the dead-letter reason of an event whose tenant
+// was still unknown after events.MaxAge of fresh lookups.
+const ReasonTenantNotFound = "tenant_not_found"
+
+// expired reports whether the message has been failing for events.MaxAge.
+func (a *attempt) expired() bool {
+	return !a.m.SentAt.IsZero() && a.d.Now().Sub(a.m.SentAt) >= events.MaxAge
 }
 
 // retry offers the message again after the schedule's delay (at least the
@@ -202,7 +223,7 @@ func (a *attempt) retry(ctx context.Context, appRetryAfter time.Duration, reason
 // dead-lettered.
 func (a *attempt) later(ctx context.Context, appRetryAfter time.Duration, reason string, failed bool) queue.Result {
 	d := a.d
-	if !a.m.SentAt.IsZero() && d.Now().Sub(a.m.SentAt) >= events.MaxAge {
+	if a.expired() {
 		return a.deadLetter(ctx, "gave up after "+events.MaxAge.String()+": "+reason, 0)
 	}
 	delay := events.RetryDelay(a.m.ReceiveCount, appRetryAfter)

@@ -277,8 +277,12 @@ func TestDeliverOutcomes(t *testing.T) {
 		// The message stays in the queue, back after its visibility timeout.
 		{"dead-letter queue down", answer(400), completedMessage(evAccount), 1, 0, nil, errors.New("sqs down"), retry, 0, "", 1},
 		{"malformed message", answer(200), []byte(`{"v":1,"event":{}}`), 1, 0, nil, nil, dead, 0, "malformed message", 0},
-		{"tenant gone: dropped", answer(200), completedMessage("AC0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"), 1, 0, nil, nil, delivered, 0, "", 0},
-		{"tenant without events: dropped", answer(200), completedMessage(plainAccount), 1, 0, nil, nil, delivered, 0, "", 0},
+		// Issue 20 item 4: an unknown tenant was "delivered" (dropped, no
+		// POST, no dead letter). Now it is retried, then dead-lettered.
+		{"tenant unknown: retry in 3 s", answer(200), completedMessage("AC0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"), 1, 0, nil, nil, retry, 3 * time.Second, "", 0},
+		{"tenant unknown on attempt 5: retry in 15 min", answer(200), completedMessage("AC0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"), 5, 2 * time.Hour, nil, nil, retry, 15 * time.Minute, "", 0},
+		{"tenant unknown after 24 h: dead-lettered", answer(200), completedMessage("AC0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"), 12, 25 * time.Hour, nil, nil, dead, 0, delivery.ReasonTenantNotFound, 0},
+		{"tenant without events: not sent", answer(200), completedMessage(plainAccount), 1, 0, nil, nil, delivered, 0, "", 0},
 		{"secrets unavailable: retry", answer(200), completedMessage(evAccount), 4, 0, tenant.ErrUnavailable, nil, retry, 5 * time.Minute, "", 0},
 	}
 	for _, tc := range tests {

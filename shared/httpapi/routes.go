@@ -167,8 +167,8 @@ func mountEvents(mux *router, d Deps) {
 	enqueue := enqueuer(d.Events.Queue, d.Log, d.Metrics)
 	mux.Handle(PathCallStatus, webhook(handleCallStatus(enqueue, d.Now, d.Log)))
 	mux.Handle(PathRecordingStatus, webhook(handleRecordingStatus(d.Events.Fetcher, enqueue, d.Now, d.Log, d.Metrics)))
-	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(linkedRecording, d.Events.Links, d.Events.Recordings, d.Now, d.Log))
-	mux.Handle(PathTranscripts+"{account_sid}/{recording_sid}", handleRecording(linkedTranscript, d.Events.Links, d.Events.Recordings, d.Now, d.Log))
+	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(linkedRecording, d.Store, d.Events.Links, d.Events.Recordings, d.Now, d.Log))
+	mux.Handle(PathTranscripts+"{account_sid}/{recording_sid}", handleRecording(linkedTranscript, d.Store, d.Events.Links, d.Events.Recordings, d.Now, d.Log))
 }
 
 // webhook is the Twilio signature check in front of every webhook route.

@@ -22,16 +22,25 @@ const DefaultRetentionDays = 30
 // for MP3.
 const ContentType = "audio/mpeg"
 
-// Key is where the recording recordingSID of accountSID is stored.
+// Key is where the recording recordingSID of accountSID is stored: under
+// Prefix(accountSID).
 func Key(accountSID, recordingSID string) string {
-	return "recordings/" + accountSID + "/" + recordingSID + ".mp3"
+	return Prefix(accountSID) + recordingSID + ".mp3"
+}
+
+// Prefix is the key prefix of every recording of accountSID, which
+// `subaccounts close` deletes.
+func Prefix(accountSID string) string {
+	return "recordings/" + accountSID + "/"
 }
 
 // TranscriptTextKey is where the full text of a recording's transcript is
 // stored when its event's transcript_text was cut; its link is
-// Links.TranscriptURL.
+// Links.TranscriptURL. It is under Prefix, beside the recording, so that
+// closing a subaccount deletes it with the recordings and the bucket's
+// lifecycle rule expires them together.
 func TranscriptTextKey(accountSID, recordingSID string) string {
-	return "transcripts/" + accountSID + "/" + recordingSID + ".txt"
+	return Prefix(accountSID) + recordingSID + ".txt"
 }
 
 // TextContentType is the type of a stored transcript text.

@@ -23,6 +23,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"bubble-twilio-voice/shared/recordings"
 )
 
 // signingName is Transcribe's SigV4 service name; targetPrefix its JSON
@@ -116,11 +118,12 @@ func JobName(accountSID, recordingSID string) string {
 	return accountSID + "-" + recordingSID
 }
 
-// TranscriptKey is where the transcript of one recording is written, under
-// the deployment's bucket beside the recording (recordings.Key), so the
-// bucket's lifecycle rule deletes both together.
+// TranscriptKey is where Transcribe writes the transcript of one
+// recording: in the deployment's bucket beside the recording
+// (recordings.Prefix), so the bucket's lifecycle rule and `subaccounts
+// close` delete both together.
 func TranscriptKey(accountSID, recordingSID string) string {
-	return "transcripts/" + accountSID + "/" + recordingSID + ".json"
+	return recordings.Prefix(accountSID) + recordingSID + ".transcript.json"
 }
 
 // Start starts job. A job of that name that already exists (an earlier

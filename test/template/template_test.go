@@ -250,6 +250,8 @@ var checks = []struct {
 	}},
 	{"outputs for the call events", checkEventOutputs, []mutation{
 		{"no dead-letter queue output", false, "  EventsDeadLetterQueueUrl:\n", "  DeadLetterQueue:\n"},
+		{"no recordings bucket output (subaccounts close)", false, "  RecordingsBucketName:\n", "  RecordingsBucket2:\n"},
+		{"no link key output (the rotation recipe)", false, "  RecordingLinkKeySecret:\n", "  LinkKey:\n"},
 		{"status callback at the wrong path", false, "        - /events/call-status", "        - /events/status"},
 	}},
 }
@@ -960,6 +962,7 @@ func checkEventOutputs(s *stack) error {
 	base := "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
 	for name, want := range map[string]string{
 		"CallStatusUrl": base + httpapi.PathCallStatus, "EventsQueueUrl": "EventsQueue", "EventsDeadLetterQueueUrl": "EventsDeadLetterQueue",
+		"RecordingsBucketName": "RecordingsBucket", "RecordingLinkKeySecret": "RecordingLinkKey",
 	} {
 		o, ok := s.tmpl.Outputs[name]
 		if !ok {

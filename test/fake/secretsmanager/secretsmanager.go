@@ -10,7 +10,8 @@
 // recovery window, DescribeSecret, TagResource and ListSecretVersionIds (the
 // CLI). It models two unpleasant parts of the real service: the quota of
 // versions per secret (see VersionsPerSecret) and a ListSecrets that does
-// not show recent changes (SetListLag). It counts calls per operation and
+// not show recent changes (SetListLag). GetSecretValue reads a version by
+// staging label or id (staging.go). It counts calls per operation and
 // injects faults (AWS errors, delays, malformed bodies, dropped connections)
 // so callers' failure handling is tested against the SDK's real retry and
 // deserialisation code.

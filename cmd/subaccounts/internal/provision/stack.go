@@ -42,6 +42,10 @@ type Deployment struct {
 	// Stack is the CloudFormation stack's name (empty when the deployment
 	// comes from flags): the CLI tags the secrets it writes with it.
 	Stack string
+	// RecordingsBucket holds the recording copies (the stack's output
+	// RecordingsBucketName; empty when not known): close deletes a
+	// subaccount's.
+	RecordingsBucket string
 }
 
 // maxLabel keeps the names within Twilio's 64 characters for a
@@ -156,12 +160,13 @@ func isLoopback(host string) bool {
 }
 
 // StackDeployment makes a Deployment labelled with the stack's name and
-// region from the stack's outputs VoiceUrl, IncomingUrl, TokenUrl, Region
-// and SecretPrefix (see template.yaml).
+// region from the stack's outputs VoiceUrl, IncomingUrl, TokenUrl, Region,
+// SecretPrefix and RecordingsBucketName (see template.yaml).
 func StackDeployment(outputs map[string]string, stack, region string) (Deployment, error) {
 	d := Deployment{
 		Label: stack, Region: region, VoiceURL: outputs["VoiceUrl"], IncomingURL: outputs["IncomingUrl"],
 		TokenURL: outputs["TokenUrl"], SecretPrefix: outputs["SecretPrefix"], Stack: StackName(stack),
+		RecordingsBucket: outputs["RecordingsBucketName"],
 	}
 	if r, ok := outputs["Region"]; ok {
 		d.Region = r
