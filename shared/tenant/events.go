@@ -98,7 +98,7 @@ func (e *Events) validate() error {
 	seen := make(map[string]bool, len(e.Types))
 	for i, t := range e.Types {
 		field := fmt.Sprintf("types[%d]", i)
-		if !knownEventType(t) {
+		if !KnownEventType(t) {
 			return bad(field, "must be one of "+strings.Join(EventTypes, ", "))
 		}
 		if seen[t] {
@@ -199,7 +199,8 @@ func headerSafe(s string) bool {
 	return true
 }
 
-func knownEventType(t string) bool {
+// KnownEventType reports whether t is one of EventTypes.
+func KnownEventType(t string) bool {
 	for _, k := range EventTypes {
 		if k == t {
 			return true
