@@ -177,9 +177,14 @@ func redactField(name string, raw json.RawMessage) json.RawMessage {
 	return b
 }
 
-// redactNested redacts the secret fields inside objects, at any depth.
+// redactNested redacts the secret fields inside objects, at any depth, and
+// the query values of every URL (events.url may carry a ?secret=).
 func redactNested(v any) any {
 	switch x := v.(type) {
+	case string:
+		if strings.Contains(x, "://") && strings.Contains(x, "?") {
+			return tenant.RedactURLQuery(x)
+		}
 	case map[string]any:
 		for k, val := range x {
 			if isSecretField(k) {

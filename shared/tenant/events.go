@@ -169,16 +169,20 @@ func urlUnreserved(s string) bool {
 }
 
 // RedactedURL is events.url with the value of every query parameter
-// replaced by "(redacted)": the query is where a tenant's secret goes
-// (EventsSecretParam), so what shows the URL to a person shows none of it.
-// A URL that does not parse is shown as "(redacted)".
-func (e *Events) RedactedURL() string {
-	u, err := url.Parse(e.URL)
+// replaced by "(redacted)" (RedactURLQuery).
+func (e *Events) RedactedURL() string { return RedactURLQuery(e.URL) }
+
+// RedactURLQuery returns raw with the value of every query parameter
+// replaced by "(redacted)": the query is where a URL carries a secret (a
+// tenant's EventsSecretParam, a token), so what shows a URL to a person
+// shows none of it. A URL that does not parse is "(redacted)" whole.
+func RedactURLQuery(raw string) string {
+	u, err := url.Parse(raw)
 	if err != nil {
 		return "(redacted)"
 	}
 	if u.RawQuery == "" {
-		return e.URL
+		return raw
 	}
 	parts := strings.Split(u.RawQuery, "&")
 	for i, p := range parts {
