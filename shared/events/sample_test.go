@@ -1,11 +1,14 @@
 package events
 
 import (
+	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/test/kit"
 )
 
 func TestSamples(t *testing.T) {
@@ -19,8 +22,15 @@ func TestSamples(t *testing.T) {
 	if len(all) != len(tenant.EventTypes) {
 		t.Fatalf("%d samples, want one of each of %v", len(all), tenant.EventTypes)
 	}
+	documented := kit.DocumentedEventFields(t, filepath.Join("..", ".."))
 	ids := map[string]bool{}
 	for i, e := range all {
+		body, _ := json.Marshal(e)
+		var fields map[string]any
+		_ = json.Unmarshal(body, &fields)
+		if missing := kit.MissingEventFields(body, documented); len(missing) > 0 || len(fields) != len(documented) {
+			t.Errorf("%s: %d fields, lacking %v; docs/call-events.md documents %v", e.Type, len(fields), missing, documented)
+		}
 		if e.Type != tenant.EventTypes[i] {
 			t.Errorf("sample %d is %s, want %s", i, e.Type, tenant.EventTypes[i])
 		}
