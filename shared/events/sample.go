@@ -103,7 +103,7 @@ func sampleOf(in SampleInput, t, callSID, recSID string, at, now time.Time) (Eve
 		f.Set("RecordingStatus", "completed")
 		f.Set("RecordingDuration", dur)
 		f.Set("RecordingStartTime", at.Format(time.RFC1123Z))
-		var m Message
+		var m Queued
 		m, ok = Recording(f, now)
 		e = m.Event
 		e.RecordingURL = strings.TrimRight(in.BaseURL, "/") + "/recordings/" + in.AccountSID + "/" + recSID + "?" +
