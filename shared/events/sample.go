@@ -2,7 +2,9 @@ package events
 
 import (
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +30,28 @@ type SampleInput struct {
 	// recording_url points at its /recordings/ route (a link that does not
 	// play: no recording was made).
 	BaseURL string
+}
+
+// SampleInputFor makes the samples of tenant t look like its own calls: its
+// caller_id is the number called, the first browser user its incoming
+// routes ring (the default route's first, else the first number's in
+// order) the caller, and baseURL the deployment's.
+func SampleInputFor(t *tenant.Tenant, baseURL string) SampleInput {
+	in := SampleInput{AccountSID: t.AccountSID, Number: t.CallerID, Identity: "alice", BaseURL: baseURL}
+	if t.Incoming == nil {
+		return in
+	}
+	routes := []*tenant.Route{t.Incoming.Default}
+	for _, n := range slices.Sorted(maps.Keys(t.Incoming.Numbers)) {
+		routes = append(routes, t.Incoming.Numbers[n])
+	}
+	for _, r := range routes {
+		if r != nil && len(r.Clients) > 0 {
+			in.Identity = r.Clients[0]
+			break
+		}
+	}
+	return in
 }
 
 // Sample numbers, from the ranges the docs use.

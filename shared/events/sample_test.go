@@ -75,3 +75,19 @@ func TestSamples(t *testing.T) {
 		t.Errorf("unknown type: error %v, want one listing the types", err)
 	}
 }
+
+func TestSampleInputFor(t *testing.T) {
+	tn := &tenant.Tenant{AccountSID: "AC0123456789abcdef0123456789abcdef", CallerID: "+14155550100"}
+	if in := SampleInputFor(tn, "http://127.0.0.1:3000"); in.Identity != "alice" || in.Number != "+14155550100" || in.BaseURL != "http://127.0.0.1:3000" {
+		t.Errorf("no routes: %+v", in)
+	}
+	tn.Incoming = &tenant.Incoming{Numbers: map[string]*tenant.Route{
+		"+14155550102": {Clients: []string{"zed"}}, "+14155550101": {Clients: []string{"front_desk"}}}}
+	if in := SampleInputFor(tn, ""); in.Identity != "front_desk" {
+		t.Errorf("numbers only: identity %q, want the first number's first client", in.Identity)
+	}
+	tn.Incoming.Default = &tenant.Route{Clients: []string{"dr_smith"}}
+	if in := SampleInputFor(tn, ""); in.Identity != "dr_smith" {
+		t.Errorf("with a default route: identity %q, want its first client", in.Identity)
+	}
+}
