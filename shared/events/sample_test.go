@@ -42,6 +42,10 @@ func TestSamples(t *testing.T) {
 			e.Status == "" || e.From == "" || e.To == "" || e.OccurredAt != "2026-11-13T15:08:00Z" || e.OccurredAtUnix != now.Add(-time.Minute).Unix() {
 			t.Errorf("%s: not a realistic event: %+v", e.Type, e)
 		}
+		// Queued as is, each goes through the delivery: nothing to copy.
+		if back, err := DecodeQueued(Queued{Version: QueuedVersion, Event: e}.Encode()); err != nil || back.Event != e || back.HasRecording() {
+			t.Errorf("%s: queued, decodes to %+v, %v", e.Type, back, err)
+		}
 		recording := e.Type == tenant.EventVoicemailRecorded || e.Type == tenant.EventCallRecorded
 		if recording != (e.RecordingURL != "") || recording != (e.RecordingDurationSeconds > 0) {
 			t.Errorf("%s: recording_url %q, recording_duration_seconds %d", e.Type, e.RecordingURL, e.RecordingDurationSeconds)

@@ -38,6 +38,10 @@ const (
 	PathCallStatus      = routes.CallStatus
 	PathRecordingStatus = routes.RecordingStatus
 	PathRecordings      = routes.Recordings
+
+	// PathDevEventsTest is the dev server's own (devevents.go): it queues
+	// test events for Bubble's "Detect data". No Lambda function mounts it.
+	PathDevEventsTest = routes.DevEventsTest
 )
 
 // Deps is what the routes are built from. The zero values of Log, Metrics
@@ -86,9 +90,16 @@ func Incoming(d Deps) http.Handler { return d.routes(mountIncoming) }
 // recording links: the events function's routes.
 func Events(d Deps) http.Handler { return d.routes(mountEvents) }
 
-// All serves every route on one handler, as the dev server does.
+// All serves every route of the Lambda functions on one handler.
 func All(d Deps) http.Handler {
 	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents)
+}
+
+// DevServer serves All's routes and the dev server's own, POST
+// /dev/events/test: the Lambda functions never call it, so their binaries
+// do not contain that route (test/deps checks).
+func DevServer(d Deps) http.Handler {
+	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents, mountDev)
 }
 
 // routes mounts a function's routes on one router behind the request log.
@@ -127,6 +138,11 @@ func mountEvents(mux *router, d Deps) {
 	mux.Handle(PathCallStatus, webhook(handleCallStatus(enqueue, d.Now, d.Log)))
 	mux.Handle(PathRecordingStatus, webhook(handleRecordingStatus(d.Events.Fetcher, enqueue, d.Now, d.Log, d.Metrics)))
 	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(d.Events.Links, d.Events.Recordings, d.Now, d.Log))
+}
+
+func mountDev(mux *router, d Deps) {
+	enqueue := enqueuer(d.Events.Queue, d.Log, d.Metrics)
+	mux.Handle(PathDevEventsTest, handleEventsTest(d.Store, enqueue, d.PublicBaseURL, d.Now, d.Log))
 }
 
 // webhook is the Twilio signature check in front of every webhook route.

@@ -36,4 +36,7 @@ const (
 	// Recordings is the prefix of a recording link: Recordings + AccountSid
 	// + "/" + RecordingSid.
 	Recordings = "/recordings/"
+	// DevEventsTest queues one test event of each type to a tenant's app:
+	// the dev server only (no Lambda function mounts it).
+	DevEventsTest = "/dev/events/test"
 )
