@@ -21,6 +21,7 @@ import (
 	_ "time/tzdata" // the functions' zone database, so routes' hours are checked here as there
 
 	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
+	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/routes"
 	"bubble-twilio-voice/shared/tenant"
 
@@ -104,8 +105,11 @@ inspection:
   check ACCOUNT_SID            verify record, key, app, numbers, index; exit 1 on problems
   reindex                      rebuild the deployment's tenant index from the secrets
   dead-letters list|redrive    call events the delivery gave up on; send them again
+  events test ACCOUNT_SID [--type T]
+                               POST one test event of each type to the tenant's events.url,
+                               as the delivery does (for Bubble's "Detect data")
 
-deployment (create, check, move-number): --stack NAME (reads outputs VoiceUrl,
+deployment (create, check, move-number, events test): --stack NAME (reads outputs VoiceUrl,
   IncomingUrl, TokenUrl) or --voice-url URL --incoming-url URL [--token-url URL]
 Commands that write take --dry-run. Ctrl-C stops before the next change; a
 second Ctrl-C exits at once; rerunning the same command finishes the job.
@@ -135,6 +139,7 @@ type opts struct {
 	month        string
 	start, end   string
 	inherit      string
+	eventType    string
 }
 
 // listFlag is a repeatable flag that also splits on commas.
@@ -173,6 +178,7 @@ var commands = map[string]command{
 	"move-number":         {positional: 1, twilio: true, deployment: true},
 	"usage":               {positional: -1, twilio: true},
 	"dialing-permissions": {positional: 1, twilio: true},
+	"events":              {positional: 2, deployment: true}, // events test ACCOUNT_SID
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -246,6 +252,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.StringVar(&o.from, "from", "", `the account that has the number: an AccountSid, or "main"`)
 		fs.StringVar(&o.to, "to", "", `the account to move it to: an AccountSid, or "main"`)
 		fs.Var(&o.clients, "client", "client identity to ring for the number in the gaining tenant (repeatable)")
+	case "events":
+		fs.StringVar(&o.eventType, "type", "", "send only this event type ("+strings.Join(tenant.EventTypes, ", ")+")")
 	case "usage":
 		fs.BoolVar(&o.all, "all", false, "every subaccount of the main account")
 		fs.StringVar(&o.month, "month", "", "the period: a calendar month such as 2026-01 (default: last month)")
@@ -265,6 +273,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("%s takes one ACCOUNT_SID", name)
 	case cmd.positional == 0 && len(pos) != 0:
 		return fmt.Errorf("%s takes no arguments, got %q", name, pos)
+	case name == "events" && (len(pos) != 2 || pos[0] != "test"):
+		return errors.New("usage: events test ACCOUNT_SID [--type T] (--stack NAME | --voice-url URL)")
 	}
 	o.create.Numbers, o.create.Clients = o.numbers, o.clients
 	o.create.CacheTTL, o.create.NoWait = o.cacheTTL, o.noWait
@@ -303,6 +313,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return p.List(ctx)
 	case "show":
 		return p.Show(ctx, pos[0])
+	case "events":
+		return p.EventsTest(ctx, pos[1], provision.EventsTestOptions{Type: o.eventType, Deployment: *d, Poster: events.NewPoster(time.Now)})
 	case "check":
 		return p.Check(ctx, pos[0], *d)
 	case "reindex":
