@@ -18,7 +18,7 @@ const (
 	devBearerKey = "dev-events-bearer-key-0001"
 )
 
-func devTenant(t *testing.T, sid, events string) *tenant.Tenant {
+func devTenant(t testing.TB, sid, events string) *tenant.Tenant {
 	t.Helper()
 	raw := `{"account_sid":"` + sid + `","auth_token":"dev_auth_token_not_secret_0000000",
 		"api_key_sid":"SK0123456789abcdef0123456789abcdef","api_key_secret":"dev_api_key_secret_not_secret_000",
