@@ -2,9 +2,11 @@ package kit
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -58,4 +60,19 @@ func MissingEventFields(body []byte, want []string) []string {
 		}
 	}
 	return missing
+}
+
+// SentHeaderNames returns the sorted names of the headers a sender set on
+// a request, leaving out those Go's transport adds (Content-Length,
+// Accept-Encoding): two senders that set the same headers give the same
+// list.
+func SentHeaderNames(h http.Header) []string {
+	var names []string
+	for k := range h {
+		if k != "Content-Length" && k != "Accept-Encoding" {
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
