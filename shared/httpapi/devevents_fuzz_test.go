@@ -48,7 +48,9 @@ func FuzzDevEventsTest(f *testing.F) {
 		switch w.Code {
 		case http.StatusAccepted:
 		case http.StatusBadRequest, http.StatusUnauthorized, http.StatusRequestEntityTooLarge:
-			var e struct{ Error struct{ Code, Message string } }
+			var e struct {
+				Error struct{ Code, Message string }
+			}
 			if json.Unmarshal(w.Body.Bytes(), &e) != nil || e.Error.Code == "" || e.Error.Message == "" || len(queued) != 0 {
 				t.Fatalf("status %d with body %q and %d queued", w.Code, w.Body, len(queued))
 			}
