@@ -91,15 +91,17 @@ func Incoming(d Deps) http.Handler { return d.routes(mountIncoming) }
 func Events(d Deps) http.Handler { return d.routes(mountEvents) }
 
 // All serves every route of the Lambda functions on one handler.
-func All(d Deps) http.Handler {
-	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents)
-}
+func All(d Deps) http.Handler { return d.routes(functionMounts()...) }
 
 // DevServer serves All's routes and the dev server's own, POST
 // /dev/events/test: the Lambda functions never call it, so their binaries
 // do not contain that route (test/deps checks).
-func DevServer(d Deps) http.Handler {
-	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents, mountDev)
+func DevServer(d Deps) http.Handler { return d.routes(append(functionMounts(), mountDev)...) }
+
+// functionMounts are the routes of every Lambda function: All's, and the
+// dev server's with its own.
+func functionMounts() []func(*router, Deps) {
+	return []func(*router, Deps){mountToken, mountVoice, mountIncoming, mountEvents}
 }
 
 // routes mounts a function's routes on one router behind the request log.
