@@ -9,8 +9,8 @@ import (
 
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/httpapi"
-	"bubble-twilio-voice/shared/queue"
 	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/test/kit"
 )
 
 // FuzzDevEventsTest sends arbitrary bodies and Authorization headers to
@@ -38,7 +38,7 @@ func FuzzDevEventsTest(f *testing.F) {
 		devTenant(f, devSID, `,"events":{"url":"https://a.example/x","types":["call.completed","call.missed","voicemail.recorded"]}`),
 		devTenant(f, devNoEvents, ""))
 	f.Fuzz(func(t *testing.T, body, auth string) {
-		q := queue.NewMemory(fixedNow)
+		q := &kit.Queue{}
 		h := httpapi.DevServer(httpapi.Deps{Store: store, Now: fixedNow, Events: httpapi.EventDeps{Queue: q}})
 		r := httptest.NewRequest(http.MethodPost, httpapi.PathDevEventsTest, strings.NewReader(body))
 		r.Header.Set("Authorization", auth)

@@ -8,8 +8,8 @@ import (
 
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/httpapi"
-	"bubble-twilio-voice/shared/queue"
 	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/test/kit"
 )
 
 const (
@@ -69,7 +69,7 @@ func TestDevEventsTest(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			q := queue.NewMemory(fixedNow)
+			q := &kit.Queue{}
 			h := httpapi.DevServer(httpapi.Deps{Store: store, Now: fixedNow, PublicBaseURL: "http://127.0.0.1:3000",
 				Events: httpapi.EventDeps{Queue: q}})
 			r := httptest.NewRequest(tc.method, httpapi.PathDevEventsTest, strings.NewReader(tc.body))

@@ -146,7 +146,7 @@ func (c cfn) ofType(typ string) []string {
 }
 
 // functionIDs maps the function names of expectedRoutes to logical IDs.
-var functionIDs = map[string]string{"token": "TokenFunction", "voice": "VoiceFunction", "incoming": "IncomingFunction", "events": "EventsFunction"}
+var functionIDs = map[string]string{"token": "TokenFunction", "voice": "VoiceFunction", "incoming": "IncomingFunction", "events": "EventsFunction", "calls": "CallsFunction"}
 
 // samChecks run on the translator's output for template.yaml; each must
 // pass on it and fail on the mutated template named with it.
@@ -436,7 +436,8 @@ func checkSAMPolicies(c cfn) error {
 			for _, p := range v.([]any) {
 				statements = append(statements, dig(p, "PolicyDocument", "Statement").([]any)...)
 			}
-			want := []string{fmt.Sprint(map[string]any{"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": secrets})}
+			want := []string{fmt.Sprint(map[string]any{"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": secrets,
+				"Condition": map[string]any{"StringEqualsIfExists": map[string]any{"aws:ResourceTag/bubble-twilio-voice:stack": "${AWS::StackName}"}}})}
 			want = append(want, callEventStatements[fn]...)
 			if keyArn != "" {
 				want = append(want, fmt.Sprint(map[string]any{"Action": "kms:Decrypt", "Effect": "Allow", "Resource": keyArn, "Condition": map[string]any{

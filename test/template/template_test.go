@@ -38,6 +38,9 @@ var expectedRoutes = map[string][]string{
 	"incoming": {"POST /incoming", "POST /incoming/dial-complete", "POST /incoming/recording-complete"},
 	"events":   {"GET /recordings/{account_sid}/{recording_sid}", "POST /events/call-status", "POST /events/recording-status"},
 	"deliver":  nil, // fed by the events queue (checkDelivery)
+	"calls": {"OPTIONS /calls/transfer/{step}", "OPTIONS /calls/{action}", "POST /calls/add", "POST /calls/hold",
+		"POST /calls/remove", "POST /calls/resume", "POST /calls/transfer", "POST /calls/transfer/cancel",
+		"POST /calls/transfer/complete", "POST /events/conference-status"},
 }
 
 // servedPaths are the paths each function's handler serves; every one must
@@ -48,6 +51,8 @@ var servedPaths = map[string][]string{
 	"incoming": {httpapi.PathIncoming, httpapi.PathDialComplete, httpapi.PathRecordingComplete},
 	"events": {httpapi.PathCallStatus, httpapi.PathRecordingStatus,
 		httpapi.PathRecordings + "AC0123456789abcdef0123456789abcdef/RE0123456789abcdef0123456789abcdef"},
+	"calls": {httpapi.PathCallsHold, httpapi.PathCallsResume, httpapi.PathCallsTransfer, httpapi.PathCallsTransferComplete,
+		httpapi.PathCallsTransferCancel, httpapi.PathCallsAdd, httpapi.PathCallsRemove, httpapi.PathConferenceEvents},
 }
 
 // handlers are each function's routes as its main mounts them, with an
@@ -57,6 +62,7 @@ var handlers = map[string]func(httpapi.Deps) http.Handler{
 	"voice":    httpapi.Voice,
 	"incoming": httpapi.Incoming,
 	"events":   httpapi.Events,
+	"calls":    httpapi.Calls,
 }
 
 // mutation edits the template (or, with makefile set, the Makefile) so that
@@ -121,6 +127,9 @@ var checks = []struct {
 		{"another action", false, "Action: secretsmanager:GetSecretValue", "Action: [secretsmanager:GetSecretValue, secretsmanager:ListSecrets]"},
 		{"wildcard action", false, "Action: secretsmanager:GetSecretValue", "Action: secretsmanager:*"},
 		{"any secret", false, "secret:${SecretPrefix}*", "secret:*"},
+		{"another stack's tenants readable", false, "              Condition:\n                StringEqualsIfExists:\n                  aws:ResourceTag/bubble-twilio-voice:stack: !Sub ${AWS::StackName}\n", ""},
+		{"untagged tenants unreadable", false, "                StringEqualsIfExists:\n                  aws:ResourceTag/bubble-twilio-voice:stack", "                StringEquals:\n                  aws:ResourceTag/bubble-twilio-voice:stack"},
+		{"tag of another key", false, "aws:ResourceTag/bubble-twilio-voice:stack: !Sub", "aws:ResourceTag/stack: !Sub"},
 		{"any resource", false, "Resource: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretPrefix}*", `Resource: "*"`},
 		{"managed policy added", false, "      Policies:\n", "      Policies:\n        - AWSLambdaBasicExecutionRole\n"},
 		{"deny turned allow-all", false, "            - Effect: Allow\n", "            - Effect: Allow\n              NotAction: iam:*\n              Resource: \"*\"\n            - Effect: Allow\n"},
@@ -387,9 +396,17 @@ func hasGoMain(dir string) bool {
 
 // statement is one Allow statement: its actions (sorted) on one resource.
 type statement struct {
-	actions  string // comma-joined, sorted
-	resource string
+	actions   string // comma-joined, sorted
+	resource  string
+	condition string // the Condition block as fmt.Sprint prints it; "" for none
 }
+
+// stackOnly is the condition on reading tenant secrets (issue 20 item 7):
+// a secret tagged for another stack is denied, an untagged one (written by
+// an older release, e.g. the first stack's) is still read. Secrets Manager
+// supports aws:ResourceTag/${TagKey} on GetSecretValue
+// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html).
+var stackOnly = fmt.Sprint(map[string]any{"StringEqualsIfExists": map[string]any{"aws:ResourceTag/bubble-twilio-voice:stack": "${AWS::StackName}"}})
 
 // Resources the statements may name, as the checks see them (Fn::Sub text,
 // GetAtt:Resource.Attribute, a Ref to a resource as its logical ID).
@@ -401,7 +418,7 @@ const (
 	linkKey        = "RecordingLinkKey"
 )
 
-var tenantSecrets = statement{"secretsmanager:GetSecretValue", secretARN}
+var tenantSecrets = statement{"secretsmanager:GetSecretValue", secretARN, stackOnly}
 
 // wantPolicies is every function's whole policy: each may read its tenants'
 // secrets and nothing else, except what call events need: incoming and
@@ -411,12 +428,13 @@ var tenantSecrets = statement{"secretsmanager:GetSecretValue", secretARN}
 var wantPolicies = map[string][]statement{
 	"token":    {tenantSecrets},
 	"voice":    {tenantSecrets},
-	"incoming": {tenantSecrets, {"sqs:SendMessage", eventsQueueARN}},
-	"events": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey}, {"sqs:SendMessage", eventsQueueARN},
-		{"s3:GetObject", bucketObjects}},
-	"deliver": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey},
-		{"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ReceiveMessage", eventsQueueARN},
-		{"sqs:SendMessage", deadLetterARN}, {"s3:GetObject,s3:PutObject", bucketObjects}, {"s3:ListBucket", bucketARN}},
+	"calls":    {tenantSecrets}, // its Twilio calls use the tenant's own API key
+	"incoming": {tenantSecrets, {"sqs:SendMessage", eventsQueueARN, ""}},
+	"events": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey, ""}, {"sqs:SendMessage", eventsQueueARN, ""},
+		{"s3:GetObject", bucketObjects, ""}},
+	"deliver": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey, ""},
+		{"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ReceiveMessage", eventsQueueARN, ""},
+		{"sqs:SendMessage", deadLetterARN, ""}, {"s3:GetObject,s3:PutObject", bucketObjects, ""}, {"s3:ListBucket", bucketARN, ""}},
 }
 
 // checkPolicy allows only inline policy documents whose Allow statements
@@ -459,9 +477,13 @@ func checkPolicy(s *stack) error {
 			for j, rs := range statements {
 				st, _ := rs.(map[string]any)
 				for k := range st {
-					if k != "Effect" && k != "Action" && k != "Resource" && k != "Sid" {
-						errs = append(errs, fmt.Errorf("%s: statement %d has %s; only Effect, Action, Resource are allowed", id, j, k))
+					if k != "Effect" && k != "Action" && k != "Resource" && k != "Sid" && k != "Condition" {
+						errs = append(errs, fmt.Errorf("%s: statement %d has %s; only Effect, Action, Resource, Condition are allowed", id, j, k))
 					}
+				}
+				condition := ""
+				if c, ok := st["Condition"]; ok {
+					condition = fmt.Sprint(c)
 				}
 				if st["Effect"] != "Allow" {
 					errs = append(errs, fmt.Errorf("%s: statement %d Effect %v, want Allow", id, j, st["Effect"]))
@@ -469,18 +491,18 @@ func checkPolicy(s *stack) error {
 				actions := stringsOf(st["Action"])
 				sort.Strings(actions)
 				for _, r := range stringsOf(st["Resource"]) {
-					got = append(got, statement{strings.Join(actions, ","), r})
+					got = append(got, statement{strings.Join(actions, ","), r, condition})
 				}
 			}
 		}
 		for _, g := range got {
 			if !slices.Contains(want, g) {
-				errs = append(errs, fmt.Errorf("%s: allows %s on %s, which it must not", id, g.actions, g.resource))
+				errs = append(errs, fmt.Errorf("%s: allows %s on %s (condition %q), which it must not", id, g.actions, g.resource, g.condition))
 			}
 		}
 		for _, w := range want {
 			if !slices.Contains(got, w) {
-				errs = append(errs, fmt.Errorf("%s: does not allow %s on %s, which it needs", id, w.actions, w.resource))
+				errs = append(errs, fmt.Errorf("%s: does not allow %s on %s (condition %q), which it needs", id, w.actions, w.resource, w.condition))
 			}
 		}
 		return errors.Join(errs...)

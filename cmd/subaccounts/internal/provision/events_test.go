@@ -152,7 +152,7 @@ func TestEventsTest(t *testing.T) {
 	form := url.Values{"AccountSid": {sub.SID}, "CallSid": {"CA0123456789abcdef0123456789abcdef"}, "From": {"client:alice"},
 		"To": {"+14155550123"}, "CallStatus": {"completed"}, "CallDuration": {"7"}}
 	real, _ := events.CallCompleted(form, time.Now())
-	d := delivery.Deps{Store: tenant.NewMemoryStore(e.record(sub.SID)), Poster: events.NewPoster(time.Now), DeadLetters: queue.NewMemory(time.Now)}
+	d := delivery.Deps{Store: tenant.NewMemoryStore(e.record(sub.SID)), Poster: events.NewPoster(time.Now), DeadLetters: &kit.Queue{}}
 	if res := d.Deliver(context.Background(), queue.Delivery{MessageID: "m1", Body: events.Queued{Version: events.QueuedVersion, Event: real}.Encode(), ReceiveCount: 1}); res.Kind != queue.Delivered {
 		t.Fatalf("the real event was not delivered: %+v", res)
 	}
