@@ -224,7 +224,9 @@ func TestSoftphone(t *testing.T) {
 			t.Errorf("console error while calling: %s", e)
 		}
 	}
-	for _, e := range console.errors("call control") {
+	step("resume held")
+	checkResumeAfterReload(t, ctx, base)
+	for _, e := range append(console.errors("call control"), console.errors("resume held")...) {
 		if !expected("call control", e) {
 			t.Errorf("console error while calling: %s", e)
 		}

@@ -48,77 +48,107 @@ type controlRequest struct {
 	body map[string]any
 }
 
-// checkCallControl drives the Hold/Resume, Transfer, Complete/Cancel, Add
-// and Remove buttons of an accepted call (the stand-in's CallSid) against
-// answers the test gives in Chromium's place: the requests to /calls/* are
-// paused by the DevTools Fetch domain and answered here, so the page is
-// checked against the routes' contract (issue 21) whether or not this dev
-// server has them.
-func checkCallControl(t *testing.T, ctx context.Context, base string) {
+// interceptor pauses the page's requests to /calls/* with the DevTools
+// Fetch domain, so the test answers them in the routes' place.
+type interceptor struct {
+	t      *testing.T
+	ctx    context.Context
+	base   string
+	paused chan *fetch.EventRequestPaused
+}
+
+// interceptCalls starts pausing /calls/* until the test ends its step
+// (the returned stop).
+func interceptCalls(t *testing.T, ctx context.Context, base string) (*interceptor, func()) {
 	t.Helper()
-	const sid = "CA0123456789abcdef0123456789abcdef"
 	ictx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	paused := make(chan *fetch.EventRequestPaused, 8)
+	in := &interceptor{t: t, ctx: ctx, base: base, paused: make(chan *fetch.EventRequestPaused, 8)}
 	events := chromedp.Events(ictx, fetch.RequestPaused)
 	go func() {
 		for ev, err := range events {
 			if err != nil {
 				return
 			}
-			paused <- &ev
+			in.paused <- &ev
 		}
 	}()
 	cdpDo(t, ctx, func(ctx context.Context, tg *chromedp.Target) error {
 		_, err := cdp.Call(ctx, tg, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/calls/*"}}})
 		return err
 	})
-	defer cdpDo(t, ctx, func(ctx context.Context, tg *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tg, fetch.Disable, cdp.Empty{})
-		return err
-	})
-	bearer := "Bearer " + run(t, ctx, chromedp.Evaluate[string](`softphone.token`))
-
-	next := func(wantPath string, wantBody map[string]any) controlRequest {
-		t.Helper()
-		var ev *fetch.EventRequestPaused
-		select {
-		case ev = <-paused:
-		case <-time.After(10 * time.Second):
-			t.Fatalf("the page sent no request to %s", wantPath)
-		}
-		r := controlRequest{ev: ev, path: strings.TrimPrefix(ev.Request.URL, base)}
-		for k, v := range ev.Request.Headers {
-			if strings.EqualFold(k, "Authorization") {
-				r.auth, _ = v.(string)
-			}
-		}
-		var raw []byte
-		for _, e := range ev.Request.PostDataEntries {
-			raw = append(raw, e.Bytes...)
-		}
-		if err := json.Unmarshal(raw, &r.body); err != nil {
-			t.Errorf("%s: body %q is not JSON: %v", r.path, raw, err)
-		}
-		if ev.Request.Method != "POST" || r.path != wantPath || r.auth != bearer || !maps.Equal(r.body, wantBody) {
-			t.Errorf("the page sent %s %s (Authorization %q) %v; want POST %s with the Device's token and %v",
-				ev.Request.Method, r.path, r.auth, r.body, wantPath, wantBody)
-		}
-		return r
-	}
-	reply := func(r controlRequest, status int, body string, header ...string) {
-		t.Helper()
-		headers := []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}}
-		for i := 0; i+1 < len(header); i += 2 {
-			headers = append(headers, &fetch.HeaderEntry{Name: header[i], Value: header[i+1]})
-		}
+	return in, func() {
 		cdpDo(t, ctx, func(ctx context.Context, tg *chromedp.Target) error {
-			_, err := cdp.Call(ctx, tg, fetch.FulfillRequest, fetch.FulfillRequestParams{
-				RequestID: r.ev.RequestID, ResponseCode: int64(status), ResponseHeaders: headers, Body: []byte(body)})
+			_, err := cdp.Call(ctx, tg, fetch.Disable, cdp.Empty{})
 			return err
 		})
+		cancel()
 	}
-	answer := func(state string) string { return `{"call_sid":"` + sid + `","state":"` + state + `"}` }
+}
+
+// next waits for the page's next call-control request and checks it is a
+// POST of wantBody to wantPath with the Device's current token.
+func (in *interceptor) next(wantPath string, wantBody map[string]any) controlRequest {
+	t := in.t
+	t.Helper()
+	var ev *fetch.EventRequestPaused
+	select {
+	case ev = <-in.paused:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the page sent no request to %s", wantPath)
+	}
+	bearer := "Bearer " + run(t, in.ctx, chromedp.Evaluate[string](`softphone.token`))
+	r := controlRequest{ev: ev, path: strings.TrimPrefix(ev.Request.URL, in.base)}
+	for k, v := range ev.Request.Headers {
+		if strings.EqualFold(k, "Authorization") {
+			r.auth, _ = v.(string)
+		}
+	}
+	var raw []byte
+	for _, e := range ev.Request.PostDataEntries {
+		raw = append(raw, e.Bytes...)
+	}
+	if err := json.Unmarshal(raw, &r.body); err != nil {
+		t.Errorf("%s: body %q is not JSON: %v", r.path, raw, err)
+	}
+	if ev.Request.Method != "POST" || r.path != wantPath || r.auth != bearer || !maps.Equal(r.body, wantBody) {
+		t.Errorf("the page sent %s %s (Authorization %q) %v; want POST %s with the Device's token and %v",
+			ev.Request.Method, r.path, r.auth, r.body, wantPath, wantBody)
+	}
+	return r
+}
+
+// reply answers a paused request in the route's place.
+func (in *interceptor) reply(r controlRequest, status int, body string, header ...string) {
+	in.t.Helper()
+	headers := []*fetch.HeaderEntry{{Name: "Content-Type", Value: "application/json"}}
+	for i := 0; i+1 < len(header); i += 2 {
+		headers = append(headers, &fetch.HeaderEntry{Name: header[i], Value: header[i+1]})
+	}
+	cdpDo(in.t, in.ctx, func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, fetch.FulfillRequest, fetch.FulfillRequestParams{
+			RequestID: r.ev.RequestID, ResponseCode: int64(status), ResponseHeaders: headers, Body: []byte(body)})
+		return err
+	})
+}
+
+// callSID is the stand-in call's CallSid.
+const callSID = "CA0123456789abcdef0123456789abcdef"
+
+func answer(state string) string { return `{"call_sid":"` + callSID + `","state":"` + state + `"}` }
+
+// checkCallControl drives the Hold/Resume, Transfer, Complete/Cancel, Add
+// and Remove buttons of an accepted call (the stand-in's CallSid) against
+// answers the test gives in the routes' place: the requests to /calls/*
+// are paused by the DevTools Fetch domain and answered here, so the page
+// is checked against the routes' contract (issue 21, docs/call-control.md)
+// whatever the dev server's routes would do with a made-up call. It leaves
+// the call on hold.
+func checkCallControl(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
+	const sid = callSID
+	in, stop := interceptCalls(t, ctx, base)
+	defer stop()
+	next, reply := in.next, in.reply
 	setTo := func(to string) {
 		do(t, ctx, chromedp.Evaluate[chromedp.Void](`(() => { const i = document.getElementById('transfer-to');
 			i.value = '`+to+`'; i.dispatchEvent(new Event('input')); })()`))
@@ -187,7 +217,7 @@ func checkCallControl(t *testing.T, ctx context.Context, base string) {
 		t.Errorf("a 404 shows %q, want the route's message", shown)
 	}
 	select {
-	case ev := <-paused:
+	case ev := <-in.paused:
 		t.Errorf("the page tried %s again after a 404", ev.Request.URL)
 		reply(controlRequest{ev: ev}, 404, `{}`)
 	case <-time.After(1500 * time.Millisecond):
@@ -199,6 +229,34 @@ func checkCallControl(t *testing.T, ctx context.Context, base string) {
 	do(t, ctx, chromedp.Click(chromedp.ID("mode-cold")), chromedp.Click(chromedp.ID("transfer")))
 	reply(next("/calls/transfer", map[string]any{"call_sid": sid, "to": "client:bob", "mode": "cold"}), 200, answer("transferred"))
 	poll[bool](t, ctx, `document.getElementById('control-state').textContent.includes('transferred')`)
+
+	// Hold once more: this tab remembers the held call, for a reload.
+	do(t, ctx, chromedp.Click(chromedp.ID("hold")))
+	reply(next("/calls/hold", map[string]any{"call_sid": sid}), 200, answer("held"))
+	poll[bool](t, ctx, `document.getElementById('hold').textContent === 'Resume'`)
+	if saved := run(t, ctx, chromedp.Evaluate[string](`JSON.parse(sessionStorage.getItem('softphone.held')).call_sid`)); saved != sid {
+		t.Errorf("the held call is remembered as %q, want %s", saved, sid)
+	}
+}
+
+// checkResumeAfterReload: a call this tab held before the page reloaded is
+// offered for Resume, which needs the new Device's token and POSTs
+// /calls/resume with the held leg's call_sid; then it is forgotten.
+func checkResumeAfterReload(t *testing.T, ctx context.Context, base string) {
+	t.Helper()
+	do(t, ctx, chromedp.Navigate(base+"/"))
+	poll[bool](t, ctx, `document.getElementById('account-sid').value !== ''`)
+	label := poll[string](t, ctx, `!document.getElementById('held').hidden && document.getElementById('held-label').textContent`)
+	if label != "Call from +14155550123" || !run(t, ctx, chromedp.Evaluate[bool](`document.getElementById('resume-held').disabled`)) {
+		t.Errorf("after a reload the held call shows %q, with Resume enabled before Connect", label)
+	}
+	do(t, ctx, chromedp.Click(chromedp.ID("connect")))
+	poll[bool](t, ctx, `!document.getElementById('resume-held').disabled`)
+	in, stop := interceptCalls(t, ctx, base)
+	defer stop()
+	do(t, ctx, chromedp.Click(chromedp.ID("resume-held")))
+	in.reply(in.next("/calls/resume", map[string]any{"call_sid": callSID}), 200, answer("active"))
+	poll[bool](t, ctx, `document.getElementById('held').hidden && sessionStorage.getItem('softphone.held') === null`)
 }
 
 // cdpDo runs one DevTools protocol exchange on the page's target.

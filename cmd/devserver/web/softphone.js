@@ -23,6 +23,10 @@
   // the server may have acted, and a transfer must not happen twice.
   const CONTROL_RETRIES = 2;
   const CONTROL_RETRY_MAX_MS = 10000;
+  // A call this tab put on hold is kept in sessionStorage this long, so a reloaded page can resume
+  // it (the server parks a held caller whose browser left, then sends them to the no-answer step).
+  const HELD = 'softphone.held';
+  const HELD_MAX_MS = 10 * 60 * 1000;
   const MAX_ERRORS = 20;
   const SAVED = 'softphone.fields'; // non-secret fields kept in localStorage; never the bearer key
 
@@ -42,6 +46,8 @@
     transferTo: $('transfer-to'), modeWarm: $('mode-warm'), transfer: $('transfer'), add: $('add'),
     remove: $('remove'), warm: $('warm'), complete: $('transfer-complete'), cancel: $('transfer-cancel'),
     controlState: $('control-state'),
+    held: $('held'), heldLabel: $('held-label'), heldState: $('held-state'), resumeHeld: $('resume-held'),
+    forgetHeld: $('forget-held'),
     log: $('log'),
   };
 
@@ -64,6 +70,7 @@
     warmTo: '', // a warm transfer in progress: to whom
     added: [], // who was added to the call (for Remove)
     controlBusy: false, // a call-control request is on its way
+    heldBusy: false, // the resume of a held call is on its way
     generation: 0, // bumped by Connect and Disconnect, so late answers of an old device are dropped
   };
 
@@ -222,6 +229,7 @@
     ui.tokenAccount.textContent = tok.account_sid;
     scheduleRefresh();
     tick();
+    showHeld();
   }
 
   function inWords(ms) {
@@ -429,6 +437,7 @@
     ui.active.hidden = false;
     resetControl();
     showCallable();
+    showHeld();
   }
 
   function endCall(status) {
@@ -438,6 +447,7 @@
     ui.active.hidden = true;
     resetControl();
     showCallable();
+    showHeld();
   }
 
   function wireCall(call, gen) {
@@ -543,7 +553,37 @@
     active: 'In call.',
   };
 
-  // control POSTs one call-control request for the call in progress and shows the answer.
+  // postControl POSTs one call-control request with the Device's token and returns the answer,
+  // or null when it was refused (shown in Errors) or is no longer wanted (still() turned false). A
+  // 503 is tried again after its Retry-After (the server did nothing); nothing else is.
+  async function postControl(path, what, body, still) {
+    const url = controlURL(path);
+    log(`${what} (POST ${url})…`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { status, data } = await postJSON(url, s.token.token, body);
+        if (!data || typeof data.state !== 'string') {
+          throw new APIError(`${status} unexpected`, `the answer of ${url} has no state`);
+        }
+        if (!still()) return null;
+        log(`${what}: the server says ${data.state}.`);
+        return data;
+      } catch (e) {
+        if (!(e instanceof APIError)) throw e;
+        if (e.status === 503 && attempt < CONTROL_RETRIES && still()) {
+          const wait = Math.min(CONTROL_RETRY_MAX_MS, (e.retryAfter || 2) * 1000);
+          log(`${what}: ${e.code}, trying again in ${Math.round(wait / 1000)} s.`, 'warn');
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        if (!still()) return null;
+        showError('Call control', e.code, `${what}: ${e.message}`);
+        return { refused: e.code };
+      }
+    }
+  }
+
+  // control asks for one operation on the call in progress and shows the answer.
   async function control(path, what, extra = {}) {
     const call = s.call;
     if (!call || !s.token || !s.request || s.controlBusy) return null;
@@ -553,42 +593,81 @@
       return null;
     }
     const gen = s.generation;
-    const url = controlURL(path);
+    const still = () => gen === s.generation && s.call === call;
     s.controlBusy = true;
     showControl();
     ui.controlState.textContent = `${what}…`;
-    log(`${what} (POST ${url})…`);
     try {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          const { status, data } = await postJSON(url, s.token.token, { call_sid: sid, ...extra });
-          if (!data || typeof data.state !== 'string') {
-            throw new APIError(`${status} unexpected`, `the answer of ${url} has no state`);
-          }
-          if (gen !== s.generation || s.call !== call) return null;
-          ui.controlState.textContent = `${what}: ${data.state}.`;
-          ui.callStatus.textContent = stateText[data.state] || `In call (${data.state}).`;
-          log(`${what}: the server says ${data.state}.`);
-          return data;
-        } catch (e) {
-          if (!(e instanceof APIError)) throw e;
-          if (e.status === 503 && attempt < CONTROL_RETRIES && gen === s.generation && s.call === call) {
-            const wait = Math.min(CONTROL_RETRY_MAX_MS, (e.retryAfter || 2) * 1000);
-            log(`${what}: ${e.code}, trying again in ${Math.round(wait / 1000)} s.`, 'warn');
-            await new Promise((r) => setTimeout(r, wait));
-            continue;
-          }
-          if (gen !== s.generation || s.call !== call) return null;
-          showError('Call control', e.code, `${what}: ${e.message}`);
-          ui.controlState.textContent = `${what}: refused (${e.code}, see Errors).`;
-          return null;
-        }
+      const a = await postControl(path, what, { call_sid: sid, ...extra }, still);
+      if (!a) return null;
+      if (a.refused) {
+        ui.controlState.textContent = `${what}: refused (${a.refused}, see Errors).`;
+        return null;
       }
+      ui.controlState.textContent = `${what}: ${a.state}.`;
+      ui.callStatus.textContent = stateText[a.state] || `In call (${a.state}).`;
+      // A held call is remembered for this tab: if the page reloads or hangs up, the caller
+      // waits (the server parks them), and Resume can bring them back.
+      if (a.state === 'held') rememberHeld(sid); else forgetHeld();
+      return a;
     } finally {
-      if (gen === s.generation && s.call === call) {
+      if (still()) {
         s.controlBusy = false;
         showControl();
       }
+    }
+  }
+
+  // --- a call held before a reload or a hang-up ---------------------------------------------
+
+  function rememberHeld(sid) {
+    try {
+      sessionStorage.setItem(HELD, JSON.stringify({ call_sid: sid, label: s.callLabel, at: Date.now() }));
+    } catch { /* storage off: nothing to resume after a reload */ }
+  }
+
+  function forgetHeld() {
+    try { sessionStorage.removeItem(HELD); } catch { /* storage off */ }
+    showHeld();
+  }
+
+  function savedHeld() {
+    try {
+      const h = JSON.parse(sessionStorage.getItem(HELD) || 'null');
+      if (h && /^CA[0-9a-f]{32}$/.test(h.call_sid) && Date.now() - h.at < HELD_MAX_MS) return h;
+    } catch { /* not ours */ }
+    return null;
+  }
+
+  // showHeld offers to resume a call this tab held, once no call is on here.
+  function showHeld() {
+    const h = savedHeld();
+    ui.held.hidden = !h || !!s.call || !ui.active.hidden;
+    if (!h) return;
+    ui.heldLabel.textContent = h.label || h.call_sid;
+    ui.resumeHeld.disabled = !s.token || !s.request || s.heldBusy;
+    ui.heldState.textContent = s.token ? '' : 'Connect first: Resume asks with this device\'s token.';
+  }
+
+  async function resumeHeld() {
+    const h = savedHeld();
+    if (!h || !s.token || !s.request || s.heldBusy) return;
+    const gen = s.generation;
+    s.heldBusy = true;
+    showHeld();
+    try {
+      const a = await postControl('resume', `Resume the held call (${h.label || h.call_sid})`, { call_sid: h.call_sid },
+        () => gen === s.generation);
+      if (!a) return;
+      if (a.refused) {
+        if (a.refused.startsWith('4')) forgetHeld(); // gone for good (call_ended, call_not_found)
+        return;
+      }
+      forgetHeld();
+      log('The caller is being brought back: the call rings here as an incoming call; accept it.');
+    } finally {
+      s.heldBusy = false;
+      showHeld();
     }
   }
 
@@ -758,9 +837,12 @@
     ui.complete.addEventListener('click', () => finishTransfer('complete'));
     ui.cancel.addEventListener('click', () => finishTransfer('cancel'));
     ui.transferTo.addEventListener('input', showControl);
+    ui.resumeHeld.addEventListener('click', resumeHeld);
+    ui.forgetHeld.addEventListener('click', forgetHeld);
     setInterval(tick, 1000);
     showCallable();
     showControl();
+    showHeld();
     fill();
   }
 
