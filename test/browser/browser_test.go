@@ -232,6 +232,14 @@ func TestSoftphone(t *testing.T) {
 		}
 	}
 
+	step("bubble snippet")
+	checkBubbleSnippet(t, ctx, root, base)
+	for _, e := range console.errors("bubble snippet") {
+		if !expected("", e) {
+			t.Errorf("console error while running docs/bubble.md's JavaScript: %s", e)
+		}
+	}
+
 	// Another origin's token URL: a stack that allows this page's origin
 	// answers it; one that does not is named as the likely cause.
 	step("cors")

@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -263,4 +267,53 @@ func checkResumeAfterReload(t *testing.T, ctx context.Context, base string) {
 func cdpDo(t *testing.T, ctx context.Context, f func(ctx context.Context, tg *chromedp.Target) error) {
 	t.Helper()
 	do(t, ctx, chromedp.Func(f))
+}
+
+// checkBubbleSnippet runs docs/bubble.md's page JavaScript, as a Bubble
+// page would, against the real pinned SDK and a token of the dev server's:
+// it must parse, create and register a Device through voice.start, tell
+// Bubble (the bubble_fn_ functions) the state and every error with its code,
+// count an error the SDK repeats instead of telling it anew, and refuse a
+// call before the Device is registered.
+func checkBubbleSnippet(t *testing.T, ctx context.Context, root, base string) {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join(root, "docs", "bubble.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const open, end = "```html\n<script>\n// Voice for Bubble", "</script>\n```"
+	_, rest, ok := strings.Cut(string(doc), open)
+	snippet, _, ok2 := strings.Cut(rest, end)
+	if !ok || !ok2 {
+		t.Fatalf("docs/bubble.md has no %q ... %q block", open, end)
+	}
+	do(t, ctx, chromedp.Navigate(base+"/"))
+	poll[bool](t, ctx, `document.getElementById('account-sid').value !== ''`)
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`window.told = [];
+		for (const n of ['voice_token_needed', 'voice_state', 'voice_error', 'voice_incoming', 'voice_call_sid'])
+			window['bubble_fn_' + n] = (v) => told.push(n + ': ' + v);`))
+	do(t, ctx, chromedp.Evaluate[chromedp.Void]("// Voice for Bubble"+snippet))
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`(async () => {
+		const r = await fetch('/token', {method: 'POST', headers: {Authorization: 'Bearer `+exampleKey+`', 'Content-Type': 'application/json'},
+			body: JSON.stringify({account_sid: '`+exampleSID+`', identity: 'alice'})});
+		const tok = await r.json();
+		voice.start(tok.token, tok.expires_at_unix, new URL('/token', location.href).href);
+		window.started = true; })()`))
+	poll[bool](t, ctx, `window.started === true`)
+	told := poll[[]string](t, ctx, `told.some(m => /^voice_error: Twilio: (31|53)\d{3} .*\(\d+ times\)$/.test(m)) && told`)
+	if !slices.Contains(told, "voice_state: Connecting to Twilio…") {
+		t.Errorf("Bubble was told %q, want the registering state", told)
+	}
+	for _, m := range told {
+		if regexp.MustCompile(`\((31|53)\d{3}\)`).MatchString(m) {
+			t.Errorf("Bubble was told %q: the code twice", m)
+		}
+	}
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`voice.dial('+14155550123', ''); voice.control('hold')`))
+	told = poll[[]string](t, ctx, `told.some(m => m === 'voice_error: Call: not registered with Twilio yet') &&
+		told.some(m => m.startsWith('voice_error: Call control: no call')) && told`)
+	if run(t, ctx, chromedp.Evaluate[bool](`voice.ready()`)) {
+		t.Error("voice.ready() is true for a Device that never registered")
+	}
+	t.Logf("the Bubble snippet told Bubble %d things, e.g. %q", len(told), told[len(told)-1])
 }
