@@ -37,22 +37,12 @@ type queuedEvent struct {
 // is 401 and queues nothing. baseURL is the dev server's public URL (the
 // samples' recording links).
 func handleEventsTest(store tenant.Store, enqueue enqueueFunc, baseURL string, now func() time.Time, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			e := newError(kindMethodNotAllowed, "method_not_allowed", "use POST")
-			e.allow = http.MethodPost
-			writeError(w, r, log, e)
-			return
-		}
+	return postOnly(log, func(r *http.Request) (int, any, error) {
 		answer, err := queueTestEvents(r, store, enqueue, baseURL, now)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return 0, nil, err
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusAccepted)
-		_ = json.NewEncoder(w).Encode(answer)
+		return http.StatusAccepted, answer, nil
 	})
 }
 
