@@ -2,8 +2,8 @@ package template
 
 import (
 	"errors"
-	"maps"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
