@@ -15,9 +15,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"bubble-twilio-voice/shared/config"
+	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/httpapi"
+	"bubble-twilio-voice/shared/recordings"
 	"bubble-twilio-voice/shared/tenant"
 )
 
@@ -115,7 +118,7 @@ var checks = []struct {
 		{"10 s", false, "Timeout: 5", "Timeout: 10"},
 		{"missing (SAM default 3 s is fine, but it must be stated)", false, "      Timeout: 5\n", ""},
 		{"events function 30 s", false, "      # An answer in time for Twilio, and sooner than its 15 s limit.\n      Timeout: 5", "      Timeout: 30"},
-		{"deliver function missing", false, "      Timeout: 90\n", ""},
+		{"deliver function missing", false, "      Timeout: 180\n", ""},
 	}},
 	{"BuildMethod makefile", checkFunctions(func(id string, f fn) error {
 		m, _ := f.AWSCloudFormationMetadata["BuildMethod"].(string)
@@ -229,11 +232,12 @@ var checks = []struct {
 		{"too few receives for the schedule", false, "maxReceiveCount: 25", "maxReceiveCount: 5"},
 		{"retention shorter than the schedule", false, "MessageRetentionPeriod: 345600", "MessageRetentionPeriod: 86400"},
 		{"dead letters kept less than the queue", false, "MessageRetentionPeriod: 1209600", "MessageRetentionPeriod: 172800"},
-		{"visibility under 6 x the deliver timeout", false, "VisibilityTimeout: 540", "VisibilityTimeout: 60"},
+		{"visibility under 6 x the deliver timeout", false, "VisibilityTimeout: 1080", "VisibilityTimeout: 540"},
 	}},
 	{"deliver: its alias fed by the events queue with partial batch responses", checkDelivery, []mutation{
 		{"no partial batch responses", false, "      FunctionResponseTypes: [ReportBatchItemFailures]\n", ""},
 		{"fed by the dead-letter queue", false, "      EventSourceArn: !GetAtt EventsQueue.Arn", "      EventSourceArn: !GetAtt EventsDeadLetterQueue.Arn"},
+		{"a timeout shorter than a recording download", false, "      Timeout: 180\n", "      Timeout: 90\n"},
 		{"feeds the function, not its alias", false, "      FunctionName: !Ref DeliverFunction.Alias", "      FunctionName: !Ref DeliverFunction"},
 		{"a SAM SQS event again", false, "        Role: !GetAtt DeliverDeployRole.Arn\n", "        Role: !GetAtt DeliverDeployRole.Arn\n      Events:\n        Queue:\n          Type: SQS\n          Properties: {Queue: !GetAtt EventsQueue.Arn}\n"},
 		{"no dead-letter queue given", false, "          EVENTS_DLQ_URL: !Ref EventsDeadLetterQueue\n", ""},
@@ -892,6 +896,10 @@ func checkQueues(s *stack) error {
 	return errors.Join(errs...)
 }
 
+// messageMargin is what a deliver invocation needs besides its longest
+// message: the tenant lookup, the upload to S3, delaying the retries.
+const messageMargin = 45 * time.Second
+
 // checkDelivery: the live alias of DeliverFunction is fed by EventsQueue,
 // through an event source mapping of this template (a SAM SQS event would
 // add AWSLambdaSQSQueueExecutionRole, every queue of the account), with
@@ -919,6 +927,13 @@ func checkDelivery(s *stack) error {
 	}
 	if len(mappings) != 1 {
 		errs = append(errs, fmt.Errorf("event source mappings to DeliverFunction: %v, want exactly one", mappings))
+	}
+	// The longest message (a recording download, its upload, the POST)
+	// must fit in the function's timeout with room to spare, or every
+	// attempt at it runs out of time.
+	timeout, _ := number(s.resourceProps("DeliverFunction")["Timeout"])
+	if need := recordings.FetchTimeout + events.Timeout + messageMargin; time.Duration(timeout)*time.Second < need {
+		errs = append(errs, fmt.Errorf("DeliverFunction Timeout %v s, want at least %v (a recording download, the POST and a margin)", timeout, need))
 	}
 	env := func(id string) map[string]any {
 		e, _ := s.resourceProps(id)["Environment"].(map[string]any)
