@@ -69,7 +69,7 @@ build-DeliverFunction:
 	$(require-artifacts-dir)
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/deliver
 
-## deploy: build with SAM and deploy (first time: sam deploy --guided; see README "Deploy")
+## deploy: build with SAM and deploy (first time: sam deploy --guided; see docs/deploy.md)
 deploy:
 	sam build && sam deploy
 

@@ -20,6 +20,7 @@ require (
 	github.com/nyaruka/phonenumbers v1.8.1
 	github.com/twilio/twilio-go v1.31.0
 	golang.org/x/mod v0.42.0
+	golang.org/x/sync v0.25.0
 )
 
 require (

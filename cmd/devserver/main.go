@@ -16,7 +16,7 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
-	_ "time/tzdata" // routes' hours: Lambda's base image has no zone database
+	_ "time/tzdata" // the functions' zone database, so routes' hours are checked here as there
 
 	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/httpapi"

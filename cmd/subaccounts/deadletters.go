@@ -8,10 +8,9 @@ import (
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"bubble-twilio-voice/shared/deadletter"
+	"bubble-twilio-voice/cmd/subaccounts/internal/deadletter"
 )
 
 const deadLettersUsage = `usage: subaccounts dead-letters list    [--stack NAME | --queue-url URL --dlq-url URL] [--max N] [--json]
@@ -64,7 +63,11 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("load AWS configuration: %w", err)
 	}
 	if stack != "" {
-		s, err := deadletter.StackQueues(ctx, cloudformation.NewFromConfig(awsCfg), stack)
+		outputs, err := stackOutputs(ctx, awsCfg, stack)
+		if err != nil {
+			return err
+		}
+		s, err := deadletter.StackQueues(outputs, stack)
 		if err != nil {
 			return err
 		}

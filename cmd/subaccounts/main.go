@@ -18,14 +18,17 @@ import (
 	"strings"
 	"syscall"
 	"time"
-	_ "time/tzdata" // routes' hours: Lambda's base image has no zone database
+	_ "time/tzdata" // the functions' zone database, so routes' hours are checked here as there
 
-	"bubble-twilio-voice/shared/provision"
+	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
+	"bubble-twilio-voice/shared/routes"
 	"bubble-twilio-voice/shared/tenant"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/smithy-go"
 )
 
 func main() {
@@ -198,7 +201,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.StringVar(&d.VoiceURL, "voice-url", "", "the TwiML App's Voice URL (instead of --stack)")
 		fs.StringVar(&d.IncomingURL, "incoming-url", "", "each number's Voice URL (instead of --stack)")
 		fs.StringVar(&d.TokenURL, "token-url", "", "the token URL, printed for Bubble (instead of --stack)")
-		fs.StringVar(&d.StatusCallbackURL, "status-callback-url", "", "status callback of the app and numbers (default: the base URL + "+provision.StatusCallbackPath+")")
+		fs.StringVar(&d.StatusCallbackURL, "status-callback-url", "", "status callback of the app and numbers (default: the base URL + "+routes.CallStatus+")")
 		fs.StringVar(&d.Label, "deployment", "", `names the TwiML App and keys "bubble-twilio-voice (LABEL ID)" (default: the stack name and region, else the Voice URL's host)`)
 		fs.StringVar(&d.FallbackURL, "voice-fallback-url", provision.DefaultFallbackURL, `VoiceFallbackUrl of the app and numbers ("none" for none)`)
 	}
@@ -269,22 +272,22 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		d.FallbackURL = ""
 	}
 
-	p, err := newProvisioner(ctx, cmd, o, getenv, stdout)
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("load AWS configuration: %w", err)
+	}
+	p, err := newProvisioner(awsCfg, cmd, o, getenv, stdout)
 	if err != nil {
 		return err
 	}
 	if o.stack != "" {
-		if err := stackDeployment(ctx, o.stack, d); err != nil {
+		if err := stackDeployment(ctx, awsCfg, o.stack, d); err != nil {
 			return err
 		}
 	}
 	if name == "create" || name == "check" {
 		// Secrets written in another region (or under another prefix) than
 		// the functions read would leave every tenant unknown, silently.
-		awsCfg, err := config.LoadDefaultConfig(ctx)
-		if err != nil {
-			return fmt.Errorf("load AWS configuration: %w", err)
-		}
 		if err := provision.CheckTarget(*d, awsCfg.Region, getenv("SECRET_PREFIX")); err != nil {
 			return err
 		}
@@ -375,11 +378,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // newProvisioner wires Secrets Manager (always) and Twilio (for the
 // commands that call it). TWILIO_API_BASE_URL, for tests, replaces Twilio's
 // hosts; AWS endpoints follow the SDK's own AWS_ENDPOINT_URL_* variables.
-func newProvisioner(ctx context.Context, cmd command, o opts, getenv func(string) string, stdout io.Writer) (*provision.Provisioner, error) {
-	awsCfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load AWS configuration: %w", err)
-	}
+func newProvisioner(awsCfg aws.Config, cmd command, o opts, getenv func(string) string, stdout io.Writer) (*provision.Provisioner, error) {
 	c := provision.Config{
 		Secrets:      provision.NewSecretsManager(secretsmanager.NewFromConfig(awsCfg)),
 		SecretPrefix: getenv("SECRET_PREFIX"),
@@ -387,6 +386,7 @@ func newProvisioner(ctx context.Context, cmd command, o opts, getenv func(string
 		DryRun:       o.dryRun,
 	}
 	if cmd.twilio {
+		var err error
 		c.Twilio, err = provision.NewREST(provision.Credentials{
 			AccountSID: getenv("TWILIO_ACCOUNT_SID"),
 			AuthToken:  getenv("TWILIO_AUTH_TOKEN"),
@@ -402,12 +402,12 @@ func newProvisioner(ctx context.Context, cmd command, o opts, getenv func(string
 
 // stackDeployment fills d's URLs from the stack's outputs; flags given
 // explicitly win.
-func stackDeployment(ctx context.Context, stack string, d *provision.Deployment) error {
-	awsCfg, err := config.LoadDefaultConfig(ctx)
+func stackDeployment(ctx context.Context, awsCfg aws.Config, stack string, d *provision.Deployment) error {
+	outputs, err := stackOutputs(ctx, awsCfg, stack)
 	if err != nil {
-		return fmt.Errorf("load AWS configuration: %w", err)
+		return err
 	}
-	s, err := provision.StackDeployment(ctx, cloudformation.NewFromConfig(awsCfg), stack, awsCfg.Region)
+	s, err := provision.StackDeployment(outputs, stack, awsCfg.Region)
 	if err != nil {
 		return err
 	}
@@ -425,4 +425,26 @@ func stackDeployment(ctx context.Context, stack string, d *provision.Deployment)
 	}
 	d.Region, d.SecretPrefix = s.Region, s.SecretPrefix
 	return nil
+}
+
+// stackOutputs reads a CloudFormation stack's outputs (see template.yaml),
+// for the deployment's URLs and its queues.
+func stackOutputs(ctx context.Context, awsCfg aws.Config, stack string) (map[string]string, error) {
+	out, err := cloudformation.NewFromConfig(awsCfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
+	if err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && strings.Contains(api.ErrorMessage(), "does not exist") {
+			// The usual cause: the CLI runs in another region than the stack.
+			return nil, fmt.Errorf("describe stack %s: %w (no such stack in this command's AWS region: run it in the stack's region, e.g. AWS_REGION=<region>; the functions read the tenant secrets there)", stack, err)
+		}
+		return nil, fmt.Errorf("describe stack %s: %w", stack, err)
+	}
+	if len(out.Stacks) == 0 {
+		return nil, fmt.Errorf("describe stack %s: no such stack", stack)
+	}
+	outputs := map[string]string{}
+	for _, o := range out.Stacks[0].Outputs {
+		outputs[aws.ToString(o.OutputKey)] = strings.TrimSpace(aws.ToString(o.OutputValue))
+	}
+	return outputs, nil
 }

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"bubble-twilio-voice/shared/provision"
+	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
 	"bubble-twilio-voice/shared/tenant"
 	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
 	"bubble-twilio-voice/test/fake/twilio"

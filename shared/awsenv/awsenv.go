@@ -3,6 +3,8 @@
 // shared config files, profiles, SSO, STS or instance metadata, which a
 // function never uses and which would cost bootstrap size and cold-start
 // time. Tests and local runs set the same variables (test/kit.AWSEnv).
+//
+// It is also the one place that knows AWS's error codes (errors.go).
 package awsenv
 
 import (

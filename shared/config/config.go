@@ -94,7 +94,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.TokenRatePerIdentity, err = integer(getenv, "TOKEN_RATE_PER_IDENTITY", 30, 0, 100000); err != nil {
 		return c, err
 	}
-	if c.SecretColdFetchesPerSecond, err = integer(getenv, "SECRET_COLD_FETCHES_PER_SECOND", 10, 1, 1000); err != nil {
+	if c.SecretColdFetchesPerSecond, err = integer(getenv, "SECRET_COLD_FETCHES_PER_SECOND", tenant.DefaultColdFetchesPerSecond, 1, 1000); err != nil {
 		return c, err
 	}
 	if c.SecretColdFetchBurst, err = integer(getenv, "SECRET_COLD_FETCH_BURST", 2*c.SecretColdFetchesPerSecond, 1, 10000); err != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"bubble-twilio-voice/shared/recordings"
 )
 
 // Events configures call events: where they are queued, where undeliverable
@@ -19,15 +21,16 @@ type Events struct {
 	// (RECORDINGS_BUCKET).
 	RecordingsBucket string
 	// RecordingRetentionDays is how long the bucket keeps a recording, and
-	// so how long its link is valid (RECORDING_RETENTION_DAYS, default 30;
-	// the template passes its RecordingRetentionDays parameter).
+	// so how long its link is valid (RECORDING_RETENTION_DAYS, default
+	// recordings.DefaultRetentionDays; the template passes its
+	// RecordingRetentionDays parameter).
 	RecordingRetentionDays int
 	// LinkKeySecretARN names the Secrets Manager secret whose value signs
 	// recording links (LINK_KEY_SECRET_ARN); read once at start.
 	LinkKeySecretARN string
 	// TwilioAPIBaseURL is the only host recordings are fetched from
-	// (TWILIO_API_BASE_URL, default https://api.twilio.com; tests point it
-	// at a local server, as for the provisioning CLI).
+	// (TWILIO_API_BASE_URL, default recordings.DefaultTwilioAPIBase; tests
+	// point it at a local server, as for the provisioning CLI).
 	TwilioAPIBaseURL string
 	// RecordingsDir is where the dev server keeps recordings
 	// (RECORDINGS_DIR, default .devdata/recordings).
@@ -45,13 +48,13 @@ func loadEvents(getenv func(string) string, c *Config) error {
 		RecordingsDir:      getenv("RECORDINGS_DIR"),
 	}
 	if e.TwilioAPIBaseURL == "" {
-		e.TwilioAPIBaseURL = "https://api.twilio.com"
+		e.TwilioAPIBaseURL = recordings.DefaultTwilioAPIBase
 	}
 	if e.RecordingsDir == "" {
 		e.RecordingsDir = ".devdata/recordings"
 	}
 	var err error
-	if e.RecordingRetentionDays, err = integer(getenv, "RECORDING_RETENTION_DAYS", 30, 1, 3650); err != nil {
+	if e.RecordingRetentionDays, err = integer(getenv, "RECORDING_RETENTION_DAYS", recordings.DefaultRetentionDays, 1, 3650); err != nil {
 		return err
 	}
 	for _, v := range []struct{ name, value string }{

@@ -164,7 +164,7 @@ func (j *delivery) deadLetter(reason string, appStatus int) {
 		AttrFailedAt: d.Now().UTC().Format(time.RFC3339),
 	}})
 	if err != nil {
-		d.Log.LogAttrs(ctx, slog.LevelError, "event could not be dead-lettered", append(attrs, slog.String("error", errorKind(err)))...)
+		d.Log.LogAttrs(ctx, slog.LevelError, "event could not be dead-lettered", append(attrs, slog.String("error", logging.ErrorKind(err)))...)
 		plain(j.w, kindInternal.status(), "dead-letter queue failed\n")
 		return
 	}
@@ -225,6 +225,6 @@ func recordingError(err error) string {
 	case errors.As(err, &fe), errors.Is(err, recordings.ErrNotFound):
 		return err.Error()
 	default:
-		return errorKind(err)
+		return logging.ErrorKind(err)
 	}
 }

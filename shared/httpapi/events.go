@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -30,7 +29,7 @@ type EventDeps struct {
 	// Sender POSTs events to the tenants' apps (the delivery).
 	Sender *events.Sender
 	// Fetcher downloads recordings from Twilio; its base is also the only
-	// host a RecordingUrl may have. Default: https://api.twilio.com.
+	// host a RecordingUrl may have. Default: recordings.DefaultTwilioAPIBase.
 	Fetcher *recordings.Fetcher
 	// Recordings keeps the copied recordings (S3, or the dev server's
 	// directory).
@@ -39,7 +38,7 @@ type EventDeps struct {
 	// recording links.
 	Links *recordings.Links
 	// Retention is how long a stored recording, and so its link, lasts.
-	// Default 30 days.
+	// Default recordings.DefaultRetentionDays.
 	Retention time.Duration
 	// TempDir holds recordings between download and upload ("": the
 	// system's, /tmp on Lambda).
@@ -62,7 +61,7 @@ func (e EventDeps) withDefaults(now func() time.Time) EventDeps {
 		e.Fetcher, _ = recordings.NewFetcher(recordings.DefaultTwilioAPIBase)
 	}
 	if e.Retention <= 0 {
-		e.Retention = 30 * 24 * time.Hour
+		e.Retention = recordings.DefaultRetentionDays * 24 * time.Hour
 	}
 	return e
 }
@@ -71,95 +70,103 @@ func (e EventDeps) withDefaults(now func() time.Time) EventDeps {
 // callback (the TwiML App's and the numbers' StatusCallback). A non-final
 // status is acknowledged and dropped. It answers 204 once the event is
 // queued, 503 when the queue failed.
-func handleCallStatus(d Deps) http.Handler {
+func handleCallStatus(enqueue enqueueFunc, now func() time.Time, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		t := tenant.FromContext(ctx)
 		logging.Add(ctx, slog.String("account_sid", t.AccountSID), slog.String("call_sid", r.PostFormValue("CallSid")))
-		e, ok := events.CallCompleted(r.PostForm, d.Now())
+		e, ok := events.CallCompleted(r.PostForm, now())
 		if !ok {
-			d.Log.LogAttrs(ctx, slog.LevelDebug, "call status dropped", slog.String("call_status", r.PostFormValue("CallStatus")))
+			log.LogAttrs(ctx, slog.LevelDebug, "call status dropped", slog.String("call_status", r.PostFormValue("CallStatus")))
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		d.answerQueued(w, r, t, events.Message{Version: events.MessageVersion, Event: e})
+		answerQueued(w, r, enqueue, t, events.Message{Version: events.MessageVersion, Event: e})
 	})
 }
 
 // handleRecordingStatus queues the voicemail.recorded or call.recorded
 // event of a recording status callback. A RecordingUrl that is not on the
-// Twilio API host is refused (400) and logged; nothing is queued, so
-// nothing ever fetches it.
-func handleRecordingStatus(d Deps) http.Handler {
+// Twilio API host (fetcher's) is refused (400), logged and counted in m;
+// nothing is queued, so nothing ever fetches it.
+func handleRecordingStatus(fetcher *recordings.Fetcher, enqueue enqueueFunc, now func() time.Time, log *slog.Logger, m *metrics.Emitter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		t := tenant.FromContext(ctx)
 		logging.Add(ctx, slog.String("account_sid", t.AccountSID), slog.String("call_sid", r.PostFormValue("CallSid")))
-		m, ok := events.Recording(r.Form, d.Now())
+		msg, ok := events.Recording(r.Form, now())
 		if !ok {
-			d.Log.LogAttrs(ctx, slog.LevelDebug, "recording status dropped", slog.String("recording_status", r.PostFormValue("RecordingStatus")))
+			log.LogAttrs(ctx, slog.LevelDebug, "recording status dropped", slog.String("recording_status", r.PostFormValue("RecordingStatus")))
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		if _, err := d.Events.Fetcher.Check(m.RecordingMediaURL); err != nil {
-			d.Log.LogAttrs(ctx, slog.LevelWarn, "recording refused: RecordingUrl is not on the Twilio API host",
-				slog.String("recording_host", recordings.Host(m.RecordingMediaURL)), slog.String("allowed_host", d.Events.Fetcher.Base()))
-			d.Metrics.Count(metrics.RecordingRefused, "", t.AccountSID)
+		if _, err := fetcher.Check(msg.RecordingMediaURL); err != nil {
+			log.LogAttrs(ctx, slog.LevelWarn, "recording refused: RecordingUrl is not on the Twilio API host",
+				slog.String("recording_host", recordings.Host(msg.RecordingMediaURL)), slog.String("allowed_host", fetcher.Base()))
+			m.Count(metrics.RecordingRefused, "", t.AccountSID)
 			plain(w, kindInvalid.status(), "recording url not allowed\n")
 			return
 		}
-		d.answerQueued(w, r, t, m)
+		answerQueued(w, r, enqueue, t, msg)
 	})
 }
 
 // answerQueued queues m and answers Twilio: 204 once queued (or when the
 // tenant takes no such event), 503 when the queue failed.
-func (d Deps) answerQueued(w http.ResponseWriter, r *http.Request, t *tenant.Tenant, m events.Message) {
+func answerQueued(w http.ResponseWriter, r *http.Request, enqueue enqueueFunc, t *tenant.Tenant, m events.Message) {
 	ctx, cancel := context.WithTimeout(r.Context(), queueTimeout)
 	defer cancel()
-	if err := d.enqueue(ctx, t, m); err != nil {
+	if err := enqueue(ctx, t, m); err != nil {
 		plain(w, kindUnavailable.status(), "service unavailable\n")
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// enqueue puts m on the queue when the tenant takes its type; it logs the
-// outcome (a failure as an error, with the event's identity only).
-func (d Deps) enqueue(ctx context.Context, t *tenant.Tenant, m events.Message) error {
-	attrs := []slog.Attr{slog.String("event_id", m.Event.ID), slog.String("type", m.Event.Type)}
-	switch {
-	case !t.Events.Wants(m.Event.Type):
-		d.Log.LogAttrs(ctx, slog.LevelDebug, "event not wanted by the tenant", attrs...)
-		return nil
-	case d.Events.Queue == nil:
-		d.Log.LogAttrs(ctx, slog.LevelWarn, "event dropped: no queue configured", attrs...)
+// enqueueFunc puts m on the queue when tenant t takes its type.
+type enqueueFunc func(ctx context.Context, t *tenant.Tenant, m events.Message) error
+
+// enqueuer returns the enqueueFunc sending to q (nil: events are dropped
+// with a warning); it logs the outcome to log (a failure as an error, with
+// the event's identity only) and counts queued events in met.
+func enqueuer(q queue.Sender, log *slog.Logger, met *metrics.Emitter) enqueueFunc {
+	return func(ctx context.Context, t *tenant.Tenant, m events.Message) error {
+		attrs := []slog.Attr{slog.String("event_id", m.Event.ID), slog.String("type", m.Event.Type)}
+		switch {
+		case !t.Events.Wants(m.Event.Type):
+			log.LogAttrs(ctx, slog.LevelDebug, "event not wanted by the tenant", attrs...)
+			return nil
+		case q == nil:
+			log.LogAttrs(ctx, slog.LevelWarn, "event dropped: no queue configured", attrs...)
+			return nil
+		}
+		if err := q.Send(ctx, queue.Message{Body: m.Encode()}); err != nil {
+			log.LogAttrs(ctx, slog.LevelError, "event not queued", append(attrs, slog.String("error", logging.ErrorKind(err)))...)
+			return err
+		}
+		log.LogAttrs(ctx, slog.LevelInfo, "event queued", attrs...)
+		met.Count(metrics.EventQueued, m.Event.Type, t.AccountSID)
 		return nil
 	}
-	if err := d.Events.Queue.Send(ctx, queue.Message{Body: m.Encode()}); err != nil {
-		d.Log.LogAttrs(ctx, slog.LevelError, "event not queued", append(attrs, slog.String("error", errorKind(err)))...)
-		return err
-	}
-	d.Log.LogAttrs(ctx, slog.LevelInfo, "event queued", attrs...)
-	d.Metrics.Count(metrics.EventQueued, m.Event.Type, t.AccountSID)
-	return nil
 }
 
 // queueMissed queues the call.missed event of a <Dial> action request
 // (DialCallStatus other than completed or answered) before next answers
 // the no-answer step. The caller is on the line, so the queueing is bounded
 // by missedQueueTimeout and its failure is only logged.
-func (d Deps) queueMissed(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if t := tenant.FromContext(r.Context()); t != nil && t.Events.Wants(tenant.EventCallMissed) {
-			if e, ok := events.CallMissed(r.PostForm, d.Now()); ok {
-				ctx, cancel := context.WithTimeout(r.Context(), missedQueueTimeout)
-				_ = d.enqueue(ctx, t, events.Message{Version: events.MessageVersion, Event: e})
-				cancel()
+func queueMissed(enqueue enqueueFunc, now func() time.Time) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if t := tenant.FromContext(r.Context()); t != nil && t.Events.Wants(tenant.EventCallMissed) {
+				if e, ok := events.CallMissed(r.PostForm, now()); ok {
+					ctx, cancel := context.WithTimeout(r.Context(), missedQueueTimeout)
+					_ = enqueue(ctx, t, events.Message{Version: events.MessageVersion, Event: e})
+					cancel()
+				}
 			}
-		}
-		next.ServeHTTP(w, r)
-	})
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // withRecordingCallback gives a decision that records (a voicemail, or a
@@ -177,21 +184,4 @@ func withRecordingCallback(dec voice.Decision, t *tenant.Tenant, c voice.Call, p
 	}
 	depth := strings.Count(strings.Trim(path, "/"), "/") + 1
 	return dec.WithRecordingCallback(voice.RecordingCallbackURL(depth, events.CallbackQuery(c.From, c.Caller, c.To)))
-}
-
-// errorKind names an error for a log line without its text, which for an
-// AWS error may quote a request.
-func errorKind(err error) string {
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	default:
-		var api interface{ ErrorCode() string }
-		if errors.As(err, &api) {
-			return api.ErrorCode()
-		}
-		return "request failed"
-	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/recordings"
@@ -15,8 +16,9 @@ import (
 // "/" + RecordingSid + "?expires=...&sig=..."): a link whose signature and
 // expiry check out answers 302 to a freshly presigned S3 URL (or, in the
 // dev server, the file itself); a forged link 403, an expired one 410. The
-// signature is never logged.
-func handleRecording(d Deps) http.Handler {
+// signature is never logged. links and store are nil when recording links
+// are not configured: every link then answers 503.
+func handleRecording(links *recordings.Links, store recordings.Store, now func() time.Time, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -29,29 +31,29 @@ func handleRecording(d Deps) http.Handler {
 			plain(w, kindNotFound.status(), "not found\n")
 			return
 		}
-		if d.Events.Links == nil || d.Events.Recordings == nil {
-			d.Log.LogAttrs(ctx, slog.LevelError, "recording links are not configured (LINK_KEY_SECRET_ARN, RECORDINGS_BUCKET)")
+		if links == nil || store == nil {
+			log.LogAttrs(ctx, slog.LevelError, "recording links are not configured (LINK_KEY_SECRET_ARN, RECORDINGS_BUCKET)")
 			plain(w, kindUnavailable.status(), "service unavailable\n")
 			return
 		}
 		logging.Add(ctx, slog.String("account_sid", account), slog.String("recording_sid", rec))
 		q := r.URL.Query()
-		switch err := d.Events.Links.Verify(account, rec, q.Get("expires"), q.Get("sig"), d.Now()); {
+		switch err := links.Verify(account, rec, q.Get("expires"), q.Get("sig"), now()); {
 		case errors.Is(err, recordings.ErrLinkExpired):
 			plain(w, kindGone.status(), "this recording link has expired\n")
 			return
 		case err != nil:
-			d.Log.LogAttrs(ctx, slog.LevelWarn, "recording link refused", slog.String("reason", "bad_signature"))
+			log.LogAttrs(ctx, slog.LevelWarn, "recording link refused", slog.String("reason", "bad_signature"))
 			plain(w, kindForbidden.status(), "invalid recording link\n")
 			return
 		}
-		obj, err := d.Events.Recordings.Get(ctx, recordings.Key(account, rec))
+		obj, err := store.Get(ctx, recordings.Key(account, rec))
 		switch {
 		case errors.Is(err, recordings.ErrNotFound):
 			plain(w, kindNotFound.status(), "recording not found\n")
 			return
 		case err != nil:
-			d.Log.LogAttrs(ctx, slog.LevelError, "recording unavailable", slog.String("error", errorKind(err)))
+			log.LogAttrs(ctx, slog.LevelError, "recording unavailable", slog.String("error", logging.ErrorKind(err)))
 			plain(w, kindUnavailable.status(), "service unavailable\n")
 			return
 		}

@@ -1,8 +1,9 @@
 // Package httpapi is the service's HTTP surface: the one place that lists
 // every route, the handlers behind them, the Twilio signature check and the
-// mapping of error kinds to statuses. Every handler is built from one Deps;
-// each Lambda function mounts only its own routes (Token, Voice, Incoming)
-// and the dev server mounts them all, so both run the same code.
+// mapping of error kinds to statuses. routes.go builds every handler from
+// one Deps, and each handler takes only what it uses. Each Lambda function
+// mounts only its own routes (Token, Voice, Incoming) and the dev server
+// mounts them all, so both run the same code.
 package httpapi
 
 import (
@@ -15,30 +16,32 @@ import (
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/ratelimit"
+	"bubble-twilio-voice/shared/routes"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/voice"
 )
 
-// Routes, as API Gateway and the dev server serve them. The no-answer steps
-// sit under /incoming because the TwiML points at them with relative URLs
-// (see voice.DialCompleteAction), which keeps a stage prefix.
+// Routes, as API Gateway and the dev server serve them. The paths are
+// package routes', which voice, recordings and the CLI share; the no-answer
+// steps sit under /incoming because the TwiML points at them with relative
+// URLs (see voice.DialCompleteAction), which keeps a stage prefix.
 const (
-	PathToken             = "/token"
-	PathVoice             = "/voice"
-	PathIncoming          = "/incoming"
-	PathDialComplete      = "/incoming/dial-complete"
-	PathRecordingComplete = "/incoming/recording-complete"
+	PathToken             = routes.Token
+	PathVoice             = routes.Voice
+	PathIncoming          = routes.Incoming
+	PathDialComplete      = routes.DialComplete
+	PathRecordingComplete = routes.RecordingComplete
 
 	// Call events (events.go): Twilio's status callbacks, the recording
 	// links (PathRecordings + AccountSid + "/" + RecordingSid) and the
 	// delivery, which only the queue calls (never routed by API Gateway).
-	PathCallStatus      = "/events/call-status"
-	PathRecordingStatus = "/events/recording-status"
-	PathRecordings      = "/recordings/"
+	PathCallStatus      = routes.CallStatus
+	PathRecordingStatus = routes.RecordingStatus
+	PathRecordings      = routes.Recordings
 	PathDeliver         = "/internal/deliver"
 )
 
-// Deps is what every handler is built from. The zero values of Log, Metrics
+// Deps is what the routes are built from. The zero values of Log, Metrics
 // and Limiter are usable (discard, count nothing, no limit).
 type Deps struct {
 	Store   tenant.Store
@@ -106,7 +109,8 @@ func (d Deps) routes(mounts ...func(*http.ServeMux, Deps)) http.Handler {
 }
 
 func mountToken(mux *http.ServeMux, d Deps) {
-	mux.Handle(PathToken, handleToken(d))
+	issue := issuer(d.Limiter, d.Now, d.Metrics)
+	mux.Handle(PathToken, withCORS(d.CORSAllowedOrigins)(handleToken(d.Store, issue, d.Log)))
 }
 
 func mountDeliver(mux *http.ServeMux, d Deps) {
@@ -115,20 +119,34 @@ func mountDeliver(mux *http.ServeMux, d Deps) {
 
 func mountVoice(mux *http.ServeMux, d Deps) {
 	rules := voice.Rules{Numbers: d.Numbers}
-	mux.Handle(PathVoice, d.signed(handleStep(d, "outgoing", rules.Outgoing)))
+	mux.Handle(PathVoice, d.webhook()(d.step("outgoing", rules.Outgoing)))
 }
 
 func mountIncoming(mux *http.ServeMux, d Deps) {
 	rules := voice.Rules{Numbers: d.Numbers}
-	mux.Handle(PathIncoming, d.signed(handleStep(d, "incoming", rules.Incoming)))
-	mux.Handle(PathDialComplete, d.signed(d.queueMissed(handleStep(d, "dial_complete", rules.DialComplete))))
-	mux.Handle(PathRecordingComplete, d.signed(handleStep(d, "recording_complete", rules.RecordingComplete)))
+	webhook := d.webhook()
+	missed := queueMissed(enqueuer(d.Events.Queue, d.Log, d.Metrics), d.Now)
+	mux.Handle(PathIncoming, webhook(d.step("incoming", rules.Incoming)))
+	mux.Handle(PathDialComplete, webhook(missed(d.step("dial_complete", rules.DialComplete))))
+	mux.Handle(PathRecordingComplete, webhook(d.step("recording_complete", rules.RecordingComplete)))
 }
 
 func mountEvents(mux *http.ServeMux, d Deps) {
-	mux.Handle(PathCallStatus, d.signed(handleCallStatus(d)))
-	mux.Handle(PathRecordingStatus, d.signed(handleRecordingStatus(d)))
-	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(d))
+	webhook := d.webhook()
+	enqueue := enqueuer(d.Events.Queue, d.Log, d.Metrics)
+	mux.Handle(PathCallStatus, webhook(handleCallStatus(enqueue, d.Now, d.Log)))
+	mux.Handle(PathRecordingStatus, webhook(handleRecordingStatus(d.Events.Fetcher, enqueue, d.Now, d.Log, d.Metrics)))
+	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(d.Events.Links, d.Events.Recordings, d.Now, d.Log))
+}
+
+// webhook is the Twilio signature check in front of every webhook route.
+func (d Deps) webhook() func(http.Handler) http.Handler {
+	return signed(d.Store, d.PublicBaseURL, d.Log, d.Metrics)
+}
+
+// step is the handler of one call step (a TwiML answer) named name in logs.
+func (d Deps) step(name string, decide func(voice.Call, *tenant.Tenant) voice.Decision) http.Handler {
+	return handleStep(name, decide, d.Now, d.Log, d.Metrics)
 }
 
 func (d Deps) withDefaults() Deps {

@@ -47,74 +47,81 @@ const forbidden = "invalid signature\n"
 // tenant in the context (tenant.FromContext). Refusals are 405, 413, 403
 // (the same body for every signature or account problem) and 503 when the
 // store is down, so that Twilio falls back to the app's fallback URL.
-func (d Deps) signed(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			w.Header().Set("Allow", http.MethodPost)
-			d.refuse(w, r, kindMethodNotAllowed, ReasonMethod, "", "", "method not allowed\n")
-			return
-		}
-		body, err := readWebhookBody(w, r)
-		if err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				d.refuse(w, r, kindTooLarge, ReasonBodyTooLarge, "", "", "request body too large\n")
+// publicBaseURL is Deps.PublicBaseURL (see signedURL); refusals are logged
+// to log and counted in m.
+func signed(tenants tenant.Store, publicBaseURL string, log *slog.Logger, m *metrics.Emitter) func(http.Handler) http.Handler {
+	refuse := func(w http.ResponseWriter, r *http.Request, k kind, reason, accountSID, callSID, body string) {
+		refuseWebhook(w, r, log, m, k, reason, accountSID, callSID, body)
+	}
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost {
+				w.Header().Set("Allow", http.MethodPost)
+				refuse(w, r, kindMethodNotAllowed, ReasonMethod, "", "", "method not allowed\n")
 				return
 			}
-			d.refuse(w, r, kindInvalid, ReasonBodyUnreadable, "", "", "bad request\n")
-			return
-		}
-		// Twilio encodes bodies properly, so a pair Go cannot parse means the
-		// request is not Twilio's: refuse rather than check a different form.
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
-			d.refuse(w, r, kindForbidden, ReasonMalformedBody, "", "", forbidden)
-			return
-		}
-		accountSID, callSID := form.Get("AccountSid"), form.Get("CallSid")
-		signature := r.Header.Get(twiliosig.Header)
-		switch {
-		case signature == "":
-			d.refuse(w, r, kindForbidden, ReasonMissingSignature, accountSID, callSID, forbidden)
-			return
-		case accountSID == "":
-			d.refuse(w, r, kindForbidden, ReasonMissingAccount, "", callSID, forbidden)
-			return
-		case !tenant.ValidAccountSID(accountSID):
-			d.refuse(w, r, kindForbidden, ReasonMalformedAccount, accountSID, callSID, forbidden)
-			return
-		}
-
-		t, err := d.Store.Lookup(r.Context(), accountSID)
-		switch {
-		case errors.Is(err, tenant.ErrNotFound):
-			d.refuse(w, r, kindForbidden, ReasonUnknownAccount, accountSID, callSID, forbidden)
-			return
-		case err != nil:
-			// Unavailable, or anything unexpected: 503 so Twilio tries the
-			// fallback URL instead of playing an error to the caller. Counted
-			// by the store as SecretFetchFailed, not as a rejected signature.
-			d.Log.LogAttrs(r.Context(), slog.LevelError, "tenant lookup failed",
-				slog.String("account_sid", accountSID), slog.String("path", r.URL.Path), slog.Any("error", err))
-			plain(w, kindUnavailable.status(), "service unavailable\n")
-			return
-		}
-		if !twiliosig.ValidateForm(d.signedURL(r), form, signature, t.AuthTokens()...) {
-			d.refuse(w, r, kindForbidden, ReasonBadSignature, accountSID, callSID, forbidden)
-			return
-		}
-
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		r.PostForm = form
-		query, _ := url.ParseQuery(r.URL.RawQuery) // a bad pair is only left out
-		r.Form = make(url.Values, len(form)+len(query))
-		for _, vals := range []url.Values{form, query} {
-			for k, vs := range vals {
-				r.Form[k] = append(r.Form[k], vs...)
+			body, err := readWebhookBody(w, r)
+			if err != nil {
+				var tooBig *http.MaxBytesError
+				if errors.As(err, &tooBig) {
+					refuse(w, r, kindTooLarge, ReasonBodyTooLarge, "", "", "request body too large\n")
+					return
+				}
+				refuse(w, r, kindInvalid, ReasonBodyUnreadable, "", "", "bad request\n")
+				return
 			}
-		}
-		next.ServeHTTP(w, r.WithContext(tenant.NewContext(r.Context(), t)))
-	})
+			// Twilio encodes bodies properly, so a pair Go cannot parse means the
+			// request is not Twilio's: refuse rather than check a different form.
+			form, err := url.ParseQuery(string(body))
+			if err != nil {
+				refuse(w, r, kindForbidden, ReasonMalformedBody, "", "", forbidden)
+				return
+			}
+			accountSID, callSID := form.Get("AccountSid"), form.Get("CallSid")
+			signature := r.Header.Get(twiliosig.Header)
+			switch {
+			case signature == "":
+				refuse(w, r, kindForbidden, ReasonMissingSignature, accountSID, callSID, forbidden)
+				return
+			case accountSID == "":
+				refuse(w, r, kindForbidden, ReasonMissingAccount, "", callSID, forbidden)
+				return
+			case !tenant.ValidAccountSID(accountSID):
+				refuse(w, r, kindForbidden, ReasonMalformedAccount, accountSID, callSID, forbidden)
+				return
+			}
+
+			t, err := tenants.Lookup(r.Context(), accountSID)
+			switch {
+			case errors.Is(err, tenant.ErrNotFound):
+				refuse(w, r, kindForbidden, ReasonUnknownAccount, accountSID, callSID, forbidden)
+				return
+			case err != nil:
+				// Unavailable, or anything unexpected: 503 so Twilio tries the
+				// fallback URL instead of playing an error to the caller. Counted
+				// by the store as SecretFetchFailed, not as a rejected signature.
+				log.LogAttrs(r.Context(), slog.LevelError, "tenant lookup failed",
+					slog.String("account_sid", accountSID), slog.String("path", r.URL.Path), slog.Any("error", err))
+				plain(w, kindUnavailable.status(), "service unavailable\n")
+				return
+			}
+			if !twiliosig.ValidateForm(signedURL(publicBaseURL, r), form, signature, t.AuthTokens()...) {
+				refuse(w, r, kindForbidden, ReasonBadSignature, accountSID, callSID, forbidden)
+				return
+			}
+
+			r.Body = io.NopCloser(bytes.NewReader(body))
+			r.PostForm = form
+			query, _ := url.ParseQuery(r.URL.RawQuery) // a bad pair is only left out
+			r.Form = make(url.Values, len(form)+len(query))
+			for _, vals := range []url.Values{form, query} {
+				for k, vs := range vals {
+					r.Form[k] = append(r.Form[k], vs...)
+				}
+			}
+			next.ServeHTTP(w, r.WithContext(tenant.NewContext(r.Context(), t)))
+		})
+	}
 }
 
 // readWebhookBody reads at most MaxWebhookBody, returning
@@ -131,10 +138,11 @@ func readWebhookBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
 }
 
-// refuse logs a warning naming only what is safe to log: never the
-// signature, the token or the body, and the AccountSid and CallSid only when
-// well-formed (anything else is attacker-chosen text).
-func (d Deps) refuse(w http.ResponseWriter, r *http.Request, k kind, reason, accountSID, callSID, body string) {
+// refuseWebhook answers a refused webhook with body and logs a warning
+// naming only what is safe to log: never the signature, the token or the
+// body, and the AccountSid and CallSid only when well-formed (anything else
+// is attacker-chosen text).
+func refuseWebhook(w http.ResponseWriter, r *http.Request, log *slog.Logger, m *metrics.Emitter, k kind, reason, accountSID, callSID, body string) {
 	attrs := make([]slog.Attr, 0, 4)
 	attrs = append(attrs, slog.String("reason", reason), slog.String("path", r.URL.Path))
 	if tenant.ValidAccountSID(accountSID) {
@@ -143,8 +151,8 @@ func (d Deps) refuse(w http.ResponseWriter, r *http.Request, k kind, reason, acc
 	if validCallSID(callSID) {
 		attrs = append(attrs, slog.String("call_sid", callSID))
 	}
-	d.Log.LogAttrs(r.Context(), slog.LevelWarn, "webhook refused", attrs...)
-	d.Metrics.Count(metrics.SignatureRejected, reason, "")
+	log.LogAttrs(r.Context(), slog.LevelWarn, "webhook refused", attrs...)
+	m.Count(metrics.SignatureRejected, reason, "")
 	plain(w, k.status(), body)
 }
 
@@ -170,16 +178,16 @@ func validCallSID(s string) bool {
 }
 
 // signedURL is the URL Twilio called, which is the URL it signed. With a
-// PublicBaseURL (a custom domain, or the dev server behind a tunnel) it is
+// publicBaseURL (a custom domain, or the dev server behind a tunnel) it is
 // that base, its base path included, plus the route path (r.URL.Path, from
 // which serve has stripped the base path if it was there) and the query.
 // Otherwise it is "https://" + r.Host + r.RequestURI, which the API Gateway
 // adapter sets to the domain and the path as called: a named stage's prefix
 // included on the execute-api host, left out on a custom domain (r.URL.Path
 // has the stage stripped for routing).
-func (d Deps) signedURL(r *http.Request) string {
-	if d.PublicBaseURL != "" {
-		u := strings.TrimRight(d.PublicBaseURL, "/") + r.URL.EscapedPath()
+func signedURL(publicBaseURL string, r *http.Request) string {
+	if publicBaseURL != "" {
+		u := strings.TrimRight(publicBaseURL, "/") + r.URL.EscapedPath()
 		if r.URL.RawQuery != "" {
 			u += "?" + r.URL.RawQuery
 		}

@@ -209,8 +209,7 @@ func TestMiddleware(t *testing.T) {
 				}
 				w.WriteHeader(http.StatusOK)
 			})
-			d := Deps{Store: store, Log: log, Metrics: metrics.New(&emf, "voice", time.Now)}
-			h := d.signed(next)
+			h := signed(store, "", log, metrics.New(&emf, "voice", time.Now))(next)
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, tc.req)
 
@@ -270,7 +269,7 @@ func TestSignedURL(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, tc.target, nil)
 			r.Host = tc.host
 			r.RequestURI = tc.requestURI
-			if got := (Deps{PublicBaseURL: tc.base}).signedURL(r); got != tc.want {
+			if got := signedURL(tc.base, r); got != tc.want {
 				t.Errorf("signedURL with base %q = %q, want %q", tc.base, got, tc.want)
 			}
 		})

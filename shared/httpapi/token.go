@@ -18,6 +18,7 @@ import (
 
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/ratelimit"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/token"
 )
@@ -47,27 +48,19 @@ type tokenRequest struct {
 var tokenFields = []string{"account_sid", "identity", "ttl_seconds"}
 
 // handleToken issues a Voice access token for one identity of one
-// subaccount (GET and POST; OPTIONS for CORS preflight).
-func handleToken(d Deps) http.Handler {
+// subaccount (GET and POST; withCORS answers OPTIONS): it authenticates the
+// request against the tenant's record in tenants, and issue mints the token.
+func handleToken(tenants tenant.Store, issue issueFunc, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		cors(w, r, d.CORSAllowedOrigins)
-		switch r.Method {
-		case http.MethodGet, http.MethodPost:
-		case http.MethodOptions:
-			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-			w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
-			w.Header().Set("Access-Control-Max-Age", "600")
-			w.WriteHeader(http.StatusNoContent)
-			return
-		default:
+		if r.Method != http.MethodGet && r.Method != http.MethodPost {
 			e := newError(kindMethodNotAllowed, "method_not_allowed", "use GET or POST")
 			e.allow = "GET, POST, OPTIONS"
-			writeError(w, r, d.Log, e)
+			writeError(w, r, log, e)
 			return
 		}
-		resp, err := issueToken(r, d)
+		resp, err := authorizeToken(r, tenants, issue)
 		if err != nil {
-			writeError(w, r, d.Log, err)
+			writeError(w, r, log, err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
@@ -76,7 +69,56 @@ func handleToken(d Deps) http.Handler {
 	})
 }
 
-func issueToken(r *http.Request, d Deps) (*TokenResponse, error) {
+// withCORS adds CORS headers for the allowed origins (see cors) and answers
+// a browser's preflight (OPTIONS) itself.
+func withCORS(allowed []string) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			cors(w, r, allowed)
+			if r.Method == http.MethodOptions {
+				w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+				w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+				w.Header().Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// issueFunc mints the token of identity for t, whose token API key the
+// request carried; ttlSeconds 0 is the tenant's default.
+type issueFunc func(t *tenant.Tenant, identity string, ttlSeconds int) (*TokenResponse, error)
+
+// issuer returns the token route's issueFunc: it caps tokens per identity
+// with limiter (nil: no cap), dates them with now and counts them in m.
+func issuer(limiter *ratelimit.Limiter, now func() time.Time, m *metrics.Emitter) issueFunc {
+	return func(t *tenant.Tenant, identity string, ttl int) (*TokenResponse, error) {
+		if ttl == 0 {
+			ttl = t.TokenTTLSeconds
+		}
+		at := now()
+		if ok, wait := limiter.AllowIdentity(t.AccountSID, identity, at); !ok {
+			e := newError(kindRateLimited, "rate_limited", "too many tokens for this identity; retry later")
+			e.retryAfter = max(1, int((wait+time.Second-1)/time.Second)) // whole seconds, rounded up
+			return nil, e
+		}
+		tok, err := token.Issue(at, t, identity, time.Duration(ttl)*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		m.Count(metrics.TokenIssued, "", t.AccountSID)
+		return &TokenResponse{
+			Token: tok.JWT, Identity: identity, AccountSID: t.AccountSID, TTLSeconds: ttl,
+			ExpiresAt: tok.ExpiresAt.Format(time.RFC3339), ExpiresAtUnix: tok.ExpiresAt.Unix(),
+		}, nil
+	}
+}
+
+// authorizeToken decodes a token request, checks its bearer key against
+// the tenant's record and, for an active tenant, has issue mint the token.
+func authorizeToken(r *http.Request, tenants tenant.Store, issue issueFunc) (*TokenResponse, error) {
 	req, err := decodeTokenRequest(r)
 	if err != nil {
 		return nil, err
@@ -86,7 +128,7 @@ func issueToken(r *http.Request, d Deps) (*TokenResponse, error) {
 	if !ok {
 		return nil, unauthorized(nil)
 	}
-	t, err := d.Store.Lookup(r.Context(), req.AccountSID)
+	t, err := tenants.Lookup(r.Context(), req.AccountSID)
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
 		// Same answer as a wrong key, so tenants cannot be enumerated.
@@ -105,25 +147,7 @@ func issueToken(r *http.Request, d Deps) (*TokenResponse, error) {
 		return nil, newError(kindForbidden, "tenant_suspended",
 			"this subaccount is suspended; tokens are issued again once it is reactivated")
 	}
-	ttl := req.TTLSeconds
-	if ttl == 0 {
-		ttl = t.TokenTTLSeconds
-	}
-	now := d.Now()
-	if ok, wait := d.Limiter.AllowIdentity(t.AccountSID, req.Identity, now); !ok {
-		e := newError(kindRateLimited, "rate_limited", "too many tokens for this identity; retry later")
-		e.retryAfter = max(1, int((wait+time.Second-1)/time.Second)) // whole seconds, rounded up
-		return nil, e
-	}
-	tok, err := token.Issue(now, t, req.Identity, time.Duration(ttl)*time.Second)
-	if err != nil {
-		return nil, err
-	}
-	d.Metrics.Count(metrics.TokenIssued, "", t.AccountSID)
-	return &TokenResponse{
-		Token: tok.JWT, Identity: req.Identity, AccountSID: t.AccountSID, TTLSeconds: ttl,
-		ExpiresAt: tok.ExpiresAt.Format(time.RFC3339), ExpiresAtUnix: tok.ExpiresAt.Unix(),
-	}, nil
+	return issue(t, req.Identity, req.TTLSeconds)
 }
 
 func unauthorized(cause error) error {

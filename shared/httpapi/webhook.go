@@ -3,6 +3,7 @@ package httpapi
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
@@ -10,9 +11,10 @@ import (
 	"bubble-twilio-voice/shared/voice"
 )
 
-// handleStep answers one webhook with decide's TwiML. It runs only behind
-// Deps.signed, which put the tenant in the context.
-func handleStep(d Deps, step string, decide func(voice.Call, *tenant.Tenant) voice.Decision) http.Handler {
+// handleStep answers one webhook with decide's TwiML, logging the decision
+// to log and counting it in m. It runs only behind signed, which put the
+// tenant in the context.
+func handleStep(step string, decide func(voice.Call, *tenant.Tenant) voice.Decision, now func() time.Time, log *slog.Logger, m *metrics.Emitter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		t := tenant.FromContext(ctx)
@@ -29,14 +31,14 @@ func handleStep(d Deps, step string, decide func(voice.Call, *tenant.Tenant) voi
 				// Which <Dial> ended: the action URL's query, not the form
 				// (see voice.DialCompleteClientsAction).
 				Leg: r.URL.Query().Get("leg"),
-				Now: d.Now(),
+				Now: now(),
 			}
 			logging.Add(ctx, slog.String("account_sid", t.AccountSID), slog.String("call_sid", c.CallSID))
 			dec = decide(c, t)
 			dec = withRecordingCallback(dec, t, c, r.URL.Path)
-			record(d, r, step, t.AccountSID, dec)
+			record(r, log, m, step, t.AccountSID, dec)
 		} else {
-			d.Log.ErrorContext(ctx, "webhook reached without a tenant; answering hang-up")
+			log.ErrorContext(ctx, "webhook reached without a tenant; answering hang-up")
 		}
 		w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
@@ -47,16 +49,16 @@ func handleStep(d Deps, step string, decide func(voice.Call, *tenant.Tenant) voi
 // record logs the decision and counts it: refusals are warnings, because
 // each one is either a user's mistake or someone trying a destination the
 // tenant does not pay for.
-func record(d Deps, r *http.Request, step, accountSID string, dec voice.Decision) {
+func record(r *http.Request, log *slog.Logger, m *metrics.Emitter, step, accountSID string, dec voice.Decision) {
 	attrs := []slog.Attr{slog.String("step", step), slog.String("decision", dec.Kind.String())}
 	if dec.Refused() {
 		attrs = append(attrs, slog.String("reason", string(dec.Reason)))
-		d.Log.LogAttrs(r.Context(), slog.LevelWarn, "call refused", attrs...)
-		d.Metrics.Count(metrics.CallRefused, string(dec.Reason), accountSID)
+		log.LogAttrs(r.Context(), slog.LevelWarn, "call refused", attrs...)
+		m.Count(metrics.CallRefused, string(dec.Reason), accountSID)
 		return
 	}
-	d.Log.LogAttrs(r.Context(), slog.LevelInfo, "call answered", attrs...)
+	log.LogAttrs(r.Context(), slog.LevelInfo, "call answered", attrs...)
 	if dec.Kind == voice.KindDial {
-		d.Metrics.Count(metrics.CallDialled, "", accountSID)
+		m.Count(metrics.CallDialled, "", accountSID)
 	}
 }

@@ -7,11 +7,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // New returns a JSON logger writing to w at level ("debug", "info", "warn",
@@ -122,4 +126,28 @@ func newID() string {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// ErrorKind names an error for a log line without its text, which for an
+// AWS error may quote a request or a malformed response (and so a secret):
+// "timeout", "canceled", the AWS error code ("ThrottlingException"),
+// "malformed response", "connection error" or "request failed".
+func ErrorKind(err error) string {
+	var api smithy.APIError
+	var de *smithy.DeserializationError
+	var se *smithyhttp.RequestSendError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.As(err, &api):
+		return api.ErrorCode()
+	case errors.As(err, &de):
+		return "malformed response"
+	case errors.As(err, &se):
+		return "connection error"
+	default:
+		return "request failed"
+	}
 }

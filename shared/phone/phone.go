@@ -17,7 +17,7 @@ import (
 // Library is libphonenumber as voice.Numbers. The zero value is ready.
 type Library struct{}
 
-// Lookup parses raw, read in defaultRegion unless it carries a country code.
+// Parse reads raw, in defaultRegion unless it carries a country code.
 //
 // GetNumberType is both the validity and the type check: IsValidNumber(n)
 // is exactly GetNumberType(n) != UNKNOWN (both test the number against the
@@ -25,7 +25,7 @@ type Library struct{}
 // derive the region once more internally: v1.8.1 exports no type lookup for
 // a region already known, and a copy of its classifier to save ~6 µs a call
 // is not worth a second copy of libphonenumber's rules.
-func (Library) Lookup(raw, defaultRegion string) (voice.Number, bool) {
+func (Library) Parse(raw, defaultRegion string) (voice.Number, bool) {
 	var num phonenumbers.PhoneNumber
 	if err := phonenumbers.ParseToNumber(raw, defaultRegion, &num); err != nil {
 		return voice.Number{}, false

@@ -7,7 +7,7 @@ import (
 	"bubble-twilio-voice/shared/voice"
 )
 
-func TestLookup(t *testing.T) {
+func TestParse(t *testing.T) {
 	tests := []struct {
 		raw, region string
 		want        voice.Number
@@ -26,9 +26,9 @@ func TestLookup(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.raw, func(t *testing.T) {
-			got, ok := phone.Library{}.Lookup(tc.raw, tc.region)
+			got, ok := phone.Library{}.Parse(tc.raw, tc.region)
 			if got != tc.want || ok != tc.ok {
-				t.Errorf("Lookup(%q, %s) = %+v, %v; want %+v, %v", tc.raw, tc.region, got, ok, tc.want, tc.ok)
+				t.Errorf("Parse(%q, %s) = %+v, %v; want %+v, %v", tc.raw, tc.region, got, ok, tc.want, tc.ok)
 			}
 		})
 	}

@@ -1,6 +1,9 @@
-// Package ratelimit is a per-identity token bucket kept in one container's
-// memory. It bounds how fast one identity of one tenant can mint tokens from
-// one Lambda container; API Gateway's stage throttling bounds the whole API.
+// Package ratelimit holds token buckets kept in one container's memory: a
+// Limiter of one bucket per identity of each tenant (how fast one identity
+// can mint tokens from one Lambda container; API Gateway's stage throttling
+// bounds the whole API), and a single key-less Bucket (the tenant store's cap
+// on cold secret fetches). The caller passes the time to every call, so a
+// test drives them with its own clock.
 package ratelimit
 
 import (
@@ -32,9 +35,51 @@ type Limiter struct {
 	fullUntil time.Time
 }
 
+// bucket is the state of one token bucket; its rate and burst are its
+// owner's, so a Limiter's thousands of buckets do not each repeat them.
 type bucket struct {
 	tokens float64
-	last   time.Time
+	last   time.Time // zero: never used, and so full
+}
+
+// take spends one token at now when there is one; otherwise it reports how
+// many tokens are missing. The bucket refills at rate up to burst; a clock
+// going back refills nothing.
+func (b *bucket) take(now time.Time, rate, burst float64) (ok bool, missing float64) {
+	if b.last.IsZero() {
+		b.tokens, b.last = burst, now
+	}
+	if dt := now.Sub(b.last).Seconds(); dt > 0 {
+		b.tokens = min(burst, b.tokens+dt*rate)
+		b.last = now
+	}
+	if b.tokens >= 1-tokenEpsilon {
+		b.tokens = max(b.tokens-1, 0)
+		return true, 0
+	}
+	return false, 1 - b.tokens
+}
+
+// Bucket is one token bucket with no key: rate events a second in bursts of
+// up to burst. It is safe for concurrent use.
+type Bucket struct {
+	rate, burst float64
+	mu          sync.Mutex
+	state       bucket
+}
+
+// NewBucket returns a full bucket of perSecond events a second in bursts of
+// up to burst (at least 1).
+func NewBucket(perSecond float64, burst int) *Bucket {
+	return &Bucket{rate: perSecond, burst: float64(max(burst, 1))}
+}
+
+// Allow takes one event at now, or reports that the bucket is empty.
+func (b *Bucket) Allow(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	ok, _ := b.state.take(now, b.rate, b.burst)
+	return ok
 }
 
 // tokenEpsilon absorbs float rounding in the refill, so that waiting exactly
@@ -93,19 +138,14 @@ func (l *Limiter) AllowIdentity(tenant, identity string, now time.Time) (bool, t
 			ids = map[string]*bucket{}
 			l.tenants[tenant] = ids
 		}
-		b = &bucket{tokens: l.burst, last: now}
+		b = &bucket{}
 		ids[identity] = b
 		l.total++
 	}
-	if dt := now.Sub(b.last).Seconds(); dt > 0 {
-		b.tokens = min(l.burst, b.tokens+dt*l.rate)
-		b.last = now
+	if ok, missing := b.take(now, l.rate, l.burst); !ok {
+		return false, l.until(missing)
 	}
-	if b.tokens >= 1-tokenEpsilon {
-		b.tokens = max(b.tokens-1, 0)
-		return true, 0
-	}
-	return false, l.until(1 - b.tokens)
+	return true, 0
 }
 
 // forgetFull drops tenant's buckets that have refilled completely, and the

@@ -347,3 +347,25 @@ func TestWaitIsEnough(t *testing.T) {
 		}
 	}
 }
+
+// TestBucket checks the key-less bucket's arithmetic: it starts full,
+// refills at its rate up to its burst, and a clock going back refills
+// nothing.
+func TestBucket(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
+	b := NewBucket(10, 3)
+	steps := []struct {
+		at   time.Duration
+		want bool
+	}{
+		{0, true}, {0, true}, {0, true}, {0, false},
+		{50 * time.Millisecond, false}, {100 * time.Millisecond, true}, {100 * time.Millisecond, false},
+		{time.Hour, true}, {time.Hour, true}, {time.Hour, true}, {time.Hour, false}, // refills to the burst only
+		{time.Hour - time.Second, false}, // a clock going back refills nothing
+	}
+	for i, st := range steps {
+		if got := b.Allow(t0.Add(st.at)); got != st.want {
+			t.Errorf("step %d at %v: Allow = %v, want %v", i, st.at, got, st.want)
+		}
+	}
+}

@@ -12,7 +12,9 @@ import (
 	"time"
 )
 
-// DefaultTwilioAPIBase is where Twilio serves recording media.
+// DefaultTwilioAPIBase is Twilio's REST API host, where it serves
+// recording media; the default of TWILIO_API_BASE_URL, which tests point at
+// a fake (the functions here, the provisioning CLI there).
 const DefaultTwilioAPIBase = "https://api.twilio.com"
 
 // MaxBytes bounds one recording (a 4-hour dual-channel call in MP3 is

@@ -9,11 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// LinkPath is the route of a recording link: LinkPath + AccountSid + "/" +
-// RecordingSid.
-const LinkPath = "/recordings/"
+	"bubble-twilio-voice/shared/routes"
+)
 
 // MinKeyLength is the shortest link key accepted.
 const MinKeyLength = 32
@@ -48,7 +46,7 @@ func NewLinks(key []byte, base string) (*Links, error) {
 func (l *Links) URL(accountSID, recordingSID string, expires time.Time) string {
 	exp := strconv.FormatInt(expires.Unix(), 10)
 	q := url.Values{"expires": {exp}, "sig": {l.sign(accountSID, recordingSID, exp)}}
-	return l.base + LinkPath + accountSID + "/" + recordingSID + "?" + q.Encode()
+	return l.base + routes.Recordings + accountSID + "/" + recordingSID + "?" + q.Encode()
 }
 
 // Verify checks a link's expires and sig query values for the recording at

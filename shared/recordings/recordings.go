@@ -12,6 +12,11 @@ import (
 	"time"
 )
 
+// DefaultRetentionDays is how long a stored recording, and so its link,
+// lasts unless the deployment says otherwise (RECORDING_RETENTION_DAYS;
+// the template's RecordingRetentionDays default is checked against it).
+const DefaultRetentionDays = 30
+
 // ContentType is the type every stored recording has: Fetcher asks Twilio
 // for MP3.
 const ContentType = "audio/mpeg"

@@ -20,7 +20,7 @@ const (
 	EventCallRecorded = "call.recorded"
 )
 
-// EventTypes lists every event type, in the order the README documents them.
+// EventTypes lists every event type, in the order docs/call-events.md documents them.
 var EventTypes = []string{EventCallCompleted, EventCallMissed, EventVoicemailRecorded, EventCallRecorded}
 
 // MinSigningSecret is the shortest events.signing_secret accepted.

@@ -5,18 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
-	"github.com/aws/smithy-go"
-	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"golang.org/x/sync/singleflight"
 
 	"bubble-twilio-voice/shared/awsenv"
+	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/ratelimit"
 )
 
 // SecretsClient is the part of the Secrets Manager client the store needs,
@@ -104,11 +103,14 @@ type SecretsStore struct {
 
 	mu      sync.RWMutex
 	entries map[string]*cacheEntry
-	flights map[string]*flight
 	sweepAt int // sweep dead entries when the map reaches this size
-	cold    coldBudget
 	// coldWarnAt is when the cap was last logged; guarded by mu.
 	coldWarnAt time.Time
+	cold       *ratelimit.Bucket
+
+	// flights makes one GetSecretValue call per tenant however many
+	// lookups want it at once; indexFlight does the same for the index.
+	flights, indexFlight singleflight.Group
 
 	idxMu sync.Mutex
 	idx   indexState
@@ -134,15 +136,6 @@ func (e *cacheEntry) serve(now time.Time) (t *Tenant, err error, ok bool) {
 		return e.tenant, nil, true
 	}
 	return nil, nil, false
-}
-
-// flight is one GetSecretValue call that every concurrent Lookup of the same
-// tenant waits for.
-type flight struct {
-	done    chan struct{} // closed when tenant/err are set
-	tenant  *Tenant
-	err     error
-	waiters int // Lookups that joined, for tests
 }
 
 // NewSecretsStore returns a store reading through client.
@@ -172,9 +165,8 @@ func NewSecretsStore(client SecretsClient, cfg SecretsConfig) *SecretsStore {
 		client:  client,
 		cfg:     cfg,
 		entries: make(map[string]*cacheEntry),
-		flights: make(map[string]*flight),
 		sweepAt: minSweep,
-		cold:    coldBudget{rate: cfg.ColdFetchesPerSecond, burst: float64(cfg.ColdFetchBurst), tokens: float64(cfg.ColdFetchBurst)},
+		cold:    ratelimit.NewBucket(cfg.ColdFetchesPerSecond, cfg.ColdFetchBurst),
 	}
 }
 
@@ -264,41 +256,21 @@ func (s *SecretsStore) Lookup(ctx context.Context, accountSID string) (*Tenant, 
 // ctx. The call itself runs on a context detached from ctx, so one caller
 // giving up does not fail the others waiting on the same flight.
 func (s *SecretsStore) fetch(ctx context.Context, accountSID string) (*Tenant, error) {
-	s.mu.Lock()
-	now := s.cfg.Now()
-	e := s.entries[accountSID]
-	if e != nil {
-		// Another flight may have landed since the read-locked check.
-		if t, err, ok := e.serve(now); ok {
-			s.mu.Unlock()
-			return t, err
-		}
-	}
-	f := s.flights[accountSID]
-	if f == nil {
-		if (e == nil || e.tenant == nil) && !s.cold.take(now) {
-			warn := now.Sub(s.coldWarnAt) >= coldWarnEvery
-			if warn {
-				s.coldWarnAt = now
-			}
-			s.mu.Unlock()
-			return nil, s.coldLimited(accountSID, warn)
-		}
-		f = &flight{done: make(chan struct{})}
-		s.flights[accountSID] = f
-		go s.fly(context.WithoutCancel(ctx), accountSID, f)
-	}
-	f.waiters++
-	s.mu.Unlock()
-
+	done := s.flights.DoChan(accountSID, func() (any, error) {
+		return s.fly(context.WithoutCancel(ctx), accountSID)
+	})
 	select {
-	case <-f.done:
-		return f.tenant, f.err
+	case r := <-done:
+		if errors.Is(r.Err, ErrColdFetchLimit) && s.cfg.OnColdFetchLimit != nil {
+			s.cfg.OnColdFetchLimit(accountSID)
+		}
+		t, _ := r.Val.(*Tenant)
+		return t, r.Err
 	case <-ctx.Done():
 		if t := s.stale(accountSID); t != nil {
 			return t, nil
 		}
-		return nil, &FetchError{AccountSID: accountSID, Kind: errorKind(ctx.Err()), Err: ctx.Err()}
+		return nil, &FetchError{AccountSID: accountSID, Kind: logging.ErrorKind(ctx.Err()), Err: ctx.Err()}
 	}
 }
 
@@ -313,13 +285,35 @@ func (s *SecretsStore) stale(accountSID string) *Tenant {
 	return nil
 }
 
-// fly makes the call, stores its outcome, and releases the waiters.
-func (s *SecretsStore) fly(ctx context.Context, accountSID string, f *flight) {
+// fly is one flight: unless a flight that just landed answers, or the cold
+// fetch cap refuses, it makes the call, stores and logs its outcome, and
+// returns what every lookup waiting on it gets.
+func (s *SecretsStore) fly(ctx context.Context, accountSID string) (*Tenant, error) {
+	s.mu.Lock()
+	now := s.cfg.Now()
+	e := s.entries[accountSID]
+	if e != nil {
+		// Another flight may have landed since Lookup's read-locked check.
+		if t, err, ok := e.serve(now); ok {
+			s.mu.Unlock()
+			return t, err
+		}
+	}
+	if (e == nil || e.tenant == nil) && !s.cold.Allow(now) {
+		warn := now.Sub(s.coldWarnAt) >= coldWarnEvery
+		if warn {
+			s.coldWarnAt = now
+		}
+		s.mu.Unlock()
+		return nil, s.coldLimited(accountSID, warn)
+	}
+	s.mu.Unlock()
+
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
 	defer cancel()
 	// Freshness counts from when the call started: a record is as old as
 	// the moment it was asked for, however long the answer took.
-	now := s.cfg.Now()
+	now = s.cfg.Now()
 	t, err := s.get(ctx, accountSID)
 
 	s.mu.Lock()
@@ -330,40 +324,35 @@ func (s *SecretsStore) fly(ctx context.Context, accountSID string, f *flight) {
 	switch {
 	case err == nil:
 		next = cacheEntry{tenant: t, freshUntil: now.Add(s.cfg.TTL), staleUntil: now.Add(s.cfg.TTL + s.cfg.MaxStale)}
-		f.tenant = t
 	case errors.Is(err, ErrNotFound):
 		next = cacheEntry{err: err, freshUntil: now.Add(s.cfg.NegativeTTL)}
-		f.err = err
 	default:
 		if !errors.As(err, &fetchErr) {
-			fetchErr = &FetchError{AccountSID: accountSID, Kind: errorKind(err), Err: err}
+			fetchErr = &FetchError{AccountSID: accountSID, Kind: logging.ErrorKind(err), Err: err}
 			err = fetchErr
 		}
 		next = cacheEntry{failing: true}
 		if old != nil && old.tenant != nil && now.Before(old.staleUntil) {
 			next.tenant, next.staleUntil, next.retryAt = old.tenant, old.staleUntil, now.Add(s.cfg.RetryAfter)
-			f.tenant = old.tenant
+			t, err = old.tenant, nil
 		} else {
 			// Nothing to serve: remember the failure briefly, so a throttled
 			// or failing Secrets Manager gets one call per tenant per
 			// FailureTTL rather than three (SDK retries) per request.
 			next.err, next.freshUntil = err, now.Add(s.cfg.FailureTTL)
-			f.err = err
 		}
 	}
 	s.store(accountSID, &next, now)
-	delete(s.flights, accountSID)
 	s.mu.Unlock()
-	// Log before releasing the waiters so that, once Lookup returns, what it
-	// caused is already logged and counted.
-	defer close(f.done)
+	// Logged before the waiters are released, so that once Lookup returns,
+	// what it caused is already logged and counted.
 
 	log := s.cfg.Log
 	switch {
 	case fetchErr != nil:
 		if !wasFailing {
 			log.Warn("tenant secret fetch failed",
-				"account_sid", accountSID, "error_kind", fetchErr.Kind, "serving_stale", f.tenant != nil)
+				"account_sid", accountSID, "error_kind", fetchErr.Kind, "serving_stale", t != nil)
 		}
 		if s.cfg.OnFetchError != nil {
 			s.cfg.OnFetchError(accountSID)
@@ -371,11 +360,12 @@ func (s *SecretsStore) fly(ctx context.Context, accountSID string, f *flight) {
 	case wasFailing:
 		log.Info("tenant secret fetch recovered", "account_sid", accountSID)
 	}
-	if f.err != nil && errors.Is(f.err, ErrNotFound) && old != nil && old.tenant != nil {
+	if errors.Is(err, ErrNotFound) && old != nil && old.tenant != nil {
 		// An authoritative "no such secret" ends service for a tenant at
 		// once: it was deprovisioned, which is not an outage.
 		log.Warn("tenant secret deleted; tenant no longer served", "account_sid", accountSID)
 	}
+	return t, err
 }
 
 // store puts e in the cache and, when the map has doubled since the last
@@ -401,11 +391,12 @@ func (s *SecretsStore) get(ctx context.Context, accountSID string) (*Tenant, err
 		SecretId: aws.String(s.cfg.Prefix + accountSID),
 	})
 	if err != nil {
-		var nf *types.ResourceNotFoundException
-		if errors.As(err, &nf) || markedForDeletion(err) {
+		if awsenv.NotFound(err) || awsenv.MarkedForDeletion(err) {
+			// A secret marked for deletion is a tenant being offboarded, not
+			// an outage: it must not be served stale for another MaxStale.
 			return nil, fmt.Errorf("lookup %s: %w", accountSID, ErrNotFound)
 		}
-		return nil, &FetchError{AccountSID: accountSID, Kind: errorKind(err), Err: err}
+		return nil, &FetchError{AccountSID: accountSID, Kind: logging.ErrorKind(err), Err: err}
 	}
 	if out.SecretString == nil {
 		return nil, &FetchError{AccountSID: accountSID, Kind: "invalid record: secret has no SecretString"}
@@ -424,33 +415,4 @@ func (s *SecretsStore) get(ctx context.Context, accountSID string) (*Tenant, err
 		return nil, &FetchError{AccountSID: accountSID, Kind: "invalid record: account_sid does not match the secret name"}
 	}
 	return t, nil
-}
-
-// markedForDeletion reports AWS's answer for a secret scheduled for
-// deletion: the tenant is being offboarded, which is not an outage, so it
-// must not be served stale for another MaxStale.
-func markedForDeletion(err error) bool {
-	var ir *types.InvalidRequestException
-	return errors.As(err, &ir) && strings.Contains(ir.ErrorMessage(), "marked for deletion")
-}
-
-// errorKind names a failure without quoting it.
-func errorKind(err error) string {
-	var api smithy.APIError
-	var de *smithy.DeserializationError
-	var se *smithyhttp.RequestSendError
-	switch {
-	case errors.Is(err, context.DeadlineExceeded):
-		return "timeout"
-	case errors.Is(err, context.Canceled):
-		return "canceled"
-	case errors.As(err, &api):
-		return api.ErrorCode()
-	case errors.As(err, &de):
-		return "malformed response"
-	case errors.As(err, &se):
-		return "connection error"
-	default:
-		return "request failed"
-	}
 }

@@ -8,7 +8,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+
+	"bubble-twilio-voice/shared/awsenv"
+	"bubble-twilio-voice/shared/logging"
 )
 
 // ErrColdFetchLimit is the cause of a lookup refused by the store's
@@ -23,39 +25,13 @@ const DefaultColdFetchesPerSecond = 10
 // otherwise log one line per refused request.
 const coldWarnEvery = time.Minute
 
-// coldBudget is a token bucket of GetSecretValue calls for tenants with
-// nothing cached. Guarded by SecretsStore.mu.
-type coldBudget struct {
-	rate, burst, tokens float64
-	last                time.Time // zero until the first take
-}
-
-// take spends one call at now, or reports that the bucket is empty.
-func (b *coldBudget) take(now time.Time) bool {
-	if !b.last.IsZero() {
-		if dt := now.Sub(b.last).Seconds(); dt > 0 {
-			b.tokens = min(b.burst, b.tokens+dt*b.rate)
-		}
-	}
-	if now.After(b.last) {
-		b.last = now
-	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-// coldLimited is the answer to a lookup over the cap. warn says whether this
-// refusal is the first since coldWarnEvery, and so is logged.
+// coldLimited is the answer to the lookups of a flight refused by the cap.
+// warn says whether this refusal is the first since coldWarnEvery, and so is
+// logged.
 func (s *SecretsStore) coldLimited(accountSID string, warn bool) error {
 	if warn {
 		s.cfg.Log.Warn("cold secret fetches over the cap; lookups of tenants not in the cache are answered unavailable",
 			"account_sid", accountSID, "cold_fetches_per_second", s.cfg.ColdFetchesPerSecond, "burst", s.cfg.ColdFetchBurst)
-	}
-	if s.cfg.OnColdFetchLimit != nil {
-		s.cfg.OnColdFetchLimit(accountSID)
 	}
 	return &FetchError{AccountSID: accountSID, Kind: "cold fetch limit", Err: ErrColdFetchLimit}
 }
@@ -69,8 +45,6 @@ type indexState struct {
 	index *Index
 	// checkAt is when the index secret is read again.
 	checkAt time.Time
-	// flight is closed when the read in progress ends; nil when none is.
-	flight chan struct{}
 }
 
 // IndexName is the name of the tenant index secret under the store's
@@ -95,35 +69,38 @@ func (s *SecretsStore) checkIndex(ctx context.Context, accountSID string) error 
 // SID), reading it first when it is due. The read runs detached from ctx, so
 // one caller giving up does not fail the others.
 func (s *SecretsStore) currentIndex(ctx context.Context) (*Index, error) {
-	s.idxMu.Lock()
-	if s.cfg.Now().Before(s.idx.checkAt) {
-		x := s.idx.index
-		s.idxMu.Unlock()
+	if x, ok := s.indexIfFresh(); ok {
 		return x, nil
 	}
-	f := s.idx.flight
-	if f == nil {
-		f = make(chan struct{})
-		s.idx.flight = f
-		go s.readIndex(context.WithoutCancel(ctx), f)
-	}
-	s.idxMu.Unlock()
-
+	done := s.indexFlight.DoChan("", func() (any, error) {
+		s.readIndex(context.WithoutCancel(ctx))
+		return nil, nil
+	})
 	select {
-	case <-f:
+	case <-done:
 		s.idxMu.Lock()
 		defer s.idxMu.Unlock()
 		return s.idx.index, nil
 	case <-ctx.Done():
-		return nil, &FetchError{Kind: errorKind(ctx.Err()), Err: ctx.Err()}
+		return nil, &FetchError{Kind: logging.ErrorKind(ctx.Err()), Err: ctx.Err()}
 	}
 }
 
-// readIndex reads and parses the index secret, records the outcome and
-// closes f. A missing secret means no index (and a warning, once per TTL);
-// any other failure keeps the last good index and tries again after
-// RetryAfter.
-func (s *SecretsStore) readIndex(ctx context.Context, f chan struct{}) {
+// indexIfFresh returns the index when it is not due for a read.
+func (s *SecretsStore) indexIfFresh() (x *Index, ok bool) {
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	return s.idx.index, s.cfg.Now().Before(s.idx.checkAt)
+}
+
+// readIndex reads and parses the index secret, unless a read that just
+// landed made it fresh, and records the outcome. A missing secret means no
+// index (and a warning, once per TTL); any other failure keeps the last good
+// index and tries again after RetryAfter.
+func (s *SecretsStore) readIndex(ctx context.Context) {
+	if _, ok := s.indexIfFresh(); ok {
+		return
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
 	defer cancel()
 	now := s.cfg.Now()
@@ -142,9 +119,7 @@ func (s *SecretsStore) readIndex(ctx context.Context, f chan struct{}) {
 	default:
 		s.idx.checkAt = now.Add(s.cfg.RetryAfter)
 	}
-	s.idx.flight = nil
 	s.idxMu.Unlock()
-	defer close(f)
 
 	log := s.cfg.Log
 	switch {
@@ -170,11 +145,10 @@ func (s *SecretsStore) readIndex(ctx context.Context, f chan struct{}) {
 func (s *SecretsStore) getIndex(ctx context.Context, name string) (Index, error) {
 	out, err := s.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
 	if err != nil {
-		var nf *types.ResourceNotFoundException
-		if errors.As(err, &nf) || markedForDeletion(err) {
+		if awsenv.NotFound(err) || awsenv.MarkedForDeletion(err) {
 			return Index{}, fmt.Errorf("index %s: %w", name, ErrNotFound)
 		}
-		return Index{}, &FetchError{Kind: errorKind(err), Err: err}
+		return Index{}, &FetchError{Kind: logging.ErrorKind(err), Err: err}
 	}
 	if out.SecretString == nil {
 		return Index{}, &FetchError{Kind: "invalid index: secret has no SecretString"}

@@ -250,23 +250,3 @@ func TestSecretsStoreColdFetchCap(t *testing.T) {
 		t.Errorf("refresh of a cached tenant was capped: auth token %q", tn.AuthToken)
 	}
 }
-
-// TestColdBudget checks the bucket's arithmetic on its own.
-func TestColdBudget(t *testing.T) {
-	t0 := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
-	b := coldBudget{rate: 10, burst: 3, tokens: 3}
-	steps := []struct {
-		at   time.Duration
-		want bool
-	}{
-		{0, true}, {0, true}, {0, true}, {0, false},
-		{50 * time.Millisecond, false}, {100 * time.Millisecond, true}, {100 * time.Millisecond, false},
-		{time.Hour, true}, {time.Hour, true}, {time.Hour, true}, {time.Hour, false}, // refills to the burst only
-		{time.Hour - time.Second, false}, // a clock going back refills nothing
-	}
-	for i, st := range steps {
-		if got := b.take(t0.Add(st.at)); got != st.want {
-			t.Errorf("step %d at %v: take = %v, want %v", i, st.at, got, st.want)
-		}
-	}
-}

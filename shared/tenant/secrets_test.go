@@ -432,24 +432,26 @@ func TestSecretsStoreSingleflight(t *testing.T) {
 				h.clock.Advance(DefaultSecretsTTL)
 				want = 2
 			}
+			h.readIndex(t)
 			release := make(chan struct{})
 			h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.Fault{Hold: release} })
 
 			const n = 50
 			var wg sync.WaitGroup
 			results := make(chan *Tenant, n)
+			ctx := &waitingCtx{Context: context.Background()}
 			for i := 0; i < n; i++ {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					tn, err := h.store.Lookup(context.Background(), secretSIDA)
+					tn, err := h.store.Lookup(ctx, secretSIDA)
 					if err != nil {
 						t.Error(err)
 					}
 					results <- tn
 				}()
 			}
-			waitForState(t, func() bool { return h.store.waiters(secretSIDA) == n })
+			waitForState(t, func() bool { return ctx.waiting() == n })
 			close(release)
 			wg.Wait()
 			close(results)
@@ -482,14 +484,35 @@ func waitForState(t *testing.T, cond func() bool) {
 	}
 }
 
-// waiters reports how many Lookups joined the flight in progress for sid.
-func (s *SecretsStore) waiters(sid string) int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if f := s.flights[sid]; f != nil {
-		return f.waiters
+// waitingCtx counts the Lookups waiting on it: the store asks for Done only
+// once a lookup has joined a flight and waits for its outcome (the index is
+// read before, and the calls run on a detached context that never asks).
+type waitingCtx struct {
+	context.Context
+	mu sync.Mutex
+	n  int
+}
+
+func (c *waitingCtx) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n++
+	return c.Context.Done()
+}
+
+func (c *waitingCtx) waiting() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// readIndex makes the store read the tenant index now, so that a test's
+// lookups only wait for their tenant's flight.
+func (h *secretsHarness) readIndex(t *testing.T) {
+	t.Helper()
+	if _, err := h.store.currentIndex(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	return 0
 }
 
 // TestSecretsStoreLeaderCancelled: the caller that started a fetch giving up
@@ -503,22 +526,25 @@ func TestSecretsStoreLeaderCancelled(t *testing.T) {
 				mustLookupSecret(t, h.store, secretSIDA)
 				h.clock.Advance(DefaultSecretsTTL)
 			}
+			h.readIndex(t)
 			release := make(chan struct{})
 			h.srv.SetFault(func(string, string) fakesm.Fault { return fakesm.Fault{Hold: release} })
 
-			leaderCtx, cancel := context.WithCancel(context.Background())
+			cancelCtx, cancel := context.WithCancel(context.Background())
+			leaderCtx := &waitingCtx{Context: cancelCtx}
 			leader := make(chan error, 1)
 			go func() {
 				_, err := h.store.Lookup(leaderCtx, secretSIDA)
 				leader <- err
 			}()
-			waitForState(t, func() bool { return h.store.waiters(secretSIDA) == 1 })
+			waitForState(t, func() bool { return leaderCtx.waiting() == 1 && h.calls() == map[bool]int{false: 1, true: 2}[warm] })
+			followerCtx := &waitingCtx{Context: context.Background()}
 			follower := make(chan error, 1)
 			go func() {
-				_, err := h.store.Lookup(context.Background(), secretSIDA)
+				_, err := h.store.Lookup(followerCtx, secretSIDA)
 				follower <- err
 			}()
-			waitForState(t, func() bool { return h.store.waiters(secretSIDA) == 2 })
+			waitForState(t, func() bool { return followerCtx.waiting() == 1 })
 			cancel()
 			err := <-leader
 			if warm {

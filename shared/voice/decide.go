@@ -141,7 +141,7 @@ func (r Rules) dialable(raw string, t *tenant.Tenant) (string, Reason) {
 	if r.Numbers == nil {
 		return "", ReasonInvalidNumber
 	}
-	n, ok := r.Numbers.Lookup(raw, t.DefaultRegion)
+	n, ok := r.Numbers.Parse(raw, t.DefaultRegion)
 	if !ok {
 		return "", ReasonInvalidNumber
 	}

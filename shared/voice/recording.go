@@ -1,19 +1,15 @@
 package voice
 
-// RecordingStatusPath is where recording status callbacks go, relative to
-// the API's base (httpapi serves it). It is written into TwiML relative to
-// the webhook being answered, so a stage prefix such as /prod/ survives:
-// see RecordingCallbackURL.
-const RecordingStatusPath = "events/recording-status"
+import "bubble-twilio-voice/shared/routes"
 
-// RecordingCallbackURL is the recordingStatusCallback URL for TwiML
-// answering a webhook at depth path segments below the API's base (1 for
-// /voice and /incoming, 2 for /incoming/dial-complete), with query (no
-// "?") appended. Twilio resolves it against the webhook's URL (RFC 3986),
+// RecordingCallbackURL is the recordingStatusCallback URL (routes'
+// RecordingStatus, which httpapi serves) for TwiML answering a webhook at
+// depth path segments below the API's base (1 for /voice and /incoming, 2
+// for /incoming/dial-complete), with query (no "?") appended. Twilio resolves it against the webhook's URL (RFC 3986),
 // so from /prod/incoming/dial-complete, "../events/recording-status" is
 // /prod/events/recording-status.
 func RecordingCallbackURL(depth int, query string) string {
-	u := RecordingStatusPath
+	u := routes.RecordingStatusRel
 	for i := 1; i < depth; i++ {
 		u = "../" + u
 	}

@@ -6,7 +6,11 @@
 // Decision.AppendTwiML.
 package voice
 
-import "time"
+import (
+	"time"
+
+	"bubble-twilio-voice/shared/routes"
+)
 
 // Call holds the webhook parameters the decisions read. Handlers fill it
 // from a request whose X-Twilio-Signature has been checked.
@@ -127,7 +131,7 @@ const (
 
 // EmergencyMessage is what a browser user who dials an emergency number
 // hears. A browser has no registered (dispatchable) address, so this
-// service does not place emergency calls; see the README.
+// service does not place emergency calls; see docs/deploy.md.
 const EmergencyMessage = "This phone cannot place emergency calls. Please hang up and call emergency services from another phone."
 
 // Action URLs. They are relative and have no leading slash so Twilio
@@ -135,26 +139,26 @@ const EmergencyMessage = "This phone cannot place emergency calls. Please hang u
 // and the API Gateway stage prefix survives: from /prod/voice or
 // /prod/incoming, DialCompleteAction is /prod/incoming/dial-complete, and
 // from there RecordingCompleteAction is /prod/incoming/recording-complete.
-// /incoming/dial-complete and /incoming/recording-complete must exist. The query of the URL being answered is
+// The paths are package routes'. The query of the URL being answered is
 // dropped by the resolution, so a leg parameter never carries over.
 const (
 	// DialCompleteAction follows the browsers' <Dial> (from /voice or
 	// /incoming).
-	DialCompleteAction = "incoming/dial-complete"
+	DialCompleteAction = routes.DialCompleteRel
 	// DialCompleteClientsAction follows the browsers' <Dial> of a route with
 	// a backup phone (from /voice or /incoming): Call.Leg is LegClients. An
 	// HTTP layer that does not read the leg sees the route's no-answer step
 	// at once, never a second ring of the backup phone.
-	DialCompleteClientsAction = "incoming/dial-complete?leg=" + LegClients
+	DialCompleteClientsAction = routes.DialCompleteRel + "?leg=" + LegClients
 	// BackupCompleteAction follows the backup phone's <Dial> (from
 	// /incoming/dial-complete): no leg, so the no-answer step runs next.
-	BackupCompleteAction = "dial-complete"
+	BackupCompleteAction = routes.DialCompleteLeaf
 	// RecordingCompleteAction follows a no-answer voicemail (from
 	// /incoming/dial-complete).
-	RecordingCompleteAction = "recording-complete"
+	RecordingCompleteAction = routes.RecordingCompleteLeaf
 	// ClosedRecordingAction follows a closed route's voicemail, answered
 	// from /voice or /incoming.
-	ClosedRecordingAction = "incoming/recording-complete"
+	ClosedRecordingAction = routes.RecordingCompleteRel
 )
 
 // Names of the <Parameter>s each ringing browser gets with an incoming call
@@ -229,9 +233,9 @@ type Rules struct {
 // so that only the functions that place calls link that library: the token
 // function builds the same HTTP layer and must stay small.
 type Numbers interface {
-	// Lookup reads raw (in defaultRegion unless it carries a country code)
+	// Parse reads raw (in defaultRegion unless it carries a country code)
 	// and returns it as a Number; ok is false when it is not a valid number.
-	Lookup(raw, defaultRegion string) (n Number, ok bool)
+	Parse(raw, defaultRegion string) (n Number, ok bool)
 	// IsEmergency reports whether raw, as dialled, is an emergency number
 	// in one of regions or, written with a country code, in that country.
 	IsEmergency(raw, defaultRegion string, regions []string) bool

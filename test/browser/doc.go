@@ -6,5 +6,5 @@
 // machine, at once and the same way every run, and the page must say so.
 //
 // `go test ./test/browser -update` also rewrites docs/softphone.png, the
-// screenshot in the README.
+// screenshot in docs/development.md.
 package browser

@@ -22,9 +22,8 @@ var rules = []rule{
 	{module + "/functions/", isTestCode, "test code in a Lambda function"},
 	{module + "/cmd/", isTestCode, "test code in a command"},
 	{module + "/functions/", func(dep string) bool {
-		return dep == "github.com/twilio/twilio-go/rest" || strings.HasPrefix(dep, "github.com/twilio/twilio-go/rest/") ||
-			dep == module+"/shared/provision"
-	}, "provisioning code in a Lambda function"},
+		return dep == "github.com/twilio/twilio-go/rest" || strings.HasPrefix(dep, "github.com/twilio/twilio-go/rest/")
+	}, "twilio-go's REST client in a Lambda function"},
 	// The CLI uses the SDK's default configuration chain; the functions
 	// build their clients from Lambda's environment (tenant.NewSecretsClient)
 	// and must not carry its SSO, STS and EC2 metadata clients (about 2 MB).
@@ -130,10 +129,9 @@ func TestViolations(t *testing.T) {
 		{"command with the kit", module + "/cmd/devserver", []string{module + "/test/kit", module + "/test/fake/twilio"}, []string{module + "/test/kit", module + "/test/fake/twilio"}},
 		{"a name that only starts like test/", module + "/cmd/devserver", []string{module + "/testdata", "testingx"}, nil},
 		{"function with the REST client", module + "/functions/incoming", []string{"github.com/twilio/twilio-go/rest/api/v2010"}, []string{"github.com/twilio/twilio-go/rest/api/v2010"}},
-		{"function with provisioning", module + "/functions/token", []string{module + "/shared/provision"}, []string{module + "/shared/provision"}},
 		{"function with the SDK's config chain", module + "/functions/voice", []string{"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sts"}, []string{"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sts"}},
 		{"the CLI may use the config chain", module + "/cmd/subaccounts", []string{"github.com/aws/aws-sdk-go-v2/config"}, nil},
-		{"the CLI may provision", module + "/cmd/subaccounts", []string{"github.com/twilio/twilio-go/rest/api/v2010", module + "/shared/provision"}, nil},
+		{"the CLI may provision", module + "/cmd/subaccounts", []string{"github.com/twilio/twilio-go/rest/api/v2010", module + "/cmd/subaccounts/internal/provision"}, nil},
 		{"not a binary directory", module + "/test/benchreport", []string{"testing"}, nil},
 	}
 	for _, tc := range tests {

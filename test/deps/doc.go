@@ -2,8 +2,9 @@
 // functions/ or cmd/ may depend on package testing or on anything under
 // test/ (the fakes and the kit): cmd/ binaries are production tools too. The
 // Lambda functions under functions/ may not carry twilio-go's REST client
-// nor shared/provision either (size, cold start, attack surface): only
-// cmd/subaccounts provisions.
+// either (size, cold start, attack surface): only cmd/subaccounts provisions,
+// and Go's internal/ rule already keeps its cmd/subaccounts/internal/provision
+// out of every other binary.
 //
 // The dependencies are those go list reports for the host with default
 // build tags, a superset of what the linux/arm64 lambda.norpc build links.

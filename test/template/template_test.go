@@ -206,6 +206,8 @@ var checks = []struct {
 		{"another default prefix", false, "    Default: twilio-voice/\n", "    Default: tenants/\n"},
 		{"a function with its own prefix", false, "SECRET_PREFIX: !Ref SecretPrefix", "SECRET_PREFIX: other/"},
 		{"another default rate", false, "    Default: 30\n    MinValue: 0\n", "    Default: 20\n    MinValue: 0\n"},
+		{"another cold-fetch rate", false, "    Default: 10\n    MinValue: 1\n    MaxValue: 1000\n", "    Default: 20\n    MinValue: 1\n    MaxValue: 1000\n"},
+		{"another recording retention", false, "  RecordingRetentionDays:\n    Type: Number\n    Default: 30\n", "  RecordingRetentionDays:\n    Type: Number\n    Default: 60\n"},
 	}},
 	{"alarms", checkAlarms, []mutation{
 		{"no SignatureRejected alarm", false, "MetricName: SignatureRejected", "MetricName: SignatureFailed"},
@@ -734,8 +736,10 @@ func checkDefaults(s *stack) error {
 	}
 	var errs []error
 	for name, code := range map[string]string{
-		"SecretPrefix":         tenant.DefaultSecretPrefix,
-		"TokenRatePerIdentity": strconv.Itoa(unset.TokenRatePerIdentity),
+		"SecretPrefix":               tenant.DefaultSecretPrefix,
+		"TokenRatePerIdentity":       strconv.Itoa(unset.TokenRatePerIdentity),
+		"SecretColdFetchesPerSecond": strconv.Itoa(unset.SecretColdFetchesPerSecond),
+		"RecordingRetentionDays":     strconv.Itoa(unset.Events.RecordingRetentionDays),
 	} {
 		p, ok := s.tmpl.Parameters[name]
 		if !ok {

@@ -6,7 +6,6 @@ package s3store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -14,8 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/aws/smithy-go"
 
 	"bubble-twilio-voice/shared/awsenv"
 	"bubble-twilio-voice/shared/recordings"
@@ -72,9 +69,7 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 func (s *Store) Stat(ctx context.Context, key string) (time.Time, bool, error) {
 	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	if err != nil {
-		var nf *types.NotFound
-		var api smithy.APIError
-		if errors.As(err, &nf) || (errors.As(err, &api) && (api.ErrorCode() == "NotFound" || api.ErrorCode() == "NoSuchKey")) {
+		if awsenv.NotFound(err) {
 			return time.Time{}, false, nil
 		}
 		return time.Time{}, false, fmt.Errorf("s3 head: %w", err)

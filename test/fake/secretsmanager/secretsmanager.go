@@ -5,12 +5,12 @@
 // callers import it as fakesm.
 //
 // It serves the operations the repository calls: GetSecretValue
-// (shared/tenant, shared/provision), CreateSecret, PutSecretValue,
-// ListSecrets with a name filter and DeleteSecret with a recovery window
-// (shared/provision). It counts calls per
-// operation and injects faults (AWS errors, delays, malformed bodies,
-// dropped connections) so callers' failure handling is tested against the
-// SDK's real retry and deserialisation code.
+// (shared/tenant and the CLI's provision package), CreateSecret,
+// PutSecretValue, ListSecrets with a name filter and DeleteSecret with a
+// recovery window (the CLI). It counts calls per operation and injects
+// faults (AWS errors, delays, malformed bodies, dropped connections) so
+// callers' failure handling is tested against the SDK's real retry and
+// deserialisation code.
 package secretsmanager
 
 import (

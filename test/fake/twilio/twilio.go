@@ -1,5 +1,5 @@
 // Package twilio is an in-process fake of the routes of Twilio's REST API
-// that shared/provision calls (2010-04-01 Accounts, Keys, Applications,
+// that cmd/subaccounts/internal/provision calls (2010-04-01 Accounts, Keys, Applications,
 // IncomingPhoneNumbers, Calls and Usage Records; accounts/v1 AuthTokens;
 // voice/v1 dialing permissions Settings and Countries), speaking Twilio's
 // wire format: HTTP Basic auth, form-encoded POSTs, JSON answers with paging

@@ -1,0 +1,39 @@
+// Package routes is the one place that knows the service's route paths:
+// httpapi's routes file mounts them, voice writes TwiML that points Twilio
+// at them, recordings builds links to them and the subaccounts CLI points
+// numbers and apps at them. It imports nothing, so voice and recordings
+// name the paths without importing the HTTP layer.
+package routes
+
+// Paths relative to the API's base, as TwiML writes them: with no leading
+// slash, Twilio resolves them against the URL of the webhook being answered
+// (RFC 3986), so an API Gateway stage prefix such as /prod/ survives (see
+// voice's action URLs). The no-answer steps sit under incoming/ so that a
+// step can name the next by its leaf alone.
+const (
+	incoming              = "incoming"
+	DialCompleteLeaf      = "dial-complete"
+	RecordingCompleteLeaf = "recording-complete"
+	DialCompleteRel       = incoming + "/" + DialCompleteLeaf
+	RecordingCompleteRel  = incoming + "/" + RecordingCompleteLeaf
+	RecordingStatusRel    = "events/recording-status"
+)
+
+// Paths as API Gateway and the dev server route them.
+const (
+	// Token issues Voice access tokens (Bubble's API Connector).
+	Token = "/token"
+	// Voice is the TwiML App's Voice URL: calls placed from browsers.
+	Voice = "/voice"
+	// Incoming is the tenant's numbers' Voice URL, and DialComplete and
+	// RecordingComplete its no-answer steps.
+	Incoming          = "/" + incoming
+	DialComplete      = "/" + DialCompleteRel
+	RecordingComplete = "/" + RecordingCompleteRel
+	// CallStatus and RecordingStatus are Twilio's status callbacks.
+	CallStatus      = "/events/call-status"
+	RecordingStatus = "/" + RecordingStatusRel
+	// Recordings is the prefix of a recording link: Recordings + AccountSid
+	// + "/" + RecordingSid.
+	Recordings = "/recordings/"
+)
