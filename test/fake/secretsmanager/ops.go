@@ -56,8 +56,8 @@ type versionOut struct {
 // ClientRequestToken, which the SDK fills in) succeeds, as in AWS.
 func (s *Server) createSecret(body []byte) (any, *apiError) {
 	var in struct {
-		Name, ClientRequestToken string
-		SecretString             *string
+		Name, ClientRequestToken, KmsKeyId string
+		SecretString                       *string
 	}
 	if e := decode(body, &in); e != nil {
 		return nil, e
@@ -77,6 +77,7 @@ func (s *Server) createSecret(body []byte) (any, *apiError) {
 		return nil, errf("ResourceExistsException", "The operation failed because the secret "+in.Name+" already exists.")
 	}
 	sec := s.create(in.Name)
+	sec.kmsKeyID = in.KmsKeyId
 	if in.SecretString != nil {
 		sec.put(tokenOrUUID(in.ClientRequestToken), *in.SecretString)
 	}

@@ -46,6 +46,7 @@ type secret struct {
 	versionID string
 	value     *string    // nil: created without a value
 	deletion  *time.Time // when a scheduled deletion happens; nil: not scheduled
+	kmsKeyID  string     // CreateSecret's KmsKeyId; "": Secrets Manager's own key
 }
 
 // Start starts a fake listening on 127.0.0.1 on a free port, closed when tb
@@ -124,6 +125,17 @@ func (s *Server) DeletionDate(name string) (time.Time, bool) {
 		return *sec.deletion, true
 	}
 	return time.Time{}, false
+}
+
+// KmsKeyID returns the KmsKeyId a secret was created with ("" for
+// Secrets Manager's own key, or no such secret).
+func (s *Server) KmsKeyID(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sec := s.secrets[name]; sec != nil {
+		return sec.kmsKeyID
+	}
+	return ""
 }
 
 // Names lists the secrets' names, sorted, including those scheduled for

@@ -45,10 +45,15 @@ type SecretsManagerAPI interface {
 	DeleteSecret(context.Context, *secretsmanager.DeleteSecretInput, ...func(*secretsmanager.Options)) (*secretsmanager.DeleteSecretOutput, error)
 }
 
-// NewSecretsManager returns Secrets backed by the AWS SDK client.
-func NewSecretsManager(c SecretsManagerAPI) Secrets { return smSecrets{c} }
+// NewSecretsManager returns Secrets backed by the AWS SDK client. The
+// secrets it creates are encrypted with kmsKeyID (the stack's
+// SecretsKmsKeyArn output), or with Secrets Manager's own key when empty.
+func NewSecretsManager(c SecretsManagerAPI, kmsKeyID string) Secrets { return smSecrets{c, kmsKeyID} }
 
-type smSecrets struct{ c SecretsManagerAPI }
+type smSecrets struct {
+	c        SecretsManagerAPI
+	kmsKeyID string
+}
 
 func (s smSecrets) Get(ctx context.Context, name string) ([]byte, bool, error) {
 	out, err := s.c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
@@ -72,8 +77,17 @@ func (s smSecrets) Create(ctx context.Context, name string, value []byte) error 
 		Name:         aws.String(name),
 		Description:  aws.String("Twilio voice tenant record (bubble-twilio-voice)"),
 		SecretString: aws.String(string(value)),
+		KmsKeyId:     kmsKey(s.kmsKeyID),
 	})
 	return err
+}
+
+// kmsKey is CreateSecret's KmsKeyId: nil leaves Secrets Manager's default.
+func kmsKey(id string) *string {
+	if id == "" {
+		return nil
+	}
+	return aws.String(id)
 }
 
 func (s smSecrets) Put(ctx context.Context, name string, value []byte) error {
