@@ -177,9 +177,9 @@ func TestDevServerEvents(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "audio/mpeg" || !bytes.Equal(got, devMP3) {
 		t.Errorf("recording link: %d %q, %d bytes", resp.StatusCode, resp.Header.Get("Content-Type"), len(got))
 	}
-	// The delivery itself is not reachable over the network.
-	if status, _ := postForm(t, base+httpapi.PathDeliver, url.Values{}, ""); status != 404 {
-		t.Errorf("POST %s from outside: %d, want 404", httpapi.PathDeliver, status)
+	// The delivery has no route: the old internal path is not served.
+	if status, _ := postForm(t, base+"/internal/deliver", url.Values{}, ""); status != 404 {
+		t.Errorf("POST /internal/deliver from outside: %d, want 404", status)
 	}
 	if sig := mustQuery(vm.RecordingURL, "sig"); strings.Contains(logs.String(), sig) || strings.Contains(logs.String(), "dev-app-token-0123456789") {
 		t.Error("the dev server's log holds the link signature or the app's bearer token")

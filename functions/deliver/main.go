@@ -7,22 +7,17 @@ import (
 	"fmt"
 	"os"
 
-	"bubble-twilio-voice/shared/apigw"
-	"bubble-twilio-voice/shared/eventsaws"
-	"bubble-twilio-voice/shared/httpapi"
+	"bubble-twilio-voice/shared/delivery"
+	"bubble-twilio-voice/shared/queue/sqsqueue"
 
 	"github.com/aws/aws-lambda-go/lambda"
 )
 
 func main() {
-	d, err := httpapi.FromEnv(os.Getenv, "deliver", os.Stdout)
-	var q apigw.Visibility
-	if err == nil {
-		q, err = eventsaws.FromEnv(os.Getenv, &d)
-	}
+	env, err := delivery.FromEnv(os.Getenv, "deliver", os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "deliver:", err)
 		os.Exit(1)
 	}
-	lambda.Start(apigw.SQSHandler(httpapi.Deliver(d), httpapi.PathDeliver, q, d.Log))
+	lambda.Start(sqsqueue.Handler(env.Deliver.Deliver, env.Visibility, env.Deliver.Log))
 }

@@ -9,20 +9,17 @@ import (
 	"os"
 
 	"bubble-twilio-voice/shared/apigw"
-	"bubble-twilio-voice/shared/eventsaws"
+	"bubble-twilio-voice/shared/delivery"
 	"bubble-twilio-voice/shared/httpapi"
 
 	"github.com/aws/aws-lambda-go/lambda"
 )
 
 func main() {
-	d, err := httpapi.FromEnv(os.Getenv, "events", os.Stdout)
-	if err == nil {
-		_, err = eventsaws.FromEnv(os.Getenv, &d)
-	}
+	env, err := delivery.FromEnv(os.Getenv, "events", os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "events:", err)
 		os.Exit(1)
 	}
-	lambda.Start(apigw.Handler(httpapi.Events(d)))
+	lambda.Start(apigw.Handler(httpapi.Events(env.HTTP)))
 }

@@ -1,5 +1,6 @@
 // Command incoming is the Lambda function behind POST /incoming and its
-// no-answer steps: the webhooks of the subaccounts' phone numbers.
+// no-answer steps: the webhooks of the subaccounts' phone numbers. It queues
+// call.missed on the events queue (EVENTS_QUEUE_URL).
 package main
 
 import (
@@ -10,16 +11,12 @@ import (
 	"bubble-twilio-voice/shared/apigw"
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/phone"
-	"bubble-twilio-voice/shared/queue/sqsqueue"
 
 	"github.com/aws/aws-lambda-go/lambda"
 )
 
 func main() {
 	d, err := httpapi.FromEnv(os.Getenv, "incoming", os.Stdout)
-	if err == nil {
-		d.Events.Queue, err = sqsqueue.FromEnv(os.Getenv) // call.missed
-	}
 	if err != nil {
 		// At start-up, so the first invocation fails loudly in the logs
 		// instead of a half-configured function answering.

@@ -11,19 +11,22 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"bubble-twilio-voice/shared/apigw"
 )
 
-// FuzzRequest feeds arbitrary bytes to the event adapter (it must never
-// panic, and a request it builds must be servable), and builds HTTP API v2
-// events around arbitrary bodies, which must reach the handler byte for byte
-// and come back through the response encoder byte for byte.
+// FuzzRequest feeds arbitrary bytes, decoded as the Lambda runtime decodes
+// them into events.APIGatewayV2HTTPRequest, to the event adapter (it must
+// never panic, and a request it builds must be servable), and builds HTTP
+// API v2 events around arbitrary bodies, which must reach the handler byte
+// for byte and come back through the response byte for byte.
 func FuzzRequest(f *testing.F) {
-	events, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil || len(events) == 0 {
+	recorded, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil || len(recorded) == 0 {
 		f.Fatalf("no recorded events in testdata: %v", err)
 	}
-	for _, name := range events {
+	for _, name := range recorded {
 		raw, err := os.ReadFile(name)
 		if err != nil {
 			f.Fatal(err)
@@ -37,17 +40,20 @@ func FuzzRequest(f *testing.F) {
 	f.Add([]byte(`null`), []byte{}, true, "", "", "stage")
 
 	f.Fuzz(func(t *testing.T, raw, body []byte, b64 bool, rawPath, rawQuery, stage string) {
-		// Any bytes: an error or a request, never a panic.
-		if r, v2, err := apigw.Request(context.Background(), raw); err == nil {
-			got, err := io.ReadAll(r.Body)
-			if err != nil {
-				t.Fatalf("reading the body of an accepted event: %v", err)
-			}
-			if want, ok := eventBody(raw); ok && v2 && !bytes.Equal(got, want) {
-				t.Fatalf("v2 event body %q reached the handler as %q", want, got)
-			}
-			if r.URL == nil || r.Header == nil {
-				t.Fatalf("accepted event gave a request without URL or header: %+v", r)
+		// Any event: an error or a request, never a panic.
+		var e events.APIGatewayV2HTTPRequest
+		if json.Unmarshal(raw, &e) == nil {
+			if r, err := apigw.Request(context.Background(), &e); err == nil {
+				got, err := io.ReadAll(r.Body)
+				if err != nil {
+					t.Fatalf("reading the body of an accepted event: %v", err)
+				}
+				if want, ok := eventBody(raw); ok && !bytes.Equal(got, want) {
+					t.Fatalf("event body %q reached the handler as %q", want, got)
+				}
+				if r.URL == nil || r.Header == nil {
+					t.Fatalf("accepted event gave a request without URL or header: %+v", r)
+				}
 			}
 		}
 
@@ -74,6 +80,10 @@ func FuzzRequest(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var in events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(evJSON, &in); err != nil {
+			t.Fatal(err)
+		}
 		var seen []byte
 		h := apigw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var err error
@@ -82,34 +92,38 @@ func FuzzRequest(f *testing.F) {
 			}
 			_, _ = w.Write(seen)
 		}))
-		out, err := h(context.Background(), evJSON)
+		resp, err := h(context.Background(), in)
 		if err != nil {
 			t.Fatalf("well-formed v2 event %s refused: %v", evJSON, err)
+		}
+		out, err := json.Marshal(resp) // as the Lambda runtime sends it
+		if err != nil {
+			t.Fatal(err)
 		}
 		if !bytes.Equal(seen, body) {
 			t.Fatalf("body %q reached the handler as %q", body, seen)
 		}
-		var resp struct {
+		var sent struct {
 			StatusCode int    `json:"statusCode"`
 			Body       string `json:"body"`
 			IsBase64   bool   `json:"isBase64Encoded"`
 		}
-		if err := json.Unmarshal(out, &resp); err != nil {
+		if err := json.Unmarshal(out, &sent); err != nil {
 			t.Fatalf("response event %s is not JSON: %v", out, err)
 		}
-		back := []byte(resp.Body)
-		if resp.IsBase64 {
-			if back, err = base64.StdEncoding.DecodeString(resp.Body); err != nil {
+		back := []byte(sent.Body)
+		if sent.IsBase64 {
+			if back, err = base64.StdEncoding.DecodeString(sent.Body); err != nil {
 				t.Fatalf("response body is not base64: %v", err)
 			}
 		}
-		if resp.StatusCode != http.StatusOK || !bytes.Equal(back, body) {
-			t.Fatalf("response %d %q, want 200 %q", resp.StatusCode, back, body)
+		if sent.StatusCode != http.StatusOK || !bytes.Equal(back, body) {
+			t.Fatalf("response %d %q, want 200 %q", sent.StatusCode, back, body)
 		}
 	})
 }
 
-// eventBody decodes the body a v2 event carries, as API Gateway means it.
+// eventBody decodes the body an event carries, as API Gateway means it.
 func eventBody(raw []byte) ([]byte, bool) {
 	var e struct {
 		Body     string `json:"body"`

@@ -1,8 +1,8 @@
 // Package events turns Twilio's call and recording callbacks into the flat
 // call events a tenant's app receives, and delivers them: the Event shape,
 // the pure functions that build one from a callback's form (with a clock
-// passed in), the queued Message, the retry schedule and the HTTP sender.
-// It does no I/O except Sender.Send.
+// passed in), what is queued for each (Queued), the retry schedule and the
+// HTTP poster. It does no I/O except Poster.Post.
 package events
 
 import (
@@ -81,12 +81,12 @@ func ID(typ, accountSID, callSID, recordingSID string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// Message is what is queued between a Twilio callback and the delivery:
+// Queued is what is queued between a Twilio callback and the delivery:
 // the event, and for the recording types where Twilio keeps the media. It
 // holds no secret: the delivery looks the tenant's destination and
 // credentials up when it sends.
-type Message struct {
-	// Version is MessageVersion; the delivery refuses others.
+type Queued struct {
+	// Version is QueuedVersion; the delivery refuses others.
 	Version int   `json:"v"`
 	Event   Event `json:"event"`
 	// RecordingSID and RecordingMediaURL (Twilio's RecordingUrl) are set for
@@ -96,36 +96,36 @@ type Message struct {
 	RecordingMediaURL string `json:"recording_media_url,omitempty"`
 }
 
-// MessageVersion is the Message format this code writes and reads.
-const MessageVersion = 1
+// QueuedVersion is the Queued format this code writes and reads.
+const QueuedVersion = 1
 
 // Encode returns m as the queue message body.
-func (m Message) Encode() []byte {
+func (m Queued) Encode() []byte {
 	b, _ := json.Marshal(m) // only strings and numbers: cannot fail
 	return b
 }
 
-// ErrBadMessage is returned by DecodeMessage for a body that is not a
-// Message this code can deliver.
+// ErrBadMessage is returned by DecodeQueued for a queue message body that
+// is not a Queued this code can deliver.
 var ErrBadMessage = errors.New("not a call event message")
 
-// DecodeMessage parses a queue message body.
-func DecodeMessage(body []byte) (Message, error) {
-	var m Message
+// DecodeQueued parses a queue message body.
+func DecodeQueued(body []byte) (Queued, error) {
+	var m Queued
 	if err := json.Unmarshal(body, &m); err != nil {
-		return Message{}, fmt.Errorf("%w: %s", ErrBadMessage, jsonKind(err))
+		return Queued{}, fmt.Errorf("%w: %s", ErrBadMessage, jsonKind(err))
 	}
 	switch {
-	case m.Version != MessageVersion:
-		return Message{}, fmt.Errorf("%w: version %d", ErrBadMessage, m.Version)
+	case m.Version != QueuedVersion:
+		return Queued{}, fmt.Errorf("%w: version %d", ErrBadMessage, m.Version)
 	case !tenant.ValidAccountSID(m.Event.AccountSID):
-		return Message{}, fmt.Errorf("%w: no account_sid", ErrBadMessage)
+		return Queued{}, fmt.Errorf("%w: no account_sid", ErrBadMessage)
 	case m.Event.ID == "" || m.Event.Type == "":
-		return Message{}, fmt.Errorf("%w: no event_id or type", ErrBadMessage)
+		return Queued{}, fmt.Errorf("%w: no event_id or type", ErrBadMessage)
 	case m.HasRecording() != (m.Event.Type == tenant.EventVoicemailRecorded || m.Event.Type == tenant.EventCallRecorded):
-		return Message{}, fmt.Errorf("%w: recording fields do not match type %s", ErrBadMessage, m.Event.Type)
+		return Queued{}, fmt.Errorf("%w: recording fields do not match type %s", ErrBadMessage, m.Event.Type)
 	case m.HasRecording() && !ValidRecordingSID(m.RecordingSID):
-		return Message{}, fmt.Errorf("%w: malformed recording_sid", ErrBadMessage)
+		return Queued{}, fmt.Errorf("%w: malformed recording_sid", ErrBadMessage)
 	}
 	return m, nil
 }
@@ -140,7 +140,7 @@ func ValidRecordingSID(s string) bool {
 }
 
 // HasRecording reports whether m carries a recording to copy.
-func (m Message) HasRecording() bool { return m.RecordingSID != "" && m.RecordingMediaURL != "" }
+func (m Queued) HasRecording() bool { return m.RecordingSID != "" && m.RecordingMediaURL != "" }
 
 // jsonKind names a JSON error without quoting the input.
 func jsonKind(err error) string {
@@ -194,9 +194,9 @@ func CallMissed(f Form, now time.Time) (e Event, ok bool) {
 // RecordingStatus is completed (in-progress, absent or failed make no
 // event), nor for a malformed RecordingSid. The type is voicemail.recorded for a <Record> (RecordingSource
 // RecordVerb) and call.recorded otherwise.
-func Recording(f Form, now time.Time) (m Message, ok bool) {
+func Recording(f Form, now time.Time) (m Queued, ok bool) {
 	if f.Get("RecordingStatus") != "completed" || !ValidRecordingSID(f.Get("RecordingSid")) {
-		return Message{}, false
+		return Queued{}, false
 	}
 	typ := tenant.EventCallRecorded
 	if f.Get("RecordingSource") == "RecordVerb" {
@@ -208,7 +208,7 @@ func Recording(f Form, now time.Time) (m Message, ok bool) {
 	e.Direction, e.Identity = direction(e.From)
 	e.Status = StatusCompleted
 	e.RecordingDurationSeconds = seconds(f.Get("RecordingDuration"))
-	return Message{Version: MessageVersion, Event: e, RecordingSID: recSID, RecordingMediaURL: f.Get("RecordingUrl")}, true
+	return Queued{Version: QueuedVersion, Event: e, RecordingSID: recSID, RecordingMediaURL: f.Get("RecordingUrl")}, true
 }
 
 // CallbackQuery is the query the recordingStatusCallback URL carries for

@@ -162,7 +162,7 @@ func TestMessageRoundTrip(t *testing.T) {
 	if !ok {
 		t.Fatal("no message")
 	}
-	got, err := DecodeMessage(m.Encode())
+	got, err := DecodeQueued(m.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,32 +173,32 @@ func TestMessageRoundTrip(t *testing.T) {
 
 func TestDecodeMessageRefuses(t *testing.T) {
 	good, _ := CallCompleted(form("From", "client:alice", "CallStatus", "completed"), now)
-	enc := func(m Message) string { return string(m.Encode()) }
+	enc := func(m Queued) string { return string(m.Encode()) }
 	tests := []struct {
 		name, body string
 	}{
 		{"not JSON", "{"},
 		{"array", "[]"},
-		{"version 0", enc(Message{Event: good})},
-		{"version 2", enc(Message{Version: 2, Event: good})},
-		{"no account", enc(Message{Version: 1, Event: Event{ID: "x", Type: tenant.EventCallCompleted}})},
-		{"no id", func() string { e := good; e.ID = ""; return enc(Message{Version: 1, Event: e}) }()},
+		{"version 0", enc(Queued{Event: good})},
+		{"version 2", enc(Queued{Version: 2, Event: good})},
+		{"no account", enc(Queued{Version: 1, Event: Event{ID: "x", Type: tenant.EventCallCompleted}})},
+		{"no id", func() string { e := good; e.ID = ""; return enc(Queued{Version: 1, Event: e}) }()},
 		{"recording type without recording", func() string {
 			e := good
 			e.Type = tenant.EventVoicemailRecorded
-			return enc(Message{Version: 1, Event: e})
+			return enc(Queued{Version: 1, Event: e})
 		}()},
-		{"recording on a call event", enc(Message{Version: 1, Event: good, RecordingSID: rec, RecordingMediaURL: "https://api.twilio.com/x"})},
+		{"recording on a call event", enc(Queued{Version: 1, Event: good, RecordingSID: rec, RecordingMediaURL: "https://api.twilio.com/x"})},
 		{"malformed recording sid", func() string {
 			e := good
 			e.Type = tenant.EventCallRecorded
-			return enc(Message{Version: 1, Event: e, RecordingSID: "RE/../x", RecordingMediaURL: "https://api.twilio.com/x"})
+			return enc(Queued{Version: 1, Event: e, RecordingSID: "RE/../x", RecordingMediaURL: "https://api.twilio.com/x"})
 		}()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if _, err := DecodeMessage([]byte(tc.body)); !errors.Is(err, ErrBadMessage) {
-				t.Errorf("DecodeMessage = %v, want ErrBadMessage", err)
+			if _, err := DecodeQueued([]byte(tc.body)); !errors.Is(err, ErrBadMessage) {
+				t.Errorf("DecodeQueued = %v, want ErrBadMessage", err)
 			}
 		})
 	}

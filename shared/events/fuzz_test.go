@@ -89,7 +89,7 @@ func FuzzCallbacks(f *testing.F) {
 			if again, _ := events.CallCompleted(form, later); again.ID != e.ID {
 				t.Fatalf("same callback, later: event_id %s then %s", e.ID, again.ID)
 			}
-			checkQueued(t, events.Message{Version: events.MessageVersion, Event: e}, form)
+			checkQueued(t, events.Queued{Version: events.QueuedVersion, Event: e}, form)
 		}
 
 		// <Dial> action of an incoming call.
@@ -136,7 +136,7 @@ func FuzzCallbacks(f *testing.F) {
 			if want := wholeSeconds(form.Get("RecordingDuration")); r.RecordingDurationSeconds != want {
 				t.Fatalf("recording_duration_seconds %d for %q, want %d", r.RecordingDurationSeconds, form.Get("RecordingDuration"), want)
 			}
-			if msg.Version != events.MessageVersion || msg.RecordingSID != recSID || msg.RecordingMediaURL != form.Get("RecordingUrl") {
+			if msg.Version != events.QueuedVersion || msg.RecordingSID != recSID || msg.RecordingMediaURL != form.Get("RecordingUrl") {
 				t.Fatalf("recording message %+v", msg)
 			}
 			if again, _ := events.Recording(form, later); again.Event.ID != r.ID {
@@ -247,13 +247,13 @@ func checkEvent(t *testing.T, e events.Event, typ string, form url.Values, now t
 
 // checkQueued: a message made for a well-formed account is one the delivery
 // accepts, and it decodes to what was encoded.
-func checkQueued(t *testing.T, m events.Message, form url.Values) {
+func checkQueued(t *testing.T, m events.Queued, form url.Values) {
 	t.Helper()
 	if !accountSID.MatchString(form.Get("AccountSid")) {
 		return // the tenant middleware never lets such a callback through
 	}
 	body := m.Encode()
-	back, err := events.DecodeMessage(body)
+	back, err := events.DecodeQueued(body)
 	if err != nil {
 		t.Fatalf("the delivery refuses the queued message %s: %v", body, err)
 	}

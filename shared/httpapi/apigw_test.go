@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/events"
+
 	"bubble-twilio-voice/shared/apigw"
 	"bubble-twilio-voice/shared/twiliosig"
 )
@@ -33,8 +35,6 @@ func loadEvent(tb testing.TB, name string) apiEvent {
 }
 
 func (e apiEvent) obj(k string) map[string]any { m, _ := e[k].(map[string]any); return m }
-
-func (e apiEvent) v2() bool { return e["version"] == "2.0" }
 
 // domain is requestContext.domainName: the host Twilio called.
 func (e apiEvent) domain() string { d, _ := e.obj("requestContext")["domainName"].(string); return d }
@@ -72,35 +72,18 @@ func (e apiEvent) setCalledPath(p string) {
 	e.obj("requestContext")["http"].(map[string]any)["path"] = p
 }
 
-// sign sets X-Twilio-Signature as API Gateway passes it: lower-case in v2,
-// in both header maps in v1.
-func (e apiEvent) sign(sig string) {
-	if e.v2() {
-		e.obj("headers")["x-twilio-signature"] = sig
-		return
-	}
-	e.obj("headers")[twiliosig.Header] = sig
-	e.obj("multiValueHeaders")[twiliosig.Header] = []any{sig}
-}
+// sign sets X-Twilio-Signature as API Gateway passes it: lower-case.
+func (e apiEvent) sign(sig string) { e.obj("headers")["x-twilio-signature"] = sig }
 
-// eventResponse is the union of the v1 and v2 responses.
+// eventResponse is the HTTP API's response, as API Gateway reads it.
 type eventResponse struct {
-	StatusCode        int                 `json:"statusCode"`
-	Headers           map[string]string   `json:"headers"`
-	MultiValueHeaders map[string][]string `json:"multiValueHeaders"`
-	Body              string              `json:"body"`
-	IsBase64          bool                `json:"isBase64Encoded"`
+	StatusCode int               `json:"statusCode"`
+	Headers    map[string]string `json:"headers"`
+	Body       string            `json:"body"`
+	IsBase64   bool              `json:"isBase64Encoded"`
 }
 
-func (r eventResponse) contentType() string {
-	if ct, ok := r.Headers["Content-Type"]; ok {
-		return ct
-	}
-	if v := r.MultiValueHeaders["Content-Type"]; len(v) > 0 {
-		return v[0]
-	}
-	return ""
-}
+func (r eventResponse) contentType() string { return r.Headers["Content-Type"] }
 
 // invoke runs e through the Lambda entry point the functions use.
 func invoke(tb testing.TB, h http.Handler, e apiEvent) eventResponse {
@@ -109,9 +92,18 @@ func invoke(tb testing.TB, h http.Handler, e apiEvent) eventResponse {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	out, err := apigw.Handler(h)(context.Background(), raw)
+	// Decoded and encoded as the Lambda runtime does.
+	var in events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &in); err != nil {
+		tb.Fatal(err)
+	}
+	sent, err := apigw.Handler(h)(context.Background(), in)
 	if err != nil {
 		tb.Fatalf("apigw.Handler: %v", err)
+	}
+	out, err := json.Marshal(sent)
+	if err != nil {
+		tb.Fatal(err)
 	}
 	var resp eventResponse
 	if err := json.Unmarshal(out, &resp); err != nil {
@@ -137,8 +129,6 @@ func TestAPIGatewayStagePrefix(t *testing.T) {
 		{"v2 signed with the stage", "v2-prod-voice.json", "/prod/voice", http.StatusOK},
 		{"v2 signed without the stage", "v2-prod-voice.json", "/voice", http.StatusForbidden},
 		{"v2 unsigned", "v2-prod-voice.json", "", http.StatusForbidden},
-		{"v1 REST signed with the stage", "v1-rest-prod-voice.json", "/prod/voice", http.StatusOK},
-		{"v1 REST signed without the stage", "v1-rest-prod-voice.json", "/voice", http.StatusForbidden},
 		{"v2 incoming signed with the stage", "v2-prod-incoming.json", "/prod/incoming", http.StatusOK},
 		{"v2 incoming signed without the stage", "v2-prod-incoming.json", "/incoming", http.StatusForbidden},
 	}

@@ -17,32 +17,19 @@ import (
 )
 
 // EventDeps is what the call-event routes are built from. The Lambda
-// functions get theirs from eventsaws (SQS, S3, the link key), the dev
-// server from memory and disk. Its zero value queues nothing: the
-// callbacks still answer 2xx.
+// functions get theirs from delivery.FromEnv (SQS, S3, the link key) or, in
+// incoming, only the queue; the dev server from memory and disk. Its zero
+// value queues nothing: the callbacks still answer 2xx.
 type EventDeps struct {
 	// Queue receives the events of Twilio's callbacks; nil queues none.
 	Queue queue.Sender
-	// DeadLetters receives the events the app refused or that ran out of
-	// retries (the delivery).
-	DeadLetters queue.Sender
-	// Sender POSTs events to the tenants' apps (the delivery).
-	Sender *events.Sender
-	// Fetcher downloads recordings from Twilio; its base is also the only
-	// host a RecordingUrl may have. Default: recordings.DefaultTwilioAPIBase.
+	// Fetcher's base is the only host a callback's RecordingUrl may have.
+	// Default: recordings.DefaultTwilioAPIBase.
 	Fetcher *recordings.Fetcher
 	// Recordings keeps the copied recordings (S3, or the dev server's
-	// directory).
+	// directory) and Links checks the links to them (GET /recordings/...).
 	Recordings recordings.Store
-	// Links signs (the delivery) and checks (GET /recordings/...) the
-	// recording links.
-	Links *recordings.Links
-	// Retention is how long a stored recording, and so its link, lasts.
-	// Default recordings.DefaultRetentionDays.
-	Retention time.Duration
-	// TempDir holds recordings between download and upload ("": the
-	// system's, /tmp on Lambda).
-	TempDir string
+	Links      *recordings.Links
 }
 
 // Bounds on queueing, well inside Twilio's 15 s: a status callback is
@@ -53,15 +40,9 @@ const (
 	missedQueueTimeout = 2 * time.Second
 )
 
-func (e EventDeps) withDefaults(now func() time.Time) EventDeps {
-	if e.Sender == nil {
-		e.Sender = events.NewSender(now)
-	}
+func (e EventDeps) withDefaults() EventDeps {
 	if e.Fetcher == nil {
 		e.Fetcher, _ = recordings.NewFetcher(recordings.DefaultTwilioAPIBase)
-	}
-	if e.Retention <= 0 {
-		e.Retention = recordings.DefaultRetentionDays * 24 * time.Hour
 	}
 	return e
 }
@@ -81,7 +62,7 @@ func handleCallStatus(enqueue enqueueFunc, now func() time.Time, log *slog.Logge
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		answerQueued(w, r, enqueue, t, events.Message{Version: events.MessageVersion, Event: e})
+		answerQueued(w, r, enqueue, t, events.Queued{Version: events.QueuedVersion, Event: e})
 	})
 }
 
@@ -113,7 +94,7 @@ func handleRecordingStatus(fetcher *recordings.Fetcher, enqueue enqueueFunc, now
 
 // answerQueued queues m and answers Twilio: 204 once queued (or when the
 // tenant takes no such event), 503 when the queue failed.
-func answerQueued(w http.ResponseWriter, r *http.Request, enqueue enqueueFunc, t *tenant.Tenant, m events.Message) {
+func answerQueued(w http.ResponseWriter, r *http.Request, enqueue enqueueFunc, t *tenant.Tenant, m events.Queued) {
 	ctx, cancel := context.WithTimeout(r.Context(), queueTimeout)
 	defer cancel()
 	if err := enqueue(ctx, t, m); err != nil {
@@ -124,13 +105,13 @@ func answerQueued(w http.ResponseWriter, r *http.Request, enqueue enqueueFunc, t
 }
 
 // enqueueFunc puts m on the queue when tenant t takes its type.
-type enqueueFunc func(ctx context.Context, t *tenant.Tenant, m events.Message) error
+type enqueueFunc func(ctx context.Context, t *tenant.Tenant, m events.Queued) error
 
 // enqueuer returns the enqueueFunc sending to q (nil: events are dropped
 // with a warning); it logs the outcome to log (a failure as an error, with
 // the event's identity only) and counts queued events in met.
 func enqueuer(q queue.Sender, log *slog.Logger, met *metrics.Emitter) enqueueFunc {
-	return func(ctx context.Context, t *tenant.Tenant, m events.Message) error {
+	return func(ctx context.Context, t *tenant.Tenant, m events.Queued) error {
 		attrs := []slog.Attr{slog.String("event_id", m.Event.ID), slog.String("type", m.Event.Type)}
 		switch {
 		case !t.Events.Wants(m.Event.Type):
@@ -160,7 +141,7 @@ func queueMissed(enqueue enqueueFunc, now func() time.Time) func(http.Handler) h
 			if t := tenant.FromContext(r.Context()); t != nil && t.Events.Wants(tenant.EventCallMissed) {
 				if e, ok := events.CallMissed(r.PostForm, now()); ok {
 					ctx, cancel := context.WithTimeout(r.Context(), missedQueueTimeout)
-					_ = enqueue(ctx, t, events.Message{Version: events.MessageVersion, Event: e})
+					_ = enqueue(ctx, t, events.Queued{Version: events.QueuedVersion, Event: e})
 					cancel()
 				}
 			}

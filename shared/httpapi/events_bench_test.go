@@ -55,15 +55,14 @@ func BenchmarkCallStatusToQueued(b *testing.B) {
 	benchCallStatus(b, queue.SenderFunc(func(context.Context, queue.Message) error { n.Add(1); return nil }), n.Load)
 }
 
-// BenchmarkCallStatusToQueuedSQS is the same with the real SDK SQS client
-// sending to the fake SQS on loopback: what the SDK's request building,
-// signing and the HTTP round trip add.
+// BenchmarkCallStatusToQueuedSQS is the same with the functions' SQS sender
+// sending to the fake SQS on loopback: what the request building, signing
+// and the HTTP round trip add.
 func BenchmarkCallStatusToQueuedSQS(b *testing.B) {
 	fake := fakesqs.Start(b)
-	url := fake.CreateQueue("events", 0)
-	client, err := sqsqueue.NewClient(kit.Getenv("AWS_ENDPOINT_URL_SQS", fake.URL()))
+	q, err := sqsqueue.Open(kit.Getenv("AWS_ENDPOINT_URL_SQS", fake.URL()), fake.CreateQueue("events", 0))
 	if err != nil {
 		b.Fatal(err)
 	}
-	benchCallStatus(b, sqsqueue.New(client, url), func() int64 { return int64(fake.Calls("SendMessage")) })
+	benchCallStatus(b, q, func() int64 { return int64(fake.Calls("SendMessage")) })
 }

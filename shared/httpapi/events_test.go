@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"context"
-	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"net/http"
@@ -140,11 +139,11 @@ func statusForm(account string, kv ...string) url.Values {
 }
 
 // queuedEvents decodes what the harness's queue got.
-func queuedEvents(tb testing.TB, q *recordingQueue) []events.Message {
+func queuedEvents(tb testing.TB, q *recordingQueue) []events.Queued {
 	tb.Helper()
-	var out []events.Message
+	var out []events.Queued
 	for _, m := range q.messages() {
-		msg, err := events.DecodeMessage(m.Body)
+		msg, err := events.DecodeQueued(m.Body)
 		if err != nil {
 			tb.Fatalf("queued %s: %v", m.Body, err)
 		}
@@ -240,16 +239,16 @@ func TestRecordingStatus(t *testing.T) {
 		path       string
 		kv         []string
 		wantStatus int
-		check      func(t *testing.T, m events.Message)
+		check      func(t *testing.T, m events.Queued)
 	}{
-		{"voicemail", httpapi.PathRecordingStatus + q, rec(), 204, func(t *testing.T, m events.Message) {
+		{"voicemail", httpapi.PathRecordingStatus + q, rec(), 204, func(t *testing.T, m events.Queued) {
 			e := m.Event
 			if e.Type != "voicemail.recorded" || e.From != "+442071838750" || e.To != "+14155550100" || e.Direction != "incoming" ||
 				e.RecordingDurationSeconds != 31 || e.RecordingURL != "" || m.RecordingSID != evRecording || m.RecordingMediaURL != twilioURL {
 				t.Errorf("%+v", m)
 			}
 		}},
-		{"call recording", httpapi.PathRecordingStatus + "?from=client%3Aalice&to=%2B14155550123", rec("RecordingSource", "DialVerb"), 204, func(t *testing.T, m events.Message) {
+		{"call recording", httpapi.PathRecordingStatus + "?from=client%3Aalice&to=%2B14155550123", rec("RecordingSource", "DialVerb"), 204, func(t *testing.T, m events.Queued) {
 			if m.Event.Type != "call.recorded" || m.Event.Identity != "alice" || m.Event.Direction != "outgoing" {
 				t.Errorf("%+v", m.Event)
 			}
@@ -419,16 +418,6 @@ func parseTwiMLRecord(tb testing.TB, body string) string {
 		tb.Fatalf("no recordingStatusCallback in %s: %v", body, err)
 	}
 	return doc.Record.CB
-}
-
-// decodeEvent decodes an event body posted to an app.
-func decodeEvent(tb testing.TB, b []byte) events.Event {
-	tb.Helper()
-	var e events.Event
-	if err := json.Unmarshal(b, &e); err != nil {
-		tb.Fatalf("event %s: %v", b, err)
-	}
-	return e
 }
 
 var _ = recordings.Key

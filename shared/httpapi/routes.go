@@ -32,13 +32,12 @@ const (
 	PathDialComplete      = routes.DialComplete
 	PathRecordingComplete = routes.RecordingComplete
 
-	// Call events (events.go): Twilio's status callbacks, the recording
-	// links (PathRecordings + AccountSid + "/" + RecordingSid) and the
-	// delivery, which only the queue calls (never routed by API Gateway).
+	// Call events (events.go): Twilio's status callbacks and the recording
+	// links (PathRecordings + AccountSid + "/" + RecordingSid). The
+	// delivery has no route: the queue calls delivery.Deliver.
 	PathCallStatus      = routes.CallStatus
 	PathRecordingStatus = routes.RecordingStatus
 	PathRecordings      = routes.Recordings
-	PathDeliver         = "/internal/deliver"
 )
 
 // Deps is what the routes are built from. The zero values of Log, Metrics
@@ -87,42 +86,32 @@ func Incoming(d Deps) http.Handler { return d.routes(mountIncoming) }
 // recording links: the events function's routes.
 func Events(d Deps) http.Handler { return d.routes(mountEvents) }
 
-// Deliver serves PathDeliver, where the queue hands over each event to
-// send to the tenant's app: the deliver function's only route.
-func Deliver(d Deps) http.Handler { return d.routes(mountDeliver) }
-
-// All serves every route on one handler, as the dev server does, except
-// PathDeliver: the dev server's queue calls Deliver directly, so nobody
-// can post to it over the network.
+// All serves every route on one handler, as the dev server does.
 func All(d Deps) http.Handler {
 	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents)
 }
 
-// routes mounts a function's routes on one mux behind the request log.
-func (d Deps) routes(mounts ...func(*http.ServeMux, Deps)) http.Handler {
+// routes mounts a function's routes on one router behind the request log.
+func (d Deps) routes(mounts ...func(*router, Deps)) http.Handler {
 	d = d.withDefaults()
-	mux := http.NewServeMux()
+	mux := &router{}
 	for _, mount := range mounts {
 		mount(mux, d)
 	}
 	return d.serve(mux)
 }
 
-func mountToken(mux *http.ServeMux, d Deps) {
+func mountToken(mux *router, d Deps) {
 	issue := issuer(d.Limiter, d.Now, d.Metrics)
 	mux.Handle(PathToken, withCORS(d.CORSAllowedOrigins)(handleToken(d.Store, issue, d.Log)))
 }
 
-func mountDeliver(mux *http.ServeMux, d Deps) {
-	mux.Handle(PathDeliver, handleDeliver(d))
-}
-
-func mountVoice(mux *http.ServeMux, d Deps) {
+func mountVoice(mux *router, d Deps) {
 	rules := voice.Rules{Numbers: d.Numbers}
 	mux.Handle(PathVoice, d.webhook()(d.step("outgoing", rules.Outgoing)))
 }
 
-func mountIncoming(mux *http.ServeMux, d Deps) {
+func mountIncoming(mux *router, d Deps) {
 	rules := voice.Rules{Numbers: d.Numbers}
 	webhook := d.webhook()
 	missed := queueMissed(enqueuer(d.Events.Queue, d.Log, d.Metrics), d.Now)
@@ -131,7 +120,8 @@ func mountIncoming(mux *http.ServeMux, d Deps) {
 	mux.Handle(PathRecordingComplete, webhook(d.step("recording_complete", rules.RecordingComplete)))
 }
 
-func mountEvents(mux *http.ServeMux, d Deps) {
+func mountEvents(mux *router, d Deps) {
+	d.Events = d.Events.withDefaults() // here, so only the events function links the fetcher
 	webhook := d.webhook()
 	enqueue := enqueuer(d.Events.Queue, d.Log, d.Metrics)
 	mux.Handle(PathCallStatus, webhook(handleCallStatus(enqueue, d.Now, d.Log)))
@@ -156,13 +146,12 @@ func (d Deps) withDefaults() Deps {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	d.Events = d.Events.withDefaults(d.Now)
 	return d
 }
 
 // serve adds the request id and the access log line around mux, and routes
 // a path that carries PublicBaseURL's base path without it.
-func (d Deps) serve(mux *http.ServeMux) http.Handler {
+func (d Deps) serve(mux *router) http.Handler {
 	return stripBasePath(basePath(d.PublicBaseURL), mux, logging.Middleware(d.Log, d.Now)(mux))
 }
 
@@ -183,14 +172,14 @@ func basePath(publicBaseURL string) string {
 // is routed as it is, and only one it does not serve is tried without the
 // base path: this works for both, whatever the base path is called. next
 // (mux behind the access log) gets the request with the path it routes.
-func stripBasePath(base string, mux *http.ServeMux, next http.Handler) http.Handler {
+func stripBasePath(base string, mux *router, next http.Handler) http.Handler {
 	if base == "" {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rest, ok := strings.CutPrefix(r.URL.Path, base)
 		if ok && strings.HasPrefix(rest, "/") {
-			if _, pattern := mux.Handler(r); pattern == "" {
+			if _, ok := mux.match(r.URL.Path); !ok {
 				r2 := new(http.Request)
 				*r2 = *r
 				u := *r.URL
@@ -204,4 +193,74 @@ func stripBasePath(base string, mux *http.ServeMux, next http.Handler) http.Hand
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// router serves one function's routes: each pattern is a path whose
+// segments in braces match any one non-empty segment and are the request's
+// path values (PathRecordings + "{account_sid}/{recording_sid}"); any other
+// path is answered 404, as http.ServeMux answers it. It stands in for
+// http.ServeMux, whose general matching (methods, hosts, precedence, "..."
+// wildcards, redirects to clean paths) is about 27 KB of every bootstrap:
+// the bytes that kept the incoming function over its 12 MB limit.
+type router struct{ routes []route }
+
+type route struct {
+	segments []string // the pattern split at "/"
+	wild     bool     // some segment is a "{name}"
+	h        http.Handler
+}
+
+// Handle adds a route; the first pattern that matches a path wins.
+func (m *router) Handle(pattern string, h http.Handler) {
+	rt := route{segments: strings.Split(pattern, "/"), h: h}
+	for _, s := range rt.segments {
+		_, w := wildcard(s)
+		rt.wild = rt.wild || w
+	}
+	m.routes = append(m.routes, rt)
+}
+
+// match returns the route that serves path, without allocating.
+func (m *router) match(path string) (route, bool) {
+next:
+	for _, rt := range m.routes {
+		rest := path
+		for i, s := range rt.segments {
+			seg, after, more := strings.Cut(rest, "/")
+			if more != (i < len(rt.segments)-1) {
+				continue next // the path has more or fewer segments
+			}
+			if _, ok := wildcard(s); !(ok && seg != "" || s == seg) {
+				continue next
+			}
+			rest = after
+		}
+		return rt, true
+	}
+	return route{}, false
+}
+
+// wildcard returns the name of a "{name}" segment.
+func wildcard(segment string) (string, bool) {
+	name, ok := strings.CutPrefix(segment, "{")
+	name, ok2 := strings.CutSuffix(name, "}")
+	return name, ok && ok2
+}
+
+// ServeHTTP implements http.Handler.
+func (m *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rt, ok := m.match(r.URL.Path)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	if rt.wild {
+		segs := strings.Split(r.URL.Path, "/")
+		for i, s := range rt.segments {
+			if name, ok := wildcard(s); ok {
+				r.SetPathValue(name, segs[i])
+			}
+		}
+	}
+	rt.h.ServeHTTP(w, r)
 }

@@ -9,15 +9,19 @@ import (
 	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/queue/sqsqueue"
 	"bubble-twilio-voice/shared/ratelimit"
 	"bubble-twilio-voice/shared/tenant"
 )
 
 // Setup builds the Deps a function (or the dev server) serves with, from its
 // validated configuration: JSON logs and EMF metrics on stdout, tagged with
-// function, the clock now, and tenants from cfg.TenantsFile when set,
-// otherwise from Secrets Manager with a client built from getenv (the
-// environment Lambda provides).
+// function, the clock now, tenants from cfg.TenantsFile when set, otherwise
+// from Secrets Manager with a client built from getenv (the environment
+// Lambda provides), and the events queue on SQS when EVENTS_QUEUE_URL names
+// one (incoming queues call.missed, events the callbacks' events). The rest
+// of the call events' AWS wiring is delivery.FromEnv's, so that only the
+// events and deliver functions link the S3 client.
 func Setup(cfg config.Config, getenv func(string) string, function string, stdout io.Writer, now func() time.Time) (Deps, error) {
 	log := logging.New(stdout, cfg.LogLevel).With(slog.String("function", function))
 	m := metrics.New(stdout, function, now)
@@ -25,7 +29,15 @@ func Setup(cfg config.Config, getenv func(string) string, function string, stdou
 	if err != nil {
 		return Deps{}, err
 	}
-	return NewDeps(cfg, store, log, m, now), nil
+	d := NewDeps(cfg, store, log, m, now)
+	if cfg.Events.QueueURL != "" {
+		q, err := sqsqueue.Open(getenv, cfg.Events.QueueURL)
+		if err != nil {
+			return Deps{}, err
+		}
+		d.Events.Queue = q
+	}
+	return d, nil
 }
 
 // NewDeps builds Deps from the configuration and the parts Setup opens, for

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,8 +15,10 @@ import (
 
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/queue"
 	"bubble-twilio-voice/shared/tenant"
 	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
+	fakesqs "bubble-twilio-voice/test/fake/sqs"
 	"bubble-twilio-voice/test/kit"
 )
 
@@ -233,5 +236,24 @@ func TestSetupBadConfig(t *testing.T) {
 				t.Errorf("deps %+v returned with an error", d)
 			}
 		})
+	}
+}
+
+// TestSetupEventsQueue: EVENTS_QUEUE_URL gives the callbacks (and incoming's
+// call.missed) the events queue on SQS; without it nothing is queued.
+func TestSetupEventsQueue(t *testing.T) {
+	fake := fakesqs.Start(t)
+	url := fake.CreateQueue("events", 0)
+	getenv := kit.Getenv("AWS_ENDPOINT_URL_SQS", fake.URL(), "TENANTS_FILE", writeFile(t, "["+record+"]"), "EVENTS_QUEUE_URL", url)
+	d, err := httpapi.FromEnv(getenv, "incoming", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Events.Queue.Send(context.Background(), queue.Message{Body: []byte("e")}); err != nil || len(fake.Messages("events")) != 1 {
+		t.Errorf("send: %v", err)
+	}
+	d, err = httpapi.FromEnv(kit.Getenv("TENANTS_FILE", writeFile(t, "["+record+"]")), "voice", io.Discard)
+	if err != nil || d.Events.Queue != nil {
+		t.Errorf("without EVENTS_QUEUE_URL: %v, queue %v", err, d.Events.Queue)
 	}
 }

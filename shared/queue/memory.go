@@ -2,17 +2,16 @@ package queue
 
 import (
 	"context"
-	"net/http"
 	"strconv"
 	"sync"
 	"time"
 )
 
 // Memory is an in-process queue for the dev server: Send stores a message,
-// Process offers every visible message to a handler through Dispatch, and a
-// message that is not done comes back after the handler's Retry-After (or
-// DefaultVisibility). Like SQS it counts receives and keeps the first send
-// time, so the handler applies the same retry policy. It is not durable.
+// Process offers every visible message to a Consumer, and a message to
+// retry comes back after the Result's RetryAfter (or DefaultVisibility).
+// Like SQS it counts receives and keeps the first send time, so the
+// consumer applies the same retry policy. It is not durable.
 type Memory struct {
 	now func() time.Time
 
@@ -22,8 +21,8 @@ type Memory struct {
 	wake chan struct{}
 }
 
-// DefaultVisibility is how long a message that failed without a
-// Retry-After stays hidden (SQS: the queue's visibility timeout).
+// DefaultVisibility is how long a message to retry without a RetryAfter
+// stays hidden (SQS: the queue's visibility timeout).
 const DefaultVisibility = 30 * time.Second
 
 type memMessage struct {
@@ -76,9 +75,9 @@ func (q *Memory) Messages() []Message {
 	return out
 }
 
-// Process dispatches every message visible now to path on h, one at a
-// time, and returns how many it dispatched.
-func (q *Memory) Process(ctx context.Context, h http.Handler, path string) int {
+// Process hands every message visible now to consume, one at a time, and
+// returns how many it handed over.
+func (q *Memory) Process(ctx context.Context, consume Consumer) int {
 	n := 0
 	for {
 		m := q.next()
@@ -86,20 +85,18 @@ func (q *Memory) Process(ctx context.Context, h http.Handler, path string) int {
 			return n
 		}
 		n++
-		res := Dispatch(ctx, h, path, Delivery{
-			MessageID: m.id, Body: m.body, ReceiveCount: m.receives, SentAt: m.sentAt, Attributes: m.attrs,
-		})
+		res := consume(ctx, Delivery{MessageID: m.id, Body: m.body, ReceiveCount: m.receives, SentAt: m.sentAt})
 		q.settle(m, res)
 	}
 }
 
 // Run calls Process whenever a message is sent and every tick until ctx
 // ends.
-func (q *Memory) Run(ctx context.Context, h http.Handler, path string, tick time.Duration) {
+func (q *Memory) Run(ctx context.Context, consume Consumer, tick time.Duration) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
-		q.Process(ctx, h, path)
+		q.Process(ctx, consume)
 		select {
 		case <-ctx.Done():
 			return
@@ -128,7 +125,7 @@ func (q *Memory) settle(m *memMessage, res Result) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	m.busy = false
-	if res.Done {
+	if res.Done() {
 		for i, x := range q.msgs {
 			if x == m {
 				q.msgs = append(q.msgs[:i], q.msgs[i+1:]...)

@@ -2,9 +2,6 @@ package queue_test
 
 import (
 	"context"
-	"io"
-	"net/http"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -13,67 +10,9 @@ import (
 	"bubble-twilio-voice/test/kit"
 )
 
-func TestDispatch(t *testing.T) {
-	sent := time.UnixMilli(1794582540123)
-	tests := []struct {
-		name   string
-		answer func(w http.ResponseWriter)
-		want   queue.Result
-	}{
-		{"200", func(w http.ResponseWriter) { w.WriteHeader(200) }, queue.Result{Done: true, Status: 200}},
-		{"204", func(w http.ResponseWriter) { w.WriteHeader(204) }, queue.Result{Done: true, Status: 204}},
-		{"nothing written", func(http.ResponseWriter) {}, queue.Result{Done: true, Status: 200}},
-		{"503 with Retry-After", func(w http.ResponseWriter) {
-			w.Header().Set("Retry-After", "300")
-			w.WriteHeader(503)
-		}, queue.Result{RetryAfter: 5 * time.Minute, Status: 503}},
-		{"Retry-After set after WriteHeader is not sent", func(w http.ResponseWriter) {
-			w.WriteHeader(503)
-			w.Header().Set("Retry-After", "300")
-		}, queue.Result{Status: 503}},
-		{"500 without Retry-After", func(w http.ResponseWriter) { w.WriteHeader(500) }, queue.Result{Status: 500}},
-		{"Retry-After beyond SQS's limit", func(w http.ResponseWriter) {
-			w.Header().Set("Retry-After", "86400")
-			w.WriteHeader(503)
-		}, queue.Result{RetryAfter: queue.MaxRetryAfter, Status: 503}},
-		{"Retry-After that would overflow a Duration", func(w http.ResponseWriter) {
-			w.Header().Set("Retry-After", "99999999999")
-			w.WriteHeader(503)
-		}, queue.Result{RetryAfter: queue.MaxRetryAfter, Status: 503}},
-		{"unreadable Retry-After", func(w http.ResponseWriter) {
-			w.Header().Set("Retry-After", "soon")
-			w.WriteHeader(429)
-		}, queue.Result{Status: 429}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			var got queue.Delivery
-			var body []byte
-			var path string
-			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				got = queue.ReadDelivery(r)
-				body, _ = io.ReadAll(r.Body)
-				path = r.URL.Path
-				if r.Header.Get("X-Request-Id") != "m-1" || r.Header.Get(queue.HeaderAttributePrefix+"Reason") != "x" {
-					t.Errorf("headers %v", r.Header)
-				}
-				tc.answer(w)
-			})
-			res := queue.Dispatch(context.Background(), h, "/internal/deliver", queue.Delivery{
-				MessageID: "m-1", Body: []byte(`{"a":1}`), ReceiveCount: 3, SentAt: sent, Attributes: map[string]string{"Reason": "x"},
-			})
-			if res != tc.want {
-				t.Errorf("Result %+v, want %+v", res, tc.want)
-			}
-			if got.MessageID != "m-1" || got.ReceiveCount != 3 || !got.SentAt.Equal(sent) || string(body) != `{"a":1}` || path != "/internal/deliver" {
-				t.Errorf("handler saw %+v %q at %s", got, body, path)
-			}
-		})
-	}
-}
-
-// flaky answers 503 with Retry-After for the first failures attempts of
-// each message, then 200, and records each attempt's receive count.
+// flaky asks for a retry after after seconds for the first failures
+// attempts of each message, then is done, and records each attempt's
+// receive count.
 type flaky struct {
 	mu       sync.Mutex
 	failures int
@@ -81,19 +20,14 @@ type flaky struct {
 	counts   []int
 }
 
-func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	d := queue.ReadDelivery(r)
+func (f *flaky) consume(_ context.Context, d queue.Delivery) queue.Result {
 	f.mu.Lock()
 	f.counts = append(f.counts, d.ReceiveCount)
 	f.mu.Unlock()
 	if d.ReceiveCount <= f.failures {
-		if f.after > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(f.after))
-		}
-		w.WriteHeader(503)
-		return
+		return queue.Result{Kind: queue.Retry, RetryAfter: time.Duration(f.after) * time.Second}
 	}
-	w.WriteHeader(204)
+	return queue.Result{Kind: queue.Delivered}
 }
 
 func TestMemoryRetries(t *testing.T) {
@@ -117,7 +51,7 @@ func TestMemoryRetries(t *testing.T) {
 	}
 	for i, s := range steps {
 		clock.Advance(s.advance)
-		if n := q.Process(ctx, h, "/d"); n != s.dispatched {
+		if n := q.Process(ctx, h.consume); n != s.dispatched {
 			t.Errorf("step %d: dispatched %d, want %d", i, n, s.dispatched)
 		}
 		if q.Len() != s.left {
@@ -135,16 +69,16 @@ func TestMemoryDefaultVisibility(t *testing.T) {
 	h := &flaky{failures: 1} // no Retry-After
 	ctx := context.Background()
 	_ = q.Send(ctx, queue.Message{Body: []byte("one"), Attributes: map[string]string{"k": "v"}})
-	q.Process(ctx, h, "/d")
+	q.Process(ctx, h.consume)
 	clock.Advance(queue.DefaultVisibility - time.Second)
-	if n := q.Process(ctx, h, "/d"); n != 0 {
+	if n := q.Process(ctx, h.consume); n != 0 {
 		t.Errorf("dispatched %d before the default visibility ran out", n)
 	}
 	if m := q.Messages(); len(m) != 1 || string(m[0].Body) != "one" || m[0].Attributes["k"] != "v" {
 		t.Errorf("Messages = %+v", m)
 	}
 	clock.Advance(time.Second)
-	if n := q.Process(ctx, h, "/d"); n != 1 || q.Len() != 0 {
+	if n := q.Process(ctx, h.consume); n != 1 || q.Len() != 0 {
 		t.Errorf("dispatched %d, %d left", n, q.Len())
 	}
 }
@@ -152,17 +86,33 @@ func TestMemoryDefaultVisibility(t *testing.T) {
 func TestMemoryRun(t *testing.T) {
 	q := queue.NewMemory(time.Now)
 	done := make(chan struct{})
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		close(done)
-		w.WriteHeader(200)
-	})
+	consume := func(_ context.Context, d queue.Delivery) queue.Result {
+		if string(d.Body) == "x" {
+			close(done)
+		}
+		return queue.Result{}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go q.Run(ctx, h, "/d", time.Hour) // only Send's wake-up can deliver in time
+	go q.Run(ctx, consume, time.Hour) // only Send's wake-up can deliver in time
 	_ = q.Send(ctx, queue.Message{Body: []byte("x")})
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not dispatch a sent message")
+		t.Fatal("Run did not hand over a sent message")
+	}
+}
+
+// TestMemoryDeadLettered: a dead-lettered message is done, like a delivered
+// one (the consumer moved it).
+func TestMemoryDeadLettered(t *testing.T) {
+	q := queue.NewMemory(time.Now)
+	ctx := context.Background()
+	_ = q.Send(ctx, queue.Message{Body: []byte("x")})
+	n := q.Process(ctx, func(context.Context, queue.Delivery) queue.Result {
+		return queue.Result{Kind: queue.DeadLettered, Reason: "app answered 404"}
+	})
+	if n != 1 || q.Len() != 0 {
+		t.Errorf("handed over %d, %d left", n, q.Len())
 	}
 }

@@ -30,6 +30,18 @@ var rules = []rule{
 	{module + "/functions/", func(dep string) bool {
 		return slices.ContainsFunc(cliOnlyAWS, func(p string) bool { return dep == p || strings.HasPrefix(dep, p+"/") })
 	}, "the AWS SDK's default configuration chain in a Lambda function"},
+	// sqsqueue calls SQS for the functions; the SDK's SQS client registers
+	// every SQS operation's shapes at start (about 330 KB of a bootstrap).
+	{module + "/functions/", inModule("github.com/aws/aws-sdk-go-v2/service/sqs"), "the AWS SDK's SQS client in a Lambda function (use sqsqueue)"},
+	// Only the events and deliver functions touch the recordings bucket.
+	{module + "/functions/token", inModule("github.com/aws/aws-sdk-go-v2/service/s3"), "the S3 client in the token function"},
+	{module + "/functions/voice", inModule("github.com/aws/aws-sdk-go-v2/service/s3"), "the S3 client in the voice function"},
+	{module + "/functions/incoming", inModule("github.com/aws/aws-sdk-go-v2/service/s3"), "the S3 client in the incoming function"},
+}
+
+// inModule matches path and the packages below it.
+func inModule(path string) func(dep string) bool {
+	return func(dep string) bool { return dep == path || strings.HasPrefix(dep, path+"/") }
 }
 
 // cliOnlyAWS are the SDK packages of the default configuration chain.
@@ -128,6 +140,9 @@ func TestViolations(t *testing.T) {
 		{"command with testing/fstest", module + "/cmd/devserver", []string{"testing/fstest"}, []string{"testing/fstest"}},
 		{"command with the kit", module + "/cmd/devserver", []string{module + "/test/kit", module + "/test/fake/twilio"}, []string{module + "/test/kit", module + "/test/fake/twilio"}},
 		{"a name that only starts like test/", module + "/cmd/devserver", []string{module + "/testdata", "testingx"}, nil},
+		{"function with the SDK's SQS client", module + "/functions/incoming", []string{"github.com/aws/aws-sdk-go-v2/service/sqs/types"}, []string{"github.com/aws/aws-sdk-go-v2/service/sqs/types"}},
+		{"voice with the S3 client", module + "/functions/voice", []string{"github.com/aws/aws-sdk-go-v2/service/s3"}, []string{"github.com/aws/aws-sdk-go-v2/service/s3"}},
+		{"deliver with the S3 client", module + "/functions/deliver", []string{"github.com/aws/aws-sdk-go-v2/service/s3"}, nil},
 		{"function with the REST client", module + "/functions/incoming", []string{"github.com/twilio/twilio-go/rest/api/v2010"}, []string{"github.com/twilio/twilio-go/rest/api/v2010"}},
 		{"function with the SDK's config chain", module + "/functions/voice", []string{"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sts"}, []string{"github.com/aws/aws-sdk-go-v2/config", "github.com/aws/aws-sdk-go-v2/service/sts"}},
 		{"the CLI may use the config chain", module + "/cmd/subaccounts", []string{"github.com/aws/aws-sdk-go-v2/config"}, nil},

@@ -15,6 +15,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
+	"bubble-twilio-voice/shared/delivery"
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
@@ -81,12 +82,15 @@ func TestNoSecretsInEventLogs(t *testing.T) {
 	d := httpapi.Deps{
 		Store: tenant.NewMemoryStore(tn), PublicBaseURL: publicBase,
 		Log: logging.New(logs, "debug"), Metrics: metrics.New(logs, "hygiene", time.Now), Now: time.Now,
-		Events: httpapi.EventDeps{
-			Queue: q, DeadLetters: queue.NewMemory(time.Now), Fetcher: fetcher, Recordings: s3store.New(client, "rec"), Links: links,
-			Sender: events.NewSenderWithClient(&http.Client{Timeout: 200 * time.Millisecond}, time.Now), TempDir: t.TempDir(),
-		},
+		Events: httpapi.EventDeps{Queue: q, Fetcher: fetcher, Recordings: s3store.New(client, "rec"), Links: links},
 	}
-	public, deliver := httpapi.All(d), httpapi.Deliver(d)
+	deliver := delivery.Deps{
+		Store: d.Store, Log: d.Log, Metrics: d.Metrics, Now: d.Now,
+		Poster:      events.NewPosterWithClient(&http.Client{Timeout: 200 * time.Millisecond}, time.Now),
+		DeadLetters: queue.NewMemory(time.Now), Fetcher: fetcher, Recordings: d.Events.Recordings, Links: links,
+		Retention: 30 * 24 * time.Hour, TempDir: t.TempDir(),
+	}
+	public := httpapi.All(d)
 	post := func(path string, f url.Values) int {
 		r := httptest.NewRequest(http.MethodPost, path, strings.NewReader(f.Encode()))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -129,7 +133,7 @@ func TestNoSecretsInEventLogs(t *testing.T) {
 	for _, status := range []int64{0, 503, 404, 200} {
 		appStatus.Store(status)
 		for _, m := range q.Messages() {
-			queue.Dispatch(ctx, deliver, httpapi.PathDeliver, queue.Delivery{MessageID: "m", Body: m.Body, ReceiveCount: 1, SentAt: time.Now()})
+			deliver.Deliver(ctx, queue.Delivery{MessageID: "m", Body: m.Body, ReceiveCount: 1, SentAt: time.Now()})
 		}
 	}
 	// Follow links: good (a presigned redirect), forged, expired.

@@ -385,7 +385,7 @@ var invocations = map[string][]invocation{
 func eventBody(t testing.TB, typ, mediaURL string) string {
 	t.Helper()
 	id := events.ID(typ, accountSID, callSID, "")
-	m := events.Message{Version: events.MessageVersion, Event: events.Event{ID: id, Type: typ, AccountSID: accountSID, CallSID: callSID,
+	m := events.Queued{Version: events.QueuedVersion, Event: events.Event{ID: id, Type: typ, AccountSID: accountSID, CallSID: callSID,
 		Direction: "outgoing", From: "client:alice", To: "+14155550123", Identity: "alice", Status: "completed",
 		OccurredAt: "2026-11-13T15:09:00Z", OccurredAtUnix: 1794582540}}
 	if mediaURL != "" {

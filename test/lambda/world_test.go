@@ -19,11 +19,9 @@ import (
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
 	"bubble-twilio-voice/shared/events"
-	"bubble-twilio-voice/shared/queue/sqsqueue"
 	"bubble-twilio-voice/shared/recordings"
 	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
 	fakesqs "bubble-twilio-voice/test/fake/sqs"
-	"bubble-twilio-voice/test/kit"
 )
 
 // What the call-event functions need besides Secrets Manager, all on
@@ -92,10 +90,7 @@ func startWorld(t *testing.T, sm *fakesm.Server) *world {
 	t.Cleanup(w.app.Close)
 	sm.Put(linkKeyName, linkKeyValue)
 	sm.Put(secretPrefix+accountSID, w.tenantRecord())
-	var err error
-	if w.sqsAPI, err = sqsqueue.NewClient(kit.Getenv("AWS_ENDPOINT_URL_SQS", w.sqs.URL())); err != nil {
-		t.Fatal(err)
-	}
+	w.sqsAPI = w.sqs.SDKClient(t) // receives, as Lambda's event source mapping does
 	return w
 }
 
@@ -139,11 +134,11 @@ func (w *world) mediaRequests() int {
 func (w *world) secrets() []string { return []string{eventsBearer, eventsSigning, linkKeyValue} }
 
 // queued returns the bodies on queue name, decoded.
-func (w *world) queued(t *testing.T, name string) []events.Message {
+func (w *world) queued(t *testing.T, name string) []events.Queued {
 	t.Helper()
-	var out []events.Message
+	var out []events.Queued
 	for _, m := range w.sqs.Messages(name) {
-		msg, err := events.DecodeMessage([]byte(m.Body))
+		msg, err := events.DecodeQueued([]byte(m.Body))
 		if err != nil {
 			t.Fatalf("%s holds %s: %v", name, m.Body, err)
 		}

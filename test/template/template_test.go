@@ -61,7 +61,6 @@ var handlers = map[string]func(httpapi.Deps) http.Handler{
 	"voice":    httpapi.Voice,
 	"incoming": httpapi.Incoming,
 	"events":   httpapi.Events,
-	"deliver":  httpapi.Deliver,
 }
 
 // mutation edits the template (or, with makefile set, the Makefile) so that

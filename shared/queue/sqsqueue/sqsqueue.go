@@ -1,87 +1,97 @@
-// Package sqsqueue is queue.Sender on Amazon SQS, and the
-// ChangeMessageVisibility call the Lambda SQS adapter (apigw.SQSHandler)
-// uses to make a failed message come back after the delay its handler
-// asked for.
+// Package sqsqueue is the queue on Amazon SQS: queue.Sender, and the Lambda
+// handler (Handler) that hands a batch's messages to a queue.Consumer and
+// makes a message to retry come back after the delay the consumer asked
+// for (ChangeMessageVisibility).
+//
+// It calls the two operations the functions use, SendMessage and
+// ChangeMessageVisibility, over SQS's AWS JSON protocol with the AWS SDK's
+// signer, credentials, retry policy and error types, instead of the SDK's
+// SQS client: that client registers the shapes and errors of all of SQS's
+// operations when the program starts (its schemas and type registry), about
+// 330 KB of each bootstrap, which put the incoming function over its size
+// limit for one SendMessage. The protocol: POST / with X-Amz-Target
+// AmazonSQS.<Operation> and a JSON body; an error answers a JSON body whose
+// __type names it ("com.amazonaws.sqs#QueueDoesNotExist")
+// (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-making-api-requests-json.html,
+// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-json-api-responses.html).
 package sqsqueue
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
-	"sort"
+	"io"
+	"net/http"
+	neturl "net/url"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"bubble-twilio-voice/shared/awsenv"
-	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/queue"
 )
 
-// API is the subset of *sqs.Client a Queue calls.
-type API interface {
-	SendMessage(context.Context, *sqs.SendMessageInput, ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-	ChangeMessageVisibility(context.Context, *sqs.ChangeMessageVisibilityInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+// Queue is one SQS queue.
+type Queue struct {
+	url      string
+	endpoint string // the service endpoint requests are POSTed to
+	region   string
+	creds    aws.CredentialsProvider
+	signer   *v4.Signer
+	retryer  aws.Retryer
+	client   *http.Client
+	now      func() time.Time // the signature's time
 }
 
-// NewClient returns an SQS client configured from a Lambda function's
-// environment (awsenv), with AWS_ENDPOINT_URL_SQS honoured.
-func NewClient(getenv func(string) string) (*sqs.Client, error) {
+// Open returns the queue at url, reached with the credentials and region of
+// a Lambda function's environment (awsenv) at the queue URL's own host
+// (https://sqs.<region>.amazonaws.com), or at AWS_ENDPOINT_URL_SQS when set.
+func Open(getenv func(string) string, url string) (*Queue, error) {
 	cfg, err := awsenv.Config(getenv)
 	if err != nil {
 		return nil, fmt.Errorf("sqs client: %w", err)
 	}
-	return sqs.NewFromConfig(cfg, func(o *sqs.Options) {
-		o.BaseEndpoint = awsenv.BaseEndpoint(getenv, "SQS")
-	}), nil
-}
-
-// FromEnv returns the events queue EVENTS_QUEUE_URL names, with a client
-// from NewClient, or nil (and no error) when it names none. It is what the
-// incoming function needs to queue call.missed, in a package that does not
-// link the S3 client as package eventsaws does (about 450 KB).
-func FromEnv(getenv func(string) string) (queue.Sender, error) {
-	cfg, err := config.Load(getenv)
-	if err != nil || cfg.Events.QueueURL == "" {
-		return nil, err
+	endpoint := awsenv.Endpoint(getenv, "SQS")
+	if endpoint == "" {
+		u, err := neturl.Parse(url)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("sqs client: %q is not a queue URL", url)
+		}
+		endpoint = u.Scheme + "://" + u.Host
 	}
-	client, err := NewClient(getenv)
-	if err != nil {
-		return nil, err
-	}
-	return New(client, cfg.Events.QueueURL), nil
+	return &Queue{
+		url: url, endpoint: strings.TrimRight(endpoint, "/"), region: cfg.Region, creds: cfg.Credentials,
+		signer: v4.NewSigner(), retryer: retry.NewStandard(), client: &http.Client{}, now: time.Now,
+	}, nil
 }
-
-// Queue is one SQS queue.
-type Queue struct {
-	api API
-	url string
-}
-
-// New returns the queue at url.
-func New(api API, url string) *Queue { return &Queue{api: api, url: url} }
 
 // URL is the queue's URL.
 func (q *Queue) URL() string { return q.url }
 
 // Send implements queue.Sender: it returns once SQS has stored the message.
+// Empty attribute values are left out: SQS refuses them.
 func (q *Queue) Send(ctx context.Context, m queue.Message) error {
-	in := &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(m.Body))}
-	if len(m.Attributes) > 0 {
-		in.MessageAttributes = make(map[string]types.MessageAttributeValue, len(m.Attributes))
-		keys := make([]string, 0, len(m.Attributes))
-		for k := range m.Attributes {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if v := m.Attributes[k]; v != "" { // SQS refuses empty values
-				in.MessageAttributes[k] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
-			}
+	// Maps, not structs, for the request bodies: their types are in every
+	// binary already, and each new type costs bootstrap bytes.
+	in := map[string]any{"QueueUrl": q.url, "MessageBody": string(m.Body)}
+	attrs := map[string]any{}
+	for k, v := range m.Attributes {
+		if v != "" {
+			attrs[k] = map[string]string{"DataType": "String", "StringValue": v}
 		}
 	}
-	if _, err := q.api.SendMessage(ctx, in); err != nil {
+	if len(attrs) > 0 {
+		in["MessageAttributes"] = attrs
+	}
+	if err := q.call(ctx, "SendMessage", in); err != nil {
 		return fmt.Errorf("sqs send: %w", err)
 	}
 	return nil
@@ -91,13 +101,83 @@ func (q *Queue) Send(ctx context.Context, m queue.Message) error {
 // from now, so it is offered again after d (SQS allows at most 12 h counted
 // from the receive).
 func (q *Queue) ChangeVisibility(ctx context.Context, receiptHandle string, d time.Duration) error {
-	_, err := q.api.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-		QueueUrl:          aws.String(q.url),
-		ReceiptHandle:     aws.String(receiptHandle),
-		VisibilityTimeout: int32(d / time.Second),
-	})
-	if err != nil {
+	in := map[string]any{"QueueUrl": q.url, "ReceiptHandle": receiptHandle, "VisibilityTimeout": int(d / time.Second)}
+	if err := q.call(ctx, "ChangeMessageVisibility", in); err != nil {
 		return fmt.Errorf("sqs change visibility: %w", err)
 	}
 	return nil
+}
+
+// call runs one operation, retried as the SDK's standard retryer decides
+// (throttling, 5xx, a failed connection; three attempts in all).
+func (q *Queue) call(ctx context.Context, op string, in map[string]any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	for attempt := 1; ; attempt++ {
+		err := q.try(ctx, op, body, hash)
+		if err == nil || attempt >= q.retryer.MaxAttempts() || !q.retryer.IsErrorRetryable(err) {
+			return err
+		}
+		delay, derr := q.retryer.RetryDelay(attempt, err)
+		if derr != nil {
+			return err
+		}
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// try sends one signed request. A failure to reach SQS is a
+// smithyhttp.RequestSendError, an error answer a smithyhttp.ResponseError
+// around a smithy.GenericAPIError with SQS's error code: the types the SDK
+// returns, which its retryer and logging.ErrorKind read.
+func (q *Queue) try(ctx context.Context, op string, body []byte, hash string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, q.endpoint+"/", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.0")
+	req.Header.Set("X-Amz-Target", "AmazonSQS."+op)
+	creds, err := q.creds.Retrieve(ctx)
+	if err != nil {
+		return err
+	}
+	if err := q.signer.SignHTTP(ctx, creds, req, hash, "sqs", q.region, q.now()); err != nil {
+		return err
+	}
+	resp, err := q.client.Do(req)
+	if err != nil {
+		return &smithyhttp.RequestSendError{Err: err}
+	}
+	defer resp.Body.Close()
+	msg, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if err != nil {
+		return &smithyhttp.RequestSendError{Err: err}
+	}
+	if resp.StatusCode/100 == 2 {
+		return nil
+	}
+	var e map[string]string // {"__type": "com.amazonaws.sqs#<Code>", "message": "..."}
+	_ = json.Unmarshal(msg, &e)
+	code := e["__type"][strings.LastIndexByte(e["__type"], '#')+1:]
+	if code == "" {
+		code = http.StatusText(resp.StatusCode)
+	}
+	fault := smithy.FaultClient
+	if resp.StatusCode >= 500 {
+		fault = smithy.FaultServer
+	}
+	return &smithyhttp.ResponseError{
+		Response: &smithyhttp.Response{Response: resp},
+		Err:      &smithy.GenericAPIError{Code: code, Message: e["message"], Fault: fault},
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -18,27 +17,25 @@ import (
 	"bubble-twilio-voice/test/kit"
 )
 
-// client is the real SDK client, built the way the functions build it, for
-// the fake.
-func client(t *testing.T, fake *fakesqs.Server) *sqs.Client {
+// env is a Lambda function's environment pointing at the fake.
+func env(fake *fakesqs.Server) func(string) string {
+	return kit.Getenv("AWS_ENDPOINT_URL_SQS", fake.URL())
+}
+
+// open opens the fake's queue name as the functions do.
+func open(t *testing.T, fake *fakesqs.Server, name string) *sqsqueue.Queue {
 	t.Helper()
-	env := map[string]string{}
-	for _, kv := range kit.AWSEnv("") {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	env["AWS_ENDPOINT_URL_SQS"] = fake.URL()
-	c, err := sqsqueue.NewClient(func(k string) string { return env[k] })
+	q, err := sqsqueue.Open(env(fake), fake.QueueURL(name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c
+	return q
 }
 
 func TestSend(t *testing.T) {
 	fake := fakesqs.Start(t)
 	url := fake.CreateQueue("events", 0)
-	q := sqsqueue.New(client(t, fake), url)
+	q := open(t, fake, "events")
 	if q.URL() != url {
 		t.Errorf("URL %q", q.URL())
 	}
@@ -61,10 +58,9 @@ func TestSend(t *testing.T) {
 func TestSendErrors(t *testing.T) {
 	fake := fakesqs.Start(t)
 	fake.CreateQueue("events", 0)
-	c := client(t, fake)
 	ctx := context.Background()
 
-	missing := sqsqueue.New(c, fake.QueueURL("nope"))
+	missing := open(t, fake, "nope")
 	err := missing.Send(ctx, queue.Message{Body: []byte("x")})
 	var api smithy.APIError
 	if !errors.As(err, &api) || api.ErrorCode() != "QueueDoesNotExist" {
@@ -74,12 +70,17 @@ func TestSendErrors(t *testing.T) {
 	fake.SetFault(func(op string) fakesqs.Fault {
 		return fakesqs.Fault{Status: http.StatusInternalServerError, Type: "InternalError"}
 	})
-	err = sqsqueue.New(c, fake.QueueURL("events")).Send(ctx, queue.Message{Body: []byte("x")})
+	err = open(t, fake, "events").Send(ctx, queue.Message{Body: []byte("x")})
 	if err == nil {
 		t.Fatal("send succeeded on a failing queue")
 	}
-	if n := fake.Calls("SendMessage"); n < 3 {
-		t.Errorf("%d SendMessage calls: the SDK should retry a 500", n)
+	// One for the missing queue (a client error: not retried), three for
+	// the 500 (retried: three attempts in all, as the SDK's client makes).
+	if n := fake.Calls("SendMessage"); n != 4 {
+		t.Errorf("%d SendMessage calls, want 1 + 3", n)
+	}
+	if api, ok := errors.AsType[smithy.APIError](err); !ok || api.ErrorCode() != "InternalError" || api.ErrorFault() != smithy.FaultServer {
+		t.Errorf("failing queue: %v", err)
 	}
 	if len(fake.Messages("events")) != 0 {
 		t.Error("a failed send stored a message")
@@ -91,8 +92,8 @@ func TestChangeVisibility(t *testing.T) {
 	clock := kit.NewClock(time.Now())
 	fake.SetClock(clock.Now)
 	url := fake.CreateQueue("events", 0)
-	c := client(t, fake)
-	q := sqsqueue.New(c, url)
+	c := fake.SDKClient(t)
+	q := open(t, fake, "events")
 	ctx := context.Background()
 	fake.Put("events", "body", nil)
 	out, err := c.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url)})
@@ -120,20 +121,21 @@ func TestChangeVisibility(t *testing.T) {
 	}
 }
 
-func TestFromEnv(t *testing.T) {
+func TestOpen(t *testing.T) {
 	fake := fakesqs.Start(t)
 	url := fake.CreateQueue("events", 0)
-	q, err := sqsqueue.FromEnv(kit.Getenv("AWS_ENDPOINT_URL_SQS", fake.URL(), "EVENTS_QUEUE_URL", url))
-	if err != nil || q == nil {
-		t.Fatalf("FromEnv = %v, %v", q, err)
+	// Without AWS_ENDPOINT_URL_SQS, the queue URL's own host is the endpoint.
+	q, err := sqsqueue.Open(kit.Getenv(), url)
+	if err != nil || q.URL() != url {
+		t.Fatalf("Open = %v, %v", q, err)
 	}
 	if err := q.Send(context.Background(), queue.Message{Body: []byte("m")}); err != nil || len(fake.Messages("events")) != 1 {
-		t.Errorf("send: %v", err)
+		t.Errorf("send at the queue URL's host: %v", err)
 	}
-	if q, err := sqsqueue.FromEnv(kit.Getenv()); err != nil || q != nil {
-		t.Errorf("without EVENTS_QUEUE_URL: %v, %v; want no queue", q, err)
+	if _, err := sqsqueue.Open(kit.Getenv("AWS_ACCESS_KEY_ID", ""), url); err == nil {
+		t.Error("opened without credentials")
 	}
-	if _, err := sqsqueue.FromEnv(kit.Getenv("EVENTS_QUEUE_URL", "not a url")); err == nil {
-		t.Error("a bad EVENTS_QUEUE_URL was accepted")
+	if _, err := sqsqueue.Open(kit.Getenv(), "events"); err == nil {
+		t.Error("opened a queue URL without a host")
 	}
 }

@@ -28,6 +28,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	sdksqs "github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"bubble-twilio-voice/shared/awsenv"
+	"bubble-twilio-voice/test/kit"
 )
 
 // AccountID is the account in every queue URL.
@@ -98,6 +104,18 @@ func Start(tb testing.TB) *Server {
 // URL is the endpoint to give the SDK (BaseEndpoint, or
 // AWS_ENDPOINT_URL_SQS for a child process).
 func (s *Server) URL() string { return s.ts.URL }
+
+// SDKClient is the AWS SDK's own SQS client for the fake, with the hermetic
+// test credentials: what Lambda's event source mapping and the
+// dead-letters command use, where the functions use sqsqueue.
+func (s *Server) SDKClient(tb testing.TB) *sdksqs.Client {
+	tb.Helper()
+	cfg, err := awsenv.Config(kit.Getenv())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return sdksqs.NewFromConfig(cfg, func(o *sdksqs.Options) { o.BaseEndpoint = aws.String(s.URL()) })
+}
 
 // SetClock replaces the clock (time.Now) that visibility and timestamps
 // read.

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
-	"bubble-twilio-voice/shared/queue/sqsqueue"
 	fakesqs "bubble-twilio-voice/test/fake/sqs"
 	"bubble-twilio-voice/test/kit"
 )
@@ -26,10 +25,7 @@ func TestWire(t *testing.T) {
 	clock := kit.NewClock(time.Date(2026, 11, 13, 15, 0, 0, 0, time.UTC))
 	fake.SetClock(clock.Now)
 	url := fake.CreateQueue("q", time.Minute)
-	c, err := sqsqueue.NewClient(kit.Getenv("AWS_ENDPOINT_URL_SQS", fake.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := fake.SDKClient(t)
 	ctx := context.Background()
 	code := func(err error) string {
 		var api smithy.APIError

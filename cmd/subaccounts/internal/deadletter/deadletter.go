@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"bubble-twilio-voice/shared/events"
+	"bubble-twilio-voice/shared/queue"
 )
 
 // API is the subset of *sqs.Client used.
@@ -197,13 +198,13 @@ func receive(ctx context.Context, api API, dlq string, n int, visibility time.Du
 	letters := make([]Letter, 0, len(out.Messages))
 	for _, m := range out.Messages {
 		l := Letter{MessageID: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body)}
-		if msg, err := events.DecodeMessage([]byte(l.Body)); err == nil {
+		if msg, err := events.DecodeQueued([]byte(l.Body)); err == nil {
 			l.Event = msg.Event
 		}
-		if a, ok := m.MessageAttributes["reason"]; ok {
+		if a, ok := m.MessageAttributes[queue.AttrReason]; ok {
 			l.Reason = aws.ToString(a.StringValue)
 		}
-		if a, ok := m.MessageAttributes["failed_at"]; ok {
+		if a, ok := m.MessageAttributes[queue.AttrFailedAt]; ok {
 			l.FailedAt = aws.ToString(a.StringValue)
 		}
 		if ms, err := strconv.ParseInt(m.Attributes[string(types.MessageSystemAttributeNameSentTimestamp)], 10, 64); err == nil {

@@ -12,16 +12,14 @@ import (
 
 	"bubble-twilio-voice/cmd/subaccounts/internal/deadletter"
 	"bubble-twilio-voice/shared/events"
-	"bubble-twilio-voice/shared/queue/sqsqueue"
 	fakesqs "bubble-twilio-voice/test/fake/sqs"
-	"bubble-twilio-voice/test/kit"
 )
 
-func message(callSID string) (events.Message, string) {
+func message(callSID string) (events.Queued, string) {
 	f := url.Values{"AccountSid": {"AC0123456789abcdef0123456789abcdef"}, "CallSid": {callSID}, "From": {"client:alice"},
 		"To": {"+14155550123"}, "CallStatus": {"completed"}}
 	e, _ := events.CallCompleted(f, time.Date(2026, 11, 13, 15, 0, 0, 0, time.UTC))
-	m := events.Message{Version: events.MessageVersion, Event: e}
+	m := events.Queued{Version: events.QueuedVersion, Event: e}
 	return m, string(m.Encode())
 }
 
@@ -37,10 +35,7 @@ func newRig(t *testing.T) *rig {
 	fake := fakesqs.Start(t)
 	r := &rig{fake: fake}
 	r.q = deadletter.Queues{Events: fake.CreateQueue("events", 0), DeadLetters: fake.CreateQueue("events-dlq", 0)}
-	var err error
-	if r.api, err = sqsqueue.NewClient(kit.Getenv("AWS_ENDPOINT_URL_SQS", fake.URL())); err != nil {
-		t.Fatal(err)
-	}
+	r.api = fake.SDKClient(t)
 	for i, sid := range []string{"CA00000000000000000000000000000001", "CA00000000000000000000000000000002", "CA00000000000000000000000000000003"} {
 		m, body := message(sid)
 		attrs := map[string]string{"reason": "app answered 404", "failed_at": "2026-11-13T15:00:0" + string(rune('1'+i)) + "Z"}

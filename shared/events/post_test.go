@@ -70,7 +70,7 @@ func TestSendOutcomes(t *testing.T) {
 			rc := &receiver{}
 			srv := httptest.NewServer(rc.serve(tc.answer))
 			defer srv.Close()
-			r := NewSender(func() time.Time { return now }).Send(context.Background(), &tenant.Events{URL: srv.URL + "/api/1.1/wf/call-event"}, sample())
+			r := NewPoster(func() time.Time { return now }).Post(context.Background(), &tenant.Events{URL: srv.URL + "/api/1.1/wf/call-event"}, sample())
 			if r.Err != nil || r.Status != tc.wantStatus || r.Outcome() != tc.want || r.RetryAfter != tc.wantAfter {
 				t.Errorf("Send = %+v (%s), want status %d (%s) retry after %s", r, r.Outcome(), tc.wantStatus, tc.want, tc.wantAfter)
 			}
@@ -98,7 +98,7 @@ func TestSendHeadersAndSignature(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if r := NewSender(time.Now).Send(context.Background(), &tc.dest, e); r.Outcome() != Delivered {
+			if r := NewPoster(time.Now).Post(context.Background(), &tc.dest, e); r.Outcome() != Delivered {
 				t.Fatalf("Send = %+v", r)
 			}
 			h := rc.header
@@ -159,7 +159,7 @@ func TestSendFailures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
-			r := NewSenderWithClient(fast, time.Now).Send(context.Background(), &tenant.Events{URL: tc.url, BearerToken: "tok-0123456789abcdef"}, sample())
+			r := NewPosterWithClient(fast, time.Now).Post(context.Background(), &tenant.Events{URL: tc.url, BearerToken: "tok-0123456789abcdef"}, sample())
 			if !errors.Is(r.Err, tc.wantErr) || r.Outcome() != Retry {
 				t.Errorf("Send = %+v, want %v and a retry", r, tc.wantErr)
 			}
@@ -173,8 +173,8 @@ func TestSendFailures(t *testing.T) {
 	}
 }
 
-func TestNewSenderTimeout(t *testing.T) {
-	if s := NewSender(time.Now); s.client.Timeout != 10*time.Second {
+func TestNewPosterTimeout(t *testing.T) {
+	if s := NewPoster(time.Now); s.client.Timeout != 10*time.Second {
 		t.Errorf("timeout %s, want 10 s", s.client.Timeout)
 	}
 }

@@ -1,7 +1,8 @@
-package eventsaws_test
+package delivery_test
 
 import (
 	"context"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -10,8 +11,7 @@ import (
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 
-	"bubble-twilio-voice/shared/eventsaws"
-	"bubble-twilio-voice/shared/httpapi"
+	"bubble-twilio-voice/shared/delivery"
 	"bubble-twilio-voice/shared/queue"
 	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
 	fakesqs "bubble-twilio-voice/test/fake/sqs"
@@ -37,28 +37,34 @@ func TestFromEnv(t *testing.T) {
 		name    string
 		getenv  func(string) string
 		wantErr string
-		check   func(t *testing.T, d httpapi.Deps, q bool)
+		check   func(t *testing.T, e delivery.Env)
 	}{
-		{"token: nothing for events", env(), "", func(t *testing.T, d httpapi.Deps, q bool) {
-			e := d.Events
-			if q || e.Queue != nil || e.DeadLetters != nil || e.Recordings != nil || e.Links != nil || e.Fetcher == nil || e.Sender == nil {
-				t.Errorf("%+v", e)
+		{"nothing for events", env(), "", func(t *testing.T, e delivery.Env) {
+			h, d := e.HTTP.Events, e.Deliver
+			if h.Queue != nil || h.Recordings != nil || h.Links != nil || e.Visibility != nil || d.DeadLetters != nil {
+				t.Errorf("%+v %+v", h, d)
 			}
-			if e.Fetcher.Base() != "https://api.twilio.com" || e.Retention.Hours() != 30*24 {
-				t.Errorf("fetcher %s, retention %s", e.Fetcher.Base(), e.Retention)
+			if d.Fetcher.Base() != "https://api.twilio.com" || d.Retention.Hours() != 30*24 || d.Poster == nil || d.Store == nil {
+				t.Errorf("fetcher %s, retention %s, poster %v", d.Fetcher.Base(), d.Retention, d.Poster)
 			}
 		}},
 		{"deliver: everything", env("EVENTS_QUEUE_URL", events, "EVENTS_DLQ_URL", dlq, "RECORDINGS_BUCKET", "b",
 			"LINK_KEY_SECRET_ARN", "link-key", "PUBLIC_BASE_URL", "https://voice.example.test", "RECORDING_RETENTION_DAYS", "7",
-			"TWILIO_API_BASE_URL", "http://127.0.0.1:9"), "", func(t *testing.T, d httpapi.Deps, q bool) {
-			e := d.Events
-			if !q || e.Queue == nil || e.DeadLetters == nil || e.Recordings == nil || e.Links == nil || e.Retention.Hours() != 7*24 || e.Fetcher.Base() != "http://127.0.0.1:9" {
-				t.Fatalf("%+v", e)
+			"TWILIO_API_BASE_URL", "http://127.0.0.1:9"), "", func(t *testing.T, e delivery.Env) {
+			h, d := e.HTTP.Events, e.Deliver
+			if h.Queue == nil || e.Visibility == nil || d.DeadLetters == nil || d.Recordings == nil || d.Links == nil ||
+				h.Recordings != d.Recordings || h.Links != d.Links || h.Fetcher != d.Fetcher ||
+				d.Retention.Hours() != 7*24 || d.Fetcher.Base() != "http://127.0.0.1:9" {
+				t.Fatalf("%+v %+v", h, d)
 			}
-			if !strings.HasPrefix(e.Links.URL("AC1", "RE1", d.Now()), "https://voice.example.test/recordings/AC1/RE1?") {
+			if !strings.HasPrefix(d.Links.URL("AC1", "RE1", time.Now()), "https://voice.example.test/recordings/AC1/RE1?") {
 				t.Error("links not under PUBLIC_BASE_URL")
 			}
-			if err := e.DeadLetters.Send(context.Background(), queue.Message{Body: []byte("x")}); err != nil || len(sqs.Messages("dlq")) != 1 {
+			ctx := context.Background()
+			if err := h.Queue.Send(ctx, queue.Message{Body: []byte("e")}); err != nil || len(sqs.Messages("events")) != 1 {
+				t.Errorf("events go elsewhere: %v", err)
+			}
+			if err := d.DeadLetters.Send(ctx, queue.Message{Body: []byte("x")}); err != nil || len(sqs.Messages("dlq")) != 1 {
 				t.Errorf("dead letters go elsewhere: %v", err)
 			}
 		}},
@@ -70,8 +76,7 @@ func TestFromEnv(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			d := httpapi.Deps{}
-			q, err := eventsaws.FromEnv(tc.getenv, &d)
+			e, err := delivery.FromEnv(tc.getenv, "deliver", io.Discard)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
@@ -84,10 +89,7 @@ func TestFromEnv(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d.Now == nil {
-				d.Now = time.Now
-			}
-			tc.check(t, d, q != nil)
+			tc.check(t, e)
 		})
 	}
 }

@@ -24,51 +24,51 @@ const (
 // Timeout bounds one POST to the app, connection and response included.
 const Timeout = 10 * time.Second
 
-// Sender POSTs events to tenants' apps. The zero value is not usable; use
-// NewSender.
-type Sender struct {
+// Poster POSTs events to tenants' apps. The zero value is not usable; use
+// NewPoster.
+type Poster struct {
 	client *http.Client
 	now    func() time.Time
 }
 
-// NewSender returns a Sender whose POSTs time out after Timeout and do not
+// NewPoster returns a Poster whose POSTs time out after Timeout and do not
 // follow redirects (a 3xx is the app refusing the event). now is the clock
 // used to read a Retry-After date.
-func NewSender(now func() time.Time) *Sender {
-	return NewSenderWithClient(&http.Client{Timeout: Timeout}, now)
+func NewPoster(now func() time.Time) *Poster {
+	return NewPosterWithClient(&http.Client{Timeout: Timeout}, now)
 }
 
-// NewSenderWithClient is NewSender with the caller's client (tests set a
+// NewPosterWithClient is NewPoster with the caller's client (tests set a
 // shorter timeout); redirects are turned off on it.
-func NewSenderWithClient(c *http.Client, now func() time.Time) *Sender {
+func NewPosterWithClient(c *http.Client, now func() time.Time) *Poster {
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Sender{client: c, now: now}
+	return &Poster{client: c, now: now}
 }
 
-// Result is one attempt's result. Err is set when no response came; it
+// Answer is the app's answer to one POST. Err is set when no response came; it
 // never contains the URL (it could carry a secret a tenant put in a query).
-type Result struct {
+type Answer struct {
 	Status     int
 	RetryAfter time.Duration
 	Err        error
 }
 
-// Outcome classifies the result.
-func (r Result) Outcome() Outcome { return Classify(r.Status) }
+// Outcome classifies the answer.
+func (a Answer) Outcome() Outcome { return Classify(a.Status) }
 
-// Errors of Send, for logs.
+// Errors of Post, for logs.
 var (
 	ErrTimeout = errors.New("app did not answer in time")
 	ErrNetwork = errors.New("app unreachable")
 )
 
-// Send POSTs e to dest as JSON with X-Event-Id, the bearer token and the
+// Post POSTs e to dest as JSON with X-Event-Id, the bearer token and the
 // body's signature, when dest has them.
-func (s *Sender) Send(ctx context.Context, dest *tenant.Events, e Event) Result {
+func (s *Poster) Post(ctx context.Context, dest *tenant.Events, e Event) Answer {
 	body, _ := json.Marshal(e) // only strings and numbers: cannot fail
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest.URL, bytes.NewReader(body))
 	if err != nil {
-		return Result{Err: ErrNetwork}
+		return Answer{Err: ErrNetwork}
 	}
 	h := req.Header
 	h.Set("Content-Type", "application/json")
@@ -83,13 +83,13 @@ func (s *Sender) Send(ctx context.Context, dest *tenant.Events, e Event) Result 
 	resp, err := s.client.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || isTimeout(err) {
-			return Result{Err: ErrTimeout}
+			return Answer{Err: ErrTimeout}
 		}
-		return Result{Err: ErrNetwork}
+		return Answer{Err: ErrNetwork}
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
-	return Result{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), s.now())}
+	return Answer{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), s.now())}
 }
 
 // Sign returns the X-Signature value of body: "sha256=" and the hex

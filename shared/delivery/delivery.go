@@ -1,0 +1,244 @@
+// Package delivery delivers queued call events to the tenants' apps: Deliver
+// takes one message off the events queue, looks its tenant up (destination
+// and credentials are read now, never queued), copies a recording into the
+// store and links it, POSTs the event, and says what the queue should do with
+// the message. The SQS Lambda adapter (sqsqueue.Handler) and the dev
+// server's in-memory queue call it; the retry policy lives here, so both
+// apply the same one.
+package delivery
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"bubble-twilio-voice/shared/events"
+	"bubble-twilio-voice/shared/logging"
+	"bubble-twilio-voice/shared/metrics"
+	"bubble-twilio-voice/shared/queue"
+	"bubble-twilio-voice/shared/recordings"
+	"bubble-twilio-voice/shared/tenant"
+)
+
+// maxMessage bounds a queued message (SQS's own limit is 256 KiB).
+const maxMessage = 256 << 10
+
+// Deps is what Deliver works with. The zero values of Log and Metrics are
+// usable (discard, count nothing); Now defaults to time.Now and Retention to
+// recordings.DefaultRetentionDays.
+type Deps struct {
+	Store   tenant.Store
+	Log     *slog.Logger
+	Metrics *metrics.Emitter
+	Now     func() time.Time
+	// Poster POSTs the events to the apps.
+	Poster *events.Poster
+	// DeadLetters receives the events the app refused, that ran out of
+	// retries or that cannot be read, unchanged, with their reason.
+	DeadLetters queue.Sender
+	// Fetcher downloads recordings from Twilio, only from its base host.
+	Fetcher *recordings.Fetcher
+	// Recordings keeps the copied recordings (S3, or the dev server's
+	// directory); Links signs the links to them.
+	Recordings recordings.Store
+	Links      *recordings.Links
+	// Retention is how long a stored recording, and so its link, lasts
+	// (config's RECORDING_RETENTION_DAYS).
+	Retention time.Duration
+	// TempDir holds recordings between download and upload ("": the
+	// system's, /tmp on Lambda).
+	TempDir string
+}
+
+// Deliver delivers one queued event and returns what the queue should do
+// with it. Nothing is lost: the message is either delivered, dropped on
+// purpose (its tenant is gone or no longer takes such events), moved to the
+// dead-letter queue with its reason (the app refused it with a
+// non-retryable status, it kept failing for events.MaxAge, or it cannot be
+// read), or kept to retry after the events.RetryDelay schedule, which is
+// also the answer when the dead-letter queue fails. It writes one log line
+// per message at the end, tagged with the message id as request_id.
+func (d Deps) Deliver(ctx context.Context, m queue.Delivery) queue.Result {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Retention <= 0 {
+		d.Retention = recordings.DefaultRetentionDays * 24 * time.Hour
+	}
+	start := d.Now()
+	ctx = logging.WithFields(ctx)
+	logging.Add(ctx, slog.String("request_id", m.MessageID), slog.Int("attempt", m.ReceiveCount))
+	a := &attempt{d: d, m: m}
+	res := a.run(ctx)
+	d.Log.LogAttrs(ctx, slog.LevelInfo, "message handled", slog.String("result", res.Kind.String()),
+		slog.Float64("duration_ms", float64(d.Now().Sub(start).Microseconds())/1000))
+	return res
+}
+
+// attempt is one attempt at one queued event.
+type attempt struct {
+	d Deps
+	m queue.Delivery
+	q events.Queued
+}
+
+func (a *attempt) run(ctx context.Context) queue.Result {
+	d := a.d
+	var err error
+	if a.q, err = events.DecodeQueued(a.m.Body); err != nil || len(a.m.Body) > maxMessage {
+		return a.deadLetter(ctx, "malformed message", 0)
+	}
+	e := &a.q.Event
+	logging.Add(ctx, slog.String("account_sid", e.AccountSID), slog.String("call_sid", e.CallSID),
+		slog.String("event_id", e.ID), slog.String("type", e.Type))
+
+	t, err := d.Store.Lookup(ctx, e.AccountSID)
+	switch {
+	case errors.Is(err, tenant.ErrNotFound):
+		// The one switch for an unknown tenant: dropped for now (issue 20
+		// retries it and then dead-letters it instead).
+		return a.drop(ctx, "event dropped: the tenant no longer exists", slog.LevelWarn)
+	case err != nil:
+		return a.retry(ctx, 0, "tenant unavailable")
+	case !t.Events.Wants(e.Type):
+		return a.drop(ctx, "event dropped: the tenant no longer takes it", slog.LevelInfo)
+	}
+
+	if a.q.HasRecording() {
+		link, err := d.copyRecording(ctx, t, a.q)
+		switch {
+		case errors.Is(err, recordings.ErrForeignHost), errors.Is(err, recordings.ErrTooLarge):
+			return a.deadLetter(ctx, err.Error(), 0)
+		case err != nil:
+			d.Log.LogAttrs(ctx, slog.LevelWarn, "recording copy failed", slog.String("error", recordingError(err)))
+			return a.retry(ctx, 0, "recording copy failed")
+		}
+		e.RecordingURL = link
+	}
+
+	ans := d.Poster.Post(ctx, t.Events, *e)
+	switch ans.Outcome() {
+	case events.Delivered:
+		d.Log.LogAttrs(ctx, slog.LevelInfo, "event delivered", slog.Int("app_status", ans.Status))
+		d.Metrics.Count(metrics.EventDelivered, e.Type, e.AccountSID)
+		return queue.Result{Kind: queue.Delivered}
+	case events.Rejected:
+		return a.deadLetter(ctx, "app answered "+strconv.Itoa(ans.Status), ans.Status)
+	default:
+		reason := "app answered " + strconv.Itoa(ans.Status)
+		if ans.Err != nil {
+			reason = ans.Err.Error()
+		}
+		return a.retry(ctx, ans.RetryAfter, reason)
+	}
+}
+
+// drop logs why the event is not sent; the message is done.
+func (a *attempt) drop(ctx context.Context, msg string, level slog.Level) queue.Result {
+	a.d.Log.LogAttrs(ctx, level, msg)
+	return queue.Result{Kind: queue.Delivered}
+}
+
+// retry offers the message again after the schedule's delay (at least the
+// app's Retry-After), unless it has been failing for events.MaxAge, in
+// which case it is dead-lettered.
+func (a *attempt) retry(ctx context.Context, appRetryAfter time.Duration, reason string) queue.Result {
+	d := a.d
+	if !a.m.SentAt.IsZero() && d.Now().Sub(a.m.SentAt) >= events.MaxAge {
+		return a.deadLetter(ctx, "gave up after "+events.MaxAge.String()+": "+reason, 0)
+	}
+	delay := events.RetryDelay(a.m.ReceiveCount, appRetryAfter)
+	d.Log.LogAttrs(ctx, slog.LevelWarn, "event delivery failed; will retry",
+		slog.String("reason", reason), slog.Duration("retry_in", delay))
+	d.Metrics.Count(metrics.EventRetried, a.q.Event.Type, a.q.Event.AccountSID)
+	return queue.Result{Kind: queue.Retry, RetryAfter: delay, Reason: reason}
+}
+
+// deadLetter moves the message, unchanged, to the dead-letter queue with
+// the reason as an attribute. If that fails, the message is kept to retry
+// after the queue's visibility timeout, so it is never lost.
+func (a *attempt) deadLetter(ctx context.Context, reason string, appStatus int) queue.Result {
+	d := a.d
+	attrs := []slog.Attr{slog.String("reason", reason)}
+	if appStatus != 0 {
+		attrs = append(attrs, slog.Int("app_status", appStatus))
+	}
+	keep := queue.Result{Kind: queue.Retry, Reason: reason}
+	if d.DeadLetters == nil {
+		d.Log.LogAttrs(ctx, slog.LevelError, "event undeliverable and no dead-letter queue configured", attrs...)
+		return keep
+	}
+	err := d.DeadLetters.Send(ctx, queue.Message{Body: a.m.Body, Attributes: map[string]string{
+		queue.AttrReason:   reason,
+		queue.AttrFailedAt: d.Now().UTC().Format(time.RFC3339),
+	}})
+	if err != nil {
+		d.Log.LogAttrs(ctx, slog.LevelError, "event could not be dead-lettered", append(attrs, slog.String("error", logging.ErrorKind(err)))...)
+		return keep
+	}
+	d.Log.LogAttrs(ctx, slog.LevelError, "event dead-lettered", attrs...)
+	d.Metrics.Count(metrics.EventDeadLettered, a.q.Event.Type, a.q.Event.AccountSID)
+	return queue.Result{Kind: queue.DeadLettered, Reason: reason}
+}
+
+// copyRecording makes sure the recording of q is in the store (fetching it
+// from Twilio with the tenant's API key unless an earlier attempt stored
+// it) and returns its link, valid for the store's retention counted from
+// when it was stored: the bucket's lifecycle rule deletes it then.
+func (d Deps) copyRecording(ctx context.Context, t *tenant.Tenant, q events.Queued) (string, error) {
+	if d.Recordings == nil || d.Links == nil || d.Fetcher == nil {
+		return "", errors.New("no recording store, link key or fetcher configured")
+	}
+	if _, err := d.Fetcher.Check(q.RecordingMediaURL); err != nil {
+		return "", err
+	}
+	key := recordings.Key(t.AccountSID, q.RecordingSID)
+	stored, ok, err := d.Recordings.Stat(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		f, err := os.CreateTemp(d.TempDir, "recording-*.mp3")
+		if err != nil {
+			return "", err
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		n, err := d.Fetcher.Fetch(ctx, q.RecordingMediaURL, t.APIKeySID, t.APIKeySecret, f)
+		if err != nil {
+			return "", err
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return "", err
+		}
+		if err := d.Recordings.Put(ctx, key, f, n); err != nil {
+			return "", err
+		}
+		d.Log.LogAttrs(ctx, slog.LevelInfo, "recording copied", slog.String("recording_sid", q.RecordingSID), slog.Int64("bytes", n))
+		// The store's own time, as a later attempt will read it, so every
+		// attempt sends the same link.
+		if stored, ok, err = d.Recordings.Stat(ctx, key); err != nil || !ok {
+			stored = d.Now()
+		}
+	}
+	return d.Links.URL(t.AccountSID, q.RecordingSID, stored.Add(d.Retention)), nil
+}
+
+// recordingError names a recording failure for a log line: the Fetcher's
+// errors carry no URL, an AWS error is reduced to its code.
+func recordingError(err error) string {
+	var fe *recordings.FetchError
+	switch {
+	case errors.As(err, &fe), errors.Is(err, recordings.ErrNotFound):
+		return err.Error()
+	default:
+		return logging.ErrorKind(err)
+	}
+}
