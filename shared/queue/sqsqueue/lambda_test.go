@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 
 	"bubble-twilio-voice/shared/queue"
 	"bubble-twilio-voice/shared/queue/sqsqueue"
+	"bubble-twilio-voice/test/kit"
 )
 
 // visibility records ChangeVisibility calls by receipt handle; fail makes
@@ -180,8 +180,8 @@ func TestHandlerDeadline(t *testing.T) {
 	defer cancel()
 	invocationEnd, _ := ctx.Deadline()
 	vis := &visibility{}
-	logs := &strings.Builder{}
-	resp, err := sqsqueue.Handler(consume, vis, slog.New(slog.NewJSONHandler(&lockedWriter{w: logs}, nil)))(ctx, decode(t, []byte(raw)))
+	logs := &kit.LogBuffer{}
+	resp, err := sqsqueue.Handler(consume, vis, slog.New(slog.NewJSONHandler(logs, nil)))(ctx, decode(t, []byte(raw)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,16 +209,4 @@ func TestHandlerDeadline(t *testing.T) {
 	if !strings.Contains(logs.String(), `"msg":"message out of time; left for a retry","message_id":"stuck"`) {
 		t.Errorf("the stuck record is not logged:\n%s", logs)
 	}
-}
-
-// lockedWriter serialises writes from the handler's goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -42,16 +42,12 @@ func (p *Provisioner) ensureIndexed(ctx context.Context, accountSID string) erro
 	return err
 }
 
-// rebuildIndex lists the tenant secrets (every page) and writes the index
-// of their AccountSids when it differs from the stored one. Rebuilding
-// from the list, rather than adding or removing one SID, heals any earlier
-// lost update: two runs racing can leave it stale only until the next
-// create, close or reindex.
-func (p *Provisioner) rebuildIndex(ctx context.Context) (changed bool, err error) {
-	name := p.indexName()
+// tenantSecrets lists the AccountSids that have a tenant secret under the
+// prefix (every page), sorted.
+func (p *Provisioner) tenantSecrets(ctx context.Context) ([]string, error) {
 	names, err := p.secrets.List(ctx, p.prefix+"AC")
 	if err != nil {
-		return false, stepErr("list secrets "+p.prefix+"AC*", err)
+		return nil, stepErr("list secrets "+p.prefix+"AC*", err)
 	}
 	var sids []string
 	for _, n := range names {
@@ -60,6 +56,20 @@ func (p *Provisioner) rebuildIndex(ctx context.Context) (changed bool, err error
 		}
 	}
 	sort.Strings(sids)
+	return sids, nil
+}
+
+// rebuildIndex lists the tenant secrets (every page) and writes the index
+// of their AccountSids when it differs from the stored one. Rebuilding
+// from the list, rather than adding or removing one SID, heals any earlier
+// lost update: two runs racing can leave it stale only until the next
+// create, close or reindex.
+func (p *Provisioner) rebuildIndex(ctx context.Context) (changed bool, err error) {
+	name := p.indexName()
+	sids, err := p.tenantSecrets(ctx)
+	if err != nil {
+		return false, err
+	}
 	old, found, err := p.secrets.Get(ctx, name)
 	if err != nil {
 		return false, stepErr("read index "+name, err)

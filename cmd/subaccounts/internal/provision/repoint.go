@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"bubble-twilio-voice/shared/tenant"
@@ -43,18 +42,7 @@ func (p *Provisioner) tenantSIDs(ctx context.Context, sids []string, all bool) (
 		}
 		return sids, nil
 	}
-	names, err := p.secrets.List(ctx, p.prefix+"AC")
-	if err != nil {
-		return nil, stepErr("list secrets "+p.prefix+"AC*", err)
-	}
-	var out []string
-	for _, n := range names {
-		if sid := strings.TrimPrefix(n, p.prefix); tenant.ValidAccountSID(sid) {
-			out = append(out, sid)
-		}
-	}
-	slices.Sort(out)
-	return out, nil
+	return p.tenantSecrets(ctx)
 }
 
 // Repoint points each tenant's TwiML App and the numbers its record routes
