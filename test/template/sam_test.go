@@ -217,6 +217,7 @@ var samChecks = []struct {
 // CloudFormation it becomes; then on one mutated copy per check, which that
 // check must refuse.
 func TestSAMTranslator(t *testing.T) {
+	t.Parallel() // the slow ones (Python, many parses) run side by side
 	v, text, err := translatorVersion()
 	if err != nil {
 		requireTool(t, "the SAM translator (python3 -c 'import samtranslator': "+err.Error()+")")
@@ -536,6 +537,7 @@ func checkSAMFunctions(c cfn) error {
 // TestCfnLint runs cfn-lint (the CloudFormation linter, with its SAM
 // support) on template.yaml: no error, no warning, no informational finding.
 func TestCfnLint(t *testing.T) {
+	t.Parallel() // the slow ones (Python, many parses) run side by side
 	lint, args := "cfn-lint", []string{}
 	if _, err := exec.LookPath(lint); err != nil {
 		if exec.Command(python(), "-c", "import cfnlint").Run() != nil {

@@ -293,6 +293,7 @@ func TestTemplate(t *testing.T) {
 // TestChecksCatchMutations proves each check can fail: on every mutated
 // copy, which must still parse, the check must report an error.
 func TestChecksCatchMutations(t *testing.T) {
+	t.Parallel() // the slow ones (Python, many parses) run side by side
 	tmpl, mk := readRepo(t)
 	for _, c := range checks {
 		if len(c.mutations) == 0 {
