@@ -123,7 +123,7 @@ func messageDeadline(ctx context.Context) (time.Time, bool) {
 	if !ok {
 		return time.Time{}, false
 	}
-	margin := min(time.Until(end)/10, maxMargin)
+	margin := max(0, min(time.Until(end)/10, maxMargin))
 	return end.Add(-margin), true
 }
 
