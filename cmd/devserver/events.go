@@ -10,7 +10,6 @@ import (
 	"bubble-twilio-voice/shared/delivery"
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/httpapi"
-	"bubble-twilio-voice/shared/queue"
 	"bubble-twilio-voice/shared/recordings"
 )
 
@@ -25,7 +24,7 @@ const queueTick = 250 * time.Millisecond
 // the dev server's own /recordings/... route, signed with a key made for
 // this run. The consumer stops with ctx.
 func startEvents(ctx context.Context, d *httpapi.Deps, cfg config.Config) error {
-	store, err := recordings.NewDiskStore(cfg.Events.RecordingsDir)
+	store, err := newDiskStore(cfg.Events.RecordingsDir)
 	if err != nil {
 		return err
 	}
@@ -39,12 +38,12 @@ func startEvents(ctx context.Context, d *httpapi.Deps, cfg config.Config) error 
 	if err != nil {
 		return err
 	}
-	q := queue.NewMemory(time.Now)
+	q := newMemQueue(time.Now)
 	d.Events = httpapi.EventDeps{Queue: q, Fetcher: fetcher, Recordings: store, Links: links}
 	deliver := delivery.Deps{
 		Store: d.Store, Log: d.Log, Metrics: d.Metrics, Now: d.Now,
 		Poster:      events.NewPoster(time.Now),
-		DeadLetters: queue.NewMemory(time.Now), // kept for the run; its events are logged as dead-lettered
+		DeadLetters: newMemQueue(time.Now), // kept for the run; its events are logged as dead-lettered
 		Fetcher:     fetcher,
 		Recordings:  store,
 		Links:       links,

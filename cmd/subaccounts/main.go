@@ -88,7 +88,9 @@ const usage = `usage: subaccounts COMMAND [flags]
 the life of a subaccount:
   create --name NAME [--account-sid AC...] [--number +E164 ...] [--caller-id +E164]
          [--client ID ...] [--per-number] [--rotate-key] [--new-bearer-key] [--force]
-                               provision a subaccount end to end (idempotent)
+         [--no-reindex] [--no-wait]
+                               provision a subaccount end to end (idempotent); it
+                               is ready (every function admits it) when it returns
   suspend ACCOUNT_SID          suspend in Twilio, end its calls, /token refuses it
   reactivate ACCOUNT_SID       undo suspend
   move-number +E164 --from AC...|main --to AC...|main [--client ID ...]
@@ -107,7 +109,8 @@ inspection:
   list                         tenant records (no secrets)
   show ACCOUNT_SID             one tenant record (secrets redacted)
   check ACCOUNT_SID | --all    verify record, key, app, numbers, index; exit 1 on problems
-  reindex                      rebuild the deployment's tenant index from the secrets
+  reindex [--no-wait]          rebuild the deployment's tenant index from the secrets
+                               (after a bulk of create --no-reindex)
   dead-letters list|redrive    call events the delivery gave up on; send them again
 moving:
   repoint ACCOUNT_SID ... | --all [--force]
@@ -116,8 +119,11 @@ moving:
 
 deployment (create, check, move-number, repoint): --stack NAME (reads outputs VoiceUrl,
   IncomingUrl, TokenUrl) or --voice-url URL --incoming-url URL [--token-url URL]
-Commands that write take --dry-run. Ctrl-C stops before the next change; a
-second Ctrl-C exits at once; rerunning the same command finishes the job.
+Commands that write take --dry-run, and --stack NAME: the secrets they write are
+  tagged with the stack, and a tenant tagged for another stack is refused
+  unless --force (without --stack: the stack the index is tagged for).
+Ctrl-C stops before the next change; a second Ctrl-C exits at once; rerunning
+the same command finishes the job.
 
 environment: TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and
   TWILIO_API_SECRET: a main API key); SECRET_PREFIX (default ` + tenant.DefaultSecretPrefix + `);
@@ -136,6 +142,7 @@ type opts struct {
 	wait         time.Duration
 	cacheTTL     time.Duration
 	noWait       bool
+	force        bool
 	dropPrevious bool
 	confirm      string // the suffix of --yes-close-<AccountSid>
 	recoveryDays int
@@ -176,7 +183,7 @@ var commands = map[string]command{
 	"show":                {positional: 1},
 	"check":               {positional: -1, twilio: true, deployment: true},
 	"repoint":             {positional: -1, twilio: true, deployment: true},
-	"reindex":             {positional: 0},
+	"reindex":             {positional: 0, twilio: true},
 	"suspend":             {positional: 1, twilio: true},
 	"reactivate":          {positional: 1, twilio: true},
 	"close":               {positional: 1, twilio: true},
@@ -222,10 +229,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	dryRun := func() {
 		fs.BoolVar(&o.dryRun, "dry-run", false, "print the plan (REST calls and secret changes) and change nothing")
+		if !cmd.deployment {
+			fs.StringVar(&o.stack, "stack", "", "the CloudFormation stack whose tenants these are (default: the one the index is tagged for)")
+		}
+		if name != "create" && name != "repoint" { // theirs says more
+			fs.BoolVar(&o.force, "force", false, "change a tenant tagged for another stack, and take it over")
+		}
 	}
 	cacheTTL := func() {
 		fs.DurationVar(&o.cacheTTL, "cache-ttl", tenant.DefaultSecretsTTL, "the functions' SECRET_CACHE_TTL: a replaced API key is deleted this long after the record stopped naming it")
-		fs.BoolVar(&o.noWait, "no-wait", false, "do not wait for --cache-ttl; a rerun after it deletes the replaced key")
+		fs.BoolVar(&o.noWait, "no-wait", false, "do not wait for --cache-ttl (a rerun after it deletes the replaced key), nor for every function to admit a new tenant")
 	}
 	switch name {
 	case "create":
@@ -237,7 +250,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.BoolVar(&o.create.PerNumber, "per-number", false, "route --client per --number instead of as the default route")
 		fs.BoolVar(&o.create.RotateKey, "rotate-key", false, "replace the API key even if the stored one works")
 		fs.BoolVar(&o.create.NewBearerKey, "new-bearer-key", false, "add another bearer key for Bubble and print it once")
-		fs.BoolVar(&o.create.Force, "force", false, "re-target a TwiML App or number that points at another deployment of this service")
+		fs.BoolVar(&o.force, "force", false, "re-target a TwiML App or number that points at another deployment of this service, and take over a tenant tagged for another stack")
+		fs.BoolVar(&o.create.NoReindex, "no-reindex", false, "write the tenant, not the index (bulk onboarding): not ready, numbers left alone, until subaccounts reindex and a rerun")
 		dryRun()
 		cacheTTL()
 	case "rotate-key":
@@ -249,6 +263,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.BoolVar(&o.dropPrevious, "drop-previous", false, "only remove previous_auth_token after a finished rotation")
 	case "reindex", "suspend", "reactivate", "dialing-permissions":
 		dryRun()
+		if name == "reindex" {
+			fs.BoolVar(&o.noWait, "no-wait", false, "do not wait for every function to admit the tenants; say from when")
+		}
 		if name == "dialing-permissions" {
 			fs.StringVar(&o.inherit, "inherit", "", "set the inheritance: true or false (default: only show it)")
 		}
@@ -273,7 +290,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "repoint":
 		dryRun()
 		fs.BoolVar(&o.all, "all", false, "every tenant record under SECRET_PREFIX")
-		fs.BoolVar(&o.create.Force, "force", false, "re-target an app or number that points at another deployment of this service")
+		fs.BoolVar(&o.force, "force", false, "re-target an app or number that points at another deployment of this service, and a tenant tagged for another stack")
 	case "usage":
 		fs.BoolVar(&o.all, "all", false, "every subaccount of the main account")
 		fs.StringVar(&o.month, "month", "", "the period: a calendar month such as 2026-01 (default: last month)")
@@ -297,7 +314,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("%s takes no arguments, got %q", name, pos)
 	}
 	o.create.Numbers, o.create.Clients = o.numbers, o.clients
-	o.create.CacheTTL, o.create.NoWait = o.cacheTTL, o.noWait
+	o.create.CacheTTL, o.create.NoWait, o.create.Force = o.cacheTTL, o.noWait, o.force
 	if d.FallbackURL == "none" {
 		d.FallbackURL = ""
 	}
@@ -315,7 +332,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	if name == "create" || name == "check" || name == "repoint" {
+	if name == "create" || name == "check" || name == "repoint" || d.Stack != "" {
 		// Secrets written in another region (or under another prefix) than
 		// the functions read would leave every tenant unknown, silently.
 		if err := provision.CheckTarget(*d, awsCfg.Region, getenv("SECRET_PREFIX")); err != nil {
@@ -339,9 +356,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return p.Check(ctx, pos[0], *d)
 	case "repoint":
-		return p.Repoint(ctx, provision.RepointOptions{AccountSIDs: pos, All: o.all, Deployment: *d, Force: o.create.Force})
+		return p.Repoint(ctx, provision.RepointOptions{AccountSIDs: pos, All: o.all, Deployment: *d, Force: o.force})
 	case "reindex":
-		return p.Reindex(ctx)
+		return p.Reindex(ctx, provision.ReindexOptions{NoWait: o.noWait})
 	case "suspend":
 		return p.Suspend(ctx, pos[0])
 	case "reactivate":
@@ -419,6 +436,8 @@ func newProvisioner(awsCfg aws.Config, cmd command, o opts, getenv func(string) 
 		SecretPrefix: getenv("SECRET_PREFIX"),
 		Out:          stdout,
 		DryRun:       o.dryRun,
+		Stack:        o.create.Deployment.Stack,
+		Force:        o.force,
 	}
 	if cmd.twilio {
 		var err error
@@ -458,7 +477,7 @@ func stackDeployment(ctx context.Context, awsCfg aws.Config, stack string, d *pr
 	if d.Label == "" {
 		d.Label, d.Region = s.Label, s.Region
 	}
-	d.Region, d.SecretPrefix = s.Region, s.SecretPrefix
+	d.Region, d.SecretPrefix, d.Stack = s.Region, s.SecretPrefix, s.Stack
 	d.OwnBaseURL, d.SecretsKmsKeyArn = s.OwnBaseURL, s.SecretsKmsKeyArn
 	return nil
 }

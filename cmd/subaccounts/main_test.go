@@ -150,7 +150,7 @@ func TestRunEndToEnd(t *testing.T) {
 		t.Fatalf("dry run: err %v, writes %d\n%s", err, w.tw.Writes(), out)
 	}
 
-	out, _, err = w.run(t, "create", "--stack", "voice-prod", "--name", "acme", "--number", "+14155550100", "--client", "alice,bob")
+	out, _, err = w.run(t, "create", "--stack", "voice-prod", "--name", "acme", "--number", "+14155550100", "--client", "alice,bob", "--no-wait")
 	if err != nil {
 		t.Fatalf("create: %v\n%s", err, out)
 	}
@@ -250,7 +250,7 @@ func TestRunWithMainAPIKey(t *testing.T) {
 	key := w.tw.AddKey(mainSID, "ops", true)
 	env := map[string]string{"TWILIO_ACCOUNT_SID": mainSID, "TWILIO_API_KEY": key.SID, "TWILIO_API_SECRET": key.Secret, "TWILIO_API_BASE_URL": w.tw.URL()}
 	w.getenv = func(k string) string { return env[k] }
-	out, _, err := w.run(t, "create", "--voice-url", "https://v.example.com/voice", "--incoming-url", "https://v.example.com/incoming", "--name", "acme", "--caller-id", "+14155550100")
+	out, _, err := w.run(t, "create", "--voice-url", "https://v.example.com/voice", "--incoming-url", "https://v.example.com/incoming", "--name", "acme", "--caller-id", "+14155550100", "--no-wait")
 	if err != nil || len(w.tw.Subaccounts()) != 1 {
 		t.Fatalf("create with a main API key: %v\n%s", err, out)
 	}
@@ -287,8 +287,8 @@ func TestRunLifecycle(t *testing.T) {
 		}
 		return out
 	}
-	step(nil, "create", "--stack", "voice-prod", "--name", "Acme Dental", "--number", "+14155550100", "--client", "front_desk,dr_smith")
-	step(nil, "create", "--stack", "voice-prod", "--name", "Beta Clinic", "--number", "+14155550102", "--client", "reception")
+	step(nil, "create", "--stack", "voice-prod", "--name", "Acme Dental", "--number", "+14155550100", "--client", "front_desk,dr_smith", "--no-wait")
+	step(nil, "create", "--stack", "voice-prod", "--name", "Beta Clinic", "--number", "+14155550102", "--client", "reception", "--no-wait")
 	step(nil, "check", acme.SID, "--stack", "voice-prod")
 
 	out := step(nil, "suspend", acme.SID)
@@ -308,7 +308,7 @@ func TestRunLifecycle(t *testing.T) {
 	step(provision.ErrNotConfirmed, "close", acme.SID)
 	step(nil, "close", acme.SID, "--yes-close-"+acme.SID)
 	step(nil, "close", acme.SID, "--yes-close-"+acme.SID)
-	step(nil, "reindex")
+	step(nil, "reindex", "--no-wait")
 	if a, _ := w.tw.Account(acme.SID); a.Status != "closed" {
 		t.Errorf("acme is %s", a.Status)
 	}
@@ -416,7 +416,7 @@ func TestRunDomainMove(t *testing.T) {
 		sub := tw.AddSubaccount(name)
 		number := fmt.Sprintf("+1415555010%d", i)
 		tw.AddNumber(sub.SID, number)
-		if out, _, err := w.run(t, "create", "--stack", "voice-prod", "--name", name, "--number", number, "--client", "alice"); err != nil {
+		if out, _, err := w.run(t, "create", "--stack", "voice-prod", "--name", name, "--number", number, "--client", "alice", "--no-wait"); err != nil {
 			t.Fatalf("create %s: %v\n%s", name, err, out)
 		}
 		sids = append(sids, sub.SID)
@@ -491,4 +491,71 @@ func TestRunDomainMove(t *testing.T) {
 	if err := run(ctx, []string{"repoint", "--all", "--stack", "voice-prod"}, w.getenv, io.Discard, io.Discard); !errors.Is(err, context.Canceled) {
 		t.Errorf("repoint with a cancelled context: %v", err)
 	}
+}
+
+// TestAnotherStacksTenantRefused is issue 20 item 7 at the CLI. Reproduction
+// on the release before it: two stacks in one account and region with the
+// default SecretPrefix shared their tenants, and one stack's CLI changed,
+// reindexed and closed the other's without a word. Now what the CLI writes
+// is tagged with the stack, and a tenant tagged for another stack is
+// refused (and left unchanged) without --force.
+func TestAnotherStacksTenantRefused(t *testing.T) {
+	w := newWorld(t)
+	ours := w.tw.AddSubaccount("Acme Dental")
+	theirs := w.tw.AddSubaccount("Staging Clinic")
+	if out, _, err := w.run(t, "create", "--stack", "voice-prod", "--name", "Acme Dental", "--caller-id", "+14155550100", "--no-wait"); err != nil {
+		t.Fatalf("create: %v\n%s", err, out)
+	}
+	tag := provision.StackTagKey
+	for _, name := range []string{ours.SID, tenant.IndexSecretName} {
+		if got := w.sm.Tags(tenant.DefaultSecretPrefix + name)[tag]; got != "voice-prod" {
+			t.Errorf("%s tagged %s=%q, want voice-prod", name, tag, got)
+		}
+	}
+	// The other stack's tenant, under the same (default) prefix.
+	theirName := tenant.DefaultSecretPrefix + theirs.SID
+	theirRecord := `{"account_sid":"` + theirs.SID + `","auth_token":"t","api_key_sid":"SK00000000000000000000000000000000","api_key_secret":"s","twiml_app_sid":"AP00000000000000000000000000000000","caller_id":"+14155550199","token_api_keys":["k"]}`
+	w.sm.Put(theirName, theirRecord)
+	w.sm.SetTags(theirName, map[string]string{tag: "voice-staging"})
+
+	for _, args := range [][]string{
+		{"suspend", theirs.SID, "--stack", "voice-prod"},
+		{"suspend", theirs.SID}, // the stack the index is tagged for
+		{"close", theirs.SID, "--yes-close-" + theirs.SID},
+		{"create", "--stack", "voice-prod", "--account-sid", theirs.SID, "--no-wait"},
+	} {
+		out, _, err := w.run(t, args...)
+		if !errors.Is(err, provision.ErrOtherStack) || !strings.Contains(err.Error(), `"voice-staging"`) || !strings.Contains(err.Error(), "--force") {
+			t.Errorf("%v: err = %v, want a refusal naming voice-staging and --force\n%s", args, err, out)
+		}
+		if v, _ := w.sm.Get(theirName); v != theirRecord {
+			t.Errorf("%v changed the other stack's record", args)
+		}
+		if a, _ := w.tw.Account(theirs.SID); a.Status != "active" {
+			t.Errorf("%v changed the other stack's subaccount: %s", args, a.Status)
+		}
+	}
+	out, _, err := w.run(t, "reindex", "--no-wait")
+	if err != nil || !strings.Contains(out, "tagged for another stack") {
+		t.Errorf("reindex: %v\n%s", err, out)
+	}
+	if x, err := tenant.ParseIndex([]byte(mustGet(t, w, tenant.DefaultSecretPrefix+tenant.IndexSecretName))); err != nil || x.MayContain(theirs.SID) || !x.MayContain(ours.SID) {
+		t.Errorf("reindex: the index admits the other stack's tenant or not ours (%v)", err)
+	}
+
+	if out, _, err := w.run(t, "suspend", theirs.SID, "--force"); err != nil {
+		t.Fatalf("suspend --force: %v\n%s", err, out)
+	}
+	if got := w.sm.Tags(theirName)[tag]; got != "voice-prod" {
+		t.Errorf("after --force the tenant is tagged %q, want voice-prod (taken over)", got)
+	}
+}
+
+func mustGet(t *testing.T, w world, name string) string {
+	t.Helper()
+	v, ok := w.sm.Get(name)
+	if !ok {
+		t.Fatalf("no secret %s", name)
+	}
+	return v
 }

@@ -148,8 +148,8 @@ type deliverRig struct {
 	app         *app
 	media       *httptest.Server
 	mediaHits   atomic.Int64
-	dlq         *queue.Memory // the dead-letter queue
-	dlqErr      error         // makes the dead-letter queue fail
+	dlq         *kit.Queue // the dead-letter queue
+	dlqErr      error      // makes the dead-letter queue fail
 	store       recordings.Store
 	clock       *kit.Clock
 	logs        kit.LogBuffer
@@ -162,7 +162,7 @@ type deliverRig struct {
 func newDeliverRig(t *testing.T, store string) *deliverRig {
 	t.Helper()
 	// The stores stamp objects with the real time, so the clock starts now.
-	rig := &deliverRig{app: newApp(t), dlq: queue.NewMemory(time.Now), clock: kit.NewClock(time.Now().Truncate(time.Second))}
+	rig := &deliverRig{app: newApp(t), dlq: &kit.Queue{}, clock: kit.NewClock(time.Now().Truncate(time.Second))}
 	rig.media = twilioMedia(t, &rig.mediaHits)
 	switch store {
 	case "s3":
@@ -178,11 +178,7 @@ func newDeliverRig(t *testing.T, store string) *deliverRig {
 		}
 		rig.store = s3store.New(client, "recordings")
 	default:
-		ds, err := recordings.NewDiskStore(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		rig.store = ds
+		rig.store = &kit.Recordings{}
 	}
 	fetcher, err := recordings.NewFetcher(rig.media.URL)
 	if err != nil {
@@ -287,7 +283,7 @@ func TestDeliverOutcomes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			rig := newDeliverRig(t, "disk")
+			rig := newDeliverRig(t, "memory")
 			rig.app.set(tc.answer)
 			rig.lookupErr = tc.lookupErr
 			rig.dlqErr = tc.dlqErr
@@ -317,7 +313,7 @@ func TestDeliverOutcomes(t *testing.T) {
 
 // TestDeliverRequest checks what the app receives.
 func TestDeliverRequest(t *testing.T) {
-	rig := newDeliverRig(t, "disk")
+	rig := newDeliverRig(t, "memory")
 	body := completedMessage(evAccount)
 	if res := rig.deliver(body, 1, 0); res.Kind != queue.Delivered {
 		t.Fatalf("%+v", res)
@@ -339,7 +335,7 @@ func TestDeliverRequest(t *testing.T) {
 // the app gets a link under the public URL, and the link plays without
 // credentials, through S3's presigned URL or the dev server's own file.
 func TestDeliverRecording(t *testing.T) {
-	for _, store := range []string{"s3", "disk"} {
+	for _, store := range []string{"s3", "memory"} {
 		t.Run(store, func(t *testing.T) {
 			rig := newDeliverRig(t, store)
 			msg := voicemailMessage(rig.media.URL + "/2010-04-01/Accounts/" + evAccount + "/Recordings/" + evRecording)
@@ -418,7 +414,7 @@ func TestDeliverRecording(t *testing.T) {
 func TestDeliverForeignRecording(t *testing.T) {
 	var foreignHits atomic.Int64
 	foreign := twilioMedia(t, &foreignHits)
-	rig := newDeliverRig(t, "disk")
+	rig := newDeliverRig(t, "memory")
 	msg := voicemailMessage(foreign.URL + "/2010-04-01/Accounts/" + evAccount + "/Recordings/" + evRecording)
 	res := rig.deliver(msg, 1, 0)
 	if res.Kind != queue.DeadLettered {
@@ -436,7 +432,7 @@ func TestDeliverForeignRecording(t *testing.T) {
 }
 
 func TestDeliverRecordingFetchFails(t *testing.T) {
-	rig := newDeliverRig(t, "disk")
+	rig := newDeliverRig(t, "memory")
 	msg := voicemailMessage(rig.media.URL + "/2010-04-01/Accounts/" + evAccount + "/Recordings/RE00000000000000000000000000000000")
 	res := rig.deliver(msg, 1, 0)
 	if res.Kind != queue.Retry || res.RetryAfter != 3*time.Second {

@@ -3,8 +3,8 @@
 // what producers hold; a Consumer is what the queue hands each message to,
 // and its Result says whether the message is done or should come back
 // later. The SQS implementation (sqsqueue, with its Lambda adapter) runs it
-// in AWS; Memory runs it in the dev server, with the same retry policy
-// because the policy lives in the consumer.
+// in AWS; the dev server runs it on an in-memory queue (cmd/devserver), with
+// the same retry policy because the policy lives in the consumer.
 package queue
 
 import (

@@ -60,6 +60,12 @@ type SecretsConfig struct {
 	// ColdFetchBurst is how many cold fetches may happen at once before the
 	// cap applies. Default 2 x ColdFetchesPerSecond.
 	ColdFetchBurst int
+	// IndexRecheck is how long after a read of the tenant index a lookup of
+	// an AccountSid it does not admit reads it again (once, however many
+	// lookups want it) before refusing: a tenant added since is then
+	// served at once instead of after TTL, and made-up SIDs cost at most
+	// one index read per IndexRecheck. Default DefaultIndexRecheck.
+	IndexRecheck time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
 	// Log receives one warning per tenant per outage; default discards.
@@ -75,13 +81,17 @@ type SecretsConfig struct {
 
 // Defaults of SecretsConfig.
 const (
-	DefaultSecretPrefix   = "twilio-voice/"
-	DefaultSecretsTTL     = 5 * time.Minute
-	DefaultMaxStale       = time.Hour
-	DefaultNegativeTTL    = 30 * time.Second
-	DefaultRetryAfter     = 30 * time.Second
-	DefaultFailureTTL     = 2 * time.Second
-	DefaultFetchTimeout   = 3 * time.Second
+	DefaultSecretPrefix = "twilio-voice/"
+	DefaultSecretsTTL   = 5 * time.Minute
+	DefaultMaxStale     = time.Hour
+	DefaultNegativeTTL  = 30 * time.Second
+	DefaultRetryAfter   = 30 * time.Second
+	DefaultFailureTTL   = 2 * time.Second
+	DefaultFetchTimeout = 3 * time.Second
+	// DefaultIndexRecheck is short enough that the CLI can wait it out
+	// before it says a new subaccount is ready (it waits IndexRecheck +
+	// FetchTimeout), long enough that forged SIDs cost next to nothing.
+	DefaultIndexRecheck   = 10 * time.Second
 	minSweep              = 1024 // entries before the first sweep of dead ones
 	secretsClientAttempts = 3
 	secretsClientBackoff  = time.Second
@@ -94,9 +104,10 @@ const (
 // the last good record for up to MaxStale.
 //
 // A miss is first checked against the deployment's tenant index (the secret
-// Prefix + IndexSecretName, read once per TTL): an AccountSid it does not
-// contain is ErrNotFound from memory, with no AWS call. Misses that pass it
-// are capped at ColdFetchesPerSecond.
+// Prefix + IndexSecretName, read once per TTL, and again at most once per
+// IndexRecheck when it does not admit a lookup's AccountSid): an AccountSid
+// it does not admit is ErrNotFound, with no call for a tenant secret.
+// Misses that pass it are capped at ColdFetchesPerSecond.
 type SecretsStore struct {
 	client SecretsClient
 	cfg    SecretsConfig
@@ -149,6 +160,7 @@ func NewSecretsStore(client SecretsClient, cfg SecretsConfig) *SecretsStore {
 	setDefault(&cfg.RetryAfter, DefaultRetryAfter)
 	setDefault(&cfg.FailureTTL, DefaultFailureTTL)
 	setDefault(&cfg.FetchTimeout, DefaultFetchTimeout)
+	setDefault(&cfg.IndexRecheck, DefaultIndexRecheck)
 	if cfg.ColdFetchesPerSecond <= 0 {
 		cfg.ColdFetchesPerSecond = DefaultColdFetchesPerSecond
 	}

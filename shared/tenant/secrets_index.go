@@ -45,6 +45,10 @@ type indexState struct {
 	index *Index
 	// checkAt is when the index secret is read again.
 	checkAt time.Time
+	// recheckAt is when a lookup the index does not admit may read it again:
+	// IndexRecheck after the last read started, RetryAfter after a failed
+	// one.
+	recheckAt time.Time
 }
 
 // IndexName is the name of the tenant index secret under the store's
@@ -53,10 +57,18 @@ func (s *SecretsStore) IndexName() string { return s.cfg.Prefix + IndexSecretNam
 
 // checkIndex returns an error matching ErrNotFound when the tenant index
 // rules accountSID out, after reading the index if it is due (one read per
-// TTL, however many lookups want it).
+// TTL, however many lookups want it). An AccountSid the cached index does not
+// admit makes it read again first if the last read is IndexRecheck old: a
+// tenant the CLI has just added is served at once, not after TTL. A stranger
+// can only make that read happen (once per IndexRecheck), never slower or
+// refused for others: it runs detached from the request, and a failure keeps
+// the last good index.
 func (s *SecretsStore) checkIndex(ctx context.Context, accountSID string) error {
-	x, err := s.currentIndex(ctx)
-	if err != nil {
+	x, err := s.currentIndex(ctx, false)
+	if err != nil || x == nil || x.MayContain(accountSID) {
+		return err
+	}
+	if x, err = s.currentIndex(ctx, true); err != nil {
 		return err
 	}
 	if x != nil && !x.MayContain(accountSID) {
@@ -66,14 +78,15 @@ func (s *SecretsStore) checkIndex(ctx context.Context, accountSID string) error 
 }
 
 // currentIndex returns the index to decide with (nil: none, admit every
-// SID), reading it first when it is due. The read runs detached from ctx, so
-// one caller giving up does not fail the others.
-func (s *SecretsStore) currentIndex(ctx context.Context) (*Index, error) {
-	if x, ok := s.indexIfFresh(); ok {
+// SID), reading it first when it is due, or with recheck when the last read
+// is at least IndexRecheck old. The read runs detached from ctx, so one
+// caller giving up does not fail the others.
+func (s *SecretsStore) currentIndex(ctx context.Context, recheck bool) (*Index, error) {
+	if x, ok := s.indexIfCurrent(recheck); ok {
 		return x, nil
 	}
 	done := s.indexFlight.DoChan("", func() (any, error) {
-		s.readIndex(context.WithoutCancel(ctx))
+		s.readIndex(context.WithoutCancel(ctx), recheck)
 		return nil, nil
 	})
 	select {
@@ -86,24 +99,32 @@ func (s *SecretsStore) currentIndex(ctx context.Context) (*Index, error) {
 	}
 }
 
-// indexIfFresh returns the index when it is not due for a read.
-func (s *SecretsStore) indexIfFresh() (x *Index, ok bool) {
+// indexIfCurrent returns the index when it needs no read: it is not due
+// and, with recheck, was read less than IndexRecheck ago.
+func (s *SecretsStore) indexIfCurrent(recheck bool) (x *Index, ok bool) {
 	s.idxMu.Lock()
 	defer s.idxMu.Unlock()
-	return s.idx.index, s.cfg.Now().Before(s.idx.checkAt)
+	now := s.cfg.Now()
+	if recheck {
+		return s.idx.index, now.Before(s.idx.recheckAt)
+	}
+	return s.idx.index, now.Before(s.idx.checkAt)
 }
 
 // readIndex reads and parses the index secret, unless a read that just
-// landed made it fresh, and records the outcome. A missing secret means no
-// index (and a warning, once per TTL); any other failure keeps the last good
-// index and tries again after RetryAfter.
-func (s *SecretsStore) readIndex(ctx context.Context) {
-	if _, ok := s.indexIfFresh(); ok {
+// landed made it current, and records the outcome. A missing secret means
+// no index (and a warning, once per TTL); any other failure keeps the last
+// good index and tries again after RetryAfter.
+func (s *SecretsStore) readIndex(ctx context.Context, recheck bool) {
+	if _, ok := s.indexIfCurrent(recheck); ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
 	defer cancel()
 	now := s.cfg.Now()
+	s.idxMu.Lock()
+	s.idx.recheckAt = now.Add(s.cfg.IndexRecheck)
+	s.idxMu.Unlock()
 	name := s.IndexName()
 	x, err := s.getIndex(ctx, name)
 
@@ -118,6 +139,7 @@ func (s *SecretsStore) readIndex(ctx context.Context) {
 		s.idx.index, s.idx.checkAt = nil, now.Add(s.cfg.TTL)
 	default:
 		s.idx.checkAt = now.Add(s.cfg.RetryAfter)
+		s.idx.recheckAt = later(s.idx.recheckAt, s.idx.checkAt)
 	}
 	s.idxMu.Unlock()
 
@@ -137,6 +159,14 @@ func (s *SecretsStore) readIndex(ctx context.Context) {
 			s.cfg.OnFetchError("")
 		}
 	}
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // getIndex reads the index secret. It returns an error matching ErrNotFound

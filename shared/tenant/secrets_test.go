@@ -510,7 +510,7 @@ func (c *waitingCtx) waiting() int {
 // lookups only wait for their tenant's flight.
 func (h *secretsHarness) readIndex(t *testing.T) {
 	t.Helper()
-	if _, err := h.store.currentIndex(context.Background()); err != nil {
+	if _, err := h.store.currentIndex(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -477,7 +477,8 @@ func checkSAMPolicies(c cfn) error {
 			logGroup := strings.TrimSuffix(fn, "Function") + "LogGroup"
 			want := []string{
 				fmt.Sprint(map[string]any{"Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Effect": "Allow", "Resource": map[string]any{"Fn::GetAtt": []any{logGroup, "Arn"}}}),
-				fmt.Sprint(map[string]any{"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": secrets}),
+				fmt.Sprint(map[string]any{"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": secrets,
+					"Condition": map[string]any{"StringEqualsIfExists": map[string]any{"aws:ResourceTag/bubble-twilio-voice:stack": "${AWS::StackName}"}}}),
 			}
 			want = append(want, callEventStatements[fn]...)
 			var got []string

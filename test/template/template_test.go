@@ -127,6 +127,9 @@ var checks = []struct {
 		{"another action", false, "Action: secretsmanager:GetSecretValue", "Action: [secretsmanager:GetSecretValue, secretsmanager:ListSecrets]"},
 		{"wildcard action", false, "Action: secretsmanager:GetSecretValue", "Action: secretsmanager:*"},
 		{"any secret", false, "secret:${SecretPrefix}*", "secret:*"},
+		{"another stack's tenants readable", false, "                Condition:\n                  StringEqualsIfExists:\n                    aws:ResourceTag/bubble-twilio-voice:stack: !Sub ${AWS::StackName}\n", ""},
+		{"untagged tenants unreadable", false, "                  StringEqualsIfExists:\n                    aws:ResourceTag/bubble-twilio-voice:stack", "                  StringEquals:\n                    aws:ResourceTag/bubble-twilio-voice:stack"},
+		{"tag of another key", false, "aws:ResourceTag/bubble-twilio-voice:stack: !Sub", "aws:ResourceTag/stack: !Sub"},
 		{"any resource", false, "Resource: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretPrefix}*", `Resource: "*"`},
 		{"managed policy added", false, "      ManagedPolicyArns: !If [HasKmsKey, [!Ref TenantSecretsKeyPolicy], !Ref AWS::NoValue]\n", "      ManagedPolicyArns: [arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]\n"},
 		{"SAM's role instead", false, "      Role: !GetAtt VoiceFunctionRole.Arn\n", ""},
@@ -430,9 +433,17 @@ func hasGoMain(dir string) bool {
 
 // statement is one Allow statement: its actions (sorted) on one resource.
 type statement struct {
-	actions  string // comma-joined, sorted
-	resource string
+	actions   string // comma-joined, sorted
+	resource  string
+	condition string // the Condition block as fmt.Sprint prints it; "" for none
 }
+
+// stackOnly is the condition on reading tenant secrets (issue 20 item 7):
+// a secret tagged for another stack is denied, an untagged one (written by
+// an older release, e.g. the first stack's) is still read. Secrets Manager
+// supports aws:ResourceTag/${TagKey} on GetSecretValue
+// (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecretsmanager.html).
+var stackOnly = fmt.Sprint(map[string]any{"StringEqualsIfExists": map[string]any{"aws:ResourceTag/bubble-twilio-voice:stack": "${AWS::StackName}"}})
 
 // Resources the statements may name, as the checks see them (Fn::Sub text,
 // GetAtt:Resource.Attribute, a Ref to a resource as its logical ID).
@@ -444,7 +455,7 @@ const (
 	linkKey        = "RecordingLinkKey"
 )
 
-var tenantSecrets = statement{"secretsmanager:GetSecretValue", secretARN}
+var tenantSecrets = statement{"secretsmanager:GetSecretValue", secretARN, stackOnly}
 
 // wantPolicies is every function's whole policy besides writing its own
 // log group: each may read its tenants' secrets and nothing else, except
@@ -455,12 +466,12 @@ var tenantSecrets = statement{"secretsmanager:GetSecretValue", secretARN}
 var wantPolicies = map[string][]statement{
 	"token":    {tenantSecrets},
 	"voice":    {tenantSecrets},
-	"incoming": {tenantSecrets, {"sqs:SendMessage", eventsQueueARN}},
-	"events": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey}, {"sqs:SendMessage", eventsQueueARN},
-		{"s3:GetObject", bucketObjects}},
-	"deliver": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey},
-		{"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ReceiveMessage", eventsQueueARN},
-		{"sqs:SendMessage", deadLetterARN}, {"s3:GetObject,s3:PutObject", bucketObjects}, {"s3:ListBucket", bucketARN}},
+	"incoming": {tenantSecrets, {"sqs:SendMessage", eventsQueueARN, ""}},
+	"events": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey, ""}, {"sqs:SendMessage", eventsQueueARN, ""},
+		{"s3:GetObject", bucketObjects, ""}},
+	"deliver": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey, ""},
+		{"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ReceiveMessage", eventsQueueARN, ""},
+		{"sqs:SendMessage", deadLetterARN, ""}, {"s3:GetObject,s3:PutObject", bucketObjects, ""}, {"s3:ListBucket", bucketARN, ""}},
 }
 
 // kmsPolicyArns is the one managed policy a function role may have: the
@@ -490,7 +501,7 @@ func checkPolicy(s *stack) error {
 			return fmt.Errorf("%s: no wantPolicies entry in this test; add one", id)
 		}
 		logGroup := strings.TrimSuffix(id, "Function") + "LogGroup"
-		want = append([]statement{{"logs:CreateLogStream,logs:PutLogEvents", "GetAtt:" + logGroup + ".Arn"}}, want...)
+		want = append([]statement{{"logs:CreateLogStream,logs:PutLogEvents", "GetAtt:" + logGroup + ".Arn", ""}}, want...)
 		roleID := id + "Role"
 		if got := str(f.Role); got != "GetAtt:"+roleID+".Arn" {
 			return fmt.Errorf("%s: Role %q, want its own role %s (SAM's would add managed policies on every log group and queue)", id, got, roleID)
@@ -525,9 +536,13 @@ func checkPolicy(s *stack) error {
 			for j, rs := range statements {
 				st, _ := rs.(map[string]any)
 				for k := range st {
-					if k != "Effect" && k != "Action" && k != "Resource" && k != "Sid" {
-						errs = append(errs, fmt.Errorf("%s: statement %d has %s; only Effect, Action, Resource are allowed", roleID, j, k))
+					if k != "Effect" && k != "Action" && k != "Resource" && k != "Sid" && k != "Condition" {
+						errs = append(errs, fmt.Errorf("%s: statement %d has %s; only Effect, Action, Resource, Condition are allowed", roleID, j, k))
 					}
+				}
+				condition := ""
+				if c, ok := st["Condition"]; ok {
+					condition = fmt.Sprint(c)
 				}
 				if st["Effect"] != "Allow" {
 					errs = append(errs, fmt.Errorf("%s: statement %d Effect %v, want Allow", roleID, j, st["Effect"]))
@@ -535,18 +550,18 @@ func checkPolicy(s *stack) error {
 				actions := stringsOf(st["Action"])
 				sort.Strings(actions)
 				for _, r := range stringsOf(st["Resource"]) {
-					got = append(got, statement{strings.Join(actions, ","), r})
+					got = append(got, statement{strings.Join(actions, ","), r, condition})
 				}
 			}
 		}
 		for _, g := range got {
 			if !slices.Contains(want, g) {
-				errs = append(errs, fmt.Errorf("%s: allows %s on %s, which it must not", id, g.actions, g.resource))
+				errs = append(errs, fmt.Errorf("%s: allows %s on %s (condition %q), which it must not", id, g.actions, g.resource, g.condition))
 			}
 		}
 		for _, w := range want {
 			if !slices.Contains(got, w) {
-				errs = append(errs, fmt.Errorf("%s: does not allow %s on %s, which it needs", id, w.actions, w.resource))
+				errs = append(errs, fmt.Errorf("%s: does not allow %s on %s (condition %q), which it needs", id, w.actions, w.resource, w.condition))
 			}
 		}
 		return errors.Join(errs...)

@@ -2,6 +2,7 @@ package secretsmanager
 
 import (
 	"encoding/base64"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,6 +16,10 @@ var operations = map[string]func(*Server, []byte) (any, *apiError){
 	"PutSecretValue": (*Server).putSecretValue,
 	"ListSecrets":    (*Server).listSecrets,
 	"DeleteSecret":   (*Server).deleteSecret,
+	"DescribeSecret": (*Server).describeSecret,
+	"TagResource":    (*Server).tagResource,
+
+	"ListSecretVersionIds": (*Server).listSecretVersionIds,
 }
 
 // errScheduled is AWS's answer to reading or writing a secret scheduled for
@@ -23,17 +28,28 @@ var errScheduled = errf("InvalidRequestException", "You can't perform this opera
 
 var errNotFound = errf("ResourceNotFoundException", "Secrets Manager can't find the specified secret.")
 
+// withSecret runs f on the secret named id with mu held, or answers
+// errNotFound.
+func (s *Server) withSecret(id string, f func(*secret) (any, *apiError)) (any, *apiError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.secrets[id]
+	if sec == nil {
+		return nil, errNotFound
+	}
+	return f(sec)
+}
+
 func (s *Server) getSecretValue(body []byte) (any, *apiError) {
 	var in struct{ SecretId string }
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sec := s.secrets[in.SecretId]
-	if sec == nil {
-		return nil, errNotFound
-	}
+	return s.withSecret(in.SecretId, func(sec *secret) (any, *apiError) { return getValue(sec, in.SecretId) })
+}
+
+// getValue is GetSecretValue's answer for sec.
+func getValue(sec *secret, name string) (any, *apiError) {
 	if sec.deletion != nil {
 		return nil, errScheduled
 	}
@@ -43,7 +59,7 @@ func (s *Server) getSecretValue(body []byte) (any, *apiError) {
 	return struct {
 		ARN, Name, VersionId, SecretString string
 		VersionStages                      []string
-	}{sec.arn, in.SecretId, sec.versionID, *sec.value, []string{"AWSCURRENT"}}, nil
+	}{sec.arn, name, sec.versionID, *sec.value, []string{"AWSCURRENT"}}, nil
 }
 
 // versionOut is what CreateSecret and PutSecretValue answer.
@@ -58,12 +74,16 @@ func (s *Server) createSecret(body []byte) (any, *apiError) {
 	var in struct {
 		Name, ClientRequestToken, KmsKeyId string
 		SecretString                       *string
+		Tags                               []tag
 	}
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
 	if in.Name == "" {
 		return nil, errf("InvalidParameterException", "Name is required.")
+	}
+	if e := checkTags(in.Tags); e != nil {
+		return nil, e
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -78,8 +98,9 @@ func (s *Server) createSecret(body []byte) (any, *apiError) {
 	}
 	sec := s.create(in.Name)
 	sec.kmsKeyID = in.KmsKeyId
+	sec.setTags(in.Tags)
 	if in.SecretString != nil {
-		sec.put(tokenOrUUID(in.ClientRequestToken), *in.SecretString)
+		sec.seed(tokenOrUUID(in.ClientRequestToken), *in.SecretString, s.now())
 	}
 	return versionOut{sec.arn, in.Name, sec.versionID}, nil
 }
@@ -104,7 +125,18 @@ func (s *Server) putSecretValue(body []byte) (any, *apiError) {
 	if sec.deletion != nil {
 		return nil, errScheduled
 	}
-	sec.put(tokenOrUUID(in.ClientRequestToken), *in.SecretString)
+	id := tokenOrUUID(in.ClientRequestToken)
+	if v := sec.version(id); v != nil {
+		// A retry of the same request (the SDK keeps the token) does
+		// nothing; another value under the same token is refused.
+		if v.value != *in.SecretString {
+			return nil, errf("ResourceExistsException", "A resource with the ID you requested already exists.")
+		}
+		return versionOut{sec.arn, in.SecretId, id}, nil
+	}
+	if e := sec.put(id, *in.SecretString, s.now()); e != nil {
+		return nil, e
+	}
 	return versionOut{sec.arn, in.SecretId, sec.versionID}, nil
 }
 
@@ -130,21 +162,9 @@ func (s *Server) listSecrets(body []byte) (any, *apiError) {
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
-	max := 100
-	if in.MaxResults != nil {
-		if *in.MaxResults < 1 || *in.MaxResults > 100 {
-			return nil, errf("InvalidParameterException", "MaxResults must be between 1 and 100.")
-		}
-		max = *in.MaxResults
-	}
-	start := 0
-	if in.NextToken != "" {
-		raw, err := base64.RawURLEncoding.DecodeString(in.NextToken)
-		n, err2 := strconv.Atoi(string(raw))
-		if err != nil || err2 != nil || n < 0 {
-			return nil, errf("InvalidNextTokenException", "The NextToken value is invalid.")
-		}
-		start = n
+	start, max, e := page(in.MaxResults, in.NextToken)
+	if e != nil {
+		return nil, e
 	}
 	for _, f := range in.Filters {
 		if f.Key != "name" {
@@ -154,9 +174,14 @@ func (s *Server) listSecrets(body []byte) (any, *apiError) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	now := s.now()
 	var names []string
 	for name, sec := range s.secrets {
-		if sec.deletion != nil && !in.IncludePlannedDeletion {
+		if s.listLag > 0 && now.Sub(sec.created) < s.listLag {
+			continue // created too recently for the listing to show it
+		}
+		deleted := sec.deletion != nil && (s.listLag <= 0 || now.Sub(sec.deletedAt) >= s.listLag)
+		if deleted && !in.IncludePlannedDeletion {
 			continue // AWS lists a secret scheduled for deletion only when asked
 		}
 		if matchesAll(name, in.Filters) {
@@ -165,19 +190,166 @@ func (s *Server) listSecrets(body []byte) (any, *apiError) {
 	}
 	sort.Strings(names)
 
-	type entry struct{ ARN, Name string }
+	type entry struct {
+		ARN, Name string
+		Tags      []tag `json:",omitempty"`
+	}
 	out := struct {
 		SecretList []entry
 		NextToken  string `json:",omitempty"`
 	}{SecretList: []entry{}}
 	for i := start; i < len(names) && i < start+max; i++ {
-		out.SecretList = append(out.SecretList, entry{s.secrets[names[i]].arn, names[i]})
+		sec := s.secrets[names[i]]
+		out.SecretList = append(out.SecretList, entry{sec.arn, names[i], slices.Clone(sec.tags)})
 	}
-	if start+max < len(names) {
-		out.NextToken = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(start + max)))
-	}
+	out.NextToken = nextToken(start, max, len(names))
 	return out, nil
 }
+
+// page reads MaxResults (1 to 100, default 100) and NextToken (an offset).
+func page(maxResults *int, token string) (start, max int, e *apiError) {
+	max = 100
+	if maxResults != nil {
+		if *maxResults < 1 || *maxResults > 100 {
+			return 0, 0, errf("InvalidParameterException", "MaxResults must be between 1 and 100.")
+		}
+		max = *maxResults
+	}
+	if token != "" {
+		raw, err := base64.RawURLEncoding.DecodeString(token)
+		n, err2 := strconv.Atoi(string(raw))
+		if err != nil || err2 != nil || n < 0 {
+			return 0, 0, errf("InvalidNextTokenException", "The NextToken value is invalid.")
+		}
+		start = n
+	}
+	return start, max, nil
+}
+
+// nextToken is the token of the page after [start, start+max) of n items,
+// "" after the last.
+func nextToken(start, max, n int) string {
+	if start+max < n {
+		return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(start + max)))
+	}
+	return ""
+}
+
+// describeSecret answers a secret's metadata: it is consistent at once,
+// unlike ListSecrets, and answers for a secret scheduled for deletion too
+// (with its DeletedDate).
+func (s *Server) describeSecret(body []byte) (any, *apiError) {
+	var in struct{ SecretId string }
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	return s.withSecret(in.SecretId, func(sec *secret) (any, *apiError) { return describe(sec, in.SecretId), nil })
+}
+
+// describe is DescribeSecret's answer for sec.
+func describe(sec *secret, name string) any {
+	out := struct {
+		ARN, Name          string
+		CreatedDate        float64
+		DeletedDate        *float64 `json:",omitempty"`
+		Tags               []tag    `json:",omitempty"`
+		VersionIdsToStages map[string][]string
+	}{ARN: sec.arn, Name: name, CreatedDate: epoch(sec.created), Tags: slices.Clone(sec.tags), VersionIdsToStages: map[string][]string{}}
+	if sec.deletion != nil {
+		d := epoch(sec.deletedAt)
+		out.DeletedDate = &d
+	}
+	for _, v := range sec.versions {
+		if len(v.stages) > 0 {
+			out.VersionIdsToStages[v.id] = slices.Clone(v.stages)
+		}
+	}
+	return out
+}
+
+// tagResource adds tags to a secret (replacing the values of keys it has).
+func (s *Server) tagResource(body []byte) (any, *apiError) {
+	var in struct {
+		SecretId string
+		Tags     []tag
+	}
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	if e := checkTags(in.Tags); e != nil {
+		return nil, e
+	}
+	return s.withSecret(in.SecretId, func(sec *secret) (any, *apiError) {
+		if sec.deletion != nil {
+			return nil, errScheduled
+		}
+		sec.setTags(in.Tags)
+		return struct{}{}, nil
+	})
+}
+
+// checkTags refuses what AWS refuses: an empty key, the reserved aws:
+// prefix, more than 50 tags.
+func checkTags(tags []tag) *apiError {
+	if len(tags) > 50 {
+		return errf("ValidationException", "Number of tags exceeds the limit of 50.")
+	}
+	for _, t := range tags {
+		if t.Key == "" || strings.HasPrefix(strings.ToLower(t.Key), "aws:") {
+			return errf("InvalidParameterException", "Invalid tag key.")
+		}
+	}
+	return nil
+}
+
+// listSecretVersionIds lists a secret's versions, oldest first; deprecated
+// ones (no staging label) only with IncludeDeprecated, as AWS does.
+func (s *Server) listSecretVersionIds(body []byte) (any, *apiError) {
+	var in struct {
+		SecretId          string
+		IncludeDeprecated bool
+		MaxResults        *int
+		NextToken         string
+	}
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	start, max, e := page(in.MaxResults, in.NextToken)
+	if e != nil {
+		return nil, e
+	}
+	return s.withSecret(in.SecretId, func(sec *secret) (any, *apiError) {
+		return versionIDs(sec, in.SecretId, in.IncludeDeprecated, start, max), nil
+	})
+}
+
+// versionIDs is a page of ListSecretVersionIds' answer for sec.
+func versionIDs(sec *secret, name string, deprecated bool, start, max int) any {
+	type entry struct {
+		VersionId     string
+		VersionStages []string `json:",omitempty"`
+		CreatedDate   float64
+	}
+	var all []entry
+	for _, v := range sec.versions {
+		if len(v.stages) > 0 || deprecated {
+			all = append(all, entry{v.id, slices.Clone(v.stages), epoch(v.created)})
+		}
+	}
+	out := struct {
+		ARN, Name string
+		Versions  []entry
+		NextToken string `json:",omitempty"`
+	}{ARN: sec.arn, Name: name, Versions: []entry{}}
+	for i := start; i < len(all) && i < start+max; i++ {
+		out.Versions = append(out.Versions, all[i])
+	}
+	out.NextToken = nextToken(start, max, len(all))
+	return out
+}
+
+// epoch is a timestamp as awsJson sends it: seconds since 1970.
+func epoch(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
 // deleteSecret schedules a secret for deletion after RecoveryWindowInDays
 // (7 to 30, default 30), or deletes it at once with
@@ -218,7 +390,8 @@ func (s *Server) deleteSecret(body []byte) (any, *apiError) {
 	if sec.deletion != nil {
 		return nil, errf("InvalidRequestException", "You can't perform this operation on the secret because it was already scheduled for deletion.")
 	}
-	when := s.now().Add(time.Duration(days) * 24 * time.Hour)
+	sec.deletedAt = s.now()
+	when := sec.deletedAt.Add(time.Duration(days) * 24 * time.Hour)
 	sec.deletion = &when
 	return struct {
 		ARN, Name    string

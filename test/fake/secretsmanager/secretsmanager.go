@@ -5,19 +5,24 @@
 // callers import it as fakesm.
 //
 // It serves the operations the repository calls: GetSecretValue
-// (shared/tenant and the CLI's provision package), CreateSecret,
-// PutSecretValue, ListSecrets with a name filter and DeleteSecret with a
-// recovery window (the CLI). It counts calls per operation and injects
-// faults (AWS errors, delays, malformed bodies, dropped connections) so
-// callers' failure handling is tested against the SDK's real retry and
+// (shared/tenant and the CLI's provision package), CreateSecret (with
+// tags), PutSecretValue, ListSecrets with a name filter, DeleteSecret with a
+// recovery window, DescribeSecret, TagResource and ListSecretVersionIds (the
+// CLI). It models two unpleasant parts of the real service: the quota of
+// versions per secret (see VersionsPerSecret) and a ListSecrets that does
+// not show recent changes (SetListLag). It counts calls per operation and
+// injects faults (AWS errors, delays, malformed bodies, dropped connections)
+// so callers' failure handling is tested against the SDK's real retry and
 // deserialisation code.
 package secretsmanager
 
 import (
 	"crypto/rand"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -37,17 +42,44 @@ type Server struct {
 	perID   map[string]int     // by operation and SecretId (Name for CreateSecret)
 	total   int
 	fault   func(op, secretID string) Fault
-	now     func() time.Time // for deletion dates
+	now     func() time.Time // for deletion dates, version ages and the listing lag
+	listLag time.Duration    // ListSecrets does not show changes younger than this
 }
 
-// secret is one secret's current version; the fake keeps no older ones.
+// secret is one secret with its versions.
 type secret struct {
 	arn       string
-	versionID string
-	value     *string    // nil: created without a value
+	created   time.Time
+	versionID string     // the AWSCURRENT version's id
+	value     *string    // the AWSCURRENT version's value; nil: created without a value
 	deletion  *time.Time // when a scheduled deletion happens; nil: not scheduled
+	deletedAt time.Time  // when the deletion was scheduled
+	versions  []*version // oldest first
+	tags      []tag      // in the order first set
 	kmsKeyID  string     // CreateSecret's KmsKeyId; "": Secrets Manager's own key
 }
+
+// version is one version of a secret. stages holds AWSCURRENT and
+// AWSPREVIOUS; a version with none is "deprecated" and may be removed.
+type version struct {
+	id, value string
+	created   time.Time
+	stages    []string
+}
+
+// tag is a secret's tag, in AWS's shape.
+type tag struct{ Key, Value string }
+
+// VersionsPerSecret is how many versions AWS keeps per secret before a write
+// is refused: it removes unlabeled versions only when there are more than
+// 100 and only those older than VersionsKeptFor, so a secret written more
+// than 100 times in 24 hours refuses the next write with
+// LimitExceededException
+// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/reference_limits.html).
+const VersionsPerSecret = 100
+
+// VersionsKeptFor is how long AWS keeps every version, labeled or not.
+const VersionsKeptFor = 24 * time.Hour
 
 // Start starts a fake listening on 127.0.0.1 on a free port, closed when tb
 // ends.
@@ -91,7 +123,66 @@ func (s *Server) Put(name, value string) {
 	if sec == nil {
 		sec = s.create(name)
 	}
-	sec.put(newUUID(), value)
+	sec.seed(newUUID(), value, s.now())
+}
+
+// SetClock replaces the clock that dates versions, deletions and the
+// listing lag (default time.Now), so a test can let 24 hours pass.
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// SetListLag makes ListSecrets not reflect changes younger than d, as AWS
+// documents ("ListSecrets might not reflect changes from the last five
+// minutes"): a secret created less than d ago is not listed, and one
+// scheduled for deletion less than d ago still is. 0 (the default) lists
+// everything at once.
+func (s *Server) SetListLag(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listLag = d
+}
+
+// SetTags seeds tags on name, as TagResource would (a test's way to make a
+// secret another stack's). It reports whether name exists.
+func (s *Server) SetTags(name string, tags map[string]string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.secrets[name]
+	if sec == nil {
+		return false
+	}
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		sec.setTags([]tag{{k, tags[k]}})
+	}
+	return true
+}
+
+// Tags returns the tags of name as a map (nil for no such secret).
+func (s *Server) Tags(name string) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sec := s.secrets[name]
+	if sec == nil {
+		return nil
+	}
+	m := make(map[string]string, len(sec.tags))
+	for _, t := range sec.tags {
+		m[t.Key] = t.Value
+	}
+	return m
+}
+
+// Versions returns how many versions name holds, deprecated ones included.
+func (s *Server) Versions(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sec := s.secrets[name]; sec != nil {
+		return len(sec.versions)
+	}
+	return 0
 }
 
 // Get returns the current value of name, so a test can check what a CLI
@@ -199,14 +290,76 @@ func (s *Server) SetFault(f func(op, secretID string) Fault) {
 
 // create adds a secret without a value; the caller holds mu.
 func (s *Server) create(name string) *secret {
-	sec := &secret{arn: fmt.Sprintf("arn:aws:secretsmanager:us-east-1:123456789012:secret:%s-%s", name, randomSuffix())}
+	sec := &secret{arn: fmt.Sprintf("arn:aws:secretsmanager:us-east-1:123456789012:secret:%s-%s", name, randomSuffix()), created: s.now()}
 	s.secrets[name] = sec
 	return sec
 }
 
-// put makes value the current version, with id as its version id.
-func (sec *secret) put(id, value string) {
+// errVersionsQuota is AWS's answer to a write over VersionsPerSecret. The
+// code is the one AWS documents for its quotas; the text is the API
+// reference's description of LimitExceededException
+// (https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html).
+var errVersionsQuota = errf("LimitExceededException", "The request failed because it would exceed one of the Secrets Manager quotas.")
+
+// put makes value the current version, with id as its version id, unless
+// the versions quota refuses it: first the versions AWS would have removed
+// (no staging label, older than VersionsKeptFor, oldest first) go.
+func (sec *secret) put(id, value string, now time.Time) *apiError {
+	if len(sec.versions) >= VersionsPerSecret {
+		kept := sec.versions[:0]
+		removable := len(sec.versions) - VersionsPerSecret + 1
+		for _, v := range sec.versions {
+			if removable > 0 && len(v.stages) == 0 && now.Sub(v.created) >= VersionsKeptFor {
+				removable--
+				continue
+			}
+			kept = append(kept, v)
+		}
+		sec.versions = kept
+		if len(sec.versions) >= VersionsPerSecret {
+			return errVersionsQuota
+		}
+	}
+	sec.seed(id, value, now)
+	return nil
+}
+
+// seed adds the version without the quota check: AWSCURRENT moves to it
+// and AWSPREVIOUS to the version that had AWSCURRENT.
+func (sec *secret) seed(id, value string, now time.Time) {
+	for _, v := range sec.versions {
+		v.stages = slices.DeleteFunc(v.stages, func(st string) bool { return st == "AWSPREVIOUS" })
+		for i, st := range v.stages {
+			if st == "AWSCURRENT" {
+				v.stages[i] = "AWSPREVIOUS"
+			}
+		}
+	}
+	sec.versions = append(sec.versions, &version{id: id, value: value, created: now, stages: []string{"AWSCURRENT"}})
 	sec.versionID, sec.value = id, &value
+}
+
+// version returns the version with id, or nil.
+func (sec *secret) version(id string) *version {
+	for _, v := range sec.versions {
+		if v.id == id {
+			return v
+		}
+	}
+	return nil
+}
+
+// setTags adds tags, replacing the value of a key already set, as
+// TagResource does.
+func (sec *secret) setTags(tags []tag) {
+	for _, t := range tags {
+		i := slices.IndexFunc(sec.tags, func(o tag) bool { return o.Key == t.Key })
+		if i >= 0 {
+			sec.tags[i].Value = t.Value
+		} else {
+			sec.tags = append(sec.tags, t)
+		}
+	}
 }
 
 // randomSuffix is the 6 characters AWS appends to a secret's name in its ARN.

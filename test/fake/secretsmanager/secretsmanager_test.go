@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -556,4 +557,122 @@ func TestDeleteSecret(t *testing.T) {
 	}
 	_, err = sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String("nope")})
 	checkAPIError(t, err, "ResourceNotFoundException", 400)
+}
+
+// TestVersionsQuota: a secret refuses its 101st version within 24 hours
+// with AWS's LimitExceededException, and takes writes again once the
+// unlabeled versions are 24 hours old; a retry with the same token is not a
+// new version.
+func TestVersionsQuota(t *testing.T) {
+	srv := fakesm.Start(t)
+	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	srv.SetClock(func() time.Time { return now })
+	sm := client(t, srv.URL(), 1)
+	ctx := context.Background()
+	name := aws.String("twilio-voice/index")
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: name, SecretString: aws.String("v0")}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < fakesm.VersionsPerSecret; i++ {
+		now = now.Add(time.Minute)
+		if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: name, SecretString: aws.String(fmt.Sprint("v", i))}); err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+	}
+	_, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: name, SecretString: aws.String("one too many")})
+	var le *types.LimitExceededException
+	if !errors.As(err, &le) || !strings.Contains(le.ErrorMessage(), "quotas") {
+		t.Fatalf("write %d: %v, want LimitExceededException", fakesm.VersionsPerSecret, err)
+	}
+	if v, _ := srv.Get(*name); v != fmt.Sprint("v", fakesm.VersionsPerSecret-1) {
+		t.Errorf("refused write changed the value to %q", v)
+	}
+	token := aws.String("00000000-0000-4000-8000-000000000001")
+	vs, err := sm.ListSecretVersionIds(ctx, &secretsmanager.ListSecretVersionIdsInput{SecretId: name})
+	if err != nil || len(vs.Versions) != 2 {
+		t.Fatalf("ListSecretVersionIds without deprecated: %d, %v; want AWSCURRENT and AWSPREVIOUS", len(vs.Versions), err)
+	}
+	p := secretsmanager.NewListSecretVersionIdsPaginator(sm, &secretsmanager.ListSecretVersionIdsInput{SecretId: name, IncludeDeprecated: aws.Bool(true), MaxResults: aws.Int32(30)})
+	n := 0
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(out.Versions)
+	}
+	if n != fakesm.VersionsPerSecret {
+		t.Errorf("ListSecretVersionIds with deprecated: %d versions, want %d", n, fakesm.VersionsPerSecret)
+	}
+
+	now = now.Add(fakesm.VersionsKeptFor - 10*time.Minute) // the first ~90 are 24 h old now
+	for i := range 3 {
+		in := &secretsmanager.PutSecretValueInput{SecretId: name, SecretString: aws.String(fmt.Sprint("next", i))}
+		if i == 0 {
+			in.ClientRequestToken = token
+		}
+		if _, err := sm.PutSecretValue(ctx, in); err != nil {
+			t.Fatalf("write after 24 h: %v", err)
+		}
+	}
+	if _, err := sm.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: name, SecretString: aws.String("next0"), ClientRequestToken: token}); err != nil {
+		t.Errorf("retry with the same token and value: %v", err)
+	}
+	if got := srv.Versions(*name); got != fakesm.VersionsPerSecret {
+		t.Errorf("%d versions after the old ones were removed, want %d", got, fakesm.VersionsPerSecret)
+	}
+}
+
+// TestListLagAndTags: a listing does not show secrets created within the
+// lag, and still shows those deleted within it; DescribeSecret is current at
+// once; tags set at creation and by TagResource come back from both.
+func TestListLagAndTags(t *testing.T) {
+	srv := fakesm.Start(t)
+	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	srv.SetClock(func() time.Time { return now })
+	srv.SetListLag(5 * time.Minute)
+	sm := client(t, srv.URL(), 1)
+	ctx := context.Background()
+	stackTag := types.Tag{Key: aws.String("bubble-twilio-voice:stack"), Value: aws.String("prod")}
+	srv.Put("twilio-voice/ACold", "x")
+	now = now.Add(10 * time.Minute)
+	if _, err := sm.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String("twilio-voice/ACnew"), SecretString: aws.String("x"), Tags: []types.Tag{stackTag}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sm.TagResource(ctx, &secretsmanager.TagResourceInput{SecretId: aws.String("twilio-voice/ACold"), Tags: []types.Tag{stackTag}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sm.DeleteSecret(ctx, &secretsmanager.DeleteSecretInput{SecretId: aws.String("twilio-voice/ACold"), RecoveryWindowInDays: aws.Int64(7)}); err != nil {
+		t.Fatal(err)
+	}
+	list := func() string {
+		out, err := sm.ListSecrets(ctx, &secretsmanager.ListSecretsInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range out.SecretList {
+			names = append(names, aws.ToString(e.Name))
+			if len(e.Tags) != 1 || aws.ToString(e.Tags[0].Value) != "prod" {
+				t.Errorf("%s listed with tags %+v", aws.ToString(e.Name), e.Tags)
+			}
+		}
+		return strings.Join(names, ",")
+	}
+	if got := list(); got != "twilio-voice/ACold" {
+		t.Errorf("listing within the lag = %q, want only the old (deleted) secret", got)
+	}
+	d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("twilio-voice/ACnew")})
+	if err != nil || len(d.Tags) != 1 || d.CreatedDate == nil || d.DeletedDate != nil {
+		t.Errorf("DescribeSecret of the new secret = %+v, %v", d, err)
+	}
+	if d, err := sm.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String("twilio-voice/ACold")}); err != nil || d.DeletedDate == nil {
+		t.Errorf("DescribeSecret of the deleted secret = %+v, %v", d, err)
+	}
+	now = now.Add(5 * time.Minute)
+	if got := list(); got != "twilio-voice/ACnew" {
+		t.Errorf("listing after the lag = %q, want only the new secret", got)
+	}
+	_, err = sm.TagResource(ctx, &secretsmanager.TagResourceInput{SecretId: aws.String("twilio-voice/ACnew"), Tags: []types.Tag{{Key: aws.String("aws:x"), Value: aws.String("y")}}})
+	checkAPIError(t, err, "InvalidParameterException", 400)
 }

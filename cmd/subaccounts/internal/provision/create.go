@@ -41,7 +41,13 @@ type CreateOptions struct {
 	// their cache (SECRET_CACHE_TTL): a replaced API key is deleted only
 	// this long after the record stopped naming it.
 	CacheTTL time.Duration
-	// NoWait leaves a replaced key for a later run to delete instead of
+	// NoReindex writes the tenant but not the index (bulk onboarding: the
+	// index secret takes about 100 writes a day): the tenant is not ready,
+	// and its numbers are left alone, until subaccounts reindex and a rerun.
+	NoReindex bool
+	// NoWait does not wait for every container to admit a new tenant
+	// (ReadyWait; it says from when instead), and leaves a replaced key
+	// for a later run to delete instead of
 	// waiting for CacheTTL to pass.
 	NoWait bool
 }
@@ -84,9 +90,12 @@ func (o *CreateOptions) validate() error {
 //  2. the API key: its name goes into the record (pending_api_key_names)
 //     before Twilio creates it, so a rerun can prove which keys it made;
 //  3. the TwiML App (created, or its URLs fixed);
-//  4. the record, merged and validated, and the deployment's index;
+//  4. the record, merged and validated, and the deployment's index, read
+//     back; then a wait of ReadyWait, after which every function container
+//     admits the tenant (unless NoWait);
 //  5. only then the numbers, so no number ever points at the deployment
-//     before the deployment has a record for its subaccount;
+//     before the deployment admits its subaccount (with NoReindex they are
+//     left alone until a rerun after subaccounts reindex);
 //  6. keys left by interrupted runs, and a replaced key once the cache
 //     TTL has passed.
 //
@@ -98,6 +107,24 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) error {
 		return err
 	}
 	d := o.Deployment
+	if err := p.checkIndexOwner(ctx); err != nil {
+		return err
+	}
+	if !o.NoReindex {
+		// Refuse before any write what the index write would fail at.
+		admitted := false
+		if o.AccountSID != "" {
+			var err error
+			if admitted, err = p.indexAdmits(ctx, o.AccountSID, true); err != nil {
+				return err
+			}
+		}
+		if !admitted {
+			if err := p.checkVersionsQuota(ctx); err != nil {
+				return err
+			}
+		}
+	}
 	acct, err := p.subaccount(ctx, o)
 	if err != nil {
 		return err
@@ -148,10 +175,15 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) error {
 			p.printf("Bearer key for the Bubble API Connector (shown once; store it in Bubble now):\n%s\n", bearer)
 		}
 	}
-	if err := p.ensureIndexed(ctx, acct.SID); err != nil {
+	admitted, ready, err := p.admit(ctx, acct.SID, o)
+	if err != nil {
 		return err
 	}
 	for _, n := range nums {
+		if !admitted {
+			p.printf("number %s: left as it is until the deployment admits %s\n", n.PhoneNumber, acct.SID)
+			continue
+		}
 		if err := p.ensureNumber(ctx, acct.SID, n, d); err != nil {
 			return err
 		}
@@ -163,7 +195,34 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) error {
 	if err := p.retireKey(ctx, acct.SID, st, o.CacheTTL, o.RotateKey && !o.NoWait); err != nil {
 		errs = append(errs, err)
 	}
+	if ready && len(errs) == 0 && !p.dryRun {
+		p.printf("subaccount %s (%q): ready\n", acct.SID, acct.FriendlyName)
+	}
 	return errors.Join(errs...)
+}
+
+// admit makes the deployment admit accountSID: it puts it in the index
+// (unless NoReindex) and waits until every function container admits it
+// (unless NoWait). admitted is false when the index does not admit the
+// tenant, so its numbers must wait; ready is true when every container
+// admits it already.
+func (p *Provisioner) admit(ctx context.Context, accountSID string, o CreateOptions) (admitted, ready bool, err error) {
+	if o.NoReindex {
+		ok, err := p.indexAdmits(ctx, accountSID, false)
+		if err != nil || ok {
+			return ok, ok, err
+		}
+		p.printf("subaccount %s: NOT ready: the index does not list it yet (--no-reindex). After the last create --no-reindex, run subaccounts reindex, then rerun the creates without --no-reindex to point their numbers\n", accountSID)
+		return false, false, nil
+	}
+	changed, err := p.ensureIndexed(ctx, accountSID)
+	switch {
+	case err != nil:
+		return false, false, err
+	case !changed:
+		return true, true, nil
+	}
+	return true, !o.NoWait, p.waitReady(ctx, o.NoWait, accountSID)
 }
 
 // subaccount finds, adopts or creates the subaccount.

@@ -40,6 +40,9 @@ type env struct {
 	onSleep func()
 	// clock is the provisioner's; a sleep advances it.
 	clock *kit.Clock
+	// stack and force are the provisioner's Config.Stack and Config.Force.
+	stack string
+	force bool
 }
 
 func newEnv(t *testing.T) *env {
@@ -94,7 +97,7 @@ func (e *env) provisionerFor(dryRun bool, smFake *fakesm.Server) *provision.Prov
 	})
 	return provision.New(provision.Config{
 		Twilio: tw, Secrets: provision.NewSecretsManager(sm, ""), SecretPrefix: prefix,
-		Out: &e.out, DryRun: dryRun, Now: e.clock.Now,
+		Out: &e.out, DryRun: dryRun, Now: e.clock.Now, Stack: e.stack, Force: e.force,
 		// A sleep advances the clock, unless onSleep cancels the context
 		// (an interrupted wait).
 		Sleep: func(ctx context.Context, d time.Duration) error {
@@ -152,6 +155,11 @@ func (e *env) mustCreate(o provision.CreateOptions) string {
 	if err != nil {
 		e.t.Fatalf("create: %v\noutput:\n%s", err, out)
 	}
+	// A setup step: the wait until every container admits the tenant is
+	// not what a test of the next step counts.
+	e.mu.Lock()
+	e.sleeps = nil
+	e.mu.Unlock()
 	return out
 }
 

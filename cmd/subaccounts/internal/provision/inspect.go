@@ -16,9 +16,13 @@ import (
 // List prints one line per tenant record under the prefix, without any
 // secret, and whether the record is valid.
 func (p *Provisioner) List(ctx context.Context) error {
-	names, err := p.secrets.List(ctx, p.prefix)
+	listed, err := p.secrets.List(ctx, p.prefix)
 	if err != nil {
 		return stepErr("list secrets "+p.prefix+"*", err)
+	}
+	var names []string
+	for _, s := range listed {
+		names = append(names, s.Name)
 	}
 	sort.Strings(names)
 	w := tabwriter.NewWriter(p.out, 0, 4, 2, ' ', 0)

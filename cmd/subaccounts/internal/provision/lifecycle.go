@@ -195,11 +195,23 @@ func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptio
 	if err != nil {
 		return err
 	}
+	if err := p.checkIndexOwner(ctx); err != nil {
+		return err
+	}
 	name := p.secretName(accountSID)
 	_, found, err := p.secrets.Get(ctx, name)
 	scheduled := errors.Is(err, ErrScheduledForDeletion)
 	if err != nil && !scheduled {
 		return stepErr("read secret "+name, err)
+	}
+	if found {
+		info, err := p.secrets.Describe(ctx, name)
+		if err != nil {
+			return stepErr("describe secret "+name, err)
+		}
+		if err := p.checkOwner(ctx, name, info.Tags); err != nil {
+			return err
+		}
 	}
 	var nums []Number
 	if a.Status != "closed" {
@@ -214,7 +226,7 @@ func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptio
 			record = "scheduled for deletion"
 		}
 		p.printf("subaccount %s (%q): already closed; tenant record %s: %s\n", a.SID, a.FriendlyName, name, record)
-		_, err := p.rebuildIndex(ctx)
+		_, err := p.rebuildIndex(ctx, indexChange{drop: accountSID})
 		return err
 	}
 	p.printf("closing subaccount %s (%q, %s) cannot be undone:\n", a.SID, a.FriendlyName, a.Status)
@@ -256,6 +268,6 @@ func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptio
 		}
 		p.done("secret %s: scheduled for deletion in %d days\n", name, o.RecoveryDays)
 	}
-	_, err = p.rebuildIndex(ctx)
+	_, err = p.rebuildIndex(ctx, indexChange{drop: accountSID})
 	return err
 }

@@ -307,7 +307,9 @@ func TestReindex(t *testing.T) {
 	e.sm.Put(prefix+"not-a-tenant", "{}")
 	e.sm.Put("other/"+sids[0], "{}")
 	reindex := func() (string, error) {
-		return e.run(func(p *provision.Provisioner) error { return p.Reindex(context.Background()) }, false)
+		return e.run(func(p *provision.Provisioner) error {
+			return p.Reindex(context.Background(), provision.ReindexOptions{})
+		}, false)
 	}
 	out, err := reindex()
 	if err != nil || !strings.Contains(out, "rebuilt (130 tenant(s))") || e.sm.Calls("ListSecrets") < 2 { // two pages (a connection retry may add one)
@@ -399,7 +401,9 @@ func TestReindexFailureThenRerun(t *testing.T) {
 		{name: "read index", sm: "GetSecretValue"},
 		{name: "write index", sm: "PutSecretValue"},
 	}, setup, func(e *env) (string, error) {
-		return e.run(func(p *provision.Provisioner) error { return p.Reindex(context.Background()) }, false)
+		return e.run(func(p *provision.Provisioner) error {
+			return p.Reindex(context.Background(), provision.ReindexOptions{})
+		}, false)
 	}, func(t *testing.T, e *env) {
 		if !e.indexed("ACffffff00000000000000000000000000") {
 			t.Errorf("the hand-made tenant is not indexed")

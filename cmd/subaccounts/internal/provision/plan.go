@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
+	"slices"
+	"strings"
 )
 
 // planTwilio is the dry-run Twilio: reads go to Twilio, writes are printed
@@ -147,9 +150,26 @@ type planSecrets struct {
 	out io.Writer
 }
 
-func (s planSecrets) Create(_ context.Context, name string, _ []byte) error {
-	fmt.Fprintf(s.out, "plan: Secrets Manager CreateSecret %s\n", name)
+func (s planSecrets) Create(_ context.Context, name string, _ []byte, tags map[string]string) error {
+	fmt.Fprintf(s.out, "plan: Secrets Manager CreateSecret %s%s\n", name, planTags(tags))
 	return nil
+}
+
+func (s planSecrets) Tag(_ context.Context, name string, tags map[string]string) error {
+	fmt.Fprintf(s.out, "plan: Secrets Manager TagResource %s%s\n", name, planTags(tags))
+	return nil
+}
+
+// planTags prints tags as " Tags=k=v,k=v".
+func planTags(tags map[string]string) string {
+	if len(tags) == 0 {
+		return ""
+	}
+	var kv []string
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		kv = append(kv, k+"="+tags[k])
+	}
+	return " Tags=" + strings.Join(kv, ",")
 }
 
 func (s planSecrets) Put(_ context.Context, name string, _ []byte) error {

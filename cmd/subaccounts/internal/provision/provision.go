@@ -38,6 +38,14 @@ type Config struct {
 	// DryRun prints each write (Twilio call, secret change) instead of
 	// making it; reads still happen so the plan is accurate.
 	DryRun bool
+	// Stack is the CloudFormation stack the run writes for (--stack): every
+	// secret written is tagged StackTagKey=Stack, and a tenant tagged for
+	// another stack is refused unless Force. Empty: the stack the index is
+	// tagged for, else none (untagged, as older releases wrote).
+	Stack string
+	// Force changes or closes a tenant tagged for another stack, and takes
+	// it over for Stack.
+	Force bool
 	// Now defaults to time.Now; Sleep to a context-aware time.Sleep;
 	// Random to crypto/rand.Reader.
 	Now    func() time.Time
@@ -55,13 +63,19 @@ type Provisioner struct {
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
 	random  io.Reader
+	force   bool
+
+	// stack is the run's stack, known once resolved (see stackName);
+	// indexOwner is the stack the index is tagged for.
+	stack, indexOwner string
+	stackKnown        bool
 }
 
 // New returns a Provisioner; in dry-run mode its writes only print.
 func New(c Config) *Provisioner {
 	p := &Provisioner{
 		tw: c.Twilio, secrets: c.Secrets, prefix: c.SecretPrefix, out: c.Out, dryRun: c.DryRun,
-		now: c.Now, sleep: c.Sleep, random: c.Random,
+		now: c.Now, sleep: c.Sleep, random: c.Random, stack: c.Stack, force: c.Force,
 	}
 	if p.prefix == "" {
 		p.prefix = tenant.DefaultSecretPrefix

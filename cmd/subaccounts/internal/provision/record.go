@@ -242,15 +242,29 @@ type stored struct {
 	name  string
 	rec   record
 	found bool
+	tags  map[string]string
 }
 
 // loadStored reads the record name; a missing secret is an empty record.
+// A record tagged for another stack is refused (see checkOwner) before
+// anything is written.
 func (p *Provisioner) loadStored(ctx context.Context, name string) (*stored, error) {
 	rec, found, err := p.loadRecord(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return &stored{name: name, rec: rec, found: found}, nil
+	st := &stored{name: name, rec: rec, found: found}
+	if found {
+		info, err := p.secrets.Describe(ctx, name)
+		if err != nil {
+			return nil, stepErr("describe secret "+name, err)
+		}
+		if err := p.checkOwner(ctx, name, info.Tags); err != nil {
+			return nil, err
+		}
+		st.tags = info.Tags
+	}
+	return st, nil
 }
 
 // loadRecord reads name as a JSON object; a missing secret is an empty
@@ -274,11 +288,15 @@ func (p *Provisioner) loadRecord(ctx context.Context, name string) (record, bool
 // A write under way finishes even if the user interrupts now: the
 // interruption stops the run before its next write, not in one.
 func (p *Provisioner) write(ctx context.Context, name string, value []byte, exists bool) error {
+	tags, err := p.stackTags(ctx)
+	if err != nil {
+		return err
+	}
 	ctx = context.WithoutCancel(ctx)
 	if exists {
 		return p.secrets.Put(ctx, name, value)
 	}
-	return p.secrets.Create(ctx, name, value)
+	return p.secrets.Create(ctx, name, value, tags)
 }
 
 // save writes next as the record when it differs from what is stored, and
@@ -294,7 +312,7 @@ func (p *Provisioner) save(ctx context.Context, st *stored, next record, validat
 	changed := changedFields(st.rec, next)
 	if st.found && len(changed) == 0 {
 		p.printf("secret %s: unchanged\n", st.name)
-		return nil
+		return p.ensureTagged(ctx, st.name, st.tags)
 	}
 	if err := p.checkpoint(ctx, "writing secret "+st.name); err != nil {
 		return err
@@ -312,6 +330,15 @@ func (p *Provisioner) save(ctx context.Context, st *stored, next record, validat
 	} else {
 		p.printf("secret %s: %s (%s)\n", st.name, verb, changes)
 	}
+	wasFound := st.found
 	st.rec, st.found = next.clone(), true
+	if !wasFound {
+		st.tags, _ = p.stackTags(ctx) // written with the Create
+		return nil
+	}
+	if err := p.ensureTagged(ctx, st.name, st.tags); err != nil {
+		return err
+	}
+	st.tags, _ = p.stackTags(ctx)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"bubble-twilio-voice/shared/tenant"
@@ -26,8 +27,8 @@ type RepointOptions struct {
 }
 
 // tenantSIDs returns the AccountSids to work on: the given ones, or with
-// all every tenant record under the prefix, sorted, so a rerun goes in the
-// same order.
+// all every tenant record of this stack under the prefix (untagged ones
+// included), sorted, so a rerun goes in the same order.
 func (p *Provisioner) tenantSIDs(ctx context.Context, sids []string, all bool) ([]string, error) {
 	switch {
 	case all && len(sids) > 0:
@@ -42,7 +43,25 @@ func (p *Provisioner) tenantSIDs(ctx context.Context, sids []string, all bool) (
 		}
 		return sids, nil
 	}
-	return p.tenantSecrets(ctx)
+	stack, err := p.stackName(ctx)
+	if err != nil {
+		return nil, err
+	}
+	listed, err := p.secrets.List(ctx, p.prefix+"AC")
+	if err != nil {
+		return nil, stepErr("list secrets "+p.prefix+"AC*", err)
+	}
+	var out []string
+	for _, s := range listed {
+		sid := strings.TrimPrefix(s.Name, p.prefix)
+		// Another stack's tenants under the same prefix are not this one's
+		// to move or check (as for the index).
+		if owner := s.Tags[StackTagKey]; tenant.ValidAccountSID(sid) && (owner == "" || owner == stack) {
+			out = append(out, sid)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 // Repoint points each tenant's TwiML App and the numbers its record routes

@@ -39,6 +39,9 @@ type Deployment struct {
 	// secrets, in Region (the stack's outputs of those names; empty when not
 	// known, e.g. from flags or an older stack). See CheckTarget.
 	SecretPrefix string
+	// Stack is the CloudFormation stack's name (empty when the deployment
+	// comes from flags): the CLI tags the secrets it writes with it.
+	Stack string
 	// OwnBaseURL is another base URL of this same deployment: the API's own
 	// execute-api URL when a custom domain is in front (the stack's
 	// ExecuteApiUrl output). An app or number still pointed there is this
@@ -181,7 +184,7 @@ func isLoopback(host string) bool {
 func StackDeployment(outputs map[string]string, stack, region string) (Deployment, error) {
 	d := Deployment{
 		Label: stack, Region: region, VoiceURL: outputs["VoiceUrl"], IncomingURL: outputs["IncomingUrl"],
-		TokenURL: outputs["TokenUrl"], SecretPrefix: outputs["SecretPrefix"],
+		TokenURL: outputs["TokenUrl"], SecretPrefix: outputs["SecretPrefix"], Stack: StackName(stack),
 		SecretsKmsKeyArn: outputs["SecretsKmsKeyArn"],
 	}
 	if own := outputs["ExecuteApiUrl"]; own != "" && own != outputs["BaseUrl"] {
@@ -194,6 +197,20 @@ func StackDeployment(outputs map[string]string, stack, region string) (Deploymen
 		return Deployment{}, fmt.Errorf("stack %s has no VoiceUrl/IncomingUrl outputs (is it deployed from this repository's template.yaml?)", stack)
 	}
 	return d, nil
+}
+
+// StackName is the name of a stack given by name or by ARN
+// (arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/ID): the value of
+// AWS::StackName, which the template's policy compares the secrets' stack
+// tag with.
+func StackName(stack string) string {
+	if rest, ok := strings.CutPrefix(stack, "arn:"); ok {
+		if _, after, ok := strings.Cut(rest, ":stack/"); ok {
+			name, _, _ := strings.Cut(after, "/")
+			return name
+		}
+	}
+	return stack
 }
 
 // executeAPIHost matches an API's own host and captures its region.

@@ -1,18 +1,20 @@
-package queue
+package main
 
 import (
 	"context"
 	"strconv"
 	"sync"
 	"time"
+
+	"bubble-twilio-voice/shared/queue"
 )
 
-// Memory is an in-process queue for the dev server: Send stores a message,
-// Process offers every visible message to a Consumer, and a message to
-// retry comes back after the Result's RetryAfter (or DefaultVisibility).
+// memQueue is an in-process queue for the dev server: Send stores a message,
+// Process offers every visible message to a queue.Consumer, and a message to
+// retry comes back after the Result's RetryAfter (or defaultVisibility).
 // Like SQS it counts receives and keeps the first send time, so the
 // consumer applies the same retry policy. It is not durable.
-type Memory struct {
+type memQueue struct {
 	now func() time.Time
 
 	mu   sync.Mutex
@@ -21,9 +23,9 @@ type Memory struct {
 	wake chan struct{}
 }
 
-// DefaultVisibility is how long a message to retry without a RetryAfter
+// defaultVisibility is how long a message to retry without a RetryAfter
 // stays hidden (SQS: the queue's visibility timeout).
-const DefaultVisibility = 30 * time.Second
+const defaultVisibility = 30 * time.Second
 
 type memMessage struct {
 	id        string
@@ -35,13 +37,13 @@ type memMessage struct {
 	busy      bool
 }
 
-// NewMemory returns an empty queue reading the clock now.
-func NewMemory(now func() time.Time) *Memory {
-	return &Memory{now: now, wake: make(chan struct{}, 1)}
+// newMemQueue returns an empty queue reading the clock now.
+func newMemQueue(now func() time.Time) *memQueue {
+	return &memQueue{now: now, wake: make(chan struct{}, 1)}
 }
 
-// Send implements Sender.
-func (q *Memory) Send(_ context.Context, m Message) error {
+// Send implements queue.Sender.
+func (q *memQueue) Send(_ context.Context, m queue.Message) error {
 	q.mu.Lock()
 	q.seq++
 	t := q.now()
@@ -57,27 +59,9 @@ func (q *Memory) Send(_ context.Context, m Message) error {
 	return nil
 }
 
-// Len is the number of messages in the queue, hidden ones included.
-func (q *Memory) Len() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.msgs)
-}
-
-// Messages returns a copy of every message, oldest first.
-func (q *Memory) Messages() []Message {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	out := make([]Message, 0, len(q.msgs))
-	for _, m := range q.msgs {
-		out = append(out, Message{Body: append([]byte(nil), m.body...), Attributes: m.attrs})
-	}
-	return out
-}
-
 // Process hands every message visible now to consume, one at a time, and
 // returns how many it handed over.
-func (q *Memory) Process(ctx context.Context, consume Consumer) int {
+func (q *memQueue) Process(ctx context.Context, consume queue.Consumer) int {
 	n := 0
 	for {
 		m := q.next()
@@ -85,14 +69,14 @@ func (q *Memory) Process(ctx context.Context, consume Consumer) int {
 			return n
 		}
 		n++
-		res := consume(ctx, Delivery{MessageID: m.id, Body: m.body, ReceiveCount: m.receives, SentAt: m.sentAt})
+		res := consume(ctx, queue.Delivery{MessageID: m.id, Body: m.body, ReceiveCount: m.receives, SentAt: m.sentAt})
 		q.settle(m, res)
 	}
 }
 
 // Run calls Process whenever a message is sent and every tick until ctx
 // ends.
-func (q *Memory) Run(ctx context.Context, consume Consumer, tick time.Duration) {
+func (q *memQueue) Run(ctx context.Context, consume queue.Consumer, tick time.Duration) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	for {
@@ -107,7 +91,7 @@ func (q *Memory) Run(ctx context.Context, consume Consumer, tick time.Duration) 
 }
 
 // next marks the first visible message received and returns it.
-func (q *Memory) next() *memMessage {
+func (q *memQueue) next() *memMessage {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	now := q.now()
@@ -121,7 +105,7 @@ func (q *Memory) next() *memMessage {
 	return nil
 }
 
-func (q *Memory) settle(m *memMessage, res Result) {
+func (q *memQueue) settle(m *memMessage, res queue.Result) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	m.busy = false
@@ -136,7 +120,7 @@ func (q *Memory) settle(m *memMessage, res Result) {
 	}
 	d := res.RetryAfter
 	if d <= 0 {
-		d = DefaultVisibility
+		d = defaultVisibility
 	}
 	m.visibleAt = q.now().Add(d)
 }

@@ -1,4 +1,4 @@
-package recordings
+package main
 
 import (
 	"context"
@@ -9,33 +9,35 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"bubble-twilio-voice/shared/recordings"
 )
 
-// DiskStore keeps recordings in a directory: the dev server's Store, which
-// serves them itself.
-type DiskStore struct{ dir string }
+// diskStore keeps recordings in a directory: the dev server's
+// recordings.Store, which serves them itself.
+type diskStore struct{ dir string }
 
-// NewDiskStore returns a store under dir, which the first Put creates.
-func NewDiskStore(dir string) (*DiskStore, error) {
+// newDiskStore returns a store under dir, which the first Put creates.
+func newDiskStore(dir string) (*diskStore, error) {
 	if dir == "" {
 		return nil, errors.New("recordings directory not set")
 	}
-	return &DiskStore{dir: dir}, nil
+	return &diskStore{dir: dir}, nil
 }
 
 // Dir is the store's directory.
-func (s *DiskStore) Dir() string { return s.dir }
+func (s *diskStore) Dir() string { return s.dir }
 
-func (s *DiskStore) path(key string) (string, error) {
+func (s *diskStore) path(key string) (string, error) {
 	if key == "" || strings.Contains(key, "..") || strings.HasPrefix(key, "/") || strings.Contains(key, "\\") {
-		return "", ErrNotFound
+		return "", recordings.ErrNotFound
 	}
 	return filepath.Join(s.dir, filepath.FromSlash(key)), nil
 }
 
-// Put implements Store: it writes a temporary file and renames it, so a
+// Put implements recordings.Store: it writes a temporary file and renames it, so a
 // reader never sees half a recording.
-func (s *DiskStore) Put(_ context.Context, key string, body io.ReadSeeker, _ int64) error {
+func (s *diskStore) Put(_ context.Context, key string, body io.ReadSeeker, _ int64) error {
 	p, err := s.path(key)
 	if err != nil {
 		return err
@@ -58,8 +60,8 @@ func (s *DiskStore) Put(_ context.Context, key string, body io.ReadSeeker, _ int
 	return os.Rename(tmp.Name(), p)
 }
 
-// Stat implements Store.
-func (s *DiskStore) Stat(_ context.Context, key string) (time.Time, bool, error) {
+// Stat implements recordings.Store.
+func (s *diskStore) Stat(_ context.Context, key string) (time.Time, bool, error) {
 	p, err := s.path(key)
 	if err != nil {
 		return time.Time{}, false, nil
@@ -74,23 +76,23 @@ func (s *DiskStore) Stat(_ context.Context, key string) (time.Time, bool, error)
 	return fi.ModTime(), true, nil
 }
 
-// Get implements Store with the file's content.
-func (s *DiskStore) Get(_ context.Context, key string) (Object, error) {
+// Get implements recordings.Store with the file's content.
+func (s *diskStore) Get(_ context.Context, key string) (recordings.Object, error) {
 	p, err := s.path(key)
 	if err != nil {
-		return Object{}, err
+		return recordings.Object{}, err
 	}
 	f, err := os.Open(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Object{}, ErrNotFound
+		return recordings.Object{}, recordings.ErrNotFound
 	}
 	if err != nil {
-		return Object{}, err
+		return recordings.Object{}, err
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return Object{}, err
+		return recordings.Object{}, err
 	}
-	return Object{Content: f, Modified: fi.ModTime()}, nil
+	return recordings.Object{Content: f, Modified: fi.ModTime()}, nil
 }

@@ -1,4 +1,4 @@
-package queue_test
+package main
 
 import (
 	"context"
@@ -30,9 +30,9 @@ func (f *flaky) consume(_ context.Context, d queue.Delivery) queue.Result {
 	return queue.Result{Kind: queue.Delivered}
 }
 
-func TestMemoryRetries(t *testing.T) {
+func TestMemQueueRetries(t *testing.T) {
 	clock := kit.NewClock(time.Date(2026, 11, 13, 15, 0, 0, 0, time.UTC))
-	q := queue.NewMemory(clock.Now)
+	q := newMemQueue(clock.Now)
 	h := &flaky{failures: 2, after: 5}
 	ctx := context.Background()
 	if err := q.Send(ctx, queue.Message{Body: []byte("one")}); err != nil {
@@ -54,8 +54,8 @@ func TestMemoryRetries(t *testing.T) {
 		if n := q.Process(ctx, h.consume); n != s.dispatched {
 			t.Errorf("step %d: dispatched %d, want %d", i, n, s.dispatched)
 		}
-		if q.Len() != s.left {
-			t.Errorf("step %d: %d messages left, want %d", i, q.Len(), s.left)
+		if len(q.msgs) != s.left {
+			t.Errorf("step %d: %d messages left, want %d", i, len(q.msgs), s.left)
 		}
 	}
 	if want := []int{1, 2, 3}; len(h.counts) != 3 || h.counts[0] != 1 || h.counts[2] != 3 {
@@ -63,28 +63,28 @@ func TestMemoryRetries(t *testing.T) {
 	}
 }
 
-func TestMemoryDefaultVisibility(t *testing.T) {
+func TestMemQueueDefaultVisibility(t *testing.T) {
 	clock := kit.NewClock(time.Date(2026, 11, 13, 15, 0, 0, 0, time.UTC))
-	q := queue.NewMemory(clock.Now)
+	q := newMemQueue(clock.Now)
 	h := &flaky{failures: 1} // no Retry-After
 	ctx := context.Background()
 	_ = q.Send(ctx, queue.Message{Body: []byte("one"), Attributes: map[string]string{"k": "v"}})
 	q.Process(ctx, h.consume)
-	clock.Advance(queue.DefaultVisibility - time.Second)
+	clock.Advance(defaultVisibility - time.Second)
 	if n := q.Process(ctx, h.consume); n != 0 {
 		t.Errorf("dispatched %d before the default visibility ran out", n)
 	}
-	if m := q.Messages(); len(m) != 1 || string(m[0].Body) != "one" || m[0].Attributes["k"] != "v" {
-		t.Errorf("Messages = %+v", m)
+	if m := q.msgs; len(m) != 1 || string(m[0].body) != "one" || m[0].attrs["k"] != "v" {
+		t.Errorf("messages = %+v", m)
 	}
 	clock.Advance(time.Second)
-	if n := q.Process(ctx, h.consume); n != 1 || q.Len() != 0 {
-		t.Errorf("dispatched %d, %d left", n, q.Len())
+	if n := q.Process(ctx, h.consume); n != 1 || len(q.msgs) != 0 {
+		t.Errorf("dispatched %d, %d left", n, len(q.msgs))
 	}
 }
 
-func TestMemoryRun(t *testing.T) {
-	q := queue.NewMemory(time.Now)
+func TestMemQueueRun(t *testing.T) {
+	q := newMemQueue(time.Now)
 	done := make(chan struct{})
 	consume := func(_ context.Context, d queue.Delivery) queue.Result {
 		if string(d.Body) == "x" {
@@ -105,14 +105,14 @@ func TestMemoryRun(t *testing.T) {
 
 // TestMemoryDeadLettered: a dead-lettered message is done, like a delivered
 // one (the consumer moved it).
-func TestMemoryDeadLettered(t *testing.T) {
-	q := queue.NewMemory(time.Now)
+func TestMemQueueDeadLettered(t *testing.T) {
+	q := newMemQueue(time.Now)
 	ctx := context.Background()
 	_ = q.Send(ctx, queue.Message{Body: []byte("x")})
 	n := q.Process(ctx, func(context.Context, queue.Delivery) queue.Result {
 		return queue.Result{Kind: queue.DeadLettered, Reason: "app answered 404"}
 	})
-	if n != 1 || q.Len() != 0 {
-		t.Errorf("handed over %d, %d left", n, q.Len())
+	if n != 1 || len(q.msgs) != 0 {
+		t.Errorf("handed over %d, %d left", n, len(q.msgs))
 	}
 }

@@ -1,4 +1,4 @@
-package recordings_test
+package main
 
 import (
 	"bytes"
@@ -13,13 +13,15 @@ import (
 )
 
 func TestDiskStore(t *testing.T) {
+	const acct = "AC0123456789abcdef0123456789abcdef"
+	mp3 := []byte("ID3\x03\x00\x00\x00 and some frames")
 	dir := filepath.Join(t.TempDir(), "recordings")
-	s, err := recordings.NewDiskStore(dir)
+	s, err := newDiskStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	key := recordings.Key(acct, recSID)
+	key := recordings.Key(acct, "RE0123456789abcdef0123456789abcdef")
 	if _, ok, err := s.Stat(ctx, key); ok || err != nil {
 		t.Fatalf("Stat before Put: %v %v", ok, err)
 	}
