@@ -485,6 +485,18 @@ func TestRunDomainMove(t *testing.T) {
 		t.Errorf("check --all after the move: %v\n%s", err, out)
 	}
 
+	// Another stack's tenant under the same prefix: --all leaves it out, and
+	// named, it is refused without a write.
+	sm.SetTags(tenant.DefaultSecretPrefix+initech, map[string]string{provision.StackTagKey: "voice-staging"})
+	if out, _, err = w.run(t, "check", "--all", "--stack", "voice-prod"); err != nil || !strings.Contains(out, "check: 2 tenant(s)") {
+		t.Errorf("check --all with another stack's tenant: %v\n%s", err, out)
+	}
+	writes = tw.Writes()
+	if out, _, err = w.run(t, "repoint", initech, "--stack", "voice-prod"); !errors.Is(err, provision.ErrRepointFailed) || tw.Writes() != writes ||
+		!strings.Contains(out, initech+": FAILED: secret "+tenant.DefaultSecretPrefix+initech+" belongs to stack \"voice-staging\"") {
+		t.Errorf("repoint of another stack's tenant: %v, %d writes\n%s", err, tw.Writes()-writes, out)
+	}
+
 	// Interrupted before it starts: nothing written, the error says so.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

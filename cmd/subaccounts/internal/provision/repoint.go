@@ -128,6 +128,14 @@ func (p *Provisioner) repointOne(ctx context.Context, sid string, d Deployment, 
 	if err != nil {
 		return nil, fmt.Errorf("tenant record %s does not load (subaccounts show %s): %w", name, sid, err)
 	}
+	// Another stack's tenant is not this one's to move (unless --force).
+	info, err := p.secrets.Describe(ctx, name)
+	if err != nil {
+		return nil, stepErr("describe secret "+name, err)
+	}
+	if err := p.checkOwner(ctx, name, info.Tags); err != nil {
+		return nil, err
+	}
 	app, err := p.tw.FetchApp(sid, t.TwiMLAppSID)
 	if err != nil {
 		return nil, stepErr("fetch TwiML App "+t.TwiMLAppSID, err)
