@@ -8,7 +8,7 @@ export GOTOOLCHAIN := go1.27.3
 export GOFLAGS := -buildvcs=false
 
 GO         ?= go
-FUNCTIONS  := token voice incoming events deliver
+FUNCTIONS  := token voice incoming events deliver calls
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Stripped, reproducible, without aws-lambda-go's legacy RPC mode (unused on provided.al2023) and
 # without net/http's bundled HTTP/2 (330 KB): the Lambda Runtime API and the AWS and Twilio calls
@@ -18,7 +18,7 @@ LAMBDA_BUILD := CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -tag
 FUZZTIME   ?= 30s
 
 .PHONY: run test unit lint bench build deploy clean fuzz load vuln softphone-sdk FORCE \
-        $(foreach f,TokenFunction VoiceFunction IncomingFunction EventsFunction DeliverFunction,build-$(f))
+        $(foreach f,TokenFunction VoiceFunction IncomingFunction EventsFunction DeliverFunction CallsFunction,build-$(f))
 
 ## run: the dev server on 127.0.0.1:3000 with the example tenants file (no AWS needed); its softphone page is at /
 run:
@@ -68,6 +68,9 @@ build-EventsFunction:
 build-DeliverFunction:
 	$(require-artifacts-dir)
 	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/deliver
+build-CallsFunction:
+	$(require-artifacts-dir)
+	$(LAMBDA_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./functions/calls
 
 ## deploy: build with SAM and deploy (first time: sam deploy --guided; see docs/deploy.md)
 deploy:

@@ -192,7 +192,7 @@ func TestWebhookVoice(t *testing.T) {
 		wantBody   string
 	}{
 		{"signed", twiliosig.Sign(u, form, exampleToken), http.StatusOK,
-			twimlHeader + `<Dial answerOnBridge="true" callerId="+14155550100"><Number>+14155550123</Number></Dial></Response>`},
+			twimlHeader + `<Dial answerOnBridge="true" callerId="+14155550100"><Number>+14155550123</Number></Dial><Pause length="2"/></Response>`},
 		{"unsigned", "", http.StatusForbidden, "invalid signature\n"},
 		{"signed for /incoming", twiliosig.Sign(base+"/incoming", form, exampleToken), http.StatusForbidden, "invalid signature\n"},
 		{"signed for https", twiliosig.Sign("https"+strings.TrimPrefix(u, "http"), form, exampleToken), http.StatusForbidden, "invalid signature\n"},

@@ -28,9 +28,10 @@ type Events struct {
 	// LinkKeySecretARN names the Secrets Manager secret whose value signs
 	// recording links (LINK_KEY_SECRET_ARN); read once at start.
 	LinkKeySecretARN string
-	// TwilioAPIBaseURL is the only host recordings are fetched from
-	// (TWILIO_API_BASE_URL, default recordings.DefaultTwilioAPIBase; tests
-	// point it at a local server, as for the provisioning CLI).
+	// TwilioAPIBaseURL is the only host recordings are fetched from, and
+	// where call control sends its REST calls (TWILIO_API_BASE_URL, default
+	// recordings.DefaultTwilioAPIBase; tests point it at a local server, as
+	// for the provisioning CLI).
 	TwilioAPIBaseURL string
 	// RecordingsDir is where the dev server keeps recordings
 	// (RECORDINGS_DIR, default .devdata/recordings).

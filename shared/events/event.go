@@ -44,6 +44,10 @@ type Event struct {
 	// canceled.
 	Status          string `json:"status"`
 	DurationSeconds int    `json:"duration_seconds"`
+	// TransferredTo is where the call was transferred (call control):
+	// "client:<identity>", a route's number or an E.164 number; empty when
+	// it was not. Set on call.completed only.
+	TransferredTo string `json:"transferred_to"`
 
 	// RecordingURL plays without Twilio credentials and stays valid at
 	// least 24 h (see shared/recordings); set by the delivery, for the
@@ -157,7 +161,10 @@ type Form = url.Values
 // CallCompleted builds the call.completed event of a call status callback.
 // ok is false for a callback that makes no event: a non-final status
 // (initiated, ringing, answered, in-progress), or a child leg (one with a
-// ParentCallSid: the event is about the parent call the app knows).
+// ParentCallSid: the event is about the parent call the app knows). So a
+// call held or transferred through a conference still makes one event: its
+// legs are the same calls, redirected. f includes the callback URL's query,
+// whose transferred_to a transfer set.
 func CallCompleted(f Form, now time.Time) (e Event, ok bool) {
 	status := f.Get("CallStatus")
 	if !finalStatus(status) || f.Get("ParentCallSid") != "" {
@@ -166,7 +173,24 @@ func CallCompleted(f Form, now time.Time) (e Event, ok bool) {
 	e = base(tenant.EventCallCompleted, f, "", twilioTime(f.Get("Timestamp"), now))
 	e.Status = status
 	e.DurationSeconds = seconds(f.Get("CallDuration"))
+	e.TransferredTo = transferTarget(f.Get(QueryTransferredTo))
 	return e, true
+}
+
+// QueryTransferredTo is the query parameter of the status callback URL a
+// transfer sets on the transferred call (call control): the target.
+const QueryTransferredTo = "transferred_to"
+
+// transferTarget keeps a transferred_to that has the shape call control
+// writes ("client:<identity>" or E.164); anything else is dropped.
+func transferTarget(s string) string {
+	if id, ok := strings.CutPrefix(s, clientPrefix); ok && tenant.ValidIdentity(id) {
+		return s
+	}
+	if tenant.ValidE164(s) {
+		return s
+	}
+	return ""
 }
 
 // CallMissed builds the call.missed event of the <Dial> action request

@@ -51,6 +51,12 @@ func TestBuilders(t *testing.T) {
 		{"call_failed_bad_duration", status, form("From", "client:alice", "To", "+1", "CallStatus", "failed", "CallDuration", "-3", "Timestamp", "yesterday"), true},
 		{"call_canceled", status, form("From", "+442071838750", "To", "+14155550100", "CallStatus", "canceled", "CallDuration", "0"), true},
 		{"call_no_answer", status, form("From", "client:alice", "To", "client:bob", "CallStatus", "no-answer"), true},
+		{"call_transferred_to_client", status, form("From", "+442071838750", "To", "+14155550100", "CallStatus", "completed",
+			"CallDuration", "95", "transferred_to", "client:bob"), true},
+		{"call_transferred_to_number", status, form("From", "client:alice", "To", "+14155550123", "CallStatus", "completed",
+			"transferred_to", "+14155550199"), true},
+		{"call_transferred_to_garbage", status, form("From", "client:alice", "To", "+14155550123", "CallStatus", "completed",
+			"transferred_to", "<script>"), true},
 		{"call_ringing", status, form("From", "client:alice", "CallStatus", "ringing"), false},
 		{"call_initiated", status, form("From", "client:alice", "CallStatus", "initiated"), false},
 		{"call_answered", status, form("From", "client:alice", "CallStatus", "answered"), false},
@@ -109,7 +115,7 @@ func TestEventShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"event_id", "type", "account_sid", "call_sid", "direction", "from", "to", "identity", "status",
-		"duration_seconds", "recording_url", "recording_duration_seconds", "occurred_at", "occurred_at_unix"}
+		"duration_seconds", "transferred_to", "recording_url", "recording_duration_seconds", "occurred_at", "occurred_at_unix"}
 	if len(m) != len(want) {
 		t.Errorf("event has %d fields, want %d: %v", len(m), len(want), m)
 	}

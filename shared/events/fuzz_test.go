@@ -35,6 +35,8 @@ func FuzzCallbacks(f *testing.F) {
 		"&From=client%3Aalice&To=%2B14155550123&CallStatus=completed&CallDuration=42&Direction=inbound&Timestamp=Fri%2C+13+Nov+2026+15%3A08%3A59+%2B0000",
 		"&From=%2B442071838750&To=%2B14155550100&CallStatus=completed&CallDuration=7&Timestamp=Fri%2C+13+Nov+2026+16%3A08%3A59+%2B0100",
 		"&Caller=client%3Abob_2&To=%2B14155550123&CallStatus=busy",
+		"&From=%2B442071838750&To=%2B14155550100&CallStatus=completed&transferred_to=client%3Abob",
+		"&From=client%3Aalice&To=%2B14155550100&CallStatus=completed&transferred_to=%2B1415555019",
 		"&From=client%3Aalice&To=%2B1&CallStatus=failed&CallDuration=-3&Timestamp=yesterday",
 		"&From=%2B14155550100&To=client%3Aalice&CallStatus=completed&ParentCallSid=CAffffffffffffffffffffffffffffffff",
 		"&From=client%3Aalice&CallStatus=ringing&CallStatus=completed",
@@ -85,6 +87,13 @@ func FuzzCallbacks(f *testing.F) {
 			}
 			if e.RecordingURL != "" || e.RecordingDurationSeconds != 0 {
 				t.Fatalf("call.completed with recording fields: %+v", e)
+			}
+			// transferred_to is what call control wrote in the callback
+			// URL when it has the shape call control writes, else empty.
+			if tt := form.Get("transferred_to"); e.TransferredTo != "" && e.TransferredTo != tt || !transferTarget.MatchString(e.TransferredTo) {
+				t.Fatalf("transferred_to %q for %q", e.TransferredTo, tt)
+			} else if transferTarget.MatchString(tt) && e.TransferredTo != tt {
+				t.Fatalf("transferred_to %q dropped a well-formed %q", e.TransferredTo, tt)
 			}
 			if again, _ := events.CallCompleted(form, later); again.ID != e.ID {
 				t.Fatalf("same callback, later: event_id %s then %s", e.ID, again.ID)
@@ -159,13 +168,15 @@ var finalStatuses = map[string]bool{"completed": true, "busy": true, "no-answer"
 
 // eventKeys are the keys of every event, as README lists them.
 var eventKeys = []string{"account_sid", "call_sid", "direction", "duration_seconds", "event_id", "from", "identity",
-	"occurred_at", "occurred_at_unix", "recording_duration_seconds", "recording_url", "status", "to", "type"}
+	"occurred_at", "occurred_at_unix", "recording_duration_seconds", "recording_url", "status", "to", "transferred_to", "type"}
 
 var (
 	recordingSID = regexp.MustCompile(`^RE[0-9a-fA-F]{32}$`)
 	accountSID   = regexp.MustCompile(`^AC[0-9a-f]{32}$`) // lower case: tenant.ValidAccountSID, as Twilio issues them
 	eventID      = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	decimal      = regexp.MustCompile(`^\+?[0-9]+$`)
+	// transferTarget: empty, a browser, or an E.164 number.
+	transferTarget = regexp.MustCompile(`^(client:[A-Za-z0-9_]{1,121}|\+[1-9][0-9]{1,14})?$`)
 )
 
 // checkEvent checks what every event has: type, the callback's identifiers,

@@ -25,6 +25,8 @@ const (
 	kindUnavailable
 	kindNotFound
 	kindGone
+	kindConflict
+	kindBadGateway
 )
 
 // status is the one place an error's kind becomes an HTTP status.
@@ -50,6 +52,10 @@ func (k kind) status() int {
 		return http.StatusNotFound
 	case kindGone:
 		return http.StatusGone
+	case kindConflict:
+		return http.StatusConflict
+	case kindBadGateway:
+		return http.StatusBadGateway
 	default:
 		return http.StatusInternalServerError
 	}
@@ -64,6 +70,7 @@ type apiError struct {
 	message    string
 	retryAfter int    // seconds, sent as Retry-After on 429 and 503
 	allow      string // methods, sent as Allow on 405
+	reason     string // the rule behind a refusal (not_allowed), sent as error.reason
 	err        error
 }
 
@@ -84,11 +91,13 @@ func wrapError(k kind, code, message string, cause error) *apiError {
 	return &apiError{kind: k, code: code, message: message, err: cause}
 }
 
-// errorBody is the JSON error shape: {"error":{"code":"...","message":"..."}}.
+// errorBody is the JSON error shape: {"error":{"code":"...","message":"..."}},
+// with "reason" when a rule refused (call control's not_allowed).
 type errorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		Reason  string `json:"reason,omitempty"`
 	} `json:"error"`
 }
 
@@ -112,7 +121,7 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	log.LogAttrs(r.Context(), level, "request failed", attrs...)
 
 	var b errorBody
-	b.Error.Code, b.Error.Message = e.code, e.message
+	b.Error.Code, b.Error.Message, b.Error.Reason = e.code, e.message, e.reason
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false) // messages say "<key>"; this is JSON for programs, not HTML

@@ -56,7 +56,8 @@ func handleCallStatus(enqueue enqueueFunc, now func() time.Time, log *slog.Logge
 		ctx := r.Context()
 		t := tenant.FromContext(ctx)
 		logging.Add(ctx, slog.String("account_sid", t.AccountSID), slog.String("call_sid", r.PostFormValue("CallSid")))
-		e, ok := events.CallCompleted(r.PostForm, now())
+		// r.Form: the callback URL's query carries a transfer's target.
+		e, ok := events.CallCompleted(r.Form, now())
 		if !ok {
 			log.LogAttrs(ctx, slog.LevelDebug, "call status dropped", slog.String("call_status", r.PostFormValue("CallStatus")))
 			w.WriteHeader(http.StatusNoContent)

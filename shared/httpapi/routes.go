@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"bubble-twilio-voice/shared/callcontrol"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/ratelimit"
@@ -38,6 +39,16 @@ const (
 	PathCallStatus      = routes.CallStatus
 	PathRecordingStatus = routes.RecordingStatus
 	PathRecordings      = routes.Recordings
+	// Call control (calls.go): the browser's hold, transfer and add, and
+	// the hub's status callback from Twilio.
+	PathCallsHold             = routes.CallsHold
+	PathCallsResume           = routes.CallsResume
+	PathCallsTransfer         = routes.CallsTransfer
+	PathCallsTransferComplete = routes.CallsTransferComplete
+	PathCallsTransferCancel   = routes.CallsTransferCancel
+	PathCallsAdd              = routes.CallsAdd
+	PathCallsRemove           = routes.CallsRemove
+	PathConferenceEvents      = routes.ConferenceStatus
 )
 
 // Deps is what the routes are built from. The zero values of Log, Metrics
@@ -54,9 +65,9 @@ type Deps struct {
 	// base path is routed without it. Otherwise the URL is rebuilt from the
 	// request (see signedURL).
 	PublicBaseURL string
-	// CORSAllowedOrigins are browser origins allowed to call /token; "*"
-	// allows any. Empty: no CORS headers (server-to-server, as Bubble's API
-	// Connector calls it).
+	// CORSAllowedOrigins are browser origins allowed to call /token and
+	// the call-control routes; "*" allows any. Empty: no CORS headers
+	// (server-to-server, as Bubble's API Connector calls it).
 	CORSAllowedOrigins []string
 	// Limiter caps tokens per tenant and identity; nil allows all.
 	Limiter *ratelimit.Limiter
@@ -68,6 +79,8 @@ type Deps struct {
 	// Events is what the call-event routes need; its zero value queues
 	// nothing (events.go).
 	Events EventDeps
+	// Calls is what the call-control routes need (calls.go).
+	Calls CallsDeps
 }
 
 // Token serves /token, the token function's only route.
@@ -86,9 +99,12 @@ func Incoming(d Deps) http.Handler { return d.routes(mountIncoming) }
 // recording links: the events function's routes.
 func Events(d Deps) http.Handler { return d.routes(mountEvents) }
 
+// Calls serves the call-control routes: the calls function's.
+func Calls(d Deps) http.Handler { return d.routes(mountCalls) }
+
 // All serves every route on one handler, as the dev server does.
 func All(d Deps) http.Handler {
-	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents)
+	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents, mountCalls)
 }
 
 // routes mounts a function's routes on one router behind the request log.
@@ -103,7 +119,7 @@ func (d Deps) routes(mounts ...func(*router, Deps)) http.Handler {
 
 func mountToken(mux *router, d Deps) {
 	issue := issuer(d.Limiter, d.Now, d.Metrics)
-	mux.Handle(PathToken, withCORS(d.CORSAllowedOrigins)(handleToken(d.Store, issue, d.Log)))
+	mux.Handle(PathToken, withCORS(d.CORSAllowedOrigins, "GET, POST, OPTIONS")(handleToken(d.Store, issue, d.Log)))
 }
 
 func mountVoice(mux *router, d Deps) {
@@ -118,6 +134,22 @@ func mountIncoming(mux *router, d Deps) {
 	mux.Handle(PathIncoming, webhook(d.step("incoming", rules.Incoming)))
 	mux.Handle(PathDialComplete, webhook(missed(d.step("dial_complete", rules.DialComplete))))
 	mux.Handle(PathRecordingComplete, webhook(d.step("recording_complete", rules.RecordingComplete)))
+}
+
+func mountCalls(mux *router, d Deps) {
+	ctl := &callcontrol.Controller{Rules: voice.Rules{Numbers: d.Numbers}}
+	tw := d.Calls.client(d.Now)
+	op := func(f callOp, needsTo bool) http.Handler {
+		return withCORS(d.CORSAllowedOrigins, "POST, OPTIONS")(handleCallOp(f, needsTo, d.Store, tw, d.PublicBaseURL, d.Now, d.Log))
+	}
+	mux.Handle(PathCallsHold, op(ctl.Hold, false))
+	mux.Handle(PathCallsResume, op(ctl.Resume, false))
+	mux.Handle(PathCallsTransfer, op(ctl.Transfer, true))
+	mux.Handle(PathCallsTransferComplete, op(ctl.CompleteTransfer, false))
+	mux.Handle(PathCallsTransferCancel, op(ctl.CancelTransfer, false))
+	mux.Handle(PathCallsAdd, op(ctl.Add, true))
+	mux.Handle(PathCallsRemove, op(ctl.Remove, true))
+	mux.Handle(PathConferenceEvents, d.webhook()(handleConferenceEvents(tw, d.PublicBaseURL, d.Log)))
 }
 
 func mountEvents(mux *router, d Deps) {

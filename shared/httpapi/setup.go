@@ -48,6 +48,7 @@ func NewDeps(cfg config.Config, store tenant.Store, log *slog.Logger, m *metrics
 		PublicBaseURL:      cfg.PublicBaseURL,
 		CORSAllowedOrigins: cfg.CORSAllowedOrigins,
 		Limiter:            ratelimit.New(cfg.TokenRatePerIdentity, time.Minute),
+		Calls:              CallsDeps{APIBase: cfg.Events.TwilioAPIBaseURL},
 	}
 }
 

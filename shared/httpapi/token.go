@@ -70,13 +70,13 @@ func handleToken(tenants tenant.Store, issue issueFunc, log *slog.Logger) http.H
 }
 
 // withCORS adds CORS headers for the allowed origins (see cors) and answers
-// a browser's preflight (OPTIONS) itself.
-func withCORS(allowed []string) func(http.Handler) http.Handler {
+// a browser's preflight (OPTIONS) itself, allowing methods (with OPTIONS).
+func withCORS(allowed []string, methods string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			cors(w, r, allowed)
 			if r.Method == http.MethodOptions {
-				w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+				w.Header().Set("Access-Control-Allow-Methods", methods)
 				w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
 				w.Header().Set("Access-Control-Max-Age", "600")
 				w.WriteHeader(http.StatusNoContent)

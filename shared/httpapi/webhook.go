@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"bubble-twilio-voice/shared/callcontrol"
 	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/tenant"
@@ -31,7 +32,9 @@ func handleStep(step string, decide func(voice.Call, *tenant.Tenant) voice.Decis
 				// Which <Dial> ended: the action URL's query, not the form
 				// (see voice.DialCompleteClientsAction).
 				Leg: r.URL.Query().Get("leg"),
-				Now: now(),
+				// A transfer's route (call control), likewise.
+				Route: r.URL.Query().Get(callcontrol.QueryRoute),
+				Now:   now(),
 			}
 			logging.Add(ctx, slog.String("account_sid", t.AccountSID), slog.String("call_sid", c.CallSID))
 			dec = decide(c, t)

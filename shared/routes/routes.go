@@ -36,4 +36,16 @@ const (
 	// Recordings is the prefix of a recording link: Recordings + AccountSid
 	// + "/" + RecordingSid.
 	Recordings = "/recordings/"
+
+	// Call control: what a browser (or Bubble) asks of a call it is on.
+	CallsHold             = "/calls/hold"
+	CallsResume           = "/calls/resume"
+	CallsTransfer         = "/calls/transfer"
+	CallsTransferComplete = "/calls/transfer/complete"
+	CallsTransferCancel   = "/calls/transfer/cancel"
+	CallsAdd              = "/calls/add"
+	CallsRemove           = "/calls/remove"
+	// ConferenceStatus is the status callback of a call's conference hub
+	// (call control); under /events with Twilio's other callbacks.
+	ConferenceStatus = "/events/conference-status"
 )

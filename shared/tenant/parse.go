@@ -167,6 +167,11 @@ func (t *Tenant) validate() error {
 			}
 		}
 	}
+	// Twilio fetches it: https, with a host and no user information (as
+	// the events URL, whose check also allows loopback http for tests).
+	if h := t.HoldMusicURL; h != "" && (len(h) > MaxHoldMusicURLLength || !strings.HasPrefix(h, "https://") || !validEventsURL(h)) {
+		return bad("hold_music_url", "must be an https URL with a host, at most 1000 characters")
+	}
 	return t.Events.validate()
 }
 

@@ -104,6 +104,18 @@ func clients(n int) []any {
 
 const numRoute = `incoming.numbers["+14155550100"]`
 
+func TestParseHoldMusic(t *testing.T) {
+	r := validRecord()
+	r["hold_music_url"] = "https://cdn.example.com/music/hold.mp3?v=2"
+	tn, err := Parse(mustJSON(t, r))
+	if err != nil || tn.HoldMusicURL != "https://cdn.example.com/music/hold.mp3?v=2" {
+		t.Fatalf("Parse = %+v, %v", tn, err)
+	}
+	if tn, _ := Parse(mustJSON(t, validRecord())); tn.HoldMusicURL != "" {
+		t.Errorf("absent hold_music_url = %q, want empty (Twilio's default)", tn.HoldMusicURL)
+	}
+}
+
 func TestParseValid(t *testing.T) {
 	tn, err := Parse(mustJSON(t, validRecord()))
 	if err != nil {
@@ -267,6 +279,10 @@ func TestParseFieldErrors(t *testing.T) {
 		{"caller_id too long", func(r map[string]any) { r["caller_id"] = "+1234567890123456" }, "caller_id"},
 		{"caller_ids bad entry", func(r map[string]any) { r["caller_ids"] = []any{"+14155550101", "+0123"} }, "caller_ids[1]"},
 		{"token_api_keys missing", func(r map[string]any) { delete(r, "token_api_keys") }, "token_api_keys"},
+		{"hold_music_url http", func(r map[string]any) { r["hold_music_url"] = "http://example.com/hold.mp3" }, "hold_music_url"},
+		{"hold_music_url relative", func(r map[string]any) { r["hold_music_url"] = "/hold.mp3" }, "hold_music_url"},
+		{"hold_music_url with user", func(r map[string]any) { r["hold_music_url"] = "https://u:p@example.com/hold.mp3" }, "hold_music_url"},
+		{"hold_music_url too long", func(r map[string]any) { r["hold_music_url"] = "https://example.com/" + strings.Repeat("a", 1000) }, "hold_music_url"},
 		{"token_api_keys empty", func(r map[string]any) { r["token_api_keys"] = []any{} }, "token_api_keys"},
 		{"token_api_keys short key", func(r map[string]any) { r["token_api_keys"] = []any{testBearer, "short"} }, "token_api_keys[1]"},
 		{"token_ttl_seconds low", func(r map[string]any) { r["token_ttl_seconds"] = 59 }, "token_ttl_seconds"},

@@ -40,6 +40,11 @@ type Tenant struct {
 
 	// Events, when set, sends the tenant's call events to its app (events.go).
 	Events *Events `json:"events,omitempty"`
+
+	// HoldMusicURL is what a caller on hold hears (call control): an https
+	// URL of an MP3 or WAV file (a parked caller hears it through <Play>).
+	// Empty: Twilio's default hold music.
+	HoldMusicURL string `json:"hold_music_url,omitempty"`
 }
 
 // Values of Tenant.Status.
@@ -228,6 +233,7 @@ const (
 	MaxMessageLength        = 1000
 	MaxOpenIntervals        = 50
 	MaxClosedDates          = 500
+	MaxHoldMusicURLLength   = 1000
 )
 
 // RouteFor returns the route for a called number: its own, else the default,

@@ -64,3 +64,15 @@ func Verify(s, apiKeySecret string, now time.Time) (Claims, error) {
 	}
 	return c, nil
 }
+
+// Subject returns the account SID a token says it is for (its sub), read
+// without checking the signature: only to know whose API key secret to
+// Verify it with. Nothing else may trust it. ok is false for anything that
+// is not a JWT with a string sub.
+func Subject(s string) (accountSID string, ok bool) {
+	var rc jwt.RegisteredClaims
+	if _, _, err := jwt.NewParser().ParseUnverified(s, &rc); err != nil || rc.Subject == "" {
+		return "", false
+	}
+	return rc.Subject, true
+}

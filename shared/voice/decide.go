@@ -62,6 +62,7 @@ func (r Rules) Outgoing(c Call, t *tenant.Tenant) Decision {
 			CallerID: from,
 			Clients:  []string{id},
 			Record:   t.RecordCalls,
+			Settle:   true,
 		}
 	}
 	if r.emergencyNumber(to, t) {
@@ -84,6 +85,7 @@ func (r Rules) Outgoing(c Call, t *tenant.Tenant) Decision {
 		CallerID: callerID,
 		Number:   number,
 		Record:   t.RecordCalls,
+		Settle:   true,
 	}
 }
 
@@ -242,7 +244,8 @@ const (
 )
 
 // DialComplete decides what follows a <Dial> of an incoming call (POST
-// /incoming/dial-complete). An answered call is over. Any other status
+// /incoming/dial-complete). An answered call is over, after SettleSeconds
+// (the browser's leg may be moving into a conference). Any other status
 // (no-answer; busy, which one browser's reject() makes of the whole
 // <Dial>; failed; canceled; or one Twilio adds later) goes on:
 //   - after the browsers (Leg LegClients) of a route with then_number: ring
@@ -257,9 +260,14 @@ const (
 // must not be nil.
 func (r Rules) DialComplete(c Call, t *tenant.Tenant) Decision {
 	if c.DialCallStatus == dialCompleted || c.DialCallStatus == dialAnswered {
-		return Decision{Kind: KindHangup}
+		return Decision{Kind: KindHangup, Settle: true}
 	}
 	route := t.RouteFor(c.To)
+	if c.Route != "" && t.Incoming != nil {
+		if r, ok := t.Incoming.Numbers[c.Route]; ok {
+			route = r // a transfer rang this route: its steps follow
+		}
+	}
 	if route == nil { // the tenant record changed since the call came in
 		return refuse(ReasonNoRoute)
 	}

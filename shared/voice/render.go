@@ -2,6 +2,10 @@ package voice
 
 import "bubble-twilio-voice/shared/twiml"
 
+// settleLength is SettleSeconds as the <Pause> attribute (a constant, so
+// no code runs at start; TestSettleLength keeps the two in step).
+const settleLength = "2"
+
 // AppendTwiML appends the decision as a TwiML document to dst and returns
 // the extended slice. Output is deterministic; <Dial> attributes come in the
 // order answerOnBridge, callerId, timeout, action, record, and a <Client>'s
@@ -53,6 +57,9 @@ func (d Decision) AppendTwiML(dst []byte) []byte {
 			b.End()
 		}
 		b.End()
+		if d.Settle {
+			b.Empty("Pause", "length", settleLength)
+		}
 	case KindVoicemail:
 		b.Text("Say", d.Say)
 		b.Start("Record")
@@ -69,6 +76,9 @@ func (d Decision) AppendTwiML(dst []byte) []byte {
 		b.End()
 		b.Empty("Hangup")
 	default: // KindHangup, and anything unknown: ending the call is safe
+		if d.Kind == KindHangup && d.Settle {
+			b.Empty("Pause", "length", settleLength)
+		}
 		b.Empty("Hangup")
 	}
 	return b.Bytes()

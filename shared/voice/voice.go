@@ -25,6 +25,11 @@ type Call struct {
 	CallerID string
 	// DialCallStatus is the outcome of the previous <Dial>, sent to its action URL.
 	DialCallStatus string
+	// Route is the "route" query parameter of the action URL that was
+	// called: the number whose route a transfer rang (call control), so
+	// its backup phone and no-answer step follow rather than those of the
+	// number the caller dialled. Empty: the route of To.
+	Route string
 	// Leg is the "leg" query parameter of the action URL that was called
 	// (DialCompleteClientsAction sets LegClients): which <Dial> ended. Empty
 	// for a <Dial> without one.
@@ -202,7 +207,20 @@ type Decision struct {
 	// RecordingCallback is the recordingStatusCallback URL of a voicemail's
 	// <Record> or a recording <Dial>; empty for none (recording.go).
 	RecordingCallback string
+	// Settle keeps the call on the line SettleSeconds longer: after the
+	// <Dial> of a call a browser placed (KindDial), before the hang-up of an
+	// answered incoming call (KindHangup). See SettleSeconds.
+	Settle bool
 }
+
+// SettleSeconds is how long a call whose <Dial> ended stays on the line
+// before hanging up. Call control moves a bridged call into a conference
+// by redirecting the dialled leg first (redirecting the parent would hang
+// the dialled leg up); that ends the parent's <Dial>, and the parent runs
+// what follows it until its own redirect lands a moment later. Without
+// the pause it would hang up first. A call nobody moves pays these seconds
+// after the other side hung up, never a REST call.
+const SettleSeconds = 2
 
 // Display tells a ringing browser who is calling on which line.
 type Display struct {

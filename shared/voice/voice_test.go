@@ -2,6 +2,7 @@ package voice_test
 
 import (
 	"encoding/xml"
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -254,6 +255,15 @@ func goldenCases() []goldenCase {
 			voice.Call{From: outsider, To: unrouted, DialCallStatus: "no-answer"}, voice.KindSay, ""},
 		{"dial_complete_no_route", rules.DialComplete, noIncoming,
 			voice.Call{From: outsider, To: mainNumber, DialCallStatus: "no-answer"}, voice.KindSay, voice.ReasonNoRoute},
+		// A transfer to a route (call control): that route's steps follow.
+		{"dial_complete_transferred_route", rules.DialComplete, base,
+			voice.Call{From: outsider, To: mainNumber, Route: closedNumber, DialCallStatus: "no-answer"}, voice.KindSay, ""},
+		{"dial_complete_transferred_route_backup", rules.DialComplete, base,
+			voice.Call{From: outsider, To: mainNumber, Route: backup, DialCallStatus: "no-answer", Leg: voice.LegClients}, voice.KindDial, ""},
+		{"dial_complete_transferred_unknown_route", rules.DialComplete, base,
+			voice.Call{From: outsider, To: mainNumber, Route: "+19999999999", DialCallStatus: "no-answer"}, voice.KindVoicemail, ""},
+		{"dial_complete_transferred_no_incoming", rules.DialComplete, noIncoming,
+			voice.Call{From: outsider, To: mainNumber, Route: mainNumber, DialCallStatus: "no-answer"}, voice.KindSay, voice.ReasonNoRoute},
 		{"recording_complete", rules.RecordingComplete, base,
 			voice.Call{From: outsider, To: mainNumber}, voice.KindHangup, ""},
 
@@ -542,5 +552,13 @@ func BenchmarkIncoming(b *testing.B) {
 	buf := make([]byte, 0, 1024)
 	for b.Loop() {
 		buf = rules.Incoming(c, tn).AppendTwiML(buf[:0])
+	}
+}
+
+func TestSettleLength(t *testing.T) {
+	d := voice.Decision{Kind: voice.KindHangup, Settle: true}
+	want := fmt.Sprintf(`<Pause length="%d"/><Hangup/>`, voice.SettleSeconds)
+	if got := string(d.AppendTwiML(nil)); !strings.Contains(got, want) {
+		t.Errorf("TwiML %s; want %s", got, want)
 	}
 }

@@ -37,6 +37,11 @@ var rules = []rule{
 	{module + "/functions/token", inModule("github.com/aws/aws-sdk-go-v2/service/s3"), "the S3 client in the token function"},
 	{module + "/functions/voice", inModule("github.com/aws/aws-sdk-go-v2/service/s3"), "the S3 client in the voice function"},
 	{module + "/functions/incoming", inModule("github.com/aws/aws-sdk-go-v2/service/s3"), "the S3 client in the incoming function"},
+	{module + "/functions/calls", inModule("github.com/aws/aws-sdk-go-v2/service/s3"), "the S3 client in the calls function"},
+	// Call control decides nothing by a route's hours, and the calls
+	// function must stay under 12 MB: no zone database (450 KB).
+	{module + "/functions/calls", func(dep string) bool { return dep == "time/tzdata" },
+		"the zone database in the calls function"},
 }
 
 // inModule matches path and the packages below it.
@@ -148,6 +153,8 @@ func TestViolations(t *testing.T) {
 		{"the CLI may use the config chain", module + "/cmd/subaccounts", []string{"github.com/aws/aws-sdk-go-v2/config"}, nil},
 		{"the CLI may provision", module + "/cmd/subaccounts", []string{"github.com/twilio/twilio-go/rest/api/v2010", module + "/cmd/subaccounts/internal/provision"}, nil},
 		{"not a binary directory", module + "/test/benchreport", []string{"testing"}, nil},
+		{"calls with the zone database", module + "/functions/calls", []string{"time/tzdata", "net/http"}, []string{"time/tzdata"}},
+		{"voice may embed the zone database", module + "/functions/voice", []string{"time/tzdata"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

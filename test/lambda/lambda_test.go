@@ -25,8 +25,8 @@ import (
 // shared/voice/testdata/golden).
 const (
 	xmlHeader      = `<?xml version="1.0" encoding="UTF-8"?>`
-	twimlNumber    = xmlHeader + `<Response><Dial answerOnBridge="true" callerId="+14155550100"><Number>+14155550123</Number></Dial></Response>`
-	twimlClient    = xmlHeader + `<Response><Dial answerOnBridge="true" callerId="client:alice"><Client>bob_2</Client></Dial></Response>`
+	twimlNumber    = xmlHeader + `<Response><Dial answerOnBridge="true" callerId="+14155550100"><Number>+14155550123</Number></Dial><Pause length="2"/></Response>`
+	twimlClient    = xmlHeader + `<Response><Dial answerOnBridge="true" callerId="client:alice"><Client>bob_2</Client></Dial><Pause length="2"/></Response>`
 	twimlCountry   = xmlHeader + `<Response><Say>Calls to that country are not allowed.</Say><Hangup/></Response>`
 	twimlIncoming  = xmlHeader + `<Response><Dial answerOnBridge="true" timeout="20" action="incoming/dial-complete"><Client><Identity>alice</Identity><Parameter name="caller" value="+14155550123"/><Parameter name="called" value="+14155550100"/></Client></Dial></Response>`
 	twimlDefault   = xmlHeader + `<Response><Dial answerOnBridge="true" timeout="20" action="incoming/dial-complete"><Client><Identity>support</Identity><Parameter name="caller" value="+14155550123"/><Parameter name="called" value="+14155550199"/></Client></Dial></Response>`
@@ -64,6 +64,17 @@ func (tc invocation) payload(t testing.TB, w *world) map[string]any {
 var linkKeyReads = map[string]int{"events": 1, "deliver": 1}
 
 func body(s string) *string { return &s }
+
+// forgedAccessToken is a Voice access token of the test tenant signed with
+// a secret that is not its API key secret.
+func forgedAccessToken() string {
+	t := &tenant.Tenant{AccountSID: accountSID, APIKeySID: "SK0123456789abcdef0123456789abcdef", APIKeySecret: "not-the-secret", TwiMLAppSID: "AP0123456789abcdef0123456789abcdef"}
+	tok, err := token.Issue(time.Now(), t, "alice", time.Hour)
+	if err != nil {
+		panic(err)
+	}
+	return tok.JWT
+}
 
 var (
 	xmlHeaders  = map[string]string{"Content-Type": "text/xml; charset=utf-8", "Cache-Control": "no-store"}
@@ -211,6 +222,34 @@ var invocations = map[string][]invocation{
 		{
 			name:       "another function's path",
 			req:        webhook(prodStage, "/voice", callForm("From", "client:alice", "To", "+14155550123"), authToken, true),
+			wantStatus: 404,
+		},
+	},
+	"calls": {
+		{
+			// Cold: the tenant is read (its key checked) and nothing sent to Twilio.
+			name: "tenant key, wrong key",
+			req: request{method: "POST", stage: prodStage, route: "/calls/hold",
+				headers: map[string]string{"authorization": "Bearer wrong-key-0123456789", "content-type": "application/json"},
+				body:    `{"call_sid":"CA0123456789abcdef0123456789abcdef","account_sid":"` + accountSID + `","identity":"alice"}`},
+			wantStatus: 401, wantHeaders: jsonHeaders,
+		},
+		{
+			name: "access token signed with another secret",
+			req: request{method: "POST", stage: defaultStage, route: "/calls/transfer",
+				headers: map[string]string{"authorization": "Bearer " + forgedAccessToken(), "content-type": "application/json"},
+				body:    `{"call_sid":"CA0123456789abcdef0123456789abcdef","to":"bob"}`},
+			wantStatus: 401, wantHeaders: jsonHeaders,
+		},
+		{
+			name:        "CORS preflight",
+			req:         request{method: "OPTIONS", stage: defaultStage, route: "/calls/transfer/complete"},
+			wantStatus:  204,
+			wantHeaders: map[string]string{"Access-Control-Allow-Methods": "POST, OPTIONS"},
+		},
+		{
+			name:       "another function's path",
+			req:        webhook(defaultStage, "/voice", callForm("From", "client:alice", "To", "+14155550123"), authToken, false),
 			wantStatus: 404,
 		},
 	},
@@ -424,7 +463,7 @@ func wantError(t *testing.T, r response) {
 // and that no secret reaches the logs.
 func TestBootstraps(t *testing.T) {
 	fx := setup(t)
-	for _, want := range []string{"token", "voice", "incoming", "events", "deliver"} {
+	for _, want := range []string{"token", "voice", "incoming", "events", "deliver", "calls"} {
 		if !slices.Contains(fx.functions, want) {
 			t.Errorf("functions/%s does not exist; found %v", want, fx.functions)
 		}

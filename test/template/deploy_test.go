@@ -161,11 +161,18 @@ func checkOneURL(s *stack) error {
 }
 
 // tokenRoute reports whether an API route key is one of /token's.
-func tokenRoute(key string) bool { return strings.HasSuffix(key, " /token") }
+// tokenRoute: the routes browsers and Bubble call (/token and call
+// control), as opposed to Twilio's webhooks (the hub's status callback is
+// one).
+func tokenRoute(key string) bool {
+	_, path, _ := strings.Cut(key, " ")
+	return path == "/token" || strings.HasPrefix(path, "/calls/")
+}
 
 // checkThrottling: every route of every function has its own settings (one
-// bucket each, shared only by that route's callers), /token's routes on the
-// Token* parameters and the webhooks' on the Webhook* ones, so a flood on
+// bucket each, shared only by that route's callers), the browsers' routes
+// (/token, call control) on the Token* parameters and the webhooks' on the
+// Webhook* ones, so a flood on
 // one cannot starve the other; the defaults are positive.
 func checkThrottling(s *stack) error {
 	props, _ := s.rawResource("HttpApi")["Properties"].(map[string]any)

@@ -168,7 +168,7 @@ func (c cfn) ofType(typ string) []string {
 }
 
 // functionIDs maps the function names of expectedRoutes to logical IDs.
-var functionIDs = map[string]string{"token": "TokenFunction", "voice": "VoiceFunction", "incoming": "IncomingFunction", "events": "EventsFunction"}
+var functionIDs = map[string]string{"token": "TokenFunction", "voice": "VoiceFunction", "incoming": "IncomingFunction", "events": "EventsFunction", "calls": "CallsFunction"}
 
 // samChecks run on the translator's output for template.yaml; each must
 // pass on it and fail on the mutated template named with it.

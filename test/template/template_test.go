@@ -42,6 +42,9 @@ var expectedRoutes = map[string][]string{
 	"incoming": {"POST /incoming", "POST /incoming/dial-complete", "POST /incoming/recording-complete"},
 	"events":   {"GET /recordings/{account_sid}/{recording_sid}", "POST /events/call-status", "POST /events/recording-status"},
 	"deliver":  nil, // fed by the events queue (checkDelivery)
+	"calls": {"OPTIONS /calls/transfer/{step}", "OPTIONS /calls/{action}", "POST /calls/add", "POST /calls/hold",
+		"POST /calls/remove", "POST /calls/resume", "POST /calls/transfer", "POST /calls/transfer/cancel",
+		"POST /calls/transfer/complete", "POST /events/conference-status"},
 }
 
 // servedPaths are the paths each function's handler serves; every one must
@@ -52,6 +55,8 @@ var servedPaths = map[string][]string{
 	"incoming": {httpapi.PathIncoming, httpapi.PathDialComplete, httpapi.PathRecordingComplete},
 	"events": {httpapi.PathCallStatus, httpapi.PathRecordingStatus,
 		httpapi.PathRecordings + "AC0123456789abcdef0123456789abcdef/RE0123456789abcdef0123456789abcdef"},
+	"calls": {httpapi.PathCallsHold, httpapi.PathCallsResume, httpapi.PathCallsTransfer, httpapi.PathCallsTransferComplete,
+		httpapi.PathCallsTransferCancel, httpapi.PathCallsAdd, httpapi.PathCallsRemove, httpapi.PathConferenceEvents},
 }
 
 // handlers are each function's routes as its main mounts them, with an
@@ -61,6 +66,7 @@ var handlers = map[string]func(httpapi.Deps) http.Handler{
 	"voice":    httpapi.Voice,
 	"incoming": httpapi.Incoming,
 	"events":   httpapi.Events,
+	"calls":    httpapi.Calls,
 }
 
 // mutation edits the template (or, with makefile set, the Makefile) so that
@@ -466,6 +472,7 @@ var tenantSecrets = statement{"secretsmanager:GetSecretValue", secretARN, stackO
 var wantPolicies = map[string][]statement{
 	"token":    {tenantSecrets},
 	"voice":    {tenantSecrets},
+	"calls":    {tenantSecrets}, // its Twilio calls use the tenant's own API key
 	"incoming": {tenantSecrets, {"sqs:SendMessage", eventsQueueARN, ""}},
 	"events": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey, ""}, {"sqs:SendMessage", eventsQueueARN, ""},
 		{"s3:GetObject", bucketObjects, ""}},

@@ -1,7 +1,9 @@
 // Package twilio is an in-process fake of the routes of Twilio's REST API
 // that cmd/subaccounts/internal/provision calls (2010-04-01 Accounts, Keys, Applications,
 // IncomingPhoneNumbers, Calls and Usage Records; accounts/v1 AuthTokens;
-// voice/v1 dialing permissions Settings and Countries), speaking Twilio's
+// voice/v1 dialing permissions Settings and Countries) and that call
+// control calls (Calls, Conferences, Participants, with a model of the
+// calls themselves: voice.go), speaking Twilio's
 // wire format: HTTP Basic auth, form-encoded POSTs, JSON answers with paging
 // fields, and Twilio's error JSON. Tests point the real twilio-go client at
 // it, count calls per route and inject faults per route.
@@ -18,6 +20,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Routes, as Calls and SetFault name them: the method and the path with the
@@ -106,6 +109,20 @@ type Number struct {
 // queued, ringing, in-progress, completed, canceled, busy, no-answer, failed.
 type Call struct {
 	SID, From, To, Status string
+	// ParentCallSID is set on a leg a <Dial> (of the parent) placed.
+	ParentCallSID string
+	// StatusCallback is the URL the call's final status goes to, as the
+	// last Calls update set it.
+	StatusCallback string
+	// Conference is the friendly name of the conference the call is in,
+	// "" when none (voice.go).
+	Conference string
+	// TwiML is the last document the call was given (by a Calls update,
+	// or an action URL's answer), for tests to read.
+	TwiML string
+	// Paused is true while the call waits in a <Pause> or <Play>; Continue runs
+	// what follows it.
+	Paused bool
 }
 
 // Usage is one day of usage in one category, the unit the fake's Usage
@@ -125,6 +142,12 @@ type account struct {
 	numbers []*Number
 	calls   []*Call
 	usage   []Usage
+	// legs and conferences are the voice model of voice.go.
+	legs        map[string]*leg
+	conferences []*conference
+	// lastCreate is when the account last placed an outbound call
+	// (Participants create), for Twilio's one call per second.
+	lastCreate time.Time
 	// inherit is the voice dialing permissions inheritance of a subaccount
 	// (true when created, as in Twilio); countries are the account's own
 	// low-risk permissions by ISO code.
@@ -142,13 +165,18 @@ type Server struct {
 	log      []string
 	fault    func(route string, r *http.Request) Fault
 	maxPage  int
+	// now is the fake's clock (outbound call rate); pending are the
+	// webhooks a request caused, sent after it ran (voice.go).
+	now     func() time.Time
+	pending []webhook
+	client  *http.Client
 }
 
 // Start starts a fake with one main account whose SID and auth token are
 // random (read them with Main); it is closed when tb ends.
 func Start(tb testing.TB) *Server {
 	tb.Helper()
-	s := &Server{calls: make(map[string]int), maxPage: 1000}
+	s := &Server{calls: make(map[string]int), maxPage: 1000, now: time.Now, client: &http.Client{Timeout: 10 * time.Second}}
 	sid := NewSID("AC")
 	s.accounts = append(s.accounts, &account{
 		Account: Account{SID: sid, FriendlyName: "Main account", Owner: sid, Status: "active", AuthToken: randomHex(16)},

@@ -84,6 +84,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	status, body := s.run(req)
 	s.mu.Unlock()
+	s.flush() // the webhooks the request caused, before it answers (voice.go)
 	if status == http.StatusNoContent {
 		w.WriteHeader(status)
 		return
@@ -128,6 +129,9 @@ func parseRoute(method, path string) (route, acct, child string, ok bool) {
 		return "", "", "", false
 	}
 	acct = parts[0]
+	if len(parts) >= 2 && strings.HasPrefix(parts[1], "Conferences") {
+		return conferenceRoute(method, parts)
+	}
 	if len(parts) == 3 && parts[1] == "Usage" && parts[2] == "Records.json" && method == http.MethodGet {
 		return RouteListUsage, acct, "", true
 	}
@@ -154,6 +158,7 @@ func parseRoute(method, path string) (route, acct, child string, ok bool) {
 		{"GET", "Applications"}: RouteFetchApp, {"POST", "Applications"}: RouteUpdateApp,
 		{"POST", "IncomingPhoneNumbers"}: RouteUpdateNumber,
 		{"POST", "Calls"}:                RouteUpdateCall,
+		{"GET", "Calls"}:                 RouteFetchCall,
 	}
 	if item == "" {
 		route = list[key{method, collection}]
@@ -161,6 +166,38 @@ func parseRoute(method, path string) (route, acct, child string, ok bool) {
 		route = one[key{method, collection}]
 	}
 	return route, acct, item, route != ""
+}
+
+// conferenceRoute names a Conferences or Participants route; child is
+// "{ConferenceSid}/{CallSid or label}".
+func conferenceRoute(method string, parts []string) (route, acct, child string, ok bool) {
+	acct = parts[0]
+	switch {
+	case len(parts) == 2 && parts[1] == "Conferences.json" && method == http.MethodGet:
+		return RouteListConferences, acct, "", true
+	case len(parts) == 4 && parts[3] == "Participants.json":
+		switch method {
+		case http.MethodGet:
+			return RouteListParticipants, acct, parts[2], true
+		case http.MethodPost:
+			return RouteCreateParticipant, acct, parts[2], true
+		}
+	case len(parts) == 5 && parts[3] == "Participants":
+		who, found := strings.CutSuffix(parts[4], ".json")
+		if !found {
+			return "", "", "", false
+		}
+		child = parts[2] + "/" + who
+		switch method {
+		case http.MethodGet:
+			return RouteFetchParticipant, acct, child, true
+		case http.MethodPost:
+			return RouteUpdateParticipant, acct, child, true
+		case http.MethodDelete:
+			return RouteDeleteParticipant, acct, child, true
+		}
+	}
+	return "", "", "", false
 }
 
 // authenticate resolves HTTP Basic credentials: an account SID with its
@@ -238,18 +275,24 @@ func (s *Server) run(req *request) (int, any) {
 			if st := req.form.Get("Status"); st != "" && c.Status != st {
 				continue
 			}
+			if p := req.form.Get("ParentCallSid"); p != "" && c.ParentCallSID != p {
+				continue
+			}
 			items = append(items, callJSON(target.SID, c))
 		}
 		return s.page(req, "calls", items)
 	case RouteUpdateCall:
 		for _, c := range target.calls {
 			if c.SID == req.child {
-				return updateCall(target.SID, c, req.form.Get("Status"))
+				return s.updateCall(req, target, c)
 			}
 		}
 		return notFound()
 	case RouteListUsage:
 		return s.page(req, "usage_records", usageRecords(target, req.form))
+	case RouteFetchCall, RouteListConferences, RouteListParticipants, RouteCreateParticipant,
+		RouteFetchParticipant, RouteUpdateParticipant, RouteDeleteParticipant:
+		return s.voiceRoute(req, target)
 	case RouteListKeys:
 		var items []any
 		for _, k := range target.keys {
@@ -341,25 +384,6 @@ func (s *Server) updateAccount(req *request, target *account) (int, any) {
 		return http.StatusBadRequest, twilioError(http.StatusBadRequest, 20001, "Status must be active, suspended or closed")
 	}
 	return http.StatusOK, accountJSON(target)
-}
-
-// updateCall ends a call: completed hangs up a call in progress (or one
-// ringing or queued), canceled one that is ringing or queued; a call that has
-// ended is refused with Twilio's 21220.
-func updateCall(acct string, c *Call, status string) (int, any) {
-	live := c.Status == "in-progress" || c.Status == "ringing" || c.Status == "queued"
-	switch {
-	case status == "":
-		return http.StatusOK, callJSON(acct, c)
-	case !live:
-		return http.StatusBadRequest, twilioError(http.StatusBadRequest, 21220, "Call is not in-progress. Cannot redirect.")
-	case status == "completed", status == "canceled" && c.Status != "in-progress":
-		c.Status = status
-		return http.StatusOK, callJSON(acct, c)
-	case status == "canceled":
-		return http.StatusOK, callJSON(acct, c) // Twilio ignores canceling an answered call
-	}
-	return http.StatusBadRequest, twilioError(http.StatusBadRequest, 20001, "Status must be completed or canceled")
 }
 
 // transferNumber moves number i of from to the account to, as the REST
@@ -661,7 +685,8 @@ func numberJSON(acct string, n *Number) map[string]any {
 func callJSON(acct string, c *Call) map[string]any {
 	return map[string]any{
 		"sid": c.SID, "account_sid": acct, "from": c.From, "to": c.To, "status": c.Status,
-		"direction": "inbound", "api_version": "2010-04-01",
+		"parent_call_sid": nilIfEmpty(c.ParentCallSID),
+		"direction":       direction(c), "api_version": "2010-04-01",
 		"uri": "/2010-04-01/Accounts/" + acct + "/Calls/" + c.SID + ".json",
 	}
 }
@@ -681,4 +706,20 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// direction is Twilio's: a leg a <Dial> placed is outbound-dial; the fake
+// calls every other one inbound.
+func direction(c *Call) string {
+	if c.ParentCallSID != "" {
+		return "outbound-dial"
+	}
+	return "inbound"
 }

@@ -1,0 +1,109 @@
+package callcontrol
+
+import (
+	"context"
+	"strings"
+
+	"bubble-twilio-voice/shared/twiliorest"
+)
+
+// Conference status callback events the hub asks for.
+const (
+	EventJoin  = "participant-join"
+	EventLeave = "participant-leave"
+)
+
+// ConferenceEvent is the part of a hub's status callback that
+// OnConferenceEvent reads.
+type ConferenceEvent struct {
+	Event         string // StatusCallbackEvent
+	ConferenceSID string
+	FriendlyName  string
+	Label         string // ParticipantLabel: who joined or left
+}
+
+// OnConferenceEvent keeps a party from being left alone in a hub:
+//   - a party left with nobody is sent on: a caller of the tenant's to the
+//     no-answer step of the route it called (DialComplete), anyone else
+//     hears that the other side left and the call ends;
+//   - a party on hold with no browser left (the asking browser hung up
+//     during a warm transfer) is taken off hold once someone else is
+//     connected, so the caller and the target talk.
+//
+// It acts on hubs only (by name), and does nothing while the party has not
+// joined yet (the first leg of a move into the hub).
+func OnConferenceEvent(ctx context.Context, api API, e ConferenceEvent, u URLs, holdMusicURL string) error {
+	if !strings.HasPrefix(e.FriendlyName, hubPrefix) || !worthALook(e) {
+		return nil
+	}
+	parts, err := api.ListParticipants(ctx, e.ConferenceSID)
+	if twiliorest.IsNotFound(err) {
+		return nil // the hub has ended
+	}
+	if err != nil {
+		return twilioFailed("list the conference's participants", err)
+	}
+	var party *twiliorest.Participant
+	browsers, others := 0, 0
+	for i, p := range parts {
+		switch {
+		case p.Label == LabelParty:
+			party = &parts[i]
+		case strings.HasPrefix(p.Label, clientLabelPrefix):
+			browsers++
+		case p.Status == "connected":
+			others++
+		}
+	}
+	if party == nil {
+		return nil
+	}
+	switch {
+	case e.Event == EventLeave && len(parts) == 1:
+		return sendOn(ctx, api, party.CallSID, party.Hold, u, holdMusicURL)
+	case party.Hold && browsers == 0 && others > 0:
+		hold := false
+		_, err := api.UpdateParticipant(ctx, e.ConferenceSID, LabelParty, twiliorest.ParticipantUpdate{Hold: &hold})
+		return twilioFailed("take the party off hold", err)
+	}
+	return nil
+}
+
+// sendOn moves a party left alone out of the hub. A party on hold is
+// parked first: it keeps hearing music for ParkLoops plays of it, long
+// enough for a reloaded page to resume the call (Resume), then goes on.
+func sendOn(ctx context.Context, api API, partySID string, held bool, u URLs, music string) error {
+	c, err := api.FetchCall(ctx, partySID)
+	if err != nil {
+		return twilioFailed("read the party's call", err)
+	}
+	_, browser := identityOf(c.From)
+	caller := !browser && c.ParentCallSID == "" && u.DialComplete != ""
+	up := twiliorest.CallUpdate{Twiml: sayAndHangup(leaveMessage)}
+	switch {
+	case held && caller:
+		up.Twiml = parkTwiML(music, u.DialComplete)
+	case caller:
+		// A caller of the tenant's: its number's no-answer step, as if
+		// nobody had answered (Twilio posts the call's own From and To).
+		up = twiliorest.CallUpdate{URL: u.DialComplete}
+	}
+	_, err = api.UpdateCall(ctx, partySID, up)
+	if twiliorest.IsCallEnded(err) {
+		return nil
+	}
+	return twilioFailed("send the party on", err)
+}
+
+// worthALook says whether an event can call for a step, so the others cost
+// no REST call: a browser or the party joining (a move into the hub) never
+// does; the party leaving ends the hub itself.
+func worthALook(e ConferenceEvent) bool {
+	switch e.Event {
+	case EventJoin:
+		return e.Label == LabelTransfer || strings.HasPrefix(e.Label, addLabelPrefix)
+	case EventLeave:
+		return e.Label != LabelParty
+	}
+	return false
+}
