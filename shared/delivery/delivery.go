@@ -27,6 +27,11 @@ import (
 // maxMessage bounds a queued message (SQS's own limit is 256 KiB).
 const maxMessage = 256 << 10
 
+// deadLetterTimeout bounds sending a message to the dead-letter queue,
+// which runs even when the message's deadline has passed (within the
+// margin sqsqueue.Handler keeps back).
+const deadLetterTimeout = 5 * time.Second
+
 // Deps is what Deliver works with. The zero values of Log and Metrics are
 // usable (discard, count nothing); Now defaults to time.Now and Retention to
 // recordings.DefaultRetentionDays.
@@ -55,12 +60,14 @@ type Deps struct {
 }
 
 // Deliver delivers one queued event and returns what the queue should do
-// with it. Nothing is lost: the message is either delivered, dropped on
-// purpose (its tenant is gone or no longer takes such events), moved to the
-// dead-letter queue with its reason (the app refused it with a
-// non-retryable status, it kept failing for events.MaxAge, or it cannot be
-// read), or kept to retry after the events.RetryDelay schedule, which is
-// also the answer when the dead-letter queue fails. It writes one log line
+// with it. Nothing is lost: the message is either delivered, not sent on
+// purpose and counted (its tenant no longer takes such events:
+// metrics.EventNotWanted), moved to the dead-letter queue with its reason
+// (the app refused it with a non-retryable status, it kept failing for
+// events.MaxAge, its tenant stayed unknown for events.MaxAge:
+// ReasonTenantNotFound, or it cannot be read), or kept to retry after the
+// events.RetryDelay schedule, which is also the answer when the dead-letter
+// queue fails. It writes one log line
 // per message at the end, tagged with the message id as request_id.
 func (d Deps) Deliver(ctx context.Context, m queue.Delivery) queue.Result {
 	if d.Log == nil {
@@ -99,16 +106,29 @@ func (a *attempt) run(ctx context.Context) queue.Result {
 	logging.Add(ctx, slog.String("account_sid", e.AccountSID), slog.String("call_sid", e.CallSID),
 		slog.String("event_id", e.ID), slog.String("type", e.Type))
 
-	t, err := d.Store.Lookup(ctx, e.AccountSID)
+	// The events function knew the tenant when it queued the event, so a
+	// "not found" this store remembers may be older than the tenant (a new
+	// subaccount): look it up without it. A cached tenant costs nothing
+	// more; an unknown one one capped call.
+	t, err := tenant.LookupFresh(ctx, d.Store, e.AccountSID)
 	switch {
 	case errors.Is(err, tenant.ErrNotFound):
-		// The one switch for an unknown tenant: dropped for now (issue 20
-		// retries it and then dead-letters it instead).
-		return a.drop(ctx, "event dropped: the tenant no longer exists", slog.LevelWarn)
+		// Still unknown: retried on the schedule, each time with a fresh
+		// lookup, then dead-lettered. A closed subaccount's events end
+		// there too, after events.MaxAge.
+		if a.expired() {
+			return a.deadLetter(ctx, ReasonTenantNotFound, 0)
+		}
+		return a.retry(ctx, 0, ReasonTenantNotFound)
 	case err != nil:
 		return a.retry(ctx, 0, "tenant unavailable")
 	case !t.Events.Wants(e.Type):
-		return a.drop(ctx, "event dropped: the tenant no longer takes it", slog.LevelInfo)
+		// A deliberate setting: the tenant removed events, or this type
+		// from events.types, after the event was queued. Counted, so it
+		// is seen on a dashboard and not only in a log line.
+		d.Log.LogAttrs(ctx, slog.LevelInfo, "event not sent: the tenant no longer takes this type")
+		d.Metrics.Count(metrics.EventNotWanted, e.Type, e.AccountSID)
+		return queue.Result{Kind: queue.Delivered}
 	}
 
 	if a.q.HasRecording() {
@@ -140,10 +160,13 @@ func (a *attempt) run(ctx context.Context) queue.Result {
 	}
 }
 
-// drop logs why the event is not sent; the message is done.
-func (a *attempt) drop(ctx context.Context, msg string, level slog.Level) queue.Result {
-	a.d.Log.LogAttrs(ctx, level, msg)
-	return queue.Result{Kind: queue.Delivered}
+// ReasonTenantNotFound is the dead-letter reason of an event whose tenant
+// was still unknown after events.MaxAge of fresh lookups.
+const ReasonTenantNotFound = "tenant_not_found"
+
+// expired reports whether the message has been failing for events.MaxAge.
+func (a *attempt) expired() bool {
+	return !a.m.SentAt.IsZero() && a.d.Now().Sub(a.m.SentAt) >= events.MaxAge
 }
 
 // retry offers the message again after the schedule's delay (at least the
@@ -151,7 +174,12 @@ func (a *attempt) drop(ctx context.Context, msg string, level slog.Level) queue.
 // which case it is dead-lettered.
 func (a *attempt) retry(ctx context.Context, appRetryAfter time.Duration, reason string) queue.Result {
 	d := a.d
-	if !a.m.SentAt.IsZero() && d.Now().Sub(a.m.SentAt) >= events.MaxAge {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The message's share of the invocation ran out (sqsqueue.Handler):
+		// say so, rather than blame the app or Twilio.
+		reason = "out of time (the invocation's deadline): " + reason
+	}
+	if a.expired() {
 		return a.deadLetter(ctx, "gave up after "+events.MaxAge.String()+": "+reason, 0)
 	}
 	delay := events.RetryDelay(a.m.ReceiveCount, appRetryAfter)
@@ -175,7 +203,10 @@ func (a *attempt) deadLetter(ctx context.Context, reason string, appStatus int) 
 		d.Log.LogAttrs(ctx, slog.LevelError, "event undeliverable and no dead-letter queue configured", attrs...)
 		return keep
 	}
-	err := d.DeadLetters.Send(ctx, queue.Message{Body: a.m.Body, Attributes: map[string]string{
+	// Decided: the message's own deadline must not cut the send short.
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deadLetterTimeout)
+	defer cancel()
+	err := d.DeadLetters.Send(sendCtx, queue.Message{Body: a.m.Body, Attributes: map[string]string{
 		queue.AttrReason:   reason,
 		queue.AttrFailedAt: d.Now().UTC().Format(time.RFC3339),
 	}})

@@ -17,10 +17,8 @@ import (
 	"bubble-twilio-voice/shared/queue/sqsqueue"
 	"bubble-twilio-voice/shared/recordings"
 	"bubble-twilio-voice/shared/recordings/s3store"
+	"bubble-twilio-voice/shared/tenant"
 )
-
-// linkKeyTimeout bounds the cold-start read of the link key.
-const linkKeyTimeout = 5 * time.Second
 
 // Env is what the events and deliver functions run with, built from one
 // read of the configuration.
@@ -39,8 +37,9 @@ type Env struct {
 // FromEnv reads the configuration through getenv once, builds httpapi.Setup's
 // Deps (with the events queue) and opens the rest of what it names on AWS,
 // each only when named (the template gives each function only what it
-// uses): the dead-letter queue, the S3 recording store and the link key,
-// whose GetSecretValue, once, at start, is its only request. It lives here,
+// uses): the dead-letter queue, the S3 recording store and the link keys,
+// read at start and then every SECRET_CACHE_TTL (GetSecretValue of
+// AWSCURRENT and AWSPREVIOUS: the link key can be rotated). It lives here,
 // not in httpapi.Setup, so that the token, voice and incoming functions do
 // not link the S3 client.
 func FromEnv(getenv func(string) string, function string, stdout io.Writer) (Env, error) {
@@ -76,11 +75,19 @@ func FromEnv(getenv func(string) string, function string, stdout io.Writer) (Env
 		env.Deliver.Recordings = s3store.New(client, cfg.Events.RecordingsBucket)
 	}
 	if cfg.Events.LinkKeySecretARN != "" {
-		key, err := readLinkKey(getenv, cfg.Events.LinkKeySecretARN)
+		// The tenant store's client: its retries fit SECRET_FETCH_TIMEOUT.
+		client, err := tenant.NewSecretsClient(getenv)
 		if err != nil {
 			return Env{}, err
 		}
-		if env.Deliver.Links, err = recordings.NewLinks(key, cfg.PublicBaseURL); err != nil {
+		// The link keys are refreshed like the tenants: every
+		// SECRET_CACHE_TTL, bounded by SECRET_FETCH_TIMEOUT.
+		env.Deliver.Links, err = recordings.NewRotatingLinks(context.Background(), LinkKeys(client, cfg.Events.LinkKeySecretARN),
+			cfg.PublicBaseURL, recordings.RotationConfig{
+				TTL: cfg.SecretCacheTTL, RetryAfter: tenant.DefaultRetryAfter, FetchTimeout: cfg.SecretFetchTimeout,
+				Now: d.Now, Log: d.Log,
+			})
+		if err != nil {
 			return Env{}, err
 		}
 	}
@@ -89,25 +96,39 @@ func FromEnv(getenv func(string) string, function string, stdout io.Writer) (Env
 	return env, nil
 }
 
-// readLinkKey reads the link key secret (a random string CloudFormation
-// generated). Its value never reaches a log or an error.
-func readLinkKey(getenv func(string) string, arn string) ([]byte, error) {
-	cfg, err := awsenv.Config(getenv)
-	if err != nil {
-		return nil, fmt.Errorf("link key: %w", err)
+// Staging labels of the link key secret's two newest values: PutSecretValue
+// moves AWSCURRENT to the value it writes and AWSPREVIOUS to the one that
+// had it (docs/deploy.md, "Rotate the recording link key").
+const (
+	stageCurrent  = "AWSCURRENT"
+	stagePrevious = "AWSPREVIOUS"
+)
+
+// LinkKeyClient is the part of the Secrets Manager client the link keys
+// need.
+type LinkKeyClient interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+}
+
+// LinkKeys reads the link key secret arn (a random string CloudFormation
+// generated, rotated with put-secret-value) by its staging labels: the
+// AWSCURRENT value and when that version was created, and the AWSPREVIOUS
+// value, which a secret never rotated does not have. The values never reach
+// a log or an error.
+func LinkKeys(client LinkKeyClient, arn string) recordings.KeyReader {
+	return func(ctx context.Context) (recordings.Keys, error) {
+		cur, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn), VersionStage: aws.String(stageCurrent)})
+		if err != nil {
+			return recordings.Keys{}, fmt.Errorf("link key %s %s: %s", arn, stageCurrent, logging.ErrorKind(err))
+		}
+		k := recordings.Keys{Current: []byte(aws.ToString(cur.SecretString)), CurrentSince: aws.ToTime(cur.CreatedDate)}
+		prev, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn), VersionStage: aws.String(stagePrevious)})
+		switch {
+		case err == nil:
+			k.Previous = []byte(aws.ToString(prev.SecretString))
+		case !awsenv.NotFound(err): // not found: never rotated
+			return recordings.Keys{}, fmt.Errorf("link key %s %s: %s", arn, stagePrevious, logging.ErrorKind(err))
+		}
+		return k, nil
 	}
-	client := secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) {
-		o.BaseEndpoint = awsenv.BaseEndpoint(getenv, "SECRETS_MANAGER")
-	})
-	ctx, cancel := context.WithTimeout(context.Background(), linkKeyTimeout)
-	defer cancel()
-	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
-	if err != nil {
-		return nil, fmt.Errorf("link key %s: %s", arn, logging.ErrorKind(err))
-	}
-	v := aws.ToString(out.SecretString)
-	if len(v) < recordings.MinKeyLength {
-		return nil, fmt.Errorf("link key %s: shorter than %d characters", arn, recordings.MinKeyLength)
-	}
-	return []byte(v), nil
 }

@@ -18,7 +18,13 @@ import (
 // dev server, the file itself); a forged link 403, an expired one 410. The
 // signature is never logged. links and store are nil when recording links
 // are not configured: every link then answers 503.
-func handleRecording(links *recordings.Links, store recordings.Store, now func() time.Time, log *slog.Logger) http.Handler {
+//
+// A genuine link of a tenant that is suspended, or that tenants no longer
+// knows (a closed subaccount, whose copies `subaccounts close` deletes),
+// answers 404, as a recording that is not there: its links stop playing
+// the moment it is suspended and play again once it is reactivated. The
+// lookup comes after the signature check, so only genuine links cost one.
+func handleRecording(tenants tenant.Store, links *recordings.Links, store recordings.Store, now func() time.Time, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -45,6 +51,21 @@ func handleRecording(links *recordings.Links, store recordings.Store, now func()
 		case err != nil:
 			log.LogAttrs(ctx, slog.LevelWarn, "recording link refused", slog.String("reason", "bad_signature"))
 			plain(w, kindForbidden.status(), "invalid recording link\n")
+			return
+		}
+		t, err := tenants.Lookup(ctx, account)
+		switch {
+		case errors.Is(err, tenant.ErrNotFound), err == nil && t.Suspended():
+			reason := "tenant_suspended"
+			if err != nil {
+				reason = "tenant_unknown"
+			}
+			log.LogAttrs(ctx, slog.LevelInfo, "recording link refused", slog.String("reason", reason))
+			plain(w, kindNotFound.status(), "recording not found\n")
+			return
+		case err != nil:
+			log.LogAttrs(ctx, slog.LevelWarn, "tenant unavailable", slog.String("error", logging.ErrorKind(err)))
+			plain(w, kindUnavailable.status(), "service unavailable\n")
 			return
 		}
 		obj, err := store.Get(ctx, recordings.Key(account, rec))

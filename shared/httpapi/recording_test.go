@@ -43,7 +43,7 @@ func newLinkRig(t *testing.T) *linkRig {
 		t.Fatal(err)
 	}
 	rig.public = httpapi.All(httpapi.Deps{
-		Store: tenant.NewMemoryStore(), PublicBaseURL: publicBase,
+		Store: tenant.NewMemoryStore(eventTenant(t, evAccount, evAuthToken, "")), PublicBaseURL: publicBase,
 		Log: logging.New(&rig.logs, "debug"), Now: rig.clock.Now,
 		Events: httpapi.EventDeps{Recordings: rig.store, Links: rig.links},
 	})

@@ -171,7 +171,7 @@ func mountEvents(mux *router, d Deps) {
 	enqueue := enqueuer(d.Events.Queue, d.Log, d.Metrics)
 	mux.Handle(PathCallStatus, webhook(handleCallStatus(enqueue, d.Now, d.Log)))
 	mux.Handle(PathRecordingStatus, webhook(handleRecordingStatus(d.Events.Fetcher, enqueue, d.Now, d.Log, d.Metrics)))
-	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(d.Events.Links, d.Events.Recordings, d.Now, d.Log))
+	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(d.Store, d.Events.Links, d.Events.Recordings, d.Now, d.Log))
 }
 
 func mountDev(mux *router, d Deps) {

@@ -73,6 +73,14 @@ func goldenCases() []goldenCase {
 			phoneCall("+14155550300", "DialCallStatus", "busy"), "dial", ""},
 		{"dial_complete_no_route", "other", httpapi.PathDialComplete,
 			phoneCall("+14155550200", "DialCallStatus", "no-answer"), "say", "no_route"},
+		// A suspended tenant (issue 20 item 5): before, a signed /voice or
+		// /incoming of a suspended tenant still dialled. Now every step says
+		// a short message and hangs up.
+		{"voice_suspended", "suspended", v, browser("+14155550123"), "say", "tenant_suspended"},
+		{"voice_suspended_client", "suspended", v, browser("client:bob"), "say", "tenant_suspended"},
+		{"incoming_suspended", "suspended", in, phoneCall("+14155550500"), "say", "tenant_suspended"},
+		{"dial_complete_suspended", "suspended", httpapi.PathDialComplete,
+			phoneCall("+14155550500", "DialCallStatus", "no-answer"), "say", "tenant_suspended"},
 		{"recording_complete", "main", httpapi.PathRecordingComplete,
 			phoneCall("+14155550100", "RecordingSid", "RE0123456789abcdef0123456789abcdef",
 				"RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Recordings/RE0123456789abcdef0123456789abcdef",

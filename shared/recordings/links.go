@@ -28,36 +28,69 @@ var (
 // that made it, which a presigned S3 URL does not (it dies with the
 // session that signed it); the route behind the link presigns a fresh
 // short-lived S3 URL at each click.
+//
+// The key can be rotated (NewRotatingLinks): links are accepted under the
+// current key or the previous one, so a rotation breaks no link, and a
+// second rotation revokes every link signed before the first (a leaked
+// link, with all the others of its time).
 type Links struct {
-	key  []byte
 	base string
+	// static is the one key of NewLinks; nil for rotating links.
+	static *Keys
+	ring   *keyring
 }
 
 // NewLinks returns links under base (the public URL of the API) signed with
-// key (at least MinKeyLength bytes).
+// key (at least MinKeyLength bytes), which never changes (the dev server,
+// tests).
 func NewLinks(key []byte, base string) (*Links, error) {
 	if len(key) < MinKeyLength {
 		return nil, errors.New("recording link key is shorter than 32 bytes")
 	}
-	return &Links{key: key, base: strings.TrimRight(base, "/")}, nil
+	return &Links{static: &Keys{Current: key}, base: strings.TrimRight(base, "/")}, nil
 }
 
-// URL returns the link to a recording, valid until expires.
+// keys returns the keys to use now: the static key, or the keyring's,
+// read again first when they are due.
+func (l *Links) keys() Keys {
+	if l.static != nil {
+		return *l.static
+	}
+	return l.ring.get()
+}
+
+// URL returns the link to a recording, valid until expires, signed with the
+// current key, or with the previous one in the minutes after a rotation
+// when some containers may not know the new key yet (keyring.signing).
 func (l *Links) URL(accountSID, recordingSID string, expires time.Time) string {
+	var key []byte
+	if l.static != nil {
+		key = l.static.Current
+	} else {
+		key = l.ring.signing()
+	}
 	exp := strconv.FormatInt(expires.Unix(), 10)
-	q := url.Values{"expires": {exp}, "sig": {l.sign(accountSID, recordingSID, exp)}}
+	q := url.Values{"expires": {exp}, "sig": {sign(key, accountSID, recordingSID, exp)}}
 	return l.base + routes.Recordings + accountSID + "/" + recordingSID + "?" + q.Encode()
 }
 
 // Verify checks a link's expires and sig query values for the recording at
-// now: ErrLinkInvalid for a signature that does not match (or a malformed
-// expiry), ErrLinkExpired for a genuine link past its expiry.
+// now, under the current key or the previous one: ErrLinkInvalid for a
+// signature that matches neither (or a malformed expiry), ErrLinkExpired
+// for a genuine link past its expiry.
 func (l *Links) Verify(accountSID, recordingSID, expires, sig string, now time.Time) error {
 	exp, err := strconv.ParseInt(expires, 10, 64)
 	if err != nil || exp <= 0 || strconv.FormatInt(exp, 10) != expires {
 		return ErrLinkInvalid
 	}
-	if !hmac.Equal([]byte(sig), []byte(l.sign(accountSID, recordingSID, expires))) {
+	k := l.keys()
+	ok := false
+	for _, key := range [][]byte{k.Current, k.Previous} {
+		if key != nil && hmac.Equal([]byte(sig), []byte(sign(key, accountSID, recordingSID, expires))) {
+			ok = true
+		}
+	}
+	if !ok {
 		return ErrLinkInvalid
 	}
 	if now.Unix() >= exp {
@@ -66,8 +99,8 @@ func (l *Links) Verify(accountSID, recordingSID, expires, sig string, now time.T
 	return nil
 }
 
-func (l *Links) sign(accountSID, recordingSID, expires string) string {
-	mac := hmac.New(sha256.New, l.key)
+func sign(key []byte, accountSID, recordingSID, expires string) string {
+	mac := hmac.New(sha256.New, key)
 	mac.Write([]byte("recording-link/v1\n" + accountSID + "\n" + recordingSID + "\n" + expires))
 	return hex.EncodeToString(mac.Sum(nil))
 }

@@ -21,9 +21,16 @@ const DefaultRetentionDays = 30
 // for MP3.
 const ContentType = "audio/mpeg"
 
-// Key is where the recording recordingSID of accountSID is stored.
+// Key is where the recording recordingSID of accountSID is stored: under
+// Prefix(accountSID).
 func Key(accountSID, recordingSID string) string {
-	return "recordings/" + accountSID + "/" + recordingSID + ".mp3"
+	return Prefix(accountSID) + recordingSID + ".mp3"
+}
+
+// Prefix is the key prefix of every recording of accountSID, which
+// `subaccounts close` deletes.
+func Prefix(accountSID string) string {
+	return "recordings/" + accountSID + "/"
 }
 
 // Store keeps recordings.

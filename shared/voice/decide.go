@@ -33,7 +33,17 @@ const clientPrefix = "client:"
 // a CallerId it does not own refuses the call (caller_id_not_allowed) rather
 // than silently presenting another number, so a misconfigured app shows up
 // in the logs at once. CallerId must be E.164, as the tenant's numbers are.
+//
+// A suspended tenant's call is refused first (tenant_suspended): a token
+// issued before the suspension lives up to 24 hours. An emergency number
+// still hears EmergencyMessage, which tells the caller what to do.
 func (r Rules) Outgoing(c Call, t *tenant.Tenant) Decision {
+	if t.Suspended() {
+		if r.emergencyNumber(strings.TrimSpace(c.To), t) {
+			return refuse(ReasonEmergencyNumber)
+		}
+		return refuse(ReasonTenantSuspended)
+	}
 	from := c.From
 	if from == "" {
 		from = c.Caller
@@ -207,7 +217,14 @@ func countryAllowed(t *tenant.Tenant, region string) bool {
 // (Decision.Display), and DialComplete decides what follows: its action is
 // DialCompleteClientsAction when the route has a backup phone, else
 // DialCompleteAction.
+//
+// A suspended tenant's caller hears SuspendedMessage and nobody rings
+// (tenant_suspended): its numbers stay with it while it is suspended, and
+// Twilio may still route a call to them.
 func (r Rules) Incoming(c Call, t *tenant.Tenant) Decision {
+	if t.Suspended() {
+		return refuse(ReasonTenantSuspended)
+	}
 	route := t.RouteFor(c.To)
 	if route == nil {
 		return refuse(ReasonNoRoute)
@@ -256,11 +273,15 @@ const (
 //   - otherwise the route's no-answer step (see step).
 //
 // Any other Leg is taken as the end of the last leg, so a URL the tenant
-// did not expect can only end the call sooner, never ring more. The tenant
-// must not be nil.
+// did not expect can only end the call sooner, never ring more. A call of a
+// tenant suspended while it rang takes no further step: it hears
+// SuspendedMessage (tenant_suspended). The tenant must not be nil.
 func (r Rules) DialComplete(c Call, t *tenant.Tenant) Decision {
 	if c.DialCallStatus == dialCompleted || c.DialCallStatus == dialAnswered {
 		return Decision{Kind: KindHangup, Settle: true}
+	}
+	if t.Suspended() {
+		return refuse(ReasonTenantSuspended)
 	}
 	route := t.RouteFor(c.To)
 	if c.Route != "" && t.Incoming != nil {

@@ -99,6 +99,7 @@ const (
 	ReasonClientCallsDisabled  Reason = "client_calls_disabled"   // Outbound.AllowClientCalls is false
 	ReasonCallerIDNotAllowed   Reason = "caller_id_not_allowed"   // CallerId is not one of the tenant's numbers
 	ReasonNoRoute              Reason = "no_route"                // the called number has no route
+	ReasonTenantSuspended      Reason = "tenant_suspended"        // the agency suspended the subaccount (tenant.Tenant.Suspended)
 )
 
 // Message is what a person hears when a call is refused for r.
@@ -122,6 +123,8 @@ func (r Reason) Message() string {
 		return "This call cannot be placed from the selected caller ID."
 	case ReasonNoRoute:
 		return NoAnswerMessage
+	case ReasonTenantSuspended:
+		return SuspendedMessage
 	default:
 		return "This call cannot be placed."
 	}
@@ -132,6 +135,9 @@ const (
 	NoAnswerMessage  = "Sorry, no one is available to take your call."
 	VoicemailMessage = "Please leave a message after the tone."
 	ClosedMessage    = "Sorry, we are closed right now. Please call again during our opening hours."
+	// SuspendedMessage is all a caller of a suspended subaccount hears, in
+	// either direction: it names no reason, which is the agency's business.
+	SuspendedMessage = "Sorry, this service is not available right now. Goodbye."
 )
 
 // EmergencyMessage is what a browser user who dials an emergency number

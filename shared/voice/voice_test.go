@@ -106,6 +106,7 @@ const (
 	usAndGBAny           = `, "outbound": {"allowed_countries": ["US", "GB", "DE"], "allowed_number_types": ["fixed_line", "mobile", "toll_free", "voip", "personal", "uan", "pager", "voicemail"]}`
 	onlyMobile           = `, "outbound": {"allowed_countries": ["US", "GB"], "allowed_number_types": ["mobile"]}`
 	gbDE                 = `, "outbound": {"allowed_countries": ["GB", "DE"]}`
+	suspended            = `, "status": "suspended", "suspended_at": "2026-12-01T09:00:00Z"`
 	alice                = "client:alice"
 	mainNumber           = "+14155550100"
 	tenClients           = "+14155550101"
@@ -284,6 +285,27 @@ func goldenCases() []goldenCase {
 			voice.Call{From: outsider, To: backup, DialCallStatus: "no-answer", Leg: "backup"}, voice.KindVoicemail, ""},
 	}
 
+	// A suspended tenant (issue 20): before this, a signed /voice or
+	// /incoming of a suspended tenant still dialled (tokens live up to 24 h).
+	// Every step says SuspendedMessage and hangs up, whatever the route or
+	// the dialled number would have done; an answered call just ends.
+	cases = append(cases,
+		goldenCase{"suspended_number", out, suspended, voice.Call{From: alice, To: "+14155550123"}, voice.KindSay, voice.ReasonTenantSuspended},
+		goldenCase{"suspended_client", out, suspended, voice.Call{From: alice, To: "bob"}, voice.KindSay, voice.ReasonTenantSuspended},
+		goldenCase{"suspended_emergency", out, suspended, voice.Call{From: alice, To: "911"}, voice.KindSay, voice.ReasonEmergencyNumber},
+		goldenCase{"suspended_voice_delegates_pstn_call", out, suspended, voice.Call{From: outsider, To: mainNumber}, voice.KindSay, voice.ReasonTenantSuspended},
+		goldenCase{"suspended_incoming", in, suspended, voice.Call{From: outsider, To: mainNumber}, voice.KindSay, voice.ReasonTenantSuspended},
+		goldenCase{"suspended_incoming_closed_hours", in, suspended, voice.Call{From: outsider, To: closedVM, Now: at("2026-07-06T23:00:00Z")}, voice.KindSay, voice.ReasonTenantSuspended},
+		goldenCase{"suspended_dial_complete_voicemail", rules.DialComplete, suspended,
+			voice.Call{From: outsider, To: mainNumber, DialCallStatus: "no-answer"}, voice.KindSay, voice.ReasonTenantSuspended},
+		goldenCase{"suspended_dial_complete_backup", rules.DialComplete, suspended,
+			voice.Call{From: outsider, To: backup, DialCallStatus: "no-answer", Leg: voice.LegClients}, voice.KindSay, voice.ReasonTenantSuspended},
+		goldenCase{"suspended_dial_complete_answered", rules.DialComplete, suspended,
+			voice.Call{From: outsider, To: mainNumber, DialCallStatus: "completed"}, voice.KindHangup, ""},
+		goldenCase{"suspended_recording_complete", rules.RecordingComplete, suspended,
+			voice.Call{From: outsider, To: mainNumber}, voice.KindHangup, ""},
+	)
+
 	// Every DialCallStatus after the browsers of a route with a backup
 	// phone (ring it), and after the backup phone (the no-answer step).
 	for _, status := range []string{"completed", "answered", "no-answer", "busy", "failed", "canceled", "", "ringing"} {
@@ -364,6 +386,24 @@ func TestGolden(t *testing.T) {
 		})
 	}
 	kit.CheckNoStrayGolden(t, filepath.Join("testdata", "golden", "*.xml"), names)
+}
+
+// TestSuspendedNeverDials replays every golden call on the same tenant
+// suspended: no step dials, records or rings anyone, and every refusal is
+// tenant_suspended, except an emergency number's own message and the end
+// of an answered call.
+func TestSuspendedNeverDials(t *testing.T) {
+	for _, tc := range goldenCases() {
+		d := tc.decide(tc.call, mustTenant(t, tc.tenant+suspended))
+		switch {
+		case d.Kind == voice.KindDial || d.Kind == voice.KindVoicemail || d.Record || len(d.Clients) > 0:
+			t.Errorf("%s: suspended tenant: %v %+v", tc.name, d.Kind, d)
+		case d.Kind == voice.KindSay && d.Reason != voice.ReasonTenantSuspended && d.Reason != voice.ReasonEmergencyNumber:
+			t.Errorf("%s: suspended tenant refused with %q", tc.name, d.Reason)
+		case d.Kind == voice.KindSay && d.Reason == voice.ReasonTenantSuspended && d.Say != voice.SuspendedMessage:
+			t.Errorf("%s: says %q", tc.name, d.Say)
+		}
+	}
 }
 
 func checkGolden(t *testing.T, name string, got []byte) {
@@ -507,7 +547,7 @@ func TestReasonMessages(t *testing.T) {
 		voice.ReasonEmptyTo, voice.ReasonInvalidNumber, voice.ReasonInvalidIdentity, voice.ReasonInvalidCaller,
 		voice.ReasonCountryNotAllowed, voice.ReasonBlockedPrefix, voice.ReasonPremiumRate, voice.ReasonSharedCost,
 		voice.ReasonClientCallsDisabled, voice.ReasonCallerIDNotAllowed, voice.ReasonNoRoute,
-		voice.ReasonEmergencyNumber, voice.ReasonNumberTypeNotAllowed,
+		voice.ReasonEmergencyNumber, voice.ReasonNumberTypeNotAllowed, voice.ReasonTenantSuspended,
 	}
 	if m := voice.ReasonEmergencyNumber.Message(); !strings.Contains(m, "cannot place emergency calls") {
 		t.Errorf("emergency message %q does not say emergency calls are not possible", m)

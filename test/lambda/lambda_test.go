@@ -59,9 +59,10 @@ func (tc invocation) payload(t testing.TB, w *world) map[string]any {
 }
 
 // linkKeyReads is the recording link key's GetSecretValue calls in a
-// function's cold request: the functions that sign or check links read it
-// once at start.
-var linkKeyReads = map[string]int{"events": 1, "deliver": 1}
+// function's cold request: the functions that sign or check links read its
+// AWSCURRENT and AWSPREVIOUS values at start (and again every
+// SECRET_CACHE_TTL, never on the warm requests here).
+var linkKeyReads = map[string]int{"events": 2, "deliver": 2}
 
 func body(s string) *string { return &s }
 

@@ -41,25 +41,30 @@ func (s *Server) withSecret(id string, f func(*secret) (any, *apiError)) (any, *
 }
 
 func (s *Server) getSecretValue(body []byte) (any, *apiError) {
-	var in struct{ SecretId string }
+	var in struct{ SecretId, VersionId, VersionStage string }
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
-	return s.withSecret(in.SecretId, func(sec *secret) (any, *apiError) { return getValue(sec, in.SecretId) })
+	return s.withSecret(in.SecretId, func(sec *secret) (any, *apiError) {
+		return getValue(sec, in.SecretId, in.VersionId, in.VersionStage)
+	})
 }
 
-// getValue is GetSecretValue's answer for sec.
-func getValue(sec *secret, name string) (any, *apiError) {
+// getValue is GetSecretValue's answer for sec: the version with versionID
+// or stage, AWSCURRENT when neither is given (staging.go).
+func getValue(sec *secret, name, versionID, stage string) (any, *apiError) {
 	if sec.deletion != nil {
 		return nil, errScheduled
 	}
-	if sec.value == nil {
-		return nil, errf("ResourceNotFoundException", "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT")
+	v, e := sec.versionFor(versionID, stage)
+	if e != nil {
+		return nil, e
 	}
 	return struct {
 		ARN, Name, VersionId, SecretString string
 		VersionStages                      []string
-	}{sec.arn, name, sec.versionID, *sec.value, []string{"AWSCURRENT"}}, nil
+		CreatedDate                        float64
+	}{sec.arn, name, v.id, v.value, slices.Clone(v.stages), epoch(v.created)}, nil
 }
 
 // versionOut is what CreateSecret and PutSecretValue answer.
@@ -72,9 +77,9 @@ type versionOut struct {
 // ClientRequestToken, which the SDK fills in) succeeds, as in AWS.
 func (s *Server) createSecret(body []byte) (any, *apiError) {
 	var in struct {
-		Name, ClientRequestToken string
-		SecretString             *string
-		Tags                     []tag
+		Name, ClientRequestToken, KmsKeyId string
+		SecretString                       *string
+		Tags                               []tag
 	}
 	if e := decode(body, &in); e != nil {
 		return nil, e
@@ -97,6 +102,7 @@ func (s *Server) createSecret(body []byte) (any, *apiError) {
 		return nil, errf("ResourceExistsException", "The operation failed because the secret "+in.Name+" already exists.")
 	}
 	sec := s.create(in.Name)
+	sec.kmsKeyID = in.KmsKeyId
 	sec.setTags(in.Tags)
 	if in.SecretString != nil {
 		sec.seed(tokenOrUUID(in.ClientRequestToken), *in.SecretString, s.now())
@@ -108,12 +114,18 @@ func (s *Server) putSecretValue(body []byte) (any, *apiError) {
 	var in struct {
 		SecretId, ClientRequestToken string
 		SecretString                 *string
+		VersionStages                []string
 	}
 	if e := decode(body, &in); e != nil {
 		return nil, e
 	}
 	if in.SecretString == nil {
 		return nil, errf("InvalidRequestException", "You must provide either SecretString or SecretBinary.")
+	}
+	if len(in.VersionStages) > 0 {
+		// AWS then moves only the labels named; the fake models the
+		// default, AWSCURRENT to the new version (staging.go).
+		return nil, errf("InvalidParameterException", "fakesm: VersionStages is not supported")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

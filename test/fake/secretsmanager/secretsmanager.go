@@ -10,7 +10,8 @@
 // recovery window, DescribeSecret, TagResource and ListSecretVersionIds (the
 // CLI). It models two unpleasant parts of the real service: the quota of
 // versions per secret (see VersionsPerSecret) and a ListSecrets that does
-// not show recent changes (SetListLag). It counts calls per operation and
+// not show recent changes (SetListLag). GetSecretValue reads a version by
+// staging label or id (staging.go). It counts calls per operation and
 // injects faults (AWS errors, delays, malformed bodies, dropped connections)
 // so callers' failure handling is tested against the SDK's real retry and
 // deserialisation code.
@@ -56,6 +57,7 @@ type secret struct {
 	deletedAt time.Time  // when the deletion was scheduled
 	versions  []*version // oldest first
 	tags      []tag      // in the order first set
+	kmsKeyID  string     // CreateSecret's KmsKeyId; "": Secrets Manager's own key
 }
 
 // version is one version of a secret. stages holds AWSCURRENT and
@@ -215,6 +217,17 @@ func (s *Server) DeletionDate(name string) (time.Time, bool) {
 		return *sec.deletion, true
 	}
 	return time.Time{}, false
+}
+
+// KmsKeyID returns the KmsKeyId a secret was created with ("" for
+// Secrets Manager's own key, or no such secret).
+func (s *Server) KmsKeyID(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sec := s.secrets[name]; sec != nil {
+		return sec.kmsKeyID
+	}
+	return ""
 }
 
 // Names lists the secrets' names, sorted, including those scheduled for

@@ -175,13 +175,19 @@ type CloseOptions struct {
 	Confirm string
 	// RecoveryDays is the tenant secret's recovery window, 7 to 30.
 	RecoveryDays int
+	// Recordings is the deployment's recordings bucket, whose copies of the
+	// subaccount's recordings are deleted unless KeepRecordings; nil: not
+	// known, and they are kept (recordings.go).
+	Recordings     Recordings
+	KeepRecordings bool
 }
 
 // Close closes a subaccount for good. It first shows what will be lost
 // (Twilio releases every number of a closed subaccount; the record goes),
 // and without o.Confirm == accountSID stops there with ErrNotConfirmed.
 // Then: Twilio's Status=closed, the tenant secret is deleted with a
-// recovery window, and the index is rebuilt without it, so the
+// recovery window, the recording copies in o.Recordings are deleted
+// (unless o.KeepRecordings), and the index is rebuilt without it, so the
 // deployment refuses the AccountSid. A rerun finishes what is left and
 // writes nothing once everything is done.
 func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptions) error {
@@ -226,7 +232,20 @@ func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptio
 			record = "scheduled for deletion"
 		}
 		p.printf("subaccount %s (%q): already closed; tenant record %s: %s\n", a.SID, a.FriendlyName, name, record)
-		_, err := p.rebuildIndex(ctx, indexChange{drop: accountSID})
+		// A rerun finishes an interrupted deletion of the recordings; a
+		// subaccount closed elsewhere still needs the confirmation for it.
+		rec, err := p.planRecordings(ctx, accountSID, o)
+		if err != nil {
+			return err
+		}
+		if len(rec.keys) > 0 && o.Confirm != accountSID && !p.dryRun {
+			p.printf("to delete them, rerun with --yes-close-%s\n", accountSID)
+			return ErrNotConfirmed
+		}
+		if err := p.deleteRecordings(ctx, o, rec); err != nil {
+			return err
+		}
+		_, err = p.rebuildIndex(ctx, indexChange{drop: accountSID})
 		return err
 	}
 	p.printf("closing subaccount %s (%q, %s) cannot be undone:\n", a.SID, a.FriendlyName, a.Status)
@@ -241,13 +260,17 @@ func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptio
 			p.printf("  - Twilio releases its %d phone number(s): %s\n", len(nums), strings.Join(list, ", "))
 			p.printf("    to keep one, move it first: subaccounts move-number %s --from %s --to main\n", nums[0].PhoneNumber, a.SID)
 		}
-		p.printf("  - its API keys, TwiML Apps, call logs and recordings go with it\n")
+		p.printf("  - its API keys, TwiML Apps, call logs and recordings in Twilio go with it\n")
 	} else {
 		p.printf("  - it is already closed in Twilio\n")
 	}
 	if found {
 		p.printf("  - tenant record %s is deleted (recoverable for %d days: aws secretsmanager restore-secret --secret-id %s)\n", name, o.RecoveryDays, name)
 		p.printf("  - the deployment refuses its AccountSid once the index %s is rebuilt\n", p.indexName())
+	}
+	rec, err := p.planRecordings(ctx, accountSID, o)
+	if err != nil {
+		return err
 	}
 	if o.Confirm != accountSID && !p.dryRun {
 		p.printf("to close it, rerun with --yes-close-%s\n", accountSID)
@@ -267,6 +290,9 @@ func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptio
 			return stepErr("delete secret "+name+" (rerun to retry)", err)
 		}
 		p.done("secret %s: scheduled for deletion in %d days\n", name, o.RecoveryDays)
+	}
+	if err := p.deleteRecordings(ctx, o, rec); err != nil {
+		return err
 	}
 	_, err = p.rebuildIndex(ctx, indexChange{drop: accountSID})
 	return err
