@@ -21,6 +21,7 @@ import (
 	_ "time/tzdata" // the functions' zone database, so routes' hours are checked here as there
 
 	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
+	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/routes"
 	"bubble-twilio-voice/shared/tenant"
 
@@ -113,12 +114,15 @@ inspection:
   reindex [--no-wait]          rebuild the deployment's tenant index from the secrets
                                (after a bulk of create --no-reindex)
   dead-letters list|redrive    call events the delivery gave up on; send them again
+  events test ACCOUNT_SID [--type T]
+                               POST one test event of each type to the tenant's events.url,
+                               as the delivery does (for Bubble's "Detect data")
 moving:
   repoint ACCOUNT_SID ... | --all [--force]
                                point TwiML Apps and numbers at the deployment's URLs
                                (a custom domain); a line per tenant; rerun to finish
 
-deployment (create, check, move-number, repoint): --stack NAME (reads outputs VoiceUrl,
+deployment (create, check, move-number, repoint, events test): --stack NAME (reads outputs VoiceUrl,
   IncomingUrl, TokenUrl) or --voice-url URL --incoming-url URL [--token-url URL]
 Commands that write take --dry-run, and --stack NAME: the secrets they write are
   tagged with the stack, and a tenant tagged for another stack is refused
@@ -152,6 +156,7 @@ type opts struct {
 	month        string
 	start, end   string
 	inherit      string
+	eventType    string
 	closeOpts    closeFlags // close.go
 }
 
@@ -192,6 +197,7 @@ var commands = map[string]command{
 	"move-number":         {positional: 1, twilio: true, deployment: true},
 	"usage":               {positional: -1, twilio: true},
 	"dialing-permissions": {positional: 1, twilio: true},
+	"events":              {positional: 2, deployment: true}, // events test ACCOUNT_SID
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -288,6 +294,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fs.StringVar(&o.from, "from", "", `the account that has the number: an AccountSid, or "main"`)
 		fs.StringVar(&o.to, "to", "", `the account to move it to: an AccountSid, or "main"`)
 		fs.Var(&o.clients, "client", "client identity to ring for the number in the gaining tenant (repeatable)")
+	case "events":
+		fs.StringVar(&o.eventType, "type", "", "send only this event type ("+strings.Join(tenant.EventTypes, ", ")+")")
 	case "check":
 		fs.BoolVar(&o.all, "all", false, "every tenant record under SECRET_PREFIX, with a line per tenant and a total")
 	case "repoint":
@@ -315,6 +323,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("%s takes one ACCOUNT_SID", name)
 	case cmd.positional == 0 && len(pos) != 0:
 		return fmt.Errorf("%s takes no arguments, got %q", name, pos)
+	case name == "events" && (len(pos) != 2 || pos[0] != "test"):
+		return errors.New("usage: events test ACCOUNT_SID [--type T] (--stack NAME | --voice-url URL)")
 	}
 	o.create.Numbers, o.create.Clients = o.numbers, o.clients
 	o.create.CacheTTL, o.create.NoWait, o.create.Force = o.cacheTTL, o.noWait, o.force
@@ -353,6 +363,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return p.List(ctx)
 	case "show":
 		return p.Show(ctx, pos[0])
+	case "events":
+		return p.EventsTest(ctx, pos[1], provision.EventsTestOptions{Type: o.eventType, Deployment: *d, Poster: events.NewPoster(time.Now)})
 	case "check":
 		if o.all {
 			return p.CheckAll(ctx, pos, true, *d)

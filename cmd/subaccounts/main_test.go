@@ -229,6 +229,11 @@ func TestRunUsageErrors(t *testing.T) {
 		{"no deployment", []string{"create", "--name", "acme"}, "pass --stack or --voice-url"},
 		{"unknown stack", []string{"create", "--name", "acme", "--stack", "nope"}, "describe stack nope"},
 		{"bad flag", []string{"create", "--nope"}, "flag provided but not defined"},
+		{"events without test", []string{"events", "AC0123456789abcdef0123456789abcdef"}, "usage: events test ACCOUNT_SID"},
+		{"events test without sid", []string{"events", "test"}, "usage: events test ACCOUNT_SID"},
+		{"events other", []string{"events", "send", "AC0123456789abcdef0123456789abcdef"}, "usage: events test ACCOUNT_SID"},
+		{"events test, no record", []string{"events", "test", "AC0123456789abcdef0123456789abcdef", "--voice-url", "https://abc.example/voice"}, "no tenant record"},
+		{"events test, bad sid", []string{"events", "test", "AC12", "--type", "call.missed"}, "AC"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := w.run(t, tc.args...)
