@@ -22,10 +22,12 @@ import (
 )
 
 const (
-	evKeySID    = "SK0123456789abcdef0123456789abcdef"
-	evKeySecret = "dev_api_key_secret_not_secret_000"
-	evRecording = "RE0123456789abcdef0123456789abcdef"
-	evCall      = "CA0123456789abcdef0123456789abcd77"
+	devAppToken   = "dev-app-token-0123456789"
+	devAppSigning = "dev-app-signing-secret-0123"
+	evKeySID      = "SK0123456789abcdef0123456789abcdef"
+	evKeySecret   = "dev_api_key_secret_not_secret_000"
+	evRecording   = "RE0123456789abcdef0123456789abcdef"
+	evCall        = "CA0123456789abcdef0123456789abcd77"
 )
 
 var devMP3 = append([]byte("ID3\x04\x00"), bytes.Repeat([]byte{0xff, 0xf3}, 500)...)
@@ -81,7 +83,7 @@ func startEventsServer(t *testing.T, appURL, twilioBase string) (string, *kit.Lo
 	if err := json.Unmarshal(raw, &recs); err != nil {
 		t.Fatal(err)
 	}
-	recs[0]["events"] = map[string]any{"url": appURL, "bearer_token": "dev-app-token-0123456789"}
+	recs[0]["events"] = map[string]any{"url": appURL, "bearer_token": devAppToken, "signing_secret": devAppSigning}
 	b, _ := json.Marshal(recs)
 	tenants := filepath.Join(dir, "tenants.json")
 	if err := os.WriteFile(tenants, b, 0o600); err != nil {
@@ -181,7 +183,7 @@ func TestDevServerEvents(t *testing.T) {
 	if status, _ := postForm(t, base+"/internal/deliver", url.Values{}, ""); status != 404 {
 		t.Errorf("POST /internal/deliver from outside: %d, want 404", status)
 	}
-	if sig := mustQuery(vm.RecordingURL, "sig"); strings.Contains(logs.String(), sig) || strings.Contains(logs.String(), "dev-app-token-0123456789") {
+	if sig := mustQuery(vm.RecordingURL, "sig"); strings.Contains(logs.String(), sig) || strings.Contains(logs.String(), devAppToken) {
 		t.Error("the dev server's log holds the link signature or the app's bearer token")
 	}
 }

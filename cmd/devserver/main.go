@@ -69,7 +69,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 			d.Log.Warn("softphone page: the example tenant is not filled in", slog.String("error", err.Error()))
 		}
 	}
-	srv := &http.Server{Handler: withSoftphone(httpapi.All(d), defaults), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
+	srv := &http.Server{Handler: withSoftphone(httpapi.DevServer(d), defaults), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
 	d.Log.Info("devserver listening", slog.String("addr", ln.Addr().String()),
 		slog.String("tenants_file", cfg.TenantsFile), slog.String("public_base_url", cfg.PublicBaseURL),
 		slog.String("softphone", "http://"+ln.Addr().String()+"/"))

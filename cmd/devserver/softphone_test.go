@@ -2,11 +2,14 @@ package main
 
 import (
 	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
 	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -104,6 +107,27 @@ func TestSoftphoneSDKPinned(t *testing.T) {
 	license, err := webFiles.ReadFile("web/vendor/LICENSE.md")
 	if err != nil || !strings.Contains(string(license), "Apache License, Version 2.0") {
 		t.Errorf("the SDK's licence is not embedded (%v)", err)
+	}
+
+	// docs/bubble.md tells Bubble builders to load this very file, pinned,
+	// with its Subresource Integrity hash: both must follow the pin.
+	sri := sha512.Sum384(js)
+	integrity := "sha384-" + base64.StdEncoding.EncodeToString(sri[:])
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "bubble.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`src="https://cdn.jsdelivr.net/npm/@twilio/voice-sdk@` + want["version"] + `/dist/twilio.min.js"`,
+		`integrity="` + integrity + `"`,
+		"https://unpkg.com/@twilio/voice-sdk@" + want["version"] + "/dist/twilio.min.js",
+	} {
+		if !strings.Contains(string(doc), want) {
+			t.Errorf("docs/bubble.md lacks %s: update it with the pinned SDK", want)
+		}
+	}
+	if n := strings.Count(string(doc), "integrity=\""); n != 1 {
+		t.Errorf("docs/bubble.md has %d integrity attributes, want the one for the pinned SDK", n)
 	}
 }
 

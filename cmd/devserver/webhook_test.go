@@ -16,8 +16,9 @@ import (
 
 // The example tenant of tenants.example.json.
 const (
-	exampleSID   = "AC0123456789abcdef0123456789abcdef"
-	exampleToken = "dev_auth_token_not_secret_0000000"
+	exampleSID    = "AC0123456789abcdef0123456789abcdef"
+	exampleToken  = "dev_auth_token_not_secret_0000000"
+	exampleBearer = "dev-bearer-key-change-me"
 )
 
 func startWebhookServer(t *testing.T) (string, *kit.LogBuffer) {

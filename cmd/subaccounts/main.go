@@ -21,6 +21,7 @@ import (
 	_ "time/tzdata" // the functions' zone database, so routes' hours are checked here as there
 
 	"bubble-twilio-voice/cmd/subaccounts/internal/provision"
+	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/routes"
 	"bubble-twilio-voice/shared/tenant"
 
@@ -41,6 +42,8 @@ func main() {
 	switch {
 	case err == nil:
 	case errors.Is(err, flag.ErrHelp):
+		os.Exit(0) // COMMAND -h: the flags were asked for
+	case errors.Is(err, errNoCommand):
 		os.Exit(2)
 	case errors.Is(err, context.Canceled):
 		// Interrupted between two writes: nothing is half-written.
@@ -78,6 +81,9 @@ func exitOnSecondSignal(ctx context.Context, finished <-chan struct{}, stderr io
 	}
 }
 
+// errNoCommand is a run without a command: the usage went to stderr.
+var errNoCommand = errors.New("no command given")
+
 const usage = `usage: subaccounts COMMAND [flags]
 
 the life of a subaccount:
@@ -104,12 +110,19 @@ keys and tokens:
 inspection:
   list                         tenant records (no secrets)
   show ACCOUNT_SID             one tenant record (secrets redacted)
-  check ACCOUNT_SID            verify record, key, app, numbers, index; exit 1 on problems
+  check ACCOUNT_SID | --all    verify record, key, app, numbers, index; exit 1 on problems
   reindex [--no-wait]          rebuild the deployment's tenant index from the secrets
                                (after a bulk of create --no-reindex)
   dead-letters list|redrive    call events the delivery gave up on; send them again
+  events test ACCOUNT_SID [--type T]
+                               POST one test event of each type to the tenant's events.url,
+                               as the delivery does (for Bubble's "Detect data")
+moving:
+  repoint ACCOUNT_SID ... | --all [--force]
+                               point TwiML Apps and numbers at the deployment's URLs
+                               (a custom domain); a line per tenant; rerun to finish
 
-deployment (create, check, move-number): --stack NAME (reads outputs VoiceUrl,
+deployment (create, check, move-number, repoint, events test): --stack NAME (reads outputs VoiceUrl,
   IncomingUrl, TokenUrl) or --voice-url URL --incoming-url URL [--token-url URL]
 Commands that write take --dry-run, and --stack NAME: the secrets they write are
   tagged with the stack, and a tenant tagged for another stack is refused
@@ -120,7 +133,7 @@ the same command finishes the job.
 environment: TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN (or TWILIO_API_KEY and
   TWILIO_API_SECRET: a main API key); SECRET_PREFIX (default ` + tenant.DefaultSecretPrefix + `);
   AWS credentials and region as for the AWS CLI: the region must be the
-  stack's (create and check refuse another), where the functions read secrets.
+  stack's (create, check and repoint refuse another), where the functions read secrets.
 Run "subaccounts COMMAND -h" for a command's flags.
 `
 
@@ -143,6 +156,7 @@ type opts struct {
 	month        string
 	start, end   string
 	inherit      string
+	eventType    string
 	closeOpts    closeFlags // close.go
 }
 
@@ -174,7 +188,8 @@ var commands = map[string]command{
 	"rotate-auth-token":   {positional: 1, twilio: true},
 	"list":                {positional: 0},
 	"show":                {positional: 1},
-	"check":               {positional: 1, twilio: true, deployment: true},
+	"check":               {positional: -1, twilio: true, deployment: true},
+	"repoint":             {positional: -1, twilio: true, deployment: true},
 	"reindex":             {positional: 0, twilio: true},
 	"suspend":             {positional: 1, twilio: true},
 	"reactivate":          {positional: 1, twilio: true},
@@ -182,12 +197,18 @@ var commands = map[string]command{
 	"move-number":         {positional: 1, twilio: true, deployment: true},
 	"usage":               {positional: -1, twilio: true},
 	"dialing-permissions": {positional: 1, twilio: true},
+	"events":              {positional: 2, deployment: true}, // events test ACCOUNT_SID
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errNoCommand
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		// Asked for: the answer, on stdout, and success.
+		fmt.Fprint(stdout, usage)
+		return nil
 	}
 	if args[0] == "dead-letters" {
 		return runDeadLetters(ctx, args[1:], stdout, stderr) // deadletters.go
@@ -219,7 +240,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if !cmd.deployment {
 			fs.StringVar(&o.stack, "stack", "", "the CloudFormation stack whose tenants these are (default: the one the index is tagged for)")
 		}
-		if name != "create" {
+		if name != "create" && name != "repoint" { // theirs says more
 			fs.BoolVar(&o.force, "force", false, "change a tenant tagged for another stack, and take it over")
 		}
 	}
@@ -259,13 +280,28 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "close":
 		dryRun()
 		fs.IntVar(&o.recoveryDays, "recovery-days", 30, "Secrets Manager recovery window of the deleted tenant secret (7-30)")
-		fs.String("yes-close-ACCOUNT_SID", "", "confirms the close (spelt with the SID: --yes-close-AC...)")
+		// --yes-close-<AccountSid> is not a flag of fs (takeConfirmation takes
+		// it out first): its usage says how it is typed.
+		fs.Usage = func() {
+			fmt.Fprintf(stderr, "usage: subaccounts close ACCOUNT_SID --yes-close-ACCOUNT_SID [flags]\n\n"+
+				"  --yes-close-ACCOUNT_SID\n    \tconfirms the close: the flag spelt with the subaccount's SID and no value,\n"+
+				"    \tfor example --yes-close-AC0123456789abcdef0123456789abcdef\n")
+			fs.PrintDefaults()
+		}
 		o.closeOpts.register(fs)
 	case "move-number":
 		dryRun()
 		fs.StringVar(&o.from, "from", "", `the account that has the number: an AccountSid, or "main"`)
 		fs.StringVar(&o.to, "to", "", `the account to move it to: an AccountSid, or "main"`)
 		fs.Var(&o.clients, "client", "client identity to ring for the number in the gaining tenant (repeatable)")
+	case "events":
+		fs.StringVar(&o.eventType, "type", "", "send only this event type ("+strings.Join(tenant.EventTypes, ", ")+")")
+	case "check":
+		fs.BoolVar(&o.all, "all", false, "every tenant record under SECRET_PREFIX, with a line per tenant and a total")
+	case "repoint":
+		dryRun()
+		fs.BoolVar(&o.all, "all", false, "every tenant record under SECRET_PREFIX")
+		fs.BoolVar(&o.force, "force", false, "re-target an app or number that points at another deployment of this service, and a tenant tagged for another stack")
 	case "usage":
 		fs.BoolVar(&o.all, "all", false, "every subaccount of the main account")
 		fs.StringVar(&o.month, "month", "", "the period: a calendar month such as 2026-01 (default: last month)")
@@ -278,6 +314,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	switch {
+	case name == "check" && !o.all && len(pos) != 1:
+		return errors.New("check takes one ACCOUNT_SID, or --all")
 	case cmd.positional == 1 && len(pos) != 1:
 		if name == "move-number" {
 			return errors.New("move-number takes one number (+E164)")
@@ -285,6 +323,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("%s takes one ACCOUNT_SID", name)
 	case cmd.positional == 0 && len(pos) != 0:
 		return fmt.Errorf("%s takes no arguments, got %q", name, pos)
+	case name == "events" && (len(pos) != 2 || pos[0] != "test"):
+		return errors.New("usage: events test ACCOUNT_SID [--type T] (--stack NAME | --voice-url URL)")
 	}
 	o.create.Numbers, o.create.Clients = o.numbers, o.clients
 	o.create.CacheTTL, o.create.NoWait, o.create.Force = o.cacheTTL, o.noWait, o.force
@@ -305,7 +345,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	if name == "create" || name == "check" || d.Stack != "" {
+	if name == "create" || name == "check" || name == "repoint" || d.Stack != "" {
 		// Secrets written in another region (or under another prefix) than
 		// the functions read would leave every tenant unknown, silently.
 		if err := provision.CheckTarget(*d, awsCfg.Region, getenv("SECRET_PREFIX")); err != nil {
@@ -323,8 +363,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return p.List(ctx)
 	case "show":
 		return p.Show(ctx, pos[0])
+	case "events":
+		return p.EventsTest(ctx, pos[1], provision.EventsTestOptions{Type: o.eventType, Deployment: *d, Poster: events.NewPoster(time.Now)})
 	case "check":
+		if o.all {
+			return p.CheckAll(ctx, pos, true, *d)
+		}
 		return p.Check(ctx, pos[0], *d)
+	case "repoint":
+		return p.Repoint(ctx, provision.RepointOptions{AccountSIDs: pos, All: o.all, Deployment: *d, Force: o.force})
 	case "reindex":
 		return p.Reindex(ctx, provision.ReindexOptions{NoWait: o.noWait})
 	case "suspend":
@@ -404,7 +451,7 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 // hosts; AWS endpoints follow the SDK's own AWS_ENDPOINT_URL_* variables.
 func newProvisioner(awsCfg aws.Config, cmd command, o opts, getenv func(string) string, stdout io.Writer) (*provision.Provisioner, error) {
 	c := provision.Config{
-		Secrets:      provision.NewSecretsManager(secretsmanager.NewFromConfig(awsCfg)),
+		Secrets:      provision.NewSecretsManager(secretsmanager.NewFromConfig(awsCfg), o.create.Deployment.SecretsKmsKeyArn),
 		SecretPrefix: getenv("SECRET_PREFIX"),
 		Out:          stdout,
 		DryRun:       o.dryRun,
@@ -450,6 +497,7 @@ func stackDeployment(ctx context.Context, awsCfg aws.Config, stack string, d *pr
 		d.Label, d.Region = s.Label, s.Region
 	}
 	d.Region, d.SecretPrefix, d.Stack, d.RecordingsBucket = s.Region, s.SecretPrefix, s.Stack, s.RecordingsBucket
+	d.OwnBaseURL, d.SecretsKmsKeyArn = s.OwnBaseURL, s.SecretsKmsKeyArn
 	return nil
 }
 

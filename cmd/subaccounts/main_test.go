@@ -5,10 +5,14 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/johannesboyne/gofakes3"
@@ -26,6 +30,16 @@ import (
 // one stack with this template's outputs.
 func fakeCloudFormation(t *testing.T, stack, base string) *httptest.Server {
 	t.Helper()
+	outputs := map[string]string{"TokenUrl": base + "/token", "VoiceUrl": base + "/voice", "IncomingUrl": base + "/incoming",
+		"RecordingsBucketName": recordingsBucket}
+	return fakeStack(t, stack, func() map[string]string { return outputs })
+}
+
+// fakeStack answers DescribeStacks for one stack whose outputs are, at
+// each call, what outputs returns, and "does not exist" for any other name,
+// as CloudFormation does for a stack of another region.
+func fakeStack(t *testing.T, stack string, outputs func() map[string]string) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil || r.Form.Get("Action") != "DescribeStacks" {
 			http.Error(w, "unexpected request", http.StatusBadRequest)
@@ -37,17 +51,17 @@ func fakeCloudFormation(t *testing.T, stack, base string) *httptest.Server {
 			_, _ = w.Write([]byte(`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ` + r.Form.Get("StackName") + ` does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`))
 			return
 		}
+		var members strings.Builder
+		for k, v := range outputs() {
+			members.WriteString("<member><OutputKey>" + k + "</OutputKey><OutputValue>" + v + "</OutputValue></member>\n")
+		}
 		w.Header().Set("Content-Type", "text/xml")
 		_, _ = w.Write([]byte(`<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
 <DescribeStacksResult><Stacks><member>
 <StackName>` + stack + `</StackName><StackId>arn:aws:cloudformation:us-east-1:123456789012:stack/` + stack + `/1</StackId>
 <CreationTime>2025-01-01T00:00:00Z</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus>
 <Outputs>
-<member><OutputKey>TokenUrl</OutputKey><OutputValue>` + base + `/token</OutputValue></member>
-<member><OutputKey>VoiceUrl</OutputKey><OutputValue>` + base + `/voice</OutputValue></member>
-<member><OutputKey>IncomingUrl</OutputKey><OutputValue>` + base + `/incoming</OutputValue></member>
-<member><OutputKey>RecordingsBucketName</OutputKey><OutputValue>` + recordingsBucket + `</OutputValue></member>
-</Outputs></member></Stacks></DescribeStacksResult>
+` + members.String() + `</Outputs></member></Stacks></DescribeStacksResult>
 <ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></DescribeStacksResponse>`))
 	}))
 	t.Cleanup(srv.Close)
@@ -205,13 +219,21 @@ func TestRunUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"no command", nil, "help requested"},
+		{"no command", nil, "no command given"},
+		{"check without a tenant", []string{"check", "--stack", "voice-prod"}, "check takes one ACCOUNT_SID, or --all"},
+		{"repoint without a tenant", []string{"repoint", "--stack", "voice-prod"}, "or --all"},
+		{"repoint with both", []string{"repoint", "AC00000000000000000000000000000000", "--all", "--stack", "voice-prod"}, "not both"},
 		{"unknown command", []string{"frobnicate"}, `unknown command "frobnicate"`},
 		{"missing sid", []string{"show"}, "takes one ACCOUNT_SID"},
 		{"extra args", []string{"list", "x"}, "takes no arguments"},
 		{"no deployment", []string{"create", "--name", "acme"}, "pass --stack or --voice-url"},
 		{"unknown stack", []string{"create", "--name", "acme", "--stack", "nope"}, "describe stack nope"},
 		{"bad flag", []string{"create", "--nope"}, "flag provided but not defined"},
+		{"events without test", []string{"events", "AC0123456789abcdef0123456789abcdef"}, "usage: events test ACCOUNT_SID"},
+		{"events test without sid", []string{"events", "test"}, "usage: events test ACCOUNT_SID"},
+		{"events other", []string{"events", "send", "AC0123456789abcdef0123456789abcdef"}, "usage: events test ACCOUNT_SID"},
+		{"events test, no record", []string{"events", "test", "AC0123456789abcdef0123456789abcdef", "--voice-url", "https://abc.example/voice"}, "no tenant record"},
+		{"events test, bad sid", []string{"events", "test", "AC12", "--type", "call.missed"}, "AC"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := w.run(t, tc.args...)
@@ -220,8 +242,17 @@ func TestRunUsageErrors(t *testing.T) {
 			}
 		})
 	}
-	if _, _, err := w.run(t, "help"); !errors.Is(err, flag.ErrHelp) {
-		t.Errorf("help: %v", err)
+	for _, arg := range []string{"help", "-h", "--help"} {
+		if out, _, err := w.run(t, arg); err != nil || !strings.Contains(out, "usage: subaccounts COMMAND") {
+			t.Errorf("%s: %v (a requested help is a success, on stdout)\n%s", arg, err, out)
+		}
+	}
+	// close -h shows the confirmation as it must be typed: with the SID,
+	// two dashes and no value.
+	_, stderr, err := w.run(t, "close", "-h")
+	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(stderr, "--yes-close-ACCOUNT_SID\n") ||
+		!strings.Contains(stderr, "--yes-close-AC0123456789abcdef0123456789abcdef") || strings.Contains(stderr, "-yes-close-ACCOUNT_SID string") {
+		t.Errorf("close -h: %v\n%s", err, stderr)
 	}
 }
 
@@ -389,6 +420,124 @@ func TestExitOnSecondSignal(t *testing.T) {
 			t.Errorf("stderr: %s", stderr.String())
 		}
 	})
+}
+
+// TestRunDomainMove moves a deployment's tenants to a custom domain as
+// docs/deploy.md says: the stack's outputs change to the domain (the
+// execute-api URL stays as ExecuteApiUrl), check --all finds every tenant
+// still on the old URL, repoint --all moves them, one line per tenant and
+// a total, skipping (and failing) one that points at another deployment,
+// and a rerun changes nothing.
+func TestRunDomainMove(t *testing.T) {
+	tw := twilio.Start(t)
+	sm := fakesm.Start(t)
+	kit.SetAWSEnv(t, sm.URL())
+	const api = "https://abc123.execute-api.us-east-1.amazonaws.com"
+	outputs := map[string]string{"BaseUrl": api, "ExecuteApiUrl": api, "TokenUrl": api + "/token", "VoiceUrl": api + "/voice", "IncomingUrl": api + "/incoming",
+		"SecretsKmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
+	var mu sync.Mutex
+	t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", fakeStack(t, "voice-prod", func() map[string]string {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(outputs)
+	}).URL)
+	sid, token := tw.Main()
+	env := map[string]string{"TWILIO_ACCOUNT_SID": sid, "TWILIO_AUTH_TOKEN": token, "TWILIO_API_BASE_URL": tw.URL()}
+	w := world{tw: tw, sm: sm, getenv: func(k string) string { return env[k] }, all: &bytes.Buffer{}, seen: map[string]bool{}}
+	t.Cleanup(func() { w.scan(t) })
+
+	var sids []string
+	for i, name := range []string{"acme", "globex", "initech"} {
+		sub := tw.AddSubaccount(name)
+		number := fmt.Sprintf("+1415555010%d", i)
+		tw.AddNumber(sub.SID, number)
+		if out, _, err := w.run(t, "create", "--stack", "voice-prod", "--name", name, "--number", number, "--client", "alice", "--no-wait"); err != nil {
+			t.Fatalf("create %s: %v\n%s", name, err, out)
+		}
+		sids = append(sids, sub.SID)
+		// The stack's key encrypts the secrets the CLI creates.
+		if got := sm.KmsKeyID(tenant.DefaultSecretPrefix + sub.SID); got != outputs["SecretsKmsKeyArn"] {
+			t.Errorf("secret of %s created with KmsKeyId %q, want the stack's key", name, got)
+		}
+	}
+	// The third tenant's app was taken over by another deployment of this
+	// service: repoint must not take it back without --force.
+	initech := sids[2]
+	app := tw.Apps(initech)[0]
+	app.VoiceURL, app.StatusCallback = "https://other.example.com/voice", "https://other.example.com/events/call-status"
+	tw.SetApp(initech, app)
+
+	// The first deploy with the domain: the outputs move to it.
+	const domain = "https://voice.example.com/calls"
+	mu.Lock()
+	outputs["BaseUrl"], outputs["TokenUrl"], outputs["VoiceUrl"], outputs["IncomingUrl"] = domain, domain+"/token", domain+"/voice", domain+"/incoming"
+	mu.Unlock()
+
+	out, _, err := w.run(t, "check", "--all", "--stack", "voice-prod")
+	if !errors.Is(err, provision.ErrCheckFailed) || !strings.Contains(out, "check: 3 tenant(s): 0 ok, 3 with problems") ||
+		!strings.Contains(out, "subaccounts repoint "+sids[0]) {
+		t.Errorf("check --all before the move: %v\n%s", err, out)
+	}
+	writes := tw.Writes()
+	if out, _, err = w.run(t, "repoint", "--all", "--stack", "voice-prod", "--dry-run"); tw.Writes() != writes || !strings.Contains(out, sids[0]+": would update (app, 1 number(s))") {
+		t.Errorf("repoint --dry-run: %v, %d writes\n%s", err, tw.Writes()-writes, out)
+	}
+	out, _, err = w.run(t, "repoint", "--all", "--stack", "voice-prod")
+	if !errors.Is(err, provision.ErrRepointFailed) {
+		t.Errorf("repoint --all with a tenant of another deployment: %v", err)
+	}
+	for _, want := range []string{
+		sids[0] + ": updated (app, 1 number(s))",
+		sids[1] + ": updated (app, 1 number(s))",
+		initech + ": FAILED: TwiML App " + app.SID + " points at https://other.example.com/voice, another deployment",
+		"repoint: 3 tenant(s): 2 updated, 0 already right, 1 failed",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("repoint --all: no %q in\n%s", want, out)
+		}
+	}
+	for _, s := range sids[:2] {
+		a := tw.Apps(s)[0]
+		n := tw.Numbers(s)[0]
+		if a.VoiceURL != domain+"/voice" || a.StatusCallback != domain+"/events/call-status" || n.VoiceURL != domain+"/incoming" || n.StatusCallback != domain+"/events/call-status" {
+			t.Errorf("%s after repoint: app %+v, number %+v", s, a, n)
+		}
+	}
+	if a := tw.Apps(initech)[0]; a.VoiceURL != "https://other.example.com/voice" {
+		t.Errorf("repoint took over another deployment's app: %+v", a)
+	}
+
+	// Resumed: a rerun changes nothing that is right and retries the rest.
+	writes = tw.Writes()
+	out, _, _ = w.run(t, "repoint", "--all", "--stack", "voice-prod")
+	if tw.Writes() != writes || !strings.Contains(out, "repoint: 3 tenant(s): 0 updated, 2 already right, 1 failed") {
+		t.Errorf("rerun made %d writes:\n%s", tw.Writes()-writes, out)
+	}
+	if out, _, err = w.run(t, "repoint", initech, "--stack", "voice-prod", "--force"); err != nil || !strings.Contains(out, initech+": updated (app, 1 number(s))") {
+		t.Errorf("repoint --force: %v\n%s", err, out)
+	}
+	if out, _, err = w.run(t, "check", "--all", "--stack", "voice-prod"); err != nil || !strings.Contains(out, "check: 3 tenant(s): 3 ok, 0 with problems") {
+		t.Errorf("check --all after the move: %v\n%s", err, out)
+	}
+
+	// Another stack's tenant under the same prefix: --all leaves it out, and
+	// named, it is refused without a write.
+	sm.SetTags(tenant.DefaultSecretPrefix+initech, map[string]string{provision.StackTagKey: "voice-staging"})
+	if out, _, err = w.run(t, "check", "--all", "--stack", "voice-prod"); err != nil || !strings.Contains(out, "check: 2 tenant(s)") {
+		t.Errorf("check --all with another stack's tenant: %v\n%s", err, out)
+	}
+	writes = tw.Writes()
+	if out, _, err = w.run(t, "repoint", initech, "--stack", "voice-prod"); !errors.Is(err, provision.ErrRepointFailed) || tw.Writes() != writes ||
+		!strings.Contains(out, initech+": FAILED: secret "+tenant.DefaultSecretPrefix+initech+" belongs to stack \"voice-staging\"") {
+		t.Errorf("repoint of another stack's tenant: %v, %d writes\n%s", err, tw.Writes()-writes, out)
+	}
+
+	// Interrupted before it starts: nothing written, the error says so.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := run(ctx, []string{"repoint", "--all", "--stack", "voice-prod"}, w.getenv, io.Discard, io.Discard); !errors.Is(err, context.Canceled) {
+		t.Errorf("repoint with a cancelled context: %v", err)
+	}
 }
 
 // TestAnotherStacksTenantRefused is issue 20 item 7 at the CLI. Reproduction

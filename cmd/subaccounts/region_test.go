@@ -1,38 +1,9 @@
 package main
 
 import (
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 )
-
-// fakeStack answers DescribeStacks for one stack with the given outputs, and
-// "does not exist" for any other name, as CloudFormation does for a stack
-// of another region.
-func fakeStack(t *testing.T, stack string, outputs map[string]string) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		w.Header().Set("Content-Type", "text/xml")
-		if r.Form.Get("StackName") != stack {
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = w.Write([]byte(`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ` + r.Form.Get("StackName") + ` does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`))
-			return
-		}
-		var members strings.Builder
-		for k, v := range outputs {
-			members.WriteString(`<member><OutputKey>` + k + `</OutputKey><OutputValue>` + v + `</OutputValue></member>`)
-		}
-		_, _ = w.Write([]byte(`<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>
-<StackName>` + stack + `</StackName><StackId>arn:aws:cloudformation:eu-west-1:123456789012:stack/` + stack + `/1</StackId>
-<CreationTime>2025-01-01T00:00:00Z</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus>
-<Outputs>` + members.String() + `</Outputs></member></Stacks></DescribeStacksResult>
-<ResponseMetadata><RequestId>2</RequestId></ResponseMetadata></DescribeStacksResponse>`))
-	}))
-	t.Cleanup(srv.Close)
-	return srv
-}
 
 // TestRunRefusesAnotherRegion: create and check stop, before any write,
 // when the command's region or SECRET_PREFIX is not where the deployment
@@ -66,7 +37,7 @@ func TestRunRefusesAnotherRegion(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			cfn := fakeStack(t, "voice-prod", tc.outputs)
+			cfn := fakeStack(t, "voice-prod", func() map[string]string { return tc.outputs })
 			t.Setenv("AWS_ENDPOINT_URL_CLOUDFORMATION", cfn.URL)
 			args := []string{"create", "--name", "acme"}
 			if tc.stack != "" {

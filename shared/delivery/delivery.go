@@ -30,6 +30,11 @@ import (
 // maxMessage bounds a queued message (SQS's own limit is 256 KiB).
 const maxMessage = 256 << 10
 
+// deadLetterTimeout bounds sending a message to the dead-letter queue,
+// which runs even when the message's deadline has passed (within the
+// margin sqsqueue.Handler keeps back).
+const deadLetterTimeout = 5 * time.Second
+
 // Deps is what Deliver works with. The zero values of Log and Metrics are
 // usable (discard, count nothing); Now defaults to time.Now and Retention to
 // recordings.DefaultRetentionDays.
@@ -135,7 +140,7 @@ func (a *attempt) run(ctx context.Context) queue.Result {
 	}
 
 	recorded := tenant.RecordedType(e.Type) // "" unless a transcript
-	if recorded != "" && !t.Transcribes(recorded) {
+	if recorded != "" && a.q.HasRecording() && !t.Transcribes(recorded) {
 		d.Log.LogAttrs(ctx, slog.LevelInfo, "transcript not made: the tenant no longer transcribes such recordings")
 		d.Metrics.Count(metrics.EventNotWanted, e.Type, e.AccountSID)
 		return queue.Result{Kind: queue.Delivered}
@@ -223,6 +228,11 @@ func (a *attempt) retry(ctx context.Context, appRetryAfter time.Duration, reason
 // dead-lettered.
 func (a *attempt) later(ctx context.Context, appRetryAfter time.Duration, reason string, failed bool) queue.Result {
 	d := a.d
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The message's share of the invocation ran out (sqsqueue.Handler):
+		// say so, rather than blame the app or Twilio.
+		reason = "out of time (the invocation's deadline): " + reason
+	}
 	if a.expired() {
 		return a.deadLetter(ctx, "gave up after "+events.MaxAge.String()+": "+reason, 0)
 	}
@@ -252,7 +262,10 @@ func (a *attempt) deadLetter(ctx context.Context, reason string, appStatus int) 
 		d.Log.LogAttrs(ctx, slog.LevelError, "event undeliverable and no dead-letter queue configured", attrs...)
 		return keep
 	}
-	err := d.DeadLetters.Send(ctx, queue.Message{Body: a.m.Body, Attributes: map[string]string{
+	// Decided: the message's own deadline must not cut the send short.
+	sendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), deadLetterTimeout)
+	defer cancel()
+	err := d.DeadLetters.Send(sendCtx, queue.Message{Body: a.m.Body, Attributes: map[string]string{
 		queue.AttrReason:   reason,
 		queue.AttrFailedAt: d.Now().UTC().Format(time.RFC3339),
 	}})

@@ -457,3 +457,62 @@ func assertCleanLogs(tb testing.TB, logs string, extra ...string) {
 		}
 	}
 }
+
+// TestDeliverOutOfTime: a recording download still running when the
+// message's deadline (sqsqueue.Handler's, from the invocation's) passes is
+// cut, and the event is kept for a retry with that reason logged, instead
+// of the invocation timing out with the whole batch and no reason.
+func TestDeliverOutOfTime(t *testing.T) {
+	rig := newDeliverRig(t, "disk")
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select { // a download that would take minutes
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(func() { close(release); slow.Close() })
+	fetcher, err := recordings.NewFetcher(slow.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig.deps.Fetcher = fetcher
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res := rig.deps.Deliver(ctx, queue.Delivery{
+		MessageID: "msg-1", ReceiveCount: 1, SentAt: rig.clock.Now(),
+		Body: voicemailMessage(slow.URL + "/2010-04-01/Accounts/" + evAccount + "/Recordings/" + evRecording),
+	})
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("Deliver took %v past its deadline", took)
+	}
+	if res.Kind != queue.Retry || res.RetryAfter != 3*time.Second || !strings.HasPrefix(res.Reason, "out of time") {
+		t.Errorf("result %+v, want a retry out of time", res)
+	}
+	if logs := rig.logs.String(); !strings.Contains(logs, `"reason":"out of time (the invocation's deadline): recording copy failed"`) {
+		t.Errorf("no reason logged:\n%s", logs)
+	}
+	if len(rig.app.events(t)) != 0 || len(rig.dlq.Messages()) != 0 {
+		t.Error("event sent or dead-lettered")
+	}
+}
+
+// TestDeliverDeadLettersPastDeadline: an event given up on right at its
+// deadline still reaches the dead-letter queue (the send is not cut).
+func TestDeliverDeadLettersPastDeadline(t *testing.T) {
+	rig := newDeliverRig(t, "disk")
+	// As the SQS client does, a send on a finished context fails.
+	rig.deps.DeadLetters = queue.SenderFunc(func(ctx context.Context, m queue.Message) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return rig.dlq.Send(ctx, m)
+	})
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	res := rig.deps.Deliver(ctx, queue.Delivery{MessageID: "m", Body: []byte("not json"), ReceiveCount: 1, SentAt: rig.clock.Now()})
+	if res.Kind != queue.DeadLettered || len(rig.dlq.Messages()) != 1 {
+		t.Errorf("result %+v, %d dead letters", res, len(rig.dlq.Messages()))
+	}
+}

@@ -199,6 +199,16 @@ func TestDecodeMessageRefuses(t *testing.T) {
 			e.Type = tenant.EventVoicemailRecorded
 			return enc(Queued{Version: 1, Event: e})
 		}()},
+		{"test recording type without its recording_url", func() string {
+			e := good
+			e.Type, e.ID = tenant.EventVoicemailRecorded, TestIDPrefix+e.ID
+			return enc(Queued{Version: 1, Event: e})
+		}()},
+		{"recording_url on a real recording type without recording", func() string {
+			e := good
+			e.Type, e.RecordingURL = tenant.EventCallRecorded, "https://abc123.example/recordings/x"
+			return enc(Queued{Version: 1, Event: e})
+		}()},
 		{"recording on a call event", enc(Queued{Version: 1, Event: good, RecordingSID: rec, RecordingMediaURL: "https://api.twilio.com/x"})},
 		{"malformed recording sid", func() string {
 			e := good

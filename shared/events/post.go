@@ -51,7 +51,14 @@ type Answer struct {
 	Status     int
 	RetryAfter time.Duration
 	Err        error
+	// Body is the start of the app's answer (at most AnswerBodyShown
+	// bytes), for `subaccounts events test` to show a person. It is the
+	// app's own text: never logged.
+	Body []byte
 }
+
+// AnswerBodyShown is how much of the app's answer an Answer keeps.
+const AnswerBodyShown = 200
 
 // Outcome classifies the answer.
 func (a Answer) Outcome() Outcome { return Classify(a.Status) }
@@ -88,8 +95,9 @@ func (s *Poster) Post(ctx context.Context, dest *tenant.Events, e Event) Answer 
 		return Answer{Err: ErrNetwork}
 	}
 	defer resp.Body.Close()
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, AnswerBodyShown))
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection reusable
-	return Answer{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), s.now())}
+	return Answer{Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), s.now()), Body: head}
 }
 
 // Sign returns the X-Signature value of body: "sha256=" and the hex

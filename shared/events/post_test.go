@@ -183,3 +183,22 @@ func sample() Event {
 	e, _ := CallCompleted(form("From", "client:alice", "To", "+14155550123", "CallStatus", "completed", "CallDuration", "42"), now)
 	return e
 }
+
+func TestPostKeepsTheStartOfTheAnswer(t *testing.T) {
+	long := strings.Repeat("x", 5000)
+	tests := []struct{ name, body, want string }{
+		{"bubble's answer", `{"status":"success","response":{}}`, `{"status":"success","response":{}}`},
+		{"long", long, long[:AnswerBodyShown]},
+		{"empty", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, tc.body) }))
+			defer srv.Close()
+			a := NewPoster(time.Now).Post(context.Background(), &tenant.Events{URL: srv.URL}, sample())
+			if a.Status != 200 || string(a.Body) != tc.want {
+				t.Errorf("Post = status %d body %q, want 200 %q", a.Status, a.Body, tc.want)
+			}
+		})
+	}
+}

@@ -280,10 +280,12 @@ func TestSignedURLShapes(t *testing.T) {
 		{"custom domain, no base URL", "v2-domain-voice.json", "", domain + "/voice", http.StatusOK},
 		{"custom domain, PUBLIC_BASE_URL is the domain", "v2-domain-voice.json", domain, domain + "/voice", http.StatusOK},
 		{"custom domain, signed for execute-api", "v2-domain-voice.json", domain, api + "/voice", http.StatusForbidden},
-		// The bug this layout fixes: PUBLIC_BASE_URL names the domain while
-		// Twilio was pointed at the execute-api URL. The template now points
-		// every output at the domain and turns execute-api off.
-		{"PUBLIC_BASE_URL set, Twilio calls execute-api", "v2-default-voice.json", domain, api + "/voice", http.StatusForbidden},
+		// PUBLIC_BASE_URL names the domain while a subaccount not yet
+		// repointed still calls the execute-api URL, which stays on until the
+		// operator turns it off (docs/deploy.md): its signature, made for
+		// the URL it called, passes; one made for any other URL does not.
+		{"PUBLIC_BASE_URL set, Twilio calls execute-api", "v2-default-voice.json", domain, api + "/voice", http.StatusOK},
+		{"PUBLIC_BASE_URL set, execute-api called, signed for elsewhere", "v2-default-voice.json", domain, "https://elsewhere.example.com/voice", http.StatusForbidden},
 		{"PUBLIC_BASE_URL set, Twilio calls it (through a proxy)", "v2-default-voice.json", domain, domain + "/voice", http.StatusOK},
 
 		{"custom domain on a named stage, no base URL", "v2-domain-prod-voice.json", "", domain + "/voice", http.StatusOK},

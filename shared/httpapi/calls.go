@@ -78,21 +78,12 @@ func (c CallsDeps) client(now func() time.Time) *twiliorest.Client {
 // the tenant's backend), run op with the tenant's own credentials, answer
 // the call's state.
 func handleCallOp(op callOp, needsTo bool, tenants tenant.Store, tw *twiliorest.Client, publicBase string, now func() time.Time, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost {
-			e := newError(kindMethodNotAllowed, "method_not_allowed", "use POST")
-			e.allow = http.MethodPost
-			writeError(w, r, log, e)
-			return
-		}
+	return postOnly(log, func(r *http.Request) (int, any, error) {
 		res, err := runCallOp(r, op, needsTo, tenants, tw, publicBase, now)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return 0, nil, err
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		_ = json.NewEncoder(w).Encode(CallsResponse{CallSID: res.CallSID, State: res.State, TransferredTo: res.TransferredTo})
+		return http.StatusOK, CallsResponse{CallSID: res.CallSID, State: res.State, TransferredTo: res.TransferredTo}, nil
 	})
 }
 

@@ -138,3 +138,26 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	w.WriteHeader(status)
 	_, _ = w.Write(out.Bytes())
 }
+
+// postOnly serves a JSON POST route (call control, the dev server's test
+// events): any other method is 405, run's error the JSON error shape, and
+// its answer JSON with status and Cache-Control: no-store.
+func postOnly(log *slog.Logger, run func(r *http.Request) (status int, answer any, err error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			e := newError(kindMethodNotAllowed, "method_not_allowed", "use POST")
+			e.allow = http.MethodPost
+			writeError(w, r, log, e)
+			return
+		}
+		status, answer, err := run(r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(answer)
+	})
+}

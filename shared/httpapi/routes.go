@@ -56,6 +56,10 @@ const (
 	PathCallsAdd              = routes.CallsAdd
 	PathCallsRemove           = routes.CallsRemove
 	PathConferenceEvents      = routes.ConferenceStatus
+
+	// PathDevEventsTest is the dev server's own (devevents.go): it queues
+	// test events for Bubble's "Detect data". No Lambda function mounts it.
+	PathDevEventsTest = routes.DevEventsTest
 )
 
 // Deps is what the routes are built from. The zero values of Log, Metrics
@@ -109,9 +113,18 @@ func Events(d Deps) http.Handler { return d.routes(mountEvents) }
 // Calls serves the call-control routes: the calls function's.
 func Calls(d Deps) http.Handler { return d.routes(mountCalls) }
 
-// All serves every route on one handler, as the dev server does.
-func All(d Deps) http.Handler {
-	return d.routes(mountToken, mountVoice, mountIncoming, mountEvents, mountCalls)
+// All serves every route of the Lambda functions on one handler.
+func All(d Deps) http.Handler { return d.routes(functionMounts()...) }
+
+// DevServer serves All's routes and the dev server's own, POST
+// /dev/events/test: the Lambda functions never call it, so their binaries
+// do not contain that route (test/deps checks).
+func DevServer(d Deps) http.Handler { return d.routes(append(functionMounts(), mountDev)...) }
+
+// functionMounts are the routes of every Lambda function: All's, and the
+// dev server's with its own.
+func functionMounts() []func(*router, Deps) {
+	return []func(*router, Deps){mountToken, mountVoice, mountIncoming, mountEvents, mountCalls}
 }
 
 // routes mounts a function's routes on one router behind the request log.
@@ -169,6 +182,11 @@ func mountEvents(mux *router, d Deps) {
 	mux.Handle(PathRecordingStatus, webhook(handleRecordingStatus(d.Events.Fetcher, enqueue, d.Now, d.Log, d.Metrics)))
 	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(linkedRecording, d.Store, d.Events.Links, d.Events.Recordings, d.Now, d.Log))
 	mux.Handle(PathTranscripts+"{account_sid}/{recording_sid}", handleRecording(linkedTranscript, d.Store, d.Events.Links, d.Events.Recordings, d.Now, d.Log))
+}
+
+func mountDev(mux *router, d Deps) {
+	enqueue := enqueuer(d.Events.Queue, d.Log, d.Metrics)
+	mux.Handle(PathDevEventsTest, handleEventsTest(d.Store, enqueue, d.PublicBaseURL, d.Now, d.Log))
 }
 
 // webhook is the Twilio signature check in front of every webhook route.

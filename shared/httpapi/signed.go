@@ -105,7 +105,7 @@ func signed(tenants tenant.Store, publicBaseURL string, log *slog.Logger, m *met
 				plain(w, kindUnavailable.status(), "service unavailable\n")
 				return
 			}
-			if !twiliosig.ValidateForm(signedURL(publicBaseURL, r), form, signature, t.AuthTokens()...) {
+			if !validSignature(publicBaseURL, r, form, signature, t.AuthTokens()) {
 				refuse(w, r, kindForbidden, ReasonBadSignature, accountSID, callSID, forbidden)
 				return
 			}
@@ -175,6 +175,27 @@ func validCallSID(s string) bool {
 		}
 	}
 	return true
+}
+
+// validSignature checks the signature over the URL Twilio was given
+// (signedURL). A request that came in on another host than publicBaseURL's
+// is also checked against the URL as called: while a deployment moves to a
+// custom domain its execute-api endpoint stays on, and subaccounts not yet
+// repointed call it there (docs/deploy.md, "Move to a custom domain without
+// an outage"). Either way the signature was made with the tenant's auth
+// token for the very URL of the request. On publicBaseURL's own host only
+// the public URL counts (a base path left out is refused).
+func validSignature(publicBaseURL string, r *http.Request, form url.Values, signature string, tokens []string) bool {
+	if twiliosig.ValidateForm(signedURL(publicBaseURL, r), form, signature, tokens...) {
+		return true
+	}
+	if publicBaseURL == "" {
+		return false
+	}
+	if u, err := url.Parse(publicBaseURL); err != nil || strings.EqualFold(u.Host, r.Host) {
+		return false
+	}
+	return twiliosig.ValidateForm(signedURL("", r), form, signature, tokens...)
 }
 
 // signedURL is the URL Twilio called, which is the URL it signed. With a

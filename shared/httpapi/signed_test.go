@@ -275,3 +275,35 @@ func TestSignedURL(t *testing.T) {
 		})
 	}
 }
+
+// TestSignatureDuringDomainMove: with a custom domain as the public base
+// URL, a webhook Twilio signed for the domain passes, and so does one a
+// subaccount not yet repointed sends to the execute-api URL, signed for
+// that URL; a signature for any other URL is refused.
+func TestSignatureDuringDomainMove(t *testing.T) {
+	const domain = "https://voice.example.com/calls"
+	form := voiceForm(testAccount)
+	mw := signed(testStore(), domain, slog.New(slog.DiscardHandler), nil)
+	for _, tc := range []struct {
+		name, host, signedFor string
+		want                  int
+	}{
+		{"signed for the domain, called there", "voice.example.com", domain + "/voice", http.StatusOK},
+		{"signed for execute-api, called there", testHost, "https://" + testHost + "/voice", http.StatusOK},
+		{"signed for execute-api, called on the domain", "voice.example.com", "https://" + testHost + "/voice", http.StatusForbidden},
+		{"signed for another host", testHost, "https://evil.example.com/voice", http.StatusForbidden},
+		{"signed for another path", testHost, "https://" + testHost + "/incoming", http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/voice", strings.NewReader(form.Encode()))
+			r.Host, r.RequestURI = tc.host, "/voice"
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			r.Header.Set(twiliosig.Header, twiliosig.Sign(tc.signedFor, form, testToken))
+			rec := httptest.NewRecorder()
+			mw(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {})).ServeHTTP(rec, r)
+			if rec.Code != tc.want {
+				t.Errorf("status %d, want %d", rec.Code, tc.want)
+			}
+		})
+	}
+}

@@ -58,4 +58,8 @@ const (
 	// ConferenceStatus is the status callback of a call's conference hub
 	// (call control); under /events with Twilio's other callbacks.
 	ConferenceStatus = "/events/conference-status"
+
+	// DevEventsTest queues one test event of each type to a tenant's app:
+	// the dev server only (no Lambda function mounts it).
+	DevEventsTest = "/dev/events/test"
 )

@@ -153,8 +153,22 @@ func validLanguage(s string) bool {
 	return region[0] >= 'A' && region[0] <= 'Z' && region[1] >= 'A' && region[1] <= 'Z'
 }
 
-// MinSigningSecret is the shortest events.signing_secret accepted.
+// MinSigningSecret is the shortest events.signing_secret accepted, and the
+// shortest value of events.url's EventsSecretParam.
 const MinSigningSecret = 16
+
+// EventsSecretParam is the query parameter of events.url that carries a
+// secret of this tenant's own, for a receiver that can neither check an
+// HMAC nor be given a narrower credential than an app-wide one: a Bubble API
+// workflow that runs without authentication compares it in its condition
+// (docs/bubble.md). The URL is sent as it is; the value is kept out of logs
+// (nothing logs events.url) and out of `subaccounts show` (RedactedURL).
+const EventsSecretParam = "secret"
+
+// bubbleTokenParam is how Bubble accepts its app-wide API token in a URL
+// instead of the Authorization header; in events.url it would put an admin
+// credential where URLs go (access logs, proxies, the app's own logs).
+const bubbleTokenParam = "api_token"
 
 // Events says where the tenant's call events go. Absent from a record, no
 // event is sent.
@@ -202,6 +216,9 @@ func (e *Events) validate() error {
 	if !validEventsURL(e.URL) {
 		return bad("url", "must be an https URL (http only to 127.0.0.1, localhost or [::1]) without credentials or fragment")
 	}
+	if reason := checkEventsURLQuery(e.URL); reason != "" {
+		return bad("url", reason)
+	}
 	if e.BearerToken != "" && !headerSafe(e.BearerToken) {
 		return bad("bearer_token", "must be printable ASCII without spaces")
 	}
@@ -211,7 +228,7 @@ func (e *Events) validate() error {
 	seen := make(map[string]bool, len(e.Types))
 	for i, t := range e.Types {
 		field := fmt.Sprintf("types[%d]", i)
-		if !knownEventType(t) {
+		if !KnownEventType(t) {
 			return bad(field, "must be one of "+strings.Join(EventTypes, ", "))
 		}
 		if seen[t] {
@@ -242,6 +259,70 @@ func validEventsURL(raw string) bool {
 	return false
 }
 
+// checkEventsURLQuery checks the secret-bearing parameters of a valid
+// events URL and returns why they are refused, or "". The reason never
+// carries a value.
+func checkEventsURLQuery(raw string) string {
+	u, _ := url.Parse(raw) // validEventsURL parsed it
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return "has a malformed query string"
+	}
+	if _, ok := q[bubbleTokenParam]; ok {
+		return "must not carry Bubble's api_token (an app-wide admin token, and URLs end up in logs): put it in events.bearer_token, or use a ?" +
+			EventsSecretParam + "= parameter of this tenant's own (docs/bubble.md)"
+	}
+	vals, ok := q[EventsSecretParam]
+	if !ok {
+		return ""
+	}
+	// The value must read the same encoded and decoded, so the receiver
+	// compares exactly what the record holds.
+	if len(vals) != 1 || len(vals[0]) < MinSigningSecret || !urlUnreserved(vals[0]) ||
+		!strings.Contains("&"+u.RawQuery+"&", "&"+EventsSecretParam+"="+vals[0]+"&") {
+		return fmt.Sprintf("its %s parameter must appear once, with at least %d letters, digits, '-', '_', '.' or '~'",
+			EventsSecretParam, MinSigningSecret)
+	}
+	return ""
+}
+
+// urlUnreserved reports whether s is made only of URL-unreserved characters
+// (RFC 3986 section 2.3), which no encoder changes.
+func urlUnreserved(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// RedactedURL is events.url with the value of every query parameter
+// replaced by "(redacted)" (RedactURLQuery).
+func (e *Events) RedactedURL() string { return RedactURLQuery(e.URL) }
+
+// RedactURLQuery returns raw with the value of every query parameter
+// replaced by "(redacted)": the query is where a URL carries a secret (a
+// tenant's EventsSecretParam, a token), so what shows a URL to a person
+// shows none of it. A URL that does not parse is "(redacted)" whole.
+func RedactURLQuery(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(redacted)"
+	}
+	if u.RawQuery == "" {
+		return raw
+	}
+	parts := strings.Split(u.RawQuery, "&")
+	for i, p := range parts {
+		name, _, _ := strings.Cut(p, "=")
+		parts[i] = name + "=(redacted)"
+	}
+	u.RawQuery = strings.Join(parts, "&")
+	return u.String()
+}
+
 // headerSafe reports whether s can be sent in a header value as is.
 func headerSafe(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -252,7 +333,8 @@ func headerSafe(s string) bool {
 	return true
 }
 
-func knownEventType(t string) bool {
+// KnownEventType reports whether t is one of EventTypes.
+func KnownEventType(t string) bool {
 	for _, k := range EventTypes {
 		if k == t {
 			return true

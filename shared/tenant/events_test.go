@@ -9,6 +9,7 @@ import (
 const (
 	testEventsBearer = "EVENTSBEARER-secret-value-0005"
 	testEventsSecret = "EVENTSSIGNING-secret-value-0006"
+	testURLSecret    = "EVENTSURL-secret-value-0007"
 )
 
 func TestParseEvents(t *testing.T) {
@@ -28,7 +29,16 @@ func TestParseEvents(t *testing.T) {
 		{"every type", map[string]any{"url": "https://a.example/", "types": []any{"call.completed", "call.missed", "voicemail.recorded", "call.recorded"}}, ""},
 
 		{"not an object", "https://a.example/", "(document)"},
+		{"secret parameter", map[string]any{"url": "https://myapp.bubbleapps.io/api/1.1/wf/call-event?secret=" + testURLSecret}, ""},
+		{"secret parameter among others", map[string]any{"url": "https://a.example/x?a=1&secret=" + testURLSecret + "&b=2"}, ""},
 		{"no url", map[string]any{"bearer_token": testEventsBearer}, "events.url"},
+		{"short secret parameter", map[string]any{"url": "https://a.example/x?secret=fifteen-chars-x"}, "events.url"},
+		{"secret parameter twice", map[string]any{"url": "https://a.example/x?secret=" + testURLSecret + "&secret=" + testURLSecret}, "events.url"},
+		{"secret parameter percent-encoded", map[string]any{"url": "https://a.example/x?secret=" + testURLSecret + "%2B"}, "events.url"},
+		{"secret parameter with a plus", map[string]any{"url": "https://a.example/x?secret=" + testURLSecret + "+x"}, "events.url"},
+		{"secret parameter empty", map[string]any{"url": "https://a.example/x?secret="}, "events.url"},
+		{"malformed query", map[string]any{"url": "https://a.example/x?secret=%zz" + testURLSecret}, "events.url"},
+		{"bubble api_token in the url", map[string]any{"url": "https://myapp.bubbleapps.io/api/1.1/wf/call-event?api_token=" + testEventsBearer}, "events.url"},
 		{"http to a public host", map[string]any{"url": "http://myapp.bubbleapps.io/api/1.1/wf/x"}, "events.url"},
 		{"http to a host named like loopback", map[string]any{"url": "http://127.0.0.1.example.com/x"}, "events.url"},
 		{"ftp", map[string]any{"url": "ftp://a.example/x"}, "events.url"},
@@ -61,7 +71,7 @@ func TestParseEvents(t *testing.T) {
 			if !errors.As(err, &fe) || fe.Field != tc.wantField {
 				t.Fatalf("error %v, want one for field %s", err, tc.wantField)
 			}
-			for _, s := range []string{testEventsBearer, testEventsSecret, "fifteen-chars-x"} {
+			for _, s := range []string{testEventsBearer, testEventsSecret, "fifteen-chars-x", testURLSecret} {
 				if strings.Contains(err.Error(), s) {
 					t.Errorf("error %q carries a secret value", err)
 				}
@@ -92,5 +102,27 @@ func TestEventsWants(t *testing.T) {
 				t.Errorf("Wants(%q) = %v, want %v", tc.typ, got, tc.want)
 			}
 		})
+	}
+}
+
+func TestEventsRedactedURL(t *testing.T) {
+	tests := []struct{ url, want string }{
+		{"https://myapp.bubbleapps.io/api/1.1/wf/call-event", "https://myapp.bubbleapps.io/api/1.1/wf/call-event"},
+		{"https://myapp.bubbleapps.io/version-test/api/1.1/wf/call-event?secret=" + testURLSecret,
+			"https://myapp.bubbleapps.io/version-test/api/1.1/wf/call-event?secret=(redacted)"},
+		{"https://a.example/x?a=1&secret=" + testURLSecret + "&flag", "https://a.example/x?a=(redacted)&secret=(redacted)&flag=(redacted)"},
+		{"http://127.0.0.1:3001/events?token=" + testEventsBearer, "http://127.0.0.1:3001/events?token=(redacted)"},
+		{"%zz?secret=" + testURLSecret, "(redacted)"},
+	}
+	for _, tc := range tests {
+		got := (&Events{URL: tc.url}).RedactedURL()
+		if got != tc.want {
+			t.Errorf("RedactedURL(%q) = %q, want %q", tc.url, got, tc.want)
+		}
+		for _, s := range []string{testURLSecret, testEventsBearer} {
+			if strings.Contains(got, s) {
+				t.Errorf("RedactedURL(%q) = %q shows a secret", tc.url, got)
+			}
+		}
 	}
 }

@@ -127,6 +127,17 @@ func TestSoftphone(t *testing.T) {
 	}
 	t.Logf("the SDK could not reach Twilio: the page shows error %s; device state %q", code, state)
 
+	// Call stays disabled while the device is not registered, and says why.
+	step("not registered")
+	callable := run(t, ctx, chromedp.Evaluate[map[string]any](`({disabled: document.getElementById('call').disabled,
+		why: document.getElementById('call-why').textContent, state: softphone.device.state})`))
+	if callable["state"] != "registered" && (callable["disabled"] != true || !strings.Contains(callable["why"].(string), "registered") ||
+		!strings.Contains(callable["why"].(string), "error "+code)) {
+		t.Errorf("with the device %v, Call is disabled=%v and explains %q; want disabled, naming registration and error %s",
+			callable["state"], callable["disabled"], callable["why"], code)
+	}
+	checkCollapsedErrors(t, ctx, code)
+
 	// A refresh fetches a new token and hands it to the Device. Tokens are
 	// minted per second (the jti is the key and iat, as Twilio's libraries
 	// make it), so wait for the next second first.
@@ -153,8 +164,13 @@ func TestSoftphone(t *testing.T) {
 	screenshot(t, ctx, root)
 
 	// A call placed while Twilio is out of reach waits for the signaling
-	// connection, visibly, and Hang up gives up on it.
+	// connection, visibly, and Hang up gives up on it. Twilio cannot
+	// register the device here, so the test tells the page it did: Call is
+	// then enabled and its reason gone.
 	step("outgoing")
+	do(t, ctx, chromedp.Evaluate[chromedp.Void](`Object.defineProperty(softphone.device, 'state', {value: 'registered', configurable: true});
+		softphone.device.emit('registered')`))
+	poll[bool](t, ctx, `!document.getElementById('call').disabled && document.getElementById('call-why').textContent === ''`)
 	do(t, ctx, chromedp.SetValue(chromedp.ID("to"), "client:bob"), chromedp.Click(chromedp.ID("call")))
 	status := poll[string](t, ctx, `!document.getElementById('active').hidden && document.getElementById('call-status').textContent`)
 	if !strings.Contains(status, "waiting for Twilio") {
@@ -186,6 +202,12 @@ func TestSoftphone(t *testing.T) {
 		do(t, ctx, chromedp.Click(chromedp.ID(choice)))
 		if choice == "accept" {
 			poll[bool](t, ctx, `document.getElementById('call-status').textContent === 'In call.'`)
+			if run(t, ctx, chromedp.Evaluate[bool](`document.getElementById('call').disabled`)) == false {
+				t.Error("Call is enabled during a call")
+			}
+			step("call control")
+			checkCallControl(t, ctx, base)
+			step("incoming")
 			do(t, ctx, chromedp.Click(chromedp.ID("mute")))
 			poll[bool](t, ctx, `document.getElementById('mute').getAttribute('aria-pressed') === 'true'`)
 			do(t, ctx, chromedp.Click(chromedp.ID("hangup")))
@@ -200,6 +222,21 @@ func TestSoftphone(t *testing.T) {
 	for _, e := range append(console.errors("outgoing"), console.errors("incoming")...) {
 		if !expected("", e) {
 			t.Errorf("console error while calling: %s", e)
+		}
+	}
+	step("resume held")
+	checkResumeAfterReload(t, ctx, base)
+	for _, e := range append(console.errors("call control"), console.errors("resume held")...) {
+		if !expected("call control", e) {
+			t.Errorf("console error while calling: %s", e)
+		}
+	}
+
+	step("bubble snippet")
+	checkBubbleSnippet(t, ctx, root, base)
+	for _, e := range console.errors("bubble snippet") {
+		if !expected("", e) {
+			t.Errorf("console error while running docs/bubble.md's JavaScript: %s", e)
 		}
 	}
 
@@ -423,6 +460,8 @@ func expected(step, e string) bool {
 	switch {
 	case step == "wrong key":
 		return strings.Contains(e, "status of 401") && strings.Contains(e, "/token")
+	case step == "call control" && strings.Contains(e, "/calls/"):
+		return strings.Contains(e, "status of 404") || strings.Contains(e, "status of 503")
 	case step == "cors" && strings.Contains(e, "blocked by CORS policy"), step == "cors" && strings.Contains(e, "net::ERR_FAILED"):
 		return true
 	}

@@ -2,6 +2,7 @@ package deps
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -179,5 +180,29 @@ func TestCheckSeesTestCode(t *testing.T) {
 		if v := violations(module+"/cmd/pretend", p.deps); !slices.ContainsFunc(v, func(s string) bool { return strings.Contains(s, " depends on testing:") }) {
 			t.Errorf("%s: testing not flagged in its dependencies (%q)", p.path, v)
 		}
+	}
+}
+
+// TestFunctionsServeNoDevRoute: the dev server's own route (POST
+// /dev/events/test, mounted by httpapi.DevServer alone) is in no Lambda
+// function: their mains mount their own routes, and the linker leaves out
+// what nothing calls.
+func TestFunctionsServeNoDevRoute(t *testing.T) {
+	mains, err := filepath.Glob(filepath.Join("..", "..", "functions", "*", "main.go"))
+	if err != nil || len(mains) < 5 {
+		t.Fatalf("functions' mains: %v %v", mains, err)
+	}
+	for _, m := range mains {
+		src, err := os.ReadFile(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(src), "DevServer(") || strings.Contains(string(src), "httpapi.All(") {
+			t.Errorf("%s mounts the dev server's routes", m)
+		}
+	}
+	dev, err := os.ReadFile(filepath.Join("..", "..", "cmd", "devserver", "main.go"))
+	if err != nil || !strings.Contains(string(dev), "httpapi.DevServer(") {
+		t.Errorf("cmd/devserver does not mount httpapi.DevServer (%v): this check checks nothing", err)
 	}
 }

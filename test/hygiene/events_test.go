@@ -32,7 +32,7 @@ import (
 const (
 	evBearer    = "hyg-events-bearer-5c1e77a0"
 	evSigning   = "hyg-events-signing-secret-9d3f"
-	evURLSecret = "hyg-url-query-secret-61b0" // a tenant may put a token in its URL
+	evURLSecret = "hyg-url-query-secret-61b0" // events.url's ?secret= (docs/bubble.md)
 	evLinkKey   = "hyg-link-key-0123456789abcdef-4e2a9c"
 	evRecSID    = "RE0000000000000000000000000000c0de"
 )
@@ -70,7 +70,7 @@ func TestNoSecretsInEventLogs(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	rec := strings.TrimSuffix(s.record(), "}") + `,"events":{"url":"` + app.URL + `/wf/call-event?token=` + evURLSecret +
+	rec := strings.TrimSuffix(s.record(), "}") + `,"events":{"url":"` + app.URL + `/wf/call-event?secret=` + evURLSecret +
 		`","bearer_token":"` + evBearer + `","signing_secret":"` + evSigning + `"}}`
 	tn, err := tenant.Parse([]byte(rec))
 	if err != nil {

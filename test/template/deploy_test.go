@@ -32,8 +32,9 @@ const executeAPIURL = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLS
 const testCertificate = "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
 // deploymentShapes are the ways to deploy: each parameter set, the one base
-// URL Twilio must be given, and what the functions must check signatures
-// against (PUBLIC_BASE_URL; "" = the URL each request was made to).
+// URL Twilio must be given, what the functions must check signatures
+// against (PUBLIC_BASE_URL; "" = the URL each request was made to), and
+// whether the execute-api endpoint is off.
 var deploymentShapes = []struct {
 	name          string
 	params        map[string]string
@@ -42,10 +43,14 @@ var deploymentShapes = []struct {
 	executeAPIOff bool
 }{
 	{"execute-api", nil, executeAPIURL, "", false},
+	// The execute-api endpoint stays on when a domain is added (the subaccounts
+	// still point there until repointed) and goes off only when asked.
 	{"custom domain", map[string]string{"DomainName": "voice.example.com", "CertificateArn": testCertificate},
+		"https://voice.example.com", "https://voice.example.com", false},
+	{"custom domain, execute-api off", map[string]string{"DomainName": "voice.example.com", "CertificateArn": testCertificate, "ExecuteApiEndpoint": "disabled"},
 		"https://voice.example.com", "https://voice.example.com", true},
 	{"custom domain with a base path", map[string]string{"DomainName": "voice.example.com", "CertificateArn": testCertificate, "DomainBasePath": "calls/v1"},
-		"https://voice.example.com/calls/v1", "https://voice.example.com/calls/v1", true},
+		"https://voice.example.com/calls/v1", "https://voice.example.com/calls/v1", false},
 	{"a proxy in front", map[string]string{"PublicBaseUrl": "https://calls.example.org/voice"},
 		"https://calls.example.org/voice", "https://calls.example.org/voice", false},
 }
@@ -82,8 +87,9 @@ func dig(v any, keys ...string) any {
 // checkOneURL evaluates the template for every deployment shape: the URL
 // outputs (which `subaccounts create --stack` gives Twilio) are the one base
 // URL plus the route, every function checks signatures against that same
-// base, a custom domain turns the execute-api endpoint off, and the
-// functions' PUBLIC_BASE_URL is one config.Load accepts.
+// base, the execute-api endpoint is off only when ExecuteApiEndpoint says
+// so (a domain's first deploy keeps it, so subaccounts not yet moved keep
+// working), and the functions' PUBLIC_BASE_URL is one config.Load accepts.
 func checkOneURL(s *stack) error {
 	var errs []error
 	for _, shape := range deploymentShapes {
@@ -242,7 +248,7 @@ var numberBounds = map[string][2]float64{
 }
 
 // requiredRules are the parameter combinations CloudFormation must refuse.
-var requiredRules = []string{"DomainNeedsCertificate", "CertificateNeedsDomain", "BasePathNeedsDomain", "HostedZoneNeedsDomain", "OneBaseUrl", "OneAlarmTarget"}
+var requiredRules = []string{"DomainNeedsCertificate", "CertificateNeedsDomain", "BasePathNeedsDomain", "HostedZoneNeedsDomain", "OneBaseUrl", "OneAlarmTarget", "ExecuteApiOffNeedsDomain"}
 
 // checkParameters: every parameter that could break the stack is refused by
 // CloudFormation (a pattern, bounds, allowed values or a rule) rather than
@@ -267,6 +273,12 @@ func checkParameters(s *stack) error {
 				errs = append(errs, fmt.Errorf("parameter %s: MinValue %v MaxValue %v, want %v and %v", name, p["MinValue"], p["MaxValue"], b[0], b[1]))
 			}
 		case "String":
+			if values, _ := p["AllowedValues"].([]any); len(values) > 0 {
+				if !slices.Contains(values, p["Default"]) {
+					errs = append(errs, fmt.Errorf("parameter %s: default %v is not one of %v", name, p["Default"], values))
+				}
+				continue
+			}
 			pattern, _ := p["AllowedPattern"].(string)
 			if pattern == "" {
 				errs = append(errs, fmt.Errorf("parameter %s: no AllowedPattern", name))
@@ -454,6 +466,131 @@ func checkAlarms(s *stack) error {
 	topic := s.rawResource("AlarmTopic")
 	if topic["Condition"] != "HasAlarmEmail" || fmt.Sprint(dig(topic, "Properties", "Subscription")) != fmt.Sprint([]any{map[string]any{"Protocol": "email", "Endpoint": map[string]any{"Ref": "AlarmEmail"}}}) {
 		errs = append(errs, fmt.Errorf("AlarmTopic %v, want a topic under HasAlarmEmail with an e-mail subscription to AlarmEmail", topic))
+	}
+	return errors.Join(errs...)
+}
+
+// liveAlias is the alias every function publishes, which its routes (or
+// its queue) invoke and CodeDeploy shifts.
+const liveAlias = "live"
+
+// checkDeployments: every function publishes a version on each deploy
+// behind the live alias, and CodeDeploy shifts the alias gradually (the
+// DeploymentType parameter, a canary or linear shift by default) with the
+// function's own Errors alarm as the rollback trigger, using a role of this
+// template that CodeDeploy may assume and that may move this function's
+// aliases only (SAM's would be AWSCodeDeployRoleForLambda: sns:Publish on
+// every topic, s3:GetObject on every bucket's tagged objects).
+func checkDeployments(s *stack) error {
+	var errs []error
+	params, _ := s.raw["Parameters"].(map[string]any)
+	if def := fmt.Sprint(dig(params, "DeploymentType", "Default")); !strings.HasPrefix(def, "Canary") && !strings.HasPrefix(def, "Linear") {
+		errs = append(errs, fmt.Errorf("parameter DeploymentType defaults to %q, want a canary or linear shift", def))
+	}
+	for _, id := range s.rawResourcesOfType("AWS::Serverless::Function") {
+		p, _ := s.rawResource(id)["Properties"].(map[string]any)
+		if p["AutoPublishAlias"] != liveAlias {
+			errs = append(errs, fmt.Errorf("%s: AutoPublishAlias %v, want %q", id, p["AutoPublishAlias"], liveAlias))
+		}
+		dp, _ := p["DeploymentPreference"].(map[string]any)
+		if fmt.Sprint(dp["Type"]) != fmt.Sprint(map[string]any{"Ref": "DeploymentType"}) {
+			errs = append(errs, fmt.Errorf("%s: DeploymentPreference.Type %v, want !Ref DeploymentType", id, dp["Type"]))
+		}
+		if enabled, ok := dp["Enabled"]; ok && enabled != true {
+			errs = append(errs, fmt.Errorf("%s: DeploymentPreference.Enabled %v", id, enabled))
+		}
+		errorsAlarm := ""
+		for _, a := range s.rawResourcesOfType("AWS::CloudWatch::Alarm") {
+			ap, _ := s.rawResource(a)["Properties"].(map[string]any)
+			dims, _ := ap["Dimensions"].([]any)
+			if ap["Namespace"] == "AWS/Lambda" && ap["MetricName"] == "Errors" && len(dims) == 1 && fmt.Sprint(dig(dims[0], "Value")) == fmt.Sprint(map[string]any{"Ref": id}) {
+				errorsAlarm = a
+			}
+		}
+		alarms, _ := dp["Alarms"].([]any)
+		if errorsAlarm == "" || !slices.ContainsFunc(alarms, func(a any) bool { return fmt.Sprint(a) == fmt.Sprint(map[string]any{"Ref": errorsAlarm}) }) {
+			errs = append(errs, fmt.Errorf("%s: DeploymentPreference.Alarms %v, want its Errors alarm %q", id, alarms, errorsAlarm))
+		}
+		role, _ := dig(dp, "Role", "Fn::GetAtt").(string)
+		if role == "" {
+			if l, ok := dig(dp, "Role", "Fn::GetAtt").([]any); ok && len(l) == 2 {
+				role = fmt.Sprint(l[0]) + "." + fmt.Sprint(l[1])
+			}
+		}
+		roleID, _ := strings.CutSuffix(role, ".Arn")
+		rp, _ := s.rawResource(roleID)["Properties"].(map[string]any)
+		trust := fmt.Sprint(dig(rp, "AssumeRolePolicyDocument", "Statement"))
+		mayShift := false
+		for _, pol := range asList(rp["Policies"]) {
+			for _, st := range asList(dig(pol, "PolicyDocument", "Statement")) {
+				if slices.Contains(stringsOf(dig(st, "Action")), "lambda:UpdateAlias") {
+					for _, r := range asList(dig(st, "Resource")) {
+						mayShift = mayShift || fmt.Sprint(r) == fmt.Sprint(map[string]any{"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:${" + id + "}:*"})
+					}
+				}
+			}
+		}
+		if s.resourceType(roleID) != "AWS::IAM::Role" || rp["ManagedPolicyArns"] != nil ||
+			trust != fmt.Sprint([]any{map[string]any{"Effect": "Allow", "Principal": map[string]any{"Service": "codedeploy.amazonaws.com"}, "Action": "sts:AssumeRole"}}) || !mayShift {
+			errs = append(errs, fmt.Errorf("%s: DeploymentPreference.Role %v, want a role of this template that only CodeDeploy assumes, with no managed policy, allowed to update %s's aliases", id, dp["Role"], id))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// asList reads a value that may be one item or a list.
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	if v == nil {
+		return nil
+	}
+	return []any{v}
+}
+
+// checkEventAlarms: an app that is down raises an alarm within half an
+// hour and keeps it up: its events wait hidden for their retries, which SQS
+// counts in ApproximateNumberOfMessagesNotVisible (while
+// ApproximateAgeOfOldestMessage leaves out every message received 3 or more
+// times), so the alarm watches that count's Minimum staying above 0. The
+// backlog alarm, on the age of events not yet tried, fires well within the
+// hour.
+func checkEventAlarms(s *stack) error {
+	var errs []error
+	retrying, backlog := false, false
+	for _, id := range s.rawResourcesOfType("AWS::CloudWatch::Alarm") {
+		p := s.resourceProps(id)
+		dims, _ := p["Dimensions"].([]any)
+		if p["Namespace"] != "AWS/SQS" || len(dims) != 1 || dig(dims[0], "Value") != "GetAtt:EventsQueue.QueueName" {
+			continue
+		}
+		period, _ := number(p["Period"])
+		n, _ := number(p["EvaluationPeriods"])
+		m, ok := number(p["DatapointsToAlarm"])
+		if !ok {
+			m = n
+		}
+		threshold, _ := number(p["Threshold"])
+		switch p["MetricName"] {
+		case "ApproximateNumberOfMessagesNotVisible":
+			retrying = p["Statistic"] == "Minimum" && p["ComparisonOperator"] == "GreaterThanThreshold" && threshold == 0 &&
+				m == n && period*n >= 600 && period*n <= 1800
+			if !retrying {
+				errs = append(errs, fmt.Errorf("%s: %v of %v over %v x %v s (%v to alarm), want the Minimum above 0 in every one of 10 to 30 minutes", id, p["Statistic"], p["MetricName"], n, period, m))
+			}
+		case "ApproximateAgeOfOldestMessage":
+			backlog = threshold > 0 && threshold <= 900
+			if !backlog {
+				errs = append(errs, fmt.Errorf("%s: age threshold %v s, want at most 15 minutes (older events are left out of the metric once received 3 times)", id, threshold))
+			}
+		}
+	}
+	if !retrying {
+		errs = append(errs, errors.New("no alarm on EventsQueue's ApproximateNumberOfMessagesNotVisible (events waiting for retries: an app is down)"))
+	}
+	if !backlog {
+		errs = append(errs, errors.New("no alarm on EventsQueue's ApproximateAgeOfOldestMessage"))
 	}
 	return errors.Join(errs...)
 }

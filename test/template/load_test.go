@@ -99,6 +99,8 @@ var processor = &intrinsics.ProcessorOptions{
 var unmodelled = map[string][]string{
 	"AWS::Serverless::Function": {"LoggingConfig"},
 	"AWS::Serverless::HttpApi":  {"AccessLogSettings", "RouteSettings"},
+	// Tags on event source mappings came after v7.14.9's models.
+	"AWS::Lambda::EventSourceMapping": {"Tags"},
 }
 
 // loadStack parses a template and Makefile given as text.

@@ -38,16 +38,31 @@ func requireTool(t *testing.T, what string) {
 // translate is a Python program that runs the SAM translator, as `sam
 // deploy` has CloudFormation run it, on each template it reads (a JSON list
 // of YAML texts on stdin), and writes a JSON list of {"template": ...} or
-// {"error": ...}. Local CodeUris become S3 URIs as `sam package` makes them;
-// the policy loader is empty because the template names no managed policy.
+// {"error": ...}. Local CodeUris become S3 URIs as `sam package` makes them.
+// The policy loader knows the real names and ARNs of the AWS managed
+// policies recorded in testdata/managed-policies.json (argv[1]), as SAM
+// CLI's loader would from IAM, so a template naming one gets its real ARN.
+// Each template also gets "x-taggable-types": which of its resource types
+// take Tags, from cfn-lint's CloudFormation resource schemas (null without
+// cfn-lint).
 const translate = `
 import json, sys
 from samtranslator.yaml_helper import yaml_parse
 from samtranslator.translator.transform import transform
 
-class NoManagedPolicies:
+class ManagedPolicies:
     def load(self):
-        return {}
+        return {name: p["arn"] for name, p in json.load(open(sys.argv[1])).items()}
+
+def taggable(types):
+    # cfn-lint's schema files, read directly: importing cfnlint takes seconds.
+    import importlib.util, os, re
+    spec = importlib.util.find_spec("cfnlint")
+    if spec is None:
+        return None
+    schemas = os.path.join(spec.submodule_search_locations[0], "data", "schemas")
+    index = dict(re.findall(r'"([A-Za-z0-9:]+)": "([0-9a-f]+)"', open(os.path.join(schemas, "providers", "us_east_1.py")).read()))
+    return sorted(t for t in types if "Tags" in json.load(open(os.path.join(schemas, "resources", index[t] + ".json"))).get("properties", {}))
 
 out = []
 for text in json.load(sys.stdin):
@@ -57,11 +72,18 @@ for text in json.load(sys.stdin):
             p = r.get("Properties") or {}
             if r.get("Type") == "AWS::Serverless::Function" and isinstance(p.get("CodeUri"), str) and not p["CodeUri"].startswith("s3://"):
                 p["CodeUri"] = "s3://bucket/" + lid + ".zip"
-        out.append({"template": transform(tmpl, {}, NoManagedPolicies())})
+        doc = transform(tmpl, {}, ManagedPolicies())
+        doc["x-taggable-types"] = taggable({r["Type"] for r in doc["Resources"].values()})
+        out.append({"template": doc})
     except Exception as e:
         out.append({"error": "%s: %s" % (type(e).__name__, e)})
 json.dump(out, sys.stdout)
 `
+
+// managedPoliciesFile holds the AWS managed policies SAM may attach, as IAM
+// has them (see each entry's source): the checks read what a role really
+// allows from it, and a role with a managed policy not recorded there fails.
+const managedPoliciesFile = "testdata/managed-policies.json"
 
 // python is the interpreter the SAM translator and cfn-lint are installed for.
 func python() string {
@@ -98,7 +120,7 @@ func transformed(t *testing.T, templates []string) ([]map[string]any, []error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, python(), "-c", translate)
+	cmd := exec.CommandContext(ctx, python(), "-c", translate, managedPoliciesFile)
 	cmd.Stdin = bytes.NewReader(in)
 	// The translator wants a region for its pseudo parameters; nothing else
 	// of the environment's AWS settings matters, and no AWS call is made.
@@ -166,7 +188,17 @@ var samChecks = []struct {
 	{"outputs and PUBLIC_BASE_URL: one URL per deployment shape", checkSAMOneURL,
 		mutation{"VoiceUrl always on execute-api", false, voiceURLOutput, "  VoiceUrl:\n    Description: x\n    Value: !Sub https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/voice\n"}},
 	{"policies: GetSecretValue on the prefix, kms:Decrypt only with a key and only through Secrets Manager", checkSAMPolicies,
-		mutation{"kms:Decrypt without its conditions", false, "                Condition:\n                  StringEquals:\n                    kms:ViaService: !Sub secretsmanager.${AWS::Region}.${AWS::URLSuffix}\n                  StringLike:\n                    kms:EncryptionContext:SecretARN: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretPrefix}*\n", ""}},
+		mutation{"kms:Decrypt without its conditions", false, "            Condition:\n              StringEquals:\n                kms:ViaService: !Sub secretsmanager.${AWS::Region}.${AWS::URLSuffix}\n              StringLike:\n                kms:EncryptionContext:SecretARN: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretPrefix}*\n", ""}},
+	{"least privilege: no role allows a data action on every resource, with what SAM adds", checkSAMLeastPrivilege,
+		mutation{"SAM's CodeDeploy role (AWSCodeDeployRoleForLambda)", false, "        Alarms: [!Ref TokenErrorsAlarm]\n        Role: !GetAtt DeployRole.Arn\n", "        Alarms: [!Ref TokenErrorsAlarm]\n"}},
+	{"least privilege: the SQS execution policy is caught", checkSAMLeastPrivilege,
+		mutation{"AWSLambdaSQSQueueExecutionRole on deliver", false, "      ManagedPolicyArns: !If [HasKmsKey, [!Ref TenantSecretsKeyPolicy], !Ref AWS::NoValue]\n      Policies:\n        - PolicyName: deliver", "      ManagedPolicyArns: [!Sub \"arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole\"]\n      Policies:\n        - PolicyName: deliver"}},
+	{"least privilege: a managed policy nobody recorded fails", checkSAMLeastPrivilege,
+		mutation{"AdministratorAccess on voice", false, "      ManagedPolicyArns: !If [HasKmsKey, [!Ref TenantSecretsKeyPolicy], !Ref AWS::NoValue]\n      Policies:\n        - PolicyName: voice", "      ManagedPolicyArns: [arn:aws:iam::aws:policy/AdministratorAccess]\n      Policies:\n        - PolicyName: voice"}},
+	{"aliases: routes and the queue invoke live; CodeDeploy shifts it, rolled back by the Errors alarm", checkSAMAliases,
+		mutation{"voice without an alias", false, "      AutoPublishAlias: live\n      DeploymentPreference:\n        Type: !Ref DeploymentType\n        Alarms: [!Ref VoiceErrorsAlarm]\n        Role: !GetAtt DeployRole.Arn\n", ""}},
+	{"tags: every resource that takes tags carries the cost-allocation tag", checkSAMTags,
+		mutation{"an untagged queue", false, "      MessageRetentionPeriod: 345600\n      RedrivePolicy:\n        deadLetterTargetArn: !GetAtt EventsDeadLetterQueue.Arn\n        maxReceiveCount: 25\n      Tags:\n        - {Key: app, Value: bubble-twilio-voice}\n", "      MessageRetentionPeriod: 345600\n      RedrivePolicy:\n        deadLetterTargetArn: !GetAtt EventsDeadLetterQueue.Arn\n        maxReceiveCount: 25\n"}},
 	{"functions: 5 s, arm64, own log group", checkSAMFunctions,
 		mutation{"default log group", false, "      LoggingConfig:\n        LogGroup: !Ref VoiceLogGroup\n", ""}},
 	{"rules kept", func(c cfn) error {
@@ -185,6 +217,7 @@ var samChecks = []struct {
 // CloudFormation it becomes; then on one mutated copy per check, which that
 // check must refuse.
 func TestSAMTranslator(t *testing.T) {
+	t.Parallel() // the slow ones (Python, many parses) run side by side
 	v, text, err := translatorVersion()
 	if err != nil {
 		requireTool(t, "the SAM translator (python3 -c 'import samtranslator': "+err.Error()+")")
@@ -223,7 +256,8 @@ func TestSAMTranslator(t *testing.T) {
 }
 
 // checkSAMRoutes: the API's OpenAPI body has exactly the expected routes,
-// each a payload 2.0 proxy integration with its own function.
+// each a payload 2.0 proxy integration with its own function's live alias
+// (so a deploy's traffic shift and rollback move the routes too).
 func checkSAMRoutes(c cfn) error {
 	paths, _ := dig(map[string]any(c), "Resources", "HttpApi", "Properties", "Body", "paths").(map[string]any)
 	var errs []error
@@ -240,8 +274,8 @@ func checkSAMRoutes(c cfn) error {
 					fn = functionIDs[name]
 				}
 			}
-			if integ["type"] != "aws_proxy" || integ["payloadFormatVersion"] != "2.0" || fn == "" || !strings.Contains(uri, "${"+fn+".Arn}") {
-				errs = append(errs, fmt.Errorf("route %s integrates %v, want a payload 2.0 proxy to %s", route, integ, fn))
+			if integ["type"] != "aws_proxy" || integ["payloadFormatVersion"] != "2.0" || fn == "" || !strings.Contains(uri, "${"+aliasID(fn)+"}") {
+				errs = append(errs, fmt.Errorf("route %s integrates %v, want a payload 2.0 proxy to %s's %s alias", route, integ, fn, liveAlias))
 			}
 		}
 	}
@@ -262,7 +296,7 @@ func checkSAMRoutes(c cfn) error {
 var sourceRoute = regexp.MustCompile(`/\$\{__Stage__\}/([A-Z]+)(/.*)$`)
 
 // checkSAMPermissions: each route's function, and only it, may be invoked
-// by API Gateway for that route of this API.
+// by API Gateway for that route of this API, through its live alias only.
 func checkSAMPermissions(c cfn) error {
 	var errs []error
 	got := map[string][]string{}
@@ -274,12 +308,15 @@ func checkSAMPermissions(c cfn) error {
 			errs = append(errs, fmt.Errorf("permission %s: %v, want API Gateway invoking through HttpApi", id, p))
 			continue
 		}
+		if ref := fmt.Sprint(dig(p, "FunctionName", "Ref")); !strings.HasSuffix(ref, "Alias"+liveAlias) {
+			errs = append(errs, fmt.Errorf("permission %s lets API Gateway invoke %s, not its %s alias", id, ref, liveAlias))
+		}
 		m := sourceRoute.FindStringSubmatch(fmt.Sprint(sub[0]))
 		if m == nil {
 			errs = append(errs, fmt.Errorf("permission %s: SourceArn %v names no route", id, sub[0]))
 			continue
 		}
-		fn := fmt.Sprint(dig(p, "FunctionName", "Ref"))
+		fn, _ := strings.CutSuffix(fmt.Sprint(dig(p, "FunctionName", "Ref")), "Alias"+liveAlias)
 		got[fn] = append(got[fn], m[1]+" "+m[2])
 	}
 	for name, routes := range expectedRoutes {
@@ -338,7 +375,7 @@ func checkSAMStage(c cfn) error {
 // checkSAMDomain: the domain and its mapping exist only with DomainName, the
 // mapping serves the stage SAM creates (with the base path as its key), a
 // DNS record only with a hosted zone, and the API's body turns the
-// execute-api endpoint off exactly when there is a domain.
+// execute-api endpoint off only when ExecuteApiEndpoint asks (with a domain).
 func checkSAMDomain(c cfn) error {
 	var errs []error
 	for id, cond := range map[string]string{"ApiDomainName": "HasDomain", "ApiMapping": "HasDomain", "ApiDomainRecord": "HasHostedZone"} {
@@ -353,7 +390,7 @@ func checkSAMDomain(c cfn) error {
 		errs = append(errs, fmt.Errorf("ApiMapping %v, want HttpApi's stage on ApiDomainName keyed by DomainBasePath", m))
 	}
 	servers, _ := dig(map[string]any(c), "Resources", "HttpApi", "Properties", "Body", "servers").([]any)
-	want := fmt.Sprint(map[string]any{"Fn::If": []any{"HasDomain", true, false}})
+	want := fmt.Sprint(map[string]any{"Fn::If": []any{"ExecuteApiOff", true, false}})
 	if len(servers) != 1 || fmt.Sprint(dig(servers[0], "x-amazon-apigateway-endpoint-configuration", "disableExecuteApiEndpoint")) != want {
 		errs = append(errs, fmt.Errorf("API servers %v, want disableExecuteApiEndpoint %s", servers, want))
 	}
@@ -407,10 +444,14 @@ var callEventStatements = map[string][]string{
 
 var sendToQueue = fmt.Sprint(map[string]any{"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": map[string]any{"Fn::GetAtt": []any{"EventsQueue", "Arn"}}})
 
-// checkSAMPolicies: each function's role is the basic execution role plus
-// GetSecretValue on the tenants' secrets; with SecretsKmsKeyArn, and only
-// then, kms:Decrypt on that key, only through Secrets Manager and only for
-// those secrets.
+// aliasID is the logical ID SAM gives a function's live alias.
+func aliasID(function string) string { return function + "Alias" + liveAlias }
+
+// checkSAMPolicies: each function's role, as CloudFormation creates it,
+// allows writing its own log group and GetSecretValue on the tenants'
+// secrets (plus what call events need); with SecretsKmsKeyArn, and only
+// then, it also has the template's managed policy allowing kms:Decrypt on
+// that key, only through Secrets Manager and only for those secrets.
 func checkSAMPolicies(c cfn) error {
 	// A prefix other than the default, so a policy that hard-codes the
 	// default is caught.
@@ -420,9 +461,6 @@ func checkSAMPolicies(c cfn) error {
 	var errs []error
 	for _, fn := range functionIDs {
 		role := c.resource(fn + "Role")
-		if fmt.Sprint(dig(role, "Properties", "ManagedPolicyArns")) != "[arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]" {
-			errs = append(errs, fmt.Errorf("%sRole managed policies %v, want only AWSLambdaBasicExecutionRole", fn, dig(role, "Properties", "ManagedPolicyArns")))
-		}
 		for _, keyArn := range []string{"", key} {
 			e, err := newEvaluator(c, map[string]string{"SecretsKmsKeyArn": keyArn, "SecretPrefix": prefix})
 			if err != nil {
@@ -436,15 +474,13 @@ func checkSAMPolicies(c cfn) error {
 			for _, p := range v.([]any) {
 				statements = append(statements, dig(p, "PolicyDocument", "Statement").([]any)...)
 			}
-			want := []string{fmt.Sprint(map[string]any{"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": secrets,
-				"Condition": map[string]any{"StringEqualsIfExists": map[string]any{"aws:ResourceTag/bubble-twilio-voice:stack": "${AWS::StackName}"}}})}
-			want = append(want, callEventStatements[fn]...)
-			if keyArn != "" {
-				want = append(want, fmt.Sprint(map[string]any{"Action": "kms:Decrypt", "Effect": "Allow", "Resource": keyArn, "Condition": map[string]any{
-					"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.${AWS::Region}.${AWS::URLSuffix}"},
-					"StringLike":   map[string]any{"kms:EncryptionContext:SecretARN": secrets},
-				}}))
+			logGroup := strings.TrimSuffix(fn, "Function") + "LogGroup"
+			want := []string{
+				fmt.Sprint(map[string]any{"Action": []any{"logs:CreateLogStream", "logs:PutLogEvents"}, "Effect": "Allow", "Resource": map[string]any{"Fn::GetAtt": []any{logGroup, "Arn"}}}),
+				fmt.Sprint(map[string]any{"Action": "secretsmanager:GetSecretValue", "Effect": "Allow", "Resource": secrets,
+					"Condition": map[string]any{"StringEqualsIfExists": map[string]any{"aws:ResourceTag/bubble-twilio-voice:stack": "${AWS::StackName}"}}}),
 			}
+			want = append(want, callEventStatements[fn]...)
 			var got []string
 			for _, s := range statements {
 				got = append(got, fmt.Sprint(s))
@@ -452,7 +488,34 @@ func checkSAMPolicies(c cfn) error {
 			if !slices.Equal(got, want) {
 				errs = append(errs, fmt.Errorf("%sRole with SecretsKmsKeyArn %q allows\n%s\nwant\n%s", fn, keyArn, strings.Join(got, "\n"), strings.Join(want, "\n")))
 			}
+			managed, err := e.eval(dig(role, "Properties", "ManagedPolicyArns"))
+			if err != nil {
+				return err
+			}
+			wantManaged := "[]"
+			if keyArn != "" {
+				wantManaged = "[${TenantSecretsKeyPolicy}]"
+			}
+			if fmt.Sprint(managed) != wantManaged && !(managed == nil && keyArn == "") {
+				errs = append(errs, fmt.Errorf("%sRole with SecretsKmsKeyArn %q has managed policies %v, want %s", fn, keyArn, managed, wantManaged))
+			}
 		}
+	}
+	kms := c.resource("TenantSecretsKeyPolicy")
+	e, err := newEvaluator(c, map[string]string{"SecretsKmsKeyArn": key, "SecretPrefix": prefix})
+	if err != nil {
+		return err
+	}
+	doc, err := e.eval(dig(kms, "Properties", "PolicyDocument", "Statement"))
+	if err != nil {
+		return err
+	}
+	want := fmt.Sprint([]any{map[string]any{"Action": "kms:Decrypt", "Effect": "Allow", "Resource": key, "Condition": map[string]any{
+		"StringEquals": map[string]any{"kms:ViaService": "secretsmanager.${AWS::Region}.${AWS::URLSuffix}"},
+		"StringLike":   map[string]any{"kms:EncryptionContext:SecretARN": secrets},
+	}}})
+	if kms["Type"] != "AWS::IAM::ManagedPolicy" || kms["Condition"] != "HasKmsKey" || fmt.Sprint(doc) != want {
+		errs = append(errs, fmt.Errorf("TenantSecretsKeyPolicy (%v, condition %v) allows %v, want only with HasKmsKey: %s", kms["Type"], kms["Condition"], doc, want))
 	}
 	return errors.Join(errs...)
 }
@@ -475,6 +538,7 @@ func checkSAMFunctions(c cfn) error {
 // TestCfnLint runs cfn-lint (the CloudFormation linter, with its SAM
 // support) on template.yaml: no error, no warning, no informational finding.
 func TestCfnLint(t *testing.T) {
+	t.Parallel() // the slow ones (Python, many parses) run side by side
 	lint, args := "cfn-lint", []string{}
 	if _, err := exec.LookPath(lint); err != nil {
 		if exec.Command(python(), "-c", "import cfnlint").Run() != nil {

@@ -3,6 +3,7 @@ package template
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,9 +15,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"bubble-twilio-voice/shared/config"
+	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/httpapi"
+	"bubble-twilio-voice/shared/recordings"
 	"bubble-twilio-voice/shared/tenant"
 )
 
@@ -83,8 +87,10 @@ var checks = []struct {
 	check     func(*stack) error
 	mutations []mutation
 }{
-	{"no Globals", checkNoGlobals, []mutation{
-		{"Globals added", false, "Parameters:\n", "Globals:\n  Function:\n    Timeout: 30\n\nParameters:\n"},
+	{"Globals: the cost-allocation tag only", checkGlobals, []mutation{
+		{"a timeout in Globals", false, "    PropagateTags: true\n  HttpApi:\n", "    PropagateTags: true\n    Timeout: 30\n  HttpApi:\n"},
+		{"tags not propagated", false, "    PropagateTags: true\n  HttpApi:\n", "    PropagateTags: false\n  HttpApi:\n"},
+		{"API untagged", false, "  HttpApi:\n    Tags:\n      app: bubble-twilio-voice\n", "  HttpApi:\n    Tags:\n      owner: me\n"},
 	}},
 	{"functions have a build target and a package", checkFunctionsBuild, []mutation{
 		{"target renamed", true, "build-VoiceFunction:", "build-VoiceFn:"},
@@ -119,31 +125,37 @@ var checks = []struct {
 		{"10 s", false, "Timeout: 5", "Timeout: 10"},
 		{"missing (SAM default 3 s is fine, but it must be stated)", false, "      Timeout: 5\n", ""},
 		{"events function 30 s", false, "      # An answer in time for Twilio, and sooner than its 15 s limit.\n      Timeout: 5", "      Timeout: 30"},
-		{"deliver function missing", false, "      Timeout: 90\n", ""},
+		{"deliver function missing", false, "      Timeout: 180\n", ""},
 	}},
 	{"BuildMethod makefile", checkFunctions(func(id string, f fn) error {
 		m, _ := f.AWSCloudFormationMetadata["BuildMethod"].(string)
 		return want(id, "Metadata.BuildMethod", m, "makefile")
 	}), []mutation{{"go1.x", false, "BuildMethod: makefile", "BuildMethod: go1.x"}}},
-	{"policies: least privilege, per function", checkPolicy, []mutation{
+	{"roles: each function its own, least privilege", checkPolicy, []mutation{
 		{"another action", false, "Action: secretsmanager:GetSecretValue", "Action: [secretsmanager:GetSecretValue, secretsmanager:ListSecrets]"},
 		{"wildcard action", false, "Action: secretsmanager:GetSecretValue", "Action: secretsmanager:*"},
 		{"any secret", false, "secret:${SecretPrefix}*", "secret:*"},
-		{"another stack's tenants readable", false, "              Condition:\n                StringEqualsIfExists:\n                  aws:ResourceTag/bubble-twilio-voice:stack: !Sub ${AWS::StackName}\n", ""},
-		{"untagged tenants unreadable", false, "                StringEqualsIfExists:\n                  aws:ResourceTag/bubble-twilio-voice:stack", "                StringEquals:\n                  aws:ResourceTag/bubble-twilio-voice:stack"},
+		{"another stack's tenants readable", false, "                Condition:\n                  StringEqualsIfExists:\n                    aws:ResourceTag/bubble-twilio-voice:stack: !Sub ${AWS::StackName}\n", ""},
+		{"untagged tenants unreadable", false, "                  StringEqualsIfExists:\n                    aws:ResourceTag/bubble-twilio-voice:stack", "                  StringEquals:\n                    aws:ResourceTag/bubble-twilio-voice:stack"},
 		{"tag of another key", false, "aws:ResourceTag/bubble-twilio-voice:stack: !Sub", "aws:ResourceTag/stack: !Sub"},
 		{"any resource", false, "Resource: !Sub arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:${SecretPrefix}*", `Resource: "*"`},
-		{"managed policy added", false, "      Policies:\n", "      Policies:\n        - AWSLambdaBasicExecutionRole\n"},
-		{"deny turned allow-all", false, "            - Effect: Allow\n", "            - Effect: Allow\n              NotAction: iam:*\n              Resource: \"*\"\n            - Effect: Allow\n"},
-		{"incoming sends to any queue", false, "            # call.missed from the no-answer step\n            - Effect: Allow\n              Action: sqs:SendMessage\n              Resource: !GetAtt EventsQueue.Arn", "            # call.missed from the no-answer step\n            - Effect: Allow\n              Action: sqs:SendMessage\n              Resource: \"*\""},
-		{"events sends to the dead-letter queue", false, "              Action: sqs:SendMessage\n              Resource: !GetAtt EventsQueue.Arn\n            # A presigned", "              Action: sqs:SendMessage\n              Resource: !GetAtt EventsDeadLetterQueue.Arn\n            # A presigned"},
-		{"events writes recordings", false, "              Action: s3:GetObject\n", "              Action: [s3:GetObject, s3:PutObject]\n"},
-		{"events reads any bucket", false, "              Action: s3:GetObject\n              Resource: !Sub ${RecordingsBucket.Arn}/*", "              Action: s3:GetObject\n              Resource: \"*\""},
-		{"link key readable by token", false, "          TOKEN_RATE_PER_IDENTITY: !Ref TokenRatePerIdentity\n      LoggingConfig:\n        LogGroup: !Ref TokenLogGroup\n      Policies:\n        - Version: \"2012-10-17\"\n          Statement:\n", "          TOKEN_RATE_PER_IDENTITY: !Ref TokenRatePerIdentity\n      LoggingConfig:\n        LogGroup: !Ref TokenLogGroup\n      Policies:\n        - Version: \"2012-10-17\"\n          Statement:\n            - Effect: Allow\n              Action: secretsmanager:GetSecretValue\n              Resource: !Ref RecordingLinkKey\n"},
-		{"deliver sends to the events queue", false, "              Action: sqs:SendMessage\n              Resource: !GetAtt EventsDeadLetterQueue.Arn", "              Action: sqs:SendMessage\n              Resource: !GetAtt EventsQueue.Arn"},
-		{"deliver may delete recordings", false, "              Action: [s3:GetObject, s3:PutObject]", "              Action: [s3:GetObject, s3:PutObject, s3:DeleteObject]"},
+		{"managed policy added", false, "      ManagedPolicyArns: !If [HasKmsKey, [!Ref TenantSecretsKeyPolicy], !Ref AWS::NoValue]\n", "      ManagedPolicyArns: [arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]\n"},
+		{"SAM's role instead", false, "      Role: !GetAtt VoiceFunctionRole.Arn\n", ""},
+		{"another function's role", false, "      Role: !GetAtt VoiceFunctionRole.Arn\n", "      Role: !GetAtt TokenFunctionRole.Arn\n"},
+		{"role anyone may assume", false, "            Principal: {Service: lambda.amazonaws.com}", "            Principal: {AWS: \"*\"}"},
+		{"deny turned allow-all", false, "              - Effect: Allow\n", "              - Effect: Allow\n                NotAction: iam:*\n                Resource: \"*\"\n              - Effect: Allow\n"},
+		{"logs anywhere", false, "                Resource: !GetAtt TokenLogGroup.Arn", "                Resource: \"*\""},
+		{"logs into another function's group", false, "                Resource: !GetAtt VoiceLogGroup.Arn", "                Resource: !GetAtt TokenLogGroup.Arn"},
+		{"incoming sends to any queue", false, "              # call.missed from the no-answer step\n              - Effect: Allow\n                Action: sqs:SendMessage\n                Resource: !GetAtt EventsQueue.Arn", "              # call.missed from the no-answer step\n              - Effect: Allow\n                Action: sqs:SendMessage\n                Resource: \"*\""},
+		{"events sends to the dead-letter queue", false, "                Action: sqs:SendMessage\n                Resource: !GetAtt EventsQueue.Arn\n              # A presigned", "                Action: sqs:SendMessage\n                Resource: !GetAtt EventsDeadLetterQueue.Arn\n              # A presigned"},
+		{"events writes recordings", false, "                Action: s3:GetObject\n", "                Action: [s3:GetObject, s3:PutObject]\n"},
+		{"events reads any bucket", false, "                Action: s3:GetObject\n                Resource: !Sub ${RecordingsBucket.Arn}/*", "                Action: s3:GetObject\n                Resource: \"*\""},
+		{"link key readable by token", false, "        - PolicyName: token\n          PolicyDocument:\n            Version: \"2012-10-17\"\n            Statement:\n", "        - PolicyName: token\n          PolicyDocument:\n            Version: \"2012-10-17\"\n            Statement:\n              - Effect: Allow\n                Action: secretsmanager:GetSecretValue\n                Resource: !Ref RecordingLinkKey\n"},
+		{"deliver sends to the events queue", false, "                Action: sqs:SendMessage\n                Resource: !GetAtt EventsDeadLetterQueue.Arn", "                Action: sqs:SendMessage\n                Resource: !GetAtt EventsQueue.Arn"},
+		{"deliver may delete recordings", false, "                Action: [s3:GetObject, s3:PutObject]", "                Action: [s3:GetObject, s3:PutObject, s3:DeleteObject]"},
 		{"deliver purges the queue", false, "sqs:ChangeMessageVisibility]", "sqs:ChangeMessageVisibility, sqs:PurgeQueue]"},
-		{"deliver lists every bucket", false, "              Action: s3:ListBucket\n              Resource: !GetAtt RecordingsBucket.Arn", "              Action: s3:ListBucket\n              Resource: \"*\""},
+		{"deliver receives from any queue", false, "sqs:ChangeMessageVisibility]\n                Resource: !GetAtt EventsQueue.Arn", "sqs:ChangeMessageVisibility]\n                Resource: \"*\""},
+		{"deliver lists every bucket", false, "                Action: s3:ListBucket\n                Resource: !GetAtt RecordingsBucket.Arn", "                Action: s3:ListBucket\n                Resource: \"*\""},
 	}},
 	{"outputs TokenUrl, VoiceUrl, IncomingUrl", checkOutputs, []mutation{
 		{"renamed", false, "  VoiceUrl:", "  VoiceURL:"},
@@ -154,7 +166,9 @@ var checks = []struct {
 			"!Join [\"\", [\"https://\", !Ref DomainName, !If [HasDomainBasePath, !Sub \"/${DomainBasePath}\", \"\"]]]\n            - !Ref PublicBaseUrl\n          CORS",
 			"!Sub \"https://${DomainName}\"\n            - !Ref PublicBaseUrl\n          CORS"},
 		{"a function ignores PublicBaseUrl", false, "            - !Ref PublicBaseUrl\n          CORS", "            - \"\"\n          CORS"},
-		{"execute-api left on with a domain", false, "DisableExecuteApiEndpoint: !If [HasDomain, true, false]", "DisableExecuteApiEndpoint: false"},
+		{"execute-api off with the domain's first deploy", false, "DisableExecuteApiEndpoint: !If [ExecuteApiOff, true, false]", "DisableExecuteApiEndpoint: !If [HasDomain, true, false]"},
+		{"execute-api never off", false, "DisableExecuteApiEndpoint: !If [ExecuteApiOff, true, false]", "DisableExecuteApiEndpoint: false"},
+		{"off without the operator's word", false, "  ExecuteApiOff: !And [!Condition HasDomain, !Equals [!Ref ExecuteApiEndpoint, disabled]]", "  ExecuteApiOff: !Condition HasDomain"},
 		{"VoiceUrl always on execute-api", false, voiceURLOutput,
 			"  VoiceUrl:\n    Description: x\n    Value: !Sub https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/voice\n"},
 	}},
@@ -230,11 +244,14 @@ var checks = []struct {
 		{"too few receives for the schedule", false, "maxReceiveCount: 25", "maxReceiveCount: 5"},
 		{"retention shorter than the schedule", false, "MessageRetentionPeriod: 345600", "MessageRetentionPeriod: 86400"},
 		{"dead letters kept less than the queue", false, "MessageRetentionPeriod: 1209600", "MessageRetentionPeriod: 172800"},
-		{"visibility under 6 x the deliver timeout", false, "VisibilityTimeout: 540", "VisibilityTimeout: 60"},
+		{"visibility under 6 x the deliver timeout", false, "VisibilityTimeout: 1080", "VisibilityTimeout: 540"},
 	}},
-	{"deliver: fed by the events queue with partial batch responses", checkDelivery, []mutation{
-		{"no partial batch responses", false, "            FunctionResponseTypes: [ReportBatchItemFailures]\n", ""},
-		{"fed by the dead-letter queue", false, "            Queue: !GetAtt EventsQueue.Arn", "            Queue: !GetAtt EventsDeadLetterQueue.Arn"},
+	{"deliver: its alias fed by the events queue with partial batch responses", checkDelivery, []mutation{
+		{"no partial batch responses", false, "      FunctionResponseTypes: [ReportBatchItemFailures]\n", ""},
+		{"fed by the dead-letter queue", false, "      EventSourceArn: !GetAtt EventsQueue.Arn", "      EventSourceArn: !GetAtt EventsDeadLetterQueue.Arn"},
+		{"a timeout shorter than a recording download", false, "      Timeout: 180\n", "      Timeout: 90\n"},
+		{"feeds the function, not its alias", false, "      FunctionName: !Ref DeliverFunction.Alias", "      FunctionName: !Ref DeliverFunction"},
+		{"a SAM SQS event again", false, "        Role: !GetAtt DeliverDeployRole.Arn\n", "        Role: !GetAtt DeliverDeployRole.Arn\n      Events:\n        Queue:\n          Type: SQS\n          Properties: {Queue: !GetAtt EventsQueue.Arn}\n"},
 		{"no dead-letter queue given", false, "          EVENTS_DLQ_URL: !Ref EventsDeadLetterQueue\n", ""},
 		{"events function sends nowhere", false, "          EVENTS_QUEUE_URL: !Ref EventsQueue\n          RECORDINGS_BUCKET: !Ref RecordingsBucket\n          LINK_KEY_SECRET_ARN: !Ref RecordingLinkKey\n          RECORDING_RETENTION_DAYS: !Ref RecordingRetentionDays\n      LoggingConfig:\n        LogGroup: !Ref EventsLogGroup", "          RECORDINGS_BUCKET: !Ref RecordingsBucket\n          LINK_KEY_SECRET_ARN: !Ref RecordingLinkKey\n          RECORDING_RETENTION_DAYS: !Ref RecordingRetentionDays\n      LoggingConfig:\n        LogGroup: !Ref EventsLogGroup"},
 	}},
@@ -247,6 +264,20 @@ var checks = []struct {
 		{"fixed expiry", false, "            ExpirationInDays: !Ref RecordingRetentionDays", "            ExpirationInDays: 365"},
 		{"ACLs enabled", false, "ObjectOwnership: BucketOwnerEnforced", "ObjectOwnership: ObjectWriter"},
 		{"link validity differs from retention", false, "          RECORDING_RETENTION_DAYS: !Ref RecordingRetentionDays\n      LoggingConfig:\n        LogGroup: !Ref DeliverLogGroup", "          RECORDING_RETENTION_DAYS: 365\n      LoggingConfig:\n        LogGroup: !Ref DeliverLogGroup"},
+	}},
+	{"deployments: live alias, gradual shift, rolled back by the Errors alarm", checkDeployments, []mutation{
+		{"no alias", false, "      AutoPublishAlias: live\n      DeploymentPreference:\n        Type: !Ref DeploymentType\n        Alarms: [!Ref VoiceErrorsAlarm]\n        Role: !GetAtt DeployRole.Arn\n", ""},
+		{"all at once by default", false, "    Default: Canary10Percent5Minutes\n", "    Default: AllAtOnce\n"},
+		{"fixed type", false, "        Type: !Ref DeploymentType\n        Alarms: [!Ref IncomingErrorsAlarm]", "        Type: Linear10PercentEvery1Minute\n        Alarms: [!Ref IncomingErrorsAlarm]"},
+		{"no rollback alarm", false, "        Alarms: [!Ref EventsErrorsAlarm]\n", ""},
+		{"another function's alarm", false, "        Alarms: [!Ref EventsErrorsAlarm]", "        Alarms: [!Ref TokenErrorsAlarm]"},
+		{"SAM's CodeDeploy role", false, "        Alarms: [!Ref TokenErrorsAlarm]\n        Role: !GetAtt DeployRole.Arn\n", "        Alarms: [!Ref TokenErrorsAlarm]\n"},
+		{"a role that may not shift this alias", false, "        Alarms: [!Ref DeliverErrorsAlarm]\n        Role: !GetAtt DeliverDeployRole.Arn", "        Alarms: [!Ref DeliverErrorsAlarm]\n        Role: !GetAtt DeployRole.Arn"},
+	}},
+	{"events alarms: an app down, a backlog", checkEventAlarms, []mutation{
+		{"retrying alarm on the age", false, "      MetricName: ApproximateNumberOfMessagesNotVisible", "      MetricName: ApproximateAgeOfOldestMessage"},
+		{"retrying alarm on the maximum", false, "      MetricName: ApproximateNumberOfMessagesNotVisible\n      Dimensions: [{Name: QueueName, Value: !GetAtt EventsQueue.QueueName}]\n      Statistic: Minimum", "      MetricName: ApproximateNumberOfMessagesNotVisible\n      Dimensions: [{Name: QueueName, Value: !GetAtt EventsQueue.QueueName}]\n      Statistic: Maximum"},
+		{"backlog after an hour", false, "      Threshold: 600\n", "      Threshold: 3600\n"},
 	}},
 	{"outputs for the call events", checkEventOutputs, []mutation{
 		{"no dead-letter queue output", false, "  EventsDeadLetterQueueUrl:\n", "  DeadLetterQueue:\n"},
@@ -275,6 +306,7 @@ func TestTemplate(t *testing.T) {
 // TestChecksCatchMutations proves each check can fail: on every mutated
 // copy, which must still parse, the check must report an error.
 func TestChecksCatchMutations(t *testing.T) {
+	t.Parallel() // the slow ones (Python, many parses) run side by side
 	tmpl, mk := readRepo(t)
 	for _, c := range checks {
 		if len(c.mutations) == 0 {
@@ -324,9 +356,20 @@ func checkFunctions(f func(id string, fun fn) error) func(*stack) error {
 	}
 }
 
-func checkNoGlobals(s *stack) error {
-	if len(s.tmpl.Globals) > 0 || s.doc["Globals"] != nil {
-		return errors.New("template has Globals; goformation does not merge them, so these checks would not see what deploys")
+// costTag is the tag every resource that takes tags carries, for cost
+// allocation (activate it in the Billing console).
+var costTag = map[string]any{"app": "bubble-twilio-voice"}
+
+// checkGlobals allows Globals only to tag the functions and the API (and,
+// with PropagateTags, what SAM generates for them): goformation does not
+// merge Globals, so anything else there would be invisible to these checks.
+func checkGlobals(s *stack) error {
+	want := fmt.Sprint(map[string]any{
+		"Function": map[string]any{"Tags": costTag, "PropagateTags": true},
+		"HttpApi":  map[string]any{"Tags": costTag, "PropagateTags": true},
+	})
+	if got := fmt.Sprint(s.raw["Globals"]); got != want {
+		return fmt.Errorf("Globals %s, want only the cost-allocation tag, propagated: %s", got, want)
 	}
 	return nil
 }
@@ -424,10 +467,11 @@ const (
 
 var tenantSecrets = statement{"secretsmanager:GetSecretValue", secretARN, stackOnly}
 
-// wantPolicies is every function's whole policy: each may read its tenants'
-// secrets and nothing else, except what call events need: incoming and
-// events send to the events queue only; events reads recordings (to
-// presign) and the link key; deliver polls the events queue, sends to the
+// wantPolicies is every function's whole policy besides writing its own
+// log group: each may read its tenants' secrets and nothing else, except
+// what call events need: incoming and events send to the events queue only;
+// events reads recordings (to presign) and the link key; deliver polls the
+// events queue (its event source mapping runs with its role), sends to the
 // dead-letter queue only, reads and writes only the bucket's objects, and
 // starts and reads Transcribe jobs, which have no resource-level
 // permissions ("*": docs/transcripts.md).
@@ -444,12 +488,24 @@ var wantPolicies = map[string][]statement{
 		{"transcribe:GetTranscriptionJob,transcribe:StartTranscriptionJob", "*", ""}},
 }
 
-// checkPolicy allows only inline policy documents whose Allow statements
-// are exactly the function's wantPolicies. It reads the generic document:
-// goformation's Policies union decodes a list of documents into several of
-// its variants at once.
+// kmsPolicyArns is the one managed policy a function role may have: the
+// template's own kms:Decrypt policy, only with SecretsKmsKeyArn (sam_test.go
+// checks its statement).
+var kmsPolicyArns = fmt.Sprint(map[string]any{"Fn::If": []any{"HasKmsKey", []any{map[string]any{"Ref": "TenantSecretsKeyPolicy"}}, map[string]any{"Ref": "AWS::NoValue"}}})
+
+// lambdaTrust is the trust policy of a function role: Lambda may assume it.
+var lambdaTrust = fmt.Sprint([]any{map[string]any{"Effect": "Allow", "Principal": map[string]any{"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}})
+
+// checkPolicy: each function runs as its own role, <Function>Role, of this
+// template rather than the one SAM would make (which adds
+// AWSLambdaBasicExecutionRole, logs on every log group, and for a queue
+// AWSLambdaSQSQueueExecutionRole, every queue). Only Lambda may assume it;
+// its inline Allow statements are exactly the function's wantPolicies plus
+// writing its own log group; its only managed policy is the template's KMS
+// one, with SecretsKmsKeyArn. It reads the generic document: goformation's
+// Policies union decodes a list of documents into several variants at once.
 func checkPolicy(s *stack) error {
-	return checkFunctions(func(id string, _ fn) error {
+	return checkFunctions(func(id string, f fn) error {
 		name, err := functionName(id)
 		if err != nil {
 			return err
@@ -458,34 +514,44 @@ func checkPolicy(s *stack) error {
 		if !ok {
 			return fmt.Errorf("%s: no wantPolicies entry in this test; add one", id)
 		}
-		var docs []any
-		switch p := s.resourceProps(id)["Policies"].(type) {
-		case nil:
-			return fmt.Errorf("%s: no Policies; it cannot read its tenants", id)
-		case []any:
-			docs = p
-		default:
-			docs = []any{p}
+		logGroup := strings.TrimSuffix(id, "Function") + "LogGroup"
+		want = append([]statement{{"logs:CreateLogStream,logs:PutLogEvents", "GetAtt:" + logGroup + ".Arn", ""}}, want...)
+		roleID := id + "Role"
+		if got := str(f.Role); got != "GetAtt:"+roleID+".Arn" {
+			return fmt.Errorf("%s: Role %q, want its own role %s (SAM's would add managed policies on every log group and queue)", id, got, roleID)
 		}
+		if t := s.resourceType(roleID); t != "AWS::IAM::Role" {
+			return fmt.Errorf("%s: %s is %q, want an AWS::IAM::Role", id, roleID, t)
+		}
+		raw, _ := s.rawResource(roleID)["Properties"].(map[string]any)
 		var errs []error
-		var got []statement
-		for i, raw := range docs {
-			if raw == nil {
-				// A conditional policy (kms:Decrypt with SecretsKmsKeyArn) that
-				// the default parameters leave out; sam_test.go checks it.
-				continue
+		if got := fmt.Sprint(dig(raw, "AssumeRolePolicyDocument", "Statement")); got != lambdaTrust {
+			errs = append(errs, fmt.Errorf("%s: trusts %s, want Lambda only", roleID, got))
+		}
+		if m := raw["ManagedPolicyArns"]; m != nil && fmt.Sprint(m) != kmsPolicyArns {
+			errs = append(errs, fmt.Errorf("%s: managed policies %v, want none but TenantSecretsKeyPolicy with SecretsKmsKeyArn", roleID, m))
+		}
+		for k := range raw {
+			if k != "AssumeRolePolicyDocument" && k != "ManagedPolicyArns" && k != "Policies" && k != "Tags" {
+				errs = append(errs, fmt.Errorf("%s: has %s", roleID, k))
 			}
-			d, ok := raw.(map[string]any)
-			statements, _ := d["Statement"].([]any)
-			if !ok || len(statements) == 0 {
-				errs = append(errs, fmt.Errorf("%s: policy %d is %v, want an inline policy document (no managed or SAM template policies)", id, i, raw))
+		}
+		policies, _ := s.resourceProps(roleID)["Policies"].([]any)
+		if len(policies) == 0 {
+			return errors.Join(append(errs, fmt.Errorf("%s: no inline policy; %s cannot read its tenants", roleID, id))...)
+		}
+		var got []statement
+		for i, p := range policies {
+			statements, _ := dig(p, "PolicyDocument", "Statement").([]any)
+			if len(statements) == 0 {
+				errs = append(errs, fmt.Errorf("%s: policy %d is %v, want an inline policy document", roleID, i, p))
 				continue
 			}
 			for j, rs := range statements {
 				st, _ := rs.(map[string]any)
 				for k := range st {
 					if k != "Effect" && k != "Action" && k != "Resource" && k != "Sid" && k != "Condition" {
-						errs = append(errs, fmt.Errorf("%s: statement %d has %s; only Effect, Action, Resource, Condition are allowed", id, j, k))
+						errs = append(errs, fmt.Errorf("%s: statement %d has %s; only Effect, Action, Resource, Condition are allowed", roleID, j, k))
 					}
 				}
 				condition := ""
@@ -493,7 +559,7 @@ func checkPolicy(s *stack) error {
 					condition = fmt.Sprint(c)
 				}
 				if st["Effect"] != "Allow" {
-					errs = append(errs, fmt.Errorf("%s: statement %d Effect %v, want Allow", id, j, st["Effect"]))
+					errs = append(errs, fmt.Errorf("%s: statement %d Effect %v, want Allow", roleID, j, st["Effect"]))
 				}
 				actions := stringsOf(st["Action"])
 				sort.Strings(actions)
@@ -863,29 +929,44 @@ func checkQueues(s *stack) error {
 	return errors.Join(errs...)
 }
 
-// checkDelivery: DeliverFunction is fed by EventsQueue with partial batch
-// responses and knows both queues; the functions that queue events are
-// told the queue.
+// messageMargin is what a deliver invocation needs besides its longest
+// message: the tenant lookup, the upload to S3, delaying the retries.
+const messageMargin = 45 * time.Second
+
+// checkDelivery: the live alias of DeliverFunction is fed by EventsQueue,
+// through an event source mapping of this template (a SAM SQS event would
+// add AWSLambdaSQSQueueExecutionRole, every queue of the account), with
+// partial batch responses; it knows both queues; the functions that queue
+// events are told the queue.
 func checkDelivery(s *stack) error {
 	var errs []error
-	evs, _ := s.resourceProps("DeliverFunction")["Events"].(map[string]any)
-	found := false
-	for name, raw := range evs {
-		ev, _ := raw.(map[string]any)
-		props, _ := ev["Properties"].(map[string]any)
-		if ev["Type"] != "SQS" {
+	if evs, _ := s.resourceProps("DeliverFunction")["Events"].(map[string]any); len(evs) > 0 {
+		errs = append(errs, fmt.Errorf("DeliverFunction has SAM events %v; its queue is DeliverQueueMapping's", slices.Sorted(maps.Keys(evs))))
+	}
+	var mappings []string
+	for _, id := range s.rawResourcesOfType("AWS::Lambda::EventSourceMapping") {
+		props := s.resourceProps(id)
+		if props["FunctionName"] != "DeliverFunction.Alias" {
+			errs = append(errs, fmt.Errorf("event source mapping %s feeds %v, want DeliverFunction's alias (!Ref DeliverFunction.Alias)", id, props["FunctionName"]))
 			continue
 		}
-		found = true
-		if props["Queue"] != eventsQueueARN {
-			errs = append(errs, fmt.Errorf("DeliverFunction event %s reads %v, want %s", name, props["Queue"], eventsQueueARN))
+		mappings = append(mappings, id)
+		if props["EventSourceArn"] != eventsQueueARN {
+			errs = append(errs, fmt.Errorf("%s reads %v, want %s", id, props["EventSourceArn"], eventsQueueARN))
 		}
 		if frt := stringsOf(props["FunctionResponseTypes"]); !slices.Equal(frt, []string{"ReportBatchItemFailures"}) {
-			errs = append(errs, fmt.Errorf("DeliverFunction event %s FunctionResponseTypes %v, want [ReportBatchItemFailures]", name, frt))
+			errs = append(errs, fmt.Errorf("%s FunctionResponseTypes %v, want [ReportBatchItemFailures]", id, frt))
 		}
 	}
-	if !found {
-		errs = append(errs, errors.New("DeliverFunction has no SQS event"))
+	if len(mappings) != 1 {
+		errs = append(errs, fmt.Errorf("event source mappings to DeliverFunction: %v, want exactly one", mappings))
+	}
+	// The longest message (a recording download, its upload, the POST)
+	// must fit in the function's timeout with room to spare, or every
+	// attempt at it runs out of time.
+	timeout, _ := number(s.resourceProps("DeliverFunction")["Timeout"])
+	if need := recordings.FetchTimeout + events.Timeout + messageMargin; time.Duration(timeout)*time.Second < need {
+		errs = append(errs, fmt.Errorf("DeliverFunction Timeout %v s, want at least %v (a recording download, the POST and a margin)", timeout, need))
 	}
 	env := func(id string) map[string]any {
 		e, _ := s.resourceProps(id)["Environment"].(map[string]any)

@@ -13,6 +13,20 @@
   // A token fetched this recently is not fetched again for tokenWillExpire.
   const FRESH_MS = 15000;
   const MAX_LOG = 500;
+  // An error or warning identical to one of the last LOG_WINDOW log lines is counted on that line
+  // instead of added: the SDK repeats its errors on every retry (about once a second while Twilio
+  // is out of reach), which would bury everything else. Other lines are each a step, kept in order.
+  const LOG_WINDOW = 4;
+  // The call-control routes (/calls/hold, ...) are retried only when they answer 503 (the server did
+  // nothing: Secrets Manager or a limit), at most this many times, after Retry-After (capped). A 4xx is
+  // never retried: the same request would get the same answer. Nor is a network error or another 5xx:
+  // the server may have acted, and a transfer must not happen twice.
+  const CONTROL_RETRIES = 2;
+  const CONTROL_RETRY_MAX_MS = 10000;
+  // A call this tab put on hold is kept in sessionStorage this long, so a reloaded page can resume
+  // it (the server parks a held caller whose browser left, then sends them to the no-answer step).
+  const HELD = 'softphone.held';
+  const HELD_MAX_MS = 10 * 60 * 1000;
   const MAX_ERRORS = 20;
   const SAVED = 'softphone.fields'; // non-secret fields kept in localStorage; never the bearer key
 
@@ -24,11 +38,16 @@
     connect: $('connect'), refresh: $('refresh'), disconnect: $('disconnect'),
     deviceState: $('device-state'), tokenIdentity: $('token-identity'), tokenAccount: $('token-account'),
     tokenExpiry: $('token-expiry'), tokenRefresh: $('token-refresh'), errors: $('errors'),
-    callForm: $('call-form'), to: $('to'), callerId: $('caller-id'), call: $('call'),
+    callForm: $('call-form'), to: $('to'), callerId: $('caller-id'), call: $('call'), callWhy: $('call-why'),
     incoming: $('incoming'), incomingFrom: $('incoming-from'),
     accept: $('accept'), ignore: $('ignore'), reject: $('reject'),
     active: $('active'), activeTitle: $('active-title'), callStatus: $('call-status'),
-    duration: $('call-duration'), mute: $('mute'), hangup: $('hangup'),
+    duration: $('call-duration'), mute: $('mute'), hold: $('hold'), hangup: $('hangup'),
+    transferTo: $('transfer-to'), modeWarm: $('mode-warm'), transfer: $('transfer'), add: $('add'),
+    remove: $('remove'), warm: $('warm'), complete: $('transfer-complete'), cancel: $('transfer-cancel'),
+    controlState: $('control-state'),
+    held: $('held'), heldLabel: $('held-label'), heldState: $('held-state'), resumeHeld: $('resume-held'),
+    forgetHeld: $('forget-held'),
     log: $('log'),
   };
 
@@ -47,6 +66,11 @@
     callStarted: 0,
     pendingCall: null, // {cancelled} while device.connect waits for Twilio
     incoming: null,
+    held: false, // the server answered "held" to our last hold
+    warmTo: '', // a warm transfer in progress: to whom
+    added: [], // who was added to the call (for Remove)
+    controlBusy: false, // a call-control request is on its way
+    heldBusy: false, // the resume of a held call is on its way
     generation: 0, // bumped by Connect and Disconnect, so late answers of an old device are dropped
   };
 
@@ -57,12 +81,33 @@
   }
 
   function log(text, level = 'info') {
-    const li = document.createElement('li');
+    const key = `${level}|${text}`;
+    let li = level === 'info' ? null : ui.log.lastElementChild;
+    for (let n = 0; li && n < LOG_WINDOW; li = li.previousElementSibling, n++) {
+      if (li.dataset.key === key) break;
+    }
+    if (li && li.dataset.key === key) {
+      const count = Number(li.dataset.count) + 1;
+      li.dataset.count = String(count);
+      const t = li.querySelector('time');
+      t.dateTime = new Date().toISOString();
+      t.textContent = clock();
+      li.querySelector('.count').textContent = `×${count} since ${li.dataset.first}`;
+      ui.log.append(li); // the newest line is last
+      ui.log.scrollTop = ui.log.scrollHeight;
+      return;
+    }
+    li = document.createElement('li');
     li.className = level;
+    li.dataset.key = key;
+    li.dataset.count = '1';
+    li.dataset.first = clock();
     const t = document.createElement('time');
     t.dateTime = new Date().toISOString();
-    t.textContent = clock();
-    li.append(t, text);
+    t.textContent = li.dataset.first;
+    const count = document.createElement('span');
+    count.className = 'count';
+    li.append(t, text, count);
     ui.log.append(li);
     while (ui.log.childElementCount > MAX_LOG) ui.log.firstElementChild.remove();
     ui.log.scrollTop = ui.log.scrollHeight;
@@ -129,35 +174,50 @@
 
   // --- token ----------------------------------------------------------------------------------
 
-  class TokenError extends Error {
-    constructor(code, message) { super(message); this.code = code; }
+  // APIError is an error answer of this service (the token endpoint or a call-control route), or
+  // the network's refusal to reach it: code is "<status> <error.code>" or "network".
+  class APIError extends Error {
+    constructor(code, message, status = 0, retryAfter = 0) {
+      super(message);
+      this.code = code;
+      this.status = status;
+      this.retryAfter = retryAfter;
+    }
   }
 
-  // fetchToken asks the token endpoint as Bubble's API Connector does: POST, JSON, bearer key.
-  async function fetchToken(req) {
+  // postJSON POSTs body as JSON with a bearer credential, as Bubble's API Connector does, and
+  // returns the parsed answer, or throws an APIError with the service's own error code and message.
+  async function postJSON(url, bearer, body) {
     let resp;
     try {
-      resp = await fetch(req.url, {
+      resp = await fetch(url, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${req.key}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify(req.body),
+        headers: { Authorization: `Bearer ${bearer}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
         cache: 'no-store',
         credentials: 'omit',
         referrerPolicy: 'no-referrer',
       });
     } catch (e) {
-      const cors = new URL(req.url, location.href).origin === location.origin ? ''
+      const cors = new URL(url, location.href).origin === location.origin ? ''
         : ` A deployed stack answers this page only when its CorsAllowedOrigins includes ${location.origin}.`;
-      throw new TokenError('network', `could not reach ${req.url} (${e.message}).${cors}`);
+      throw new APIError('network', `could not reach ${url} (${e.message}).${cors}`);
     }
     let data = null;
     try { data = await resp.json(); } catch { /* not JSON: reported below */ }
     if (!resp.ok) {
       const code = `${resp.status} ${data?.error?.code || resp.statusText || 'error'}`;
-      throw new TokenError(code, data?.error?.message || 'the token endpoint refused without an error message');
+      const retryAfter = Number(resp.headers.get('Retry-After')) || 0;
+      throw new APIError(code, data?.error?.message || 'refused without an error message', resp.status, retryAfter);
     }
+    return { status: resp.status, data };
+  }
+
+  // fetchToken asks the token endpoint as Bubble's API Connector does: POST, JSON, bearer key.
+  async function fetchToken(req) {
+    const { status, data } = await postJSON(req.url, req.key, req.body);
     if (!data || typeof data.token !== 'string' || typeof data.expires_at_unix !== 'number') {
-      throw new TokenError(`${resp.status} unexpected`, 'the answer has no token and expires_at_unix: is this a token URL?');
+      throw new APIError(`${status} unexpected`, 'the answer has no token and expires_at_unix: is this a token URL?');
     }
     return data;
   }
@@ -169,6 +229,7 @@
     ui.tokenAccount.textContent = tok.account_sid;
     scheduleRefresh();
     tick();
+    showHeld();
   }
 
   function inWords(ms) {
@@ -240,11 +301,31 @@
     }
     ui.deviceState.textContent = text;
     ui.deviceState.className = d.state === 'registered' ? 'state-registered' : problem ? 'state-problem' : '';
+    showCallable();
+  }
+
+  // showCallable enables Call only when a call can start: the device is registered with Twilio
+  // (before that, device.connect only waits for the signaling connection, or fails) and no call is
+  // on. While it cannot, the page says why, next to the button.
+  function showCallable() {
+    const d = s.device;
+    let why = '';
+    if (!d) {
+      why = 'Press Connect first: Call waits until the device is registered with Twilio.';
+    } else if (d.state !== 'registered') {
+      why = `Call waits until the device is registered with Twilio; it is ${d.state}`;
+      why += s.lastSDKCode !== null ? ` (error ${s.lastSDKCode}, see Errors).` : '.';
+    } else if (s.call || s.pendingCall || !ui.active.hidden) {
+      why = 'A call is on: hang up first.';
+    }
+    ui.call.disabled = why !== '';
+    ui.callWhy.textContent = why;
   }
 
   function setDeviceText(text, problem = false) {
     ui.deviceState.textContent = text;
     ui.deviceState.className = problem ? 'state-problem' : '';
+    showCallable();
   }
 
   function createDevice(token, gen) {
@@ -303,7 +384,8 @@
     ui.tokenAccount.textContent = '–';
     ui.tokenExpiry.textContent = '–';
     ui.tokenRefresh.textContent = '–';
-    ui.refresh.disabled = ui.disconnect.disabled = ui.call.disabled = true;
+    ui.refresh.disabled = ui.disconnect.disabled = true;
+    showCallable();
   }
 
   async function connect() {
@@ -332,7 +414,7 @@
     s.request = req;
     log(`Token received for ${tok.identity}, expires at ${tok.expires_at}.`);
     showToken(tok);
-    ui.refresh.disabled = ui.disconnect.disabled = ui.call.disabled = false;
+    ui.refresh.disabled = ui.disconnect.disabled = false;
     createDevice(tok.token, gen);
   }
 
@@ -353,7 +435,9 @@
     ui.mute.textContent = 'Mute';
     ui.mute.disabled = true;
     ui.active.hidden = false;
-    ui.call.disabled = true;
+    resetControl();
+    showCallable();
+    showHeld();
   }
 
   function endCall(status) {
@@ -361,7 +445,9 @@
     s.call = null;
     s.callStarted = 0;
     ui.active.hidden = true;
-    ui.call.disabled = !s.device;
+    resetControl();
+    showCallable();
+    showHeld();
   }
 
   function wireCall(call, gen) {
@@ -373,6 +459,7 @@
       ui.callStatus.textContent = 'In call.';
       ui.mute.disabled = false;
       log(`${s.callLabel}: connected (CallSid ${call.parameters.CallSid || 'not known yet'}).`);
+      showControl();
     }));
     call.on('mute', mine((muted) => {
       ui.mute.setAttribute('aria-pressed', String(muted));
@@ -426,6 +513,213 @@
       s.pendingCall = null;
       endCall('cancelled before Twilio answered.');
     }
+  }
+
+  // --- hold, transfer, add: the call-control routes --------------------------------------------
+
+  // The routes sit beside the token endpoint (a stage prefix or a custom domain's base path is
+  // kept) and take the Device's own access token as the bearer: the page needs no other secret,
+  // and the server reads the tenant and the identity from the token.
+  function controlURL(path) {
+    return new URL(`calls/${path}`, s.request.url).href;
+  }
+
+  function resetControl() {
+    s.held = false;
+    s.warmTo = '';
+    s.added = [];
+    s.controlBusy = false;
+    ui.controlState.textContent = '';
+    showControl();
+  }
+
+  // showControl enables the call-control buttons only while a call is connected and no request
+  // is on its way; Complete and Cancel show only during a warm transfer.
+  function showControl() {
+    const on = !!s.call && s.callStarted > 0 && !s.controlBusy && !!s.token;
+    const to = ui.transferTo.value.trim() !== '';
+    ui.hold.disabled = !on || s.warmTo !== '';
+    ui.hold.textContent = s.held ? 'Resume' : 'Hold';
+    ui.hold.setAttribute('aria-pressed', String(s.held));
+    ui.transfer.disabled = !on || !to || s.warmTo !== '';
+    ui.add.disabled = !on || !to || s.warmTo !== '';
+    ui.remove.disabled = !on || s.added.length === 0;
+    ui.warm.hidden = s.warmTo === '';
+    ui.complete.disabled = ui.cancel.disabled = !on;
+  }
+
+  const stateText = {
+    held: 'On hold: the other party hears hold music.',
+    active: 'In call.',
+  };
+
+  // postControl POSTs one call-control request with the Device's token and returns the answer,
+  // or null when it was refused (shown in Errors) or is no longer wanted (still() turned false). A
+  // 503 is tried again after its Retry-After (the server did nothing); nothing else is.
+  async function postControl(path, what, body, still) {
+    const url = controlURL(path);
+    log(`${what} (POST ${url})…`);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { status, data } = await postJSON(url, s.token.token, body);
+        if (!data || typeof data.state !== 'string') {
+          throw new APIError(`${status} unexpected`, `the answer of ${url} has no state`);
+        }
+        if (!still()) return null;
+        log(`${what}: the server says ${data.state}.`);
+        return data;
+      } catch (e) {
+        if (!(e instanceof APIError)) throw e;
+        if (e.status === 503 && attempt < CONTROL_RETRIES && still()) {
+          const wait = Math.min(CONTROL_RETRY_MAX_MS, (e.retryAfter || 2) * 1000);
+          log(`${what}: ${e.code}, trying again in ${Math.round(wait / 1000)} s.`, 'warn');
+          await new Promise((r) => setTimeout(r, wait));
+          continue;
+        }
+        if (!still()) return null;
+        showError('Call control', e.code, `${what}: ${e.message}`);
+        return { refused: e.code };
+      }
+    }
+  }
+
+  // control asks for one operation on the call in progress and shows the answer.
+  async function control(path, what, extra = {}) {
+    const call = s.call;
+    if (!call || !s.token || !s.request || s.controlBusy) return null;
+    const sid = call.parameters.CallSid;
+    if (!sid) {
+      showError('Call control', 'no_call_sid', 'the SDK has not told this call\'s CallSid yet; try again in a moment.');
+      return null;
+    }
+    const gen = s.generation;
+    const still = () => gen === s.generation && s.call === call;
+    s.controlBusy = true;
+    showControl();
+    ui.controlState.textContent = `${what}…`;
+    try {
+      const a = await postControl(path, what, { call_sid: sid, ...extra }, still);
+      if (!a) return null;
+      if (a.refused) {
+        ui.controlState.textContent = `${what}: refused (${a.refused}, see Errors).`;
+        return null;
+      }
+      ui.controlState.textContent = `${what}: ${a.state}.`;
+      ui.callStatus.textContent = stateText[a.state] || `In call (${a.state}).`;
+      // A held call is remembered for this tab: if the page reloads or hangs up, the caller
+      // waits (the server parks them), and Resume can bring them back.
+      if (a.state === 'held') rememberHeld(sid); else forgetHeld();
+      return a;
+    } finally {
+      if (still()) {
+        s.controlBusy = false;
+        showControl();
+      }
+    }
+  }
+
+  // --- a call held before a reload or a hang-up ---------------------------------------------
+
+  function rememberHeld(sid) {
+    try {
+      sessionStorage.setItem(HELD, JSON.stringify({ call_sid: sid, label: s.callLabel, at: Date.now() }));
+    } catch { /* storage off: nothing to resume after a reload */ }
+  }
+
+  function forgetHeld() {
+    try { sessionStorage.removeItem(HELD); } catch { /* storage off */ }
+    showHeld();
+  }
+
+  function savedHeld() {
+    try {
+      const h = JSON.parse(sessionStorage.getItem(HELD) || 'null');
+      if (h && /^CA[0-9a-f]{32}$/.test(h.call_sid) && Date.now() - h.at < HELD_MAX_MS) return h;
+    } catch { /* not ours */ }
+    return null;
+  }
+
+  // showHeld offers to resume a call this tab held, once no call is on here.
+  function showHeld() {
+    const h = savedHeld();
+    ui.held.hidden = !h || !!s.call || !ui.active.hidden;
+    if (!h) return;
+    ui.heldLabel.textContent = h.label || h.call_sid;
+    ui.resumeHeld.disabled = !s.token || !s.request || s.heldBusy;
+    ui.heldState.textContent = s.token ? '' : 'Connect first: Resume asks with this device\'s token.';
+  }
+
+  async function resumeHeld() {
+    const h = savedHeld();
+    if (!h || !s.token || !s.request || s.heldBusy) return;
+    const gen = s.generation;
+    s.heldBusy = true;
+    showHeld();
+    try {
+      const a = await postControl('resume', `Resume the held call (${h.label || h.call_sid})`, { call_sid: h.call_sid },
+        () => gen === s.generation);
+      if (!a) return;
+      if (a.refused) {
+        if (a.refused.startsWith('4')) forgetHeld(); // gone for good (call_ended, call_not_found)
+        return;
+      }
+      forgetHeld();
+      log('The caller is being brought back: the call rings here as an incoming call; accept it.');
+    } finally {
+      s.heldBusy = false;
+      showHeld();
+    }
+  }
+
+  async function holdOrResume() {
+    if (s.held) {
+      const a = await control('resume', 'Resume');
+      if (a) s.held = a.state === 'held';
+    } else {
+      const a = await control('hold', 'Hold');
+      if (a) s.held = a.state === 'held';
+    }
+    showControl();
+  }
+
+  async function transfer() {
+    const to = ui.transferTo.value.trim();
+    const mode = ui.modeWarm.checked ? 'warm' : 'cold';
+    const a = await control('transfer', `${mode === 'warm' ? 'Warm' : 'Cold'} transfer to ${to}`, { to, mode });
+    if (!a) return;
+    if (mode === 'warm') {
+      s.warmTo = to;
+      log(`Talking to ${to} while the caller holds: Complete transfer puts the caller through, Cancel transfer comes back.`);
+    } else {
+      log(`The caller is put through to ${to}; this browser leaves the call.`);
+    }
+    showControl();
+  }
+
+  async function finishTransfer(how) {
+    const to = s.warmTo;
+    const a = await control(`transfer/${how}`, `${how === 'complete' ? 'Complete' : 'Cancel'} the transfer to ${to}`);
+    if (!a) return;
+    s.warmTo = '';
+    s.held = a.state === 'held';
+    showControl();
+  }
+
+  async function addParty() {
+    const to = ui.transferTo.value.trim();
+    const a = await control('add', `Add ${to}`, { to });
+    if (!a) return;
+    if (!s.added.includes(to)) s.added.push(to);
+    showControl();
+  }
+
+  async function removeParty() {
+    const to = ui.transferTo.value.trim() && s.added.includes(ui.transferTo.value.trim())
+      ? ui.transferTo.value.trim() : s.added[s.added.length - 1];
+    const a = await control('remove', `Remove ${to}`, { to });
+    if (!a) return;
+    s.added = s.added.filter((x) => x !== to);
+    showControl();
   }
 
   function showIncoming(call) {
@@ -536,7 +830,19 @@
     ui.reject.addEventListener('click', () => answer('reject'));
     ui.mute.addEventListener('click', () => { if (s.call) s.call.mute(!s.call.isMuted()); });
     ui.hangup.addEventListener('click', hangUp);
+    ui.hold.addEventListener('click', holdOrResume);
+    ui.transfer.addEventListener('click', transfer);
+    ui.add.addEventListener('click', addParty);
+    ui.remove.addEventListener('click', removeParty);
+    ui.complete.addEventListener('click', () => finishTransfer('complete'));
+    ui.cancel.addEventListener('click', () => finishTransfer('cancel'));
+    ui.transferTo.addEventListener('input', showControl);
+    ui.resumeHeld.addEventListener('click', resumeHeld);
+    ui.forgetHeld.addEventListener('click', forgetHeld);
     setInterval(tick, 1000);
+    showCallable();
+    showControl();
+    showHeld();
     fill();
   }
 

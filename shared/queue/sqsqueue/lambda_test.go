@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +19,7 @@ import (
 
 	"bubble-twilio-voice/shared/queue"
 	"bubble-twilio-voice/shared/queue/sqsqueue"
+	"bubble-twilio-voice/test/kit"
 )
 
 // visibility records ChangeVisibility calls by receipt handle; fail makes
@@ -141,5 +144,69 @@ func TestHandlerRefuses(t *testing.T) {
 				t.Errorf("consumer got %v", c.seen)
 			}
 		})
+	}
+}
+
+// TestHandlerDeadline: the records of a batch run at the same time, each
+// with a deadline before the invocation's; a record whose consume honours
+// it is retried with its delay, and one whose consume never returns is
+// reported as a failure when the batch is answered, before the invocation
+// would time out. Fast records are not held back by slow ones.
+func TestHandlerDeadline(t *testing.T) {
+	raw := `{"Records":[{"messageId":"fast","receiptHandle":"r1","body":"fast","eventSource":"aws:sqs"},
+		{"messageId":"slow","receiptHandle":"r2","body":"slow","eventSource":"aws:sqs"},
+		{"messageId":"stuck","receiptHandle":"r3","body":"stuck","eventSource":"aws:sqs"}]}`
+	stuck := make(chan struct{})
+	defer close(stuck)
+	var mu sync.Mutex
+	var deadlines []time.Time
+	consume := func(ctx context.Context, d queue.Delivery) queue.Result {
+		dl, _ := ctx.Deadline()
+		mu.Lock()
+		deadlines = append(deadlines, dl)
+		mu.Unlock()
+		switch string(d.Body) {
+		case "fast":
+			return queue.Result{Kind: queue.Delivered}
+		case "slow": // a download cut at the message's deadline
+			<-ctx.Done()
+			return queue.Result{Kind: queue.Retry, RetryAfter: 3 * time.Second, Reason: "out of time"}
+		default: // ignores its context
+			<-stuck
+			return queue.Result{Kind: queue.Delivered}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	invocationEnd, _ := ctx.Deadline()
+	vis := &visibility{}
+	logs := &kit.LogBuffer{}
+	resp, err := sqsqueue.Handler(consume, vis, slog.New(slog.NewJSONHandler(logs, nil)))(ctx, decode(t, []byte(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Now().After(invocationEnd) {
+		t.Errorf("the batch was answered %v after the invocation's deadline", time.Since(invocationEnd))
+	}
+	var ids []string
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	sort.Strings(ids)
+	if !slices.Equal(ids, []string{"slow", "stuck"}) {
+		t.Errorf("batch item failures %v, want slow and stuck", ids)
+	}
+	if !slices.Equal(vis.calls["r2"], []time.Duration{3 * time.Second}) {
+		t.Errorf("the cut record's delay: %v", vis.calls)
+	}
+	mu.Lock()
+	for _, dl := range deadlines {
+		if !dl.Before(invocationEnd) || dl.Before(invocationEnd.Add(-200*time.Millisecond)) {
+			t.Errorf("a record's deadline %v, want within the last tenth before the invocation's %v", dl, invocationEnd)
+		}
+	}
+	mu.Unlock()
+	if !strings.Contains(logs.String(), `"msg":"message out of time; left for a retry","message_id":"stuck"`) {
+		t.Errorf("the stuck record is not logged:\n%s", logs)
 	}
 }

@@ -77,9 +77,9 @@ type versionOut struct {
 // ClientRequestToken, which the SDK fills in) succeeds, as in AWS.
 func (s *Server) createSecret(body []byte) (any, *apiError) {
 	var in struct {
-		Name, ClientRequestToken string
-		SecretString             *string
-		Tags                     []tag
+		Name, ClientRequestToken, KmsKeyId string
+		SecretString                       *string
+		Tags                               []tag
 	}
 	if e := decode(body, &in); e != nil {
 		return nil, e
@@ -102,6 +102,7 @@ func (s *Server) createSecret(body []byte) (any, *apiError) {
 		return nil, errf("ResourceExistsException", "The operation failed because the secret "+in.Name+" already exists.")
 	}
 	sec := s.create(in.Name)
+	sec.kmsKeyID = in.KmsKeyId
 	sec.setTags(in.Tags)
 	if in.SecretString != nil {
 		sec.seed(tokenOrUUID(in.ClientRequestToken), *in.SecretString, s.now())

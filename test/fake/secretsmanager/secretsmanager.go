@@ -57,6 +57,7 @@ type secret struct {
 	deletedAt time.Time  // when the deletion was scheduled
 	versions  []*version // oldest first
 	tags      []tag      // in the order first set
+	kmsKeyID  string     // CreateSecret's KmsKeyId; "": Secrets Manager's own key
 }
 
 // version is one version of a secret. stages holds AWSCURRENT and
@@ -216,6 +217,17 @@ func (s *Server) DeletionDate(name string) (time.Time, bool) {
 		return *sec.deletion, true
 	}
 	return time.Time{}, false
+}
+
+// KmsKeyID returns the KmsKeyId a secret was created with ("" for
+// Secrets Manager's own key, or no such secret).
+func (s *Server) KmsKeyID(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sec := s.secrets[name]; sec != nil {
+		return sec.kmsKeyID
+	}
+	return ""
 }
 
 // Names lists the secrets' names, sorted, including those scheduled for

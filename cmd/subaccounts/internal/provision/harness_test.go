@@ -96,7 +96,7 @@ func (e *env) provisionerFor(dryRun bool, smFake *fakesm.Server) *provision.Prov
 		}),
 	})
 	return provision.New(provision.Config{
-		Twilio: tw, Secrets: provision.NewSecretsManager(sm), SecretPrefix: prefix,
+		Twilio: tw, Secrets: provision.NewSecretsManager(sm, ""), SecretPrefix: prefix,
 		Out: &e.out, DryRun: dryRun, Now: e.clock.Now, Stack: e.stack, Force: e.force,
 		// A sleep advances the clock, unless onSleep cancels the context
 		// (an interrupted wait).

@@ -175,7 +175,10 @@ func (p *Provisioner) Check(ctx context.Context, accountSID string, d Deployment
 			c.ok("Twilio accepts API key %s", t.APIKeySID)
 		}
 		fix := fixCreate
-		if d.otherDeployment(app.VoiceURL) || d.otherDeployment(app.StatusCallback) {
+		switch {
+		case d.atOwnBase(app.VoiceURL) || d.atOwnBase(app.StatusCallback):
+			fix = "subaccounts repoint " + accountSID + " (with the same --stack or URLs; it still points at the API's own URL)"
+		case d.otherDeployment(app.VoiceURL) || d.otherDeployment(app.StatusCallback):
 			fix = "subaccounts create --account-sid " + accountSID + " --force (with the same --stack or URLs; the app points at another deployment, make sure it is not in use)"
 		}
 		c.hook(fix, "TwiML App "+app.SID+" Voice URL", app.VoiceURL, app.VoiceMethod, d.VoiceURL)
@@ -258,35 +261,45 @@ func (p *Provisioner) checkToken(t *tenant.Tenant) error {
 	return nil
 }
 
-// checkNumbers checks the numbers the record routes: those with their own
-// route, and (when a default route exists) its caller IDs that are numbers
-// of the subaccount.
-func (p *Provisioner) checkNumbers(c *checker, accountSID string, t *tenant.Tenant, d Deployment) error {
-	type target struct {
-		number string
-		routed bool // has its own route, so it must exist
-	}
-	var targets []target
+// numberTarget is a number a record routes: one with its own route (which
+// must be a number of the subaccount), or a caller ID of the default route
+// (which may be a verified caller ID instead).
+type numberTarget struct {
+	number string
+	routed bool
+}
+
+// routedNumbers lists the numbers the record routes: those with their own
+// route, and (when a default route exists) its caller IDs.
+func routedNumbers(t *tenant.Tenant) []numberTarget {
+	var targets []numberTarget
 	seen := map[string]bool{}
-	if t.Incoming != nil {
-		var own []string
-		for n := range t.Incoming.Numbers {
-			own = append(own, n)
-		}
-		sort.Strings(own)
-		for _, n := range own {
-			targets = append(targets, target{n, true})
-			seen[n] = true
-		}
-		if t.Incoming.Default != nil {
-			for _, n := range append([]string{t.CallerID}, t.CallerIDs...) {
-				if !seen[n] {
-					targets = append(targets, target{n, false})
-					seen[n] = true
-				}
+	if t.Incoming == nil {
+		return nil
+	}
+	var own []string
+	for n := range t.Incoming.Numbers {
+		own = append(own, n)
+	}
+	sort.Strings(own)
+	for _, n := range own {
+		targets = append(targets, numberTarget{n, true})
+		seen[n] = true
+	}
+	if t.Incoming.Default != nil {
+		for _, n := range append([]string{t.CallerID}, t.CallerIDs...) {
+			if !seen[n] {
+				targets = append(targets, numberTarget{n, false})
+				seen[n] = true
 			}
 		}
 	}
+	return targets
+}
+
+// checkNumbers checks the numbers the record routes (routedNumbers).
+func (p *Provisioner) checkNumbers(c *checker, accountSID string, t *tenant.Tenant, d Deployment) error {
+	targets := routedNumbers(t)
 	if len(targets) == 0 {
 		c.note("no incoming routing in the record: numbers not checked")
 	}
@@ -305,7 +318,10 @@ func (p *Provisioner) checkNumbers(c *checker, accountSID string, t *tenant.Tena
 		}
 		n := nums[0]
 		fix := fmt.Sprintf("subaccounts create --account-sid %s --number %s", accountSID, tg.number)
-		if d.otherDeployment(n.VoiceURL) || d.otherDeployment(n.StatusCallback) {
+		switch {
+		case d.atOwnBase(n.VoiceURL) || d.atOwnBase(n.StatusCallback):
+			fix = "subaccounts repoint " + accountSID + " (it still points at the API's own URL)"
+		case d.otherDeployment(n.VoiceURL) || d.otherDeployment(n.StatusCallback):
 			fix += " --force (the number points at another deployment: make sure that one no longer needs it)"
 		}
 		if n.VoiceApplicationSID != "" {

@@ -280,7 +280,8 @@ func TestShowRedactsNestedSecrets(t *testing.T) {
 	e := newEnv(t)
 	sub := seedNamedSub(e)
 	e.mustCreate(acmeOpts)
-	nested := []string{"nested-crm-token-value-01", "nested-password-value-02", "nested-credential-value-03", "nested-key-value-0004"}
+	nested := []string{"nested-crm-token-value-01", "nested-password-value-02", "nested-credential-value-03", "nested-key-value-0004",
+		"nested-url-secret-value-0005"}
 	e.mu.Lock()
 	for _, s := range nested {
 		e.secrets[s] = true // scanOutput fails the test if any is printed
@@ -291,7 +292,8 @@ func TestShowRedactsNestedSecrets(t *testing.T) {
   "integrations": {"crm": {"endpoint": "https://crm.example.com", "API_Token": "`+nested[0]+`"},
                    "logins": [{"user": "ops", "password": "`+nested[1]+`"}]},
   "webhook_credentials": {"basic": "`+nested[2]+`"},
-  "signing_keys": ["`+nested[3]+`", "`+nested[3]+`"],`, 1)
+  "signing_keys": ["`+nested[3]+`", "`+nested[3]+`"],
+  "events": {"url": "https://myapp.bubbleapps.io/api/1.1/wf/call-event?secret=`+nested[4]+`"},`, 1)
 	e.sm.Put(prefix+sub.SID, v)
 
 	out, err := e.run(func(p *provision.Provisioner) error { return p.Show(context.Background(), sub.SID) }, false)
@@ -299,7 +301,8 @@ func TestShowRedactsNestedSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"endpoint": "https://crm.example.com"`, `"API_Token": "(redacted)"`, `"password": "(redacted)"`,
-		`"webhook_credentials": "(redacted)"`, `"signing_keys": [`, `"user": "ops"`, e.record(sub.SID).APIKeySID} {
+		`"webhook_credentials": "(redacted)"`, `"signing_keys": [`, `"user": "ops"`, e.record(sub.SID).APIKeySID,
+		`"url": "https://myapp.bubbleapps.io/api/1.1/wf/call-event?secret=(redacted)"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("show lacks %q:\n%s", want, out)
 		}

@@ -176,12 +176,17 @@ func redactField(name string, raw json.RawMessage) json.RawMessage {
 }
 
 // redact returns the value v of field name with every secret field in it,
-// at any depth, redacted; all of it when name itself is a secret's.
+// at any depth, redacted (all of it when name itself is a secret's), and the
+// query values of every URL (events.url may carry a ?secret=).
 func redact(name string, v any) any {
 	if isSecretField(name) {
 		return redactAll(v)
 	}
 	switch x := v.(type) {
+	case string:
+		if strings.Contains(x, "://") && strings.Contains(x, "?") {
+			return tenant.RedactURLQuery(x)
+		}
 	case map[string]any:
 		for k, val := range x {
 			x[k] = redact(k, val)

@@ -82,10 +82,15 @@ type SecretsManagerAPI interface {
 	ListSecretVersionIds(context.Context, *secretsmanager.ListSecretVersionIdsInput, ...func(*secretsmanager.Options)) (*secretsmanager.ListSecretVersionIdsOutput, error)
 }
 
-// NewSecretsManager returns Secrets backed by the AWS SDK client.
-func NewSecretsManager(c SecretsManagerAPI) Secrets { return smSecrets{c} }
+// NewSecretsManager returns Secrets backed by the AWS SDK client. The
+// secrets it creates are encrypted with kmsKeyID (the stack's
+// SecretsKmsKeyArn output), or with Secrets Manager's own key when empty.
+func NewSecretsManager(c SecretsManagerAPI, kmsKeyID string) Secrets { return smSecrets{c, kmsKeyID} }
 
-type smSecrets struct{ c SecretsManagerAPI }
+type smSecrets struct {
+	c        SecretsManagerAPI
+	kmsKeyID string
+}
 
 func (s smSecrets) Get(ctx context.Context, name string) ([]byte, bool, error) {
 	out, err := s.c.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(name)})
@@ -110,8 +115,17 @@ func (s smSecrets) Create(ctx context.Context, name string, value []byte, tags m
 		Description:  aws.String("Twilio voice tenant record (bubble-twilio-voice)"),
 		SecretString: aws.String(string(value)),
 		Tags:         smTags(tags),
+		KmsKeyId:     kmsKey(s.kmsKeyID),
 	})
 	return err
+}
+
+// kmsKey is CreateSecret's KmsKeyId: nil leaves Secrets Manager's default.
+func kmsKey(id string) *string {
+	if id == "" {
+		return nil
+	}
+	return aws.String(id)
 }
 
 func (s smSecrets) Put(ctx context.Context, name string, value []byte) error {

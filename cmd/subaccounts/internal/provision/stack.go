@@ -46,6 +46,14 @@ type Deployment struct {
 	// RecordingsBucketName; empty when not known): close deletes a
 	// subaccount's.
 	RecordingsBucket string
+	// OwnBaseURL is another base URL of this same deployment: the API's own
+	// execute-api URL when a custom domain is in front (the stack's
+	// ExecuteApiUrl output). An app or number still pointed there is this
+	// deployment's, to repoint, not another deployment's.
+	OwnBaseURL string
+	// SecretsKmsKeyArn encrypts the secrets provisioning creates (the
+	// stack's output of that name; empty: Secrets Manager's own key).
+	SecretsKmsKeyArn string
 }
 
 // maxLabel keeps the names within Twilio's 64 characters for a
@@ -54,8 +62,14 @@ const maxLabel = 22
 
 // ID is a short hash of the deployment's base URL: two stacks with the same
 // name (in two regions or accounts) have different URLs, so different IDs.
+// With a custom domain in front it is the hash of the API's own URL
+// (OwnBaseURL), which a move to the domain does not change.
 func (d Deployment) ID() string {
-	sum := sha256.Sum256([]byte(d.base()))
+	base := d.base()
+	if d.OwnBaseURL != "" {
+		base = strings.TrimSuffix(d.OwnBaseURL, "/")
+	}
+	sum := sha256.Sum256([]byte(base))
 	return hex.EncodeToString(sum[:3])
 }
 
@@ -147,6 +161,9 @@ func (d Deployment) otherDeployment(v string) bool {
 			return false
 		}
 	}
+	if d.atOwnBase(v) {
+		return false
+	}
 	for _, p := range servicePaths {
 		if strings.HasSuffix(e, p) {
 			return true
@@ -155,18 +172,28 @@ func (d Deployment) otherDeployment(v string) bool {
 	return false
 }
 
+// atOwnBase reports whether v is under the deployment's other base URL
+// (OwnBaseURL): this deployment, not yet repointed.
+func (d Deployment) atOwnBase(v string) bool {
+	return d.OwnBaseURL != "" && strings.HasPrefix(endpoint(v), strings.TrimSuffix(endpoint(d.OwnBaseURL), "/")+"/")
+}
+
 func isLoopback(host string) bool {
 	return host == "localhost" || host == "127.0.0.1" || host == "::1"
 }
 
 // StackDeployment makes a Deployment labelled with the stack's name and
 // region from the stack's outputs VoiceUrl, IncomingUrl, TokenUrl, Region,
-// SecretPrefix and RecordingsBucketName (see template.yaml).
+// SecretPrefix, RecordingsBucketName, ExecuteApiUrl and SecretsKmsKeyArn (see template.yaml).
 func StackDeployment(outputs map[string]string, stack, region string) (Deployment, error) {
 	d := Deployment{
 		Label: stack, Region: region, VoiceURL: outputs["VoiceUrl"], IncomingURL: outputs["IncomingUrl"],
 		TokenURL: outputs["TokenUrl"], SecretPrefix: outputs["SecretPrefix"], Stack: StackName(stack),
 		RecordingsBucket: outputs["RecordingsBucketName"],
+		SecretsKmsKeyArn: outputs["SecretsKmsKeyArn"],
+	}
+	if own := outputs["ExecuteApiUrl"]; own != "" && own != outputs["BaseUrl"] {
+		d.OwnBaseURL = own
 	}
 	if r, ok := outputs["Region"]; ok {
 		d.Region = r

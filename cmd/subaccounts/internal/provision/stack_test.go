@@ -48,3 +48,30 @@ func TestCheckTarget(t *testing.T) {
 		})
 	}
 }
+
+// TestStackDeploymentDomainMove: a stack's deployment keeps its identity
+// (the names of its TwiML Apps and keys) when a custom domain is added, and
+// knows the API's own URL as its own, with the stack's KMS key.
+func TestStackDeploymentDomainMove(t *testing.T) {
+	const api = "https://abc123.execute-api.us-east-1.amazonaws.com"
+	const key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	before, err := provision.StackDeployment(map[string]string{"BaseUrl": api, "ExecuteApiUrl": api, "VoiceUrl": api + "/voice", "IncomingUrl": api + "/incoming"}, "voice-prod", "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const domain = "https://voice.example.com"
+	after, err := provision.StackDeployment(map[string]string{"BaseUrl": domain, "ExecuteApiUrl": api, "VoiceUrl": domain + "/voice", "IncomingUrl": domain + "/incoming", "SecretsKmsKeyArn": key}, "voice-prod", "us-east-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.OwnBaseURL != "" || after.OwnBaseURL != api || after.SecretsKmsKeyArn != key || before.SecretsKmsKeyArn != "" {
+		t.Errorf("before %+v\nafter %+v", before, after)
+	}
+	if before.ID() != after.ID() || before.AppName() != after.AppName() {
+		t.Errorf("the domain changed the deployment's identity: %s -> %s", before.AppName(), after.AppName())
+	}
+	other, _ := provision.StackDeployment(map[string]string{"VoiceUrl": "https://def456.execute-api.us-east-1.amazonaws.com/voice", "IncomingUrl": "https://def456.execute-api.us-east-1.amazonaws.com/incoming"}, "voice-prod", "us-east-1")
+	if other.ID() == before.ID() {
+		t.Errorf("two APIs share ID %s", other.ID())
+	}
+}
