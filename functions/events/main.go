@@ -1,7 +1,7 @@
 // Command events is the Lambda function behind POST /events/call-status and
 // /events/recording-status (Twilio's status callbacks: each event is
-// queued for the deliver function) and GET /recordings/... (the recording
-// links the app receives).
+// queued for the deliver function) and GET /recordings/... and
+// /transcripts/... (the recording and transcript links the app receives).
 package main
 
 import (

@@ -1,7 +1,9 @@
 // Package delivery delivers queued call events to the tenants' apps: Deliver
 // takes one message off the events queue, looks its tenant up (destination
 // and credentials are read now, never queued), copies a recording into the
-// store and links it, POSTs the event, and says what the queue should do with
+// store and links it, turns a pending transcript into its text
+// (transcribe.Step, one attempt each time the queue offers it), POSTs the
+// event, and says what the queue should do with
 // the message. The SQS Lambda adapter (sqsqueue.Handler) and the dev
 // server's in-memory queue call it; the retry policy lives here, so both
 // apply the same one.
@@ -22,6 +24,7 @@ import (
 	"bubble-twilio-voice/shared/queue"
 	"bubble-twilio-voice/shared/recordings"
 	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/transcribe"
 )
 
 // maxMessage bounds a queued message (SQS's own limit is 256 KiB).
@@ -57,6 +60,11 @@ type Deps struct {
 	// TempDir holds recordings between download and upload ("": the
 	// system's, /tmp on Lambda).
 	TempDir string
+	// Transcripts turns pending transcripts (voicemail.transcribed,
+	// call.transcribed) into their events, on Amazon Transcribe; nil where
+	// transcription is not configured (the dev server): such a message is
+	// dead-lettered with that reason.
+	Transcripts *transcribe.Step
 }
 
 // Deliver delivers one queued event and returns what the queue should do
@@ -131,8 +139,14 @@ func (a *attempt) run(ctx context.Context) queue.Result {
 		return queue.Result{Kind: queue.Delivered}
 	}
 
+	recorded := tenant.RecordedType(e.Type) // "" unless a transcript
+	if recorded != "" && a.q.HasRecording() && !t.Transcribes(recorded) {
+		d.Log.LogAttrs(ctx, slog.LevelInfo, "transcript not made: the tenant no longer transcribes such recordings")
+		d.Metrics.Count(metrics.EventNotWanted, e.Type, e.AccountSID)
+		return queue.Result{Kind: queue.Delivered}
+	}
 	if a.q.HasRecording() {
-		link, err := d.copyRecording(ctx, t, a.q)
+		link, stored, err := d.copyRecording(ctx, t, a.q)
 		switch {
 		case errors.Is(err, recordings.ErrForeignHost), errors.Is(err, recordings.ErrTooLarge):
 			return a.deadLetter(ctx, err.Error(), 0)
@@ -141,6 +155,11 @@ func (a *attempt) run(ctx context.Context) queue.Result {
 			return a.retry(ctx, 0, "recording copy failed")
 		}
 		e.RecordingURL = link
+		if recorded != "" {
+			if res, done := a.transcribe(ctx, t, stored); !done {
+				return res
+			}
+		}
 	}
 
 	ans := d.Poster.Post(ctx, t.Events, *e)
@@ -160,6 +179,32 @@ func (a *attempt) run(ctx context.Context) queue.Result {
 	}
 }
 
+// transcribe runs one attempt of the transcription step for a pending
+// transcript whose recording was stored at stored. done is true when the
+// event's text is set and it is to be posted; otherwise res is what the
+// queue does with the message: look again later (the job is running),
+// retry (Transcribe or S3 unavailable), or dead-letter (the job failed or
+// was refused) with the reason.
+func (a *attempt) transcribe(ctx context.Context, t *tenant.Tenant, stored time.Time) (res queue.Result, done bool) {
+	if a.d.Transcripts == nil {
+		return a.deadLetter(ctx, "transcription is not configured in this deployment", 0), false
+	}
+	outcome, err := a.d.Transcripts.Run(ctx, t, &a.q.Event, a.q.RecordingSID, stored)
+	switch outcome {
+	case transcribe.Transcribed:
+		a.d.Log.LogAttrs(ctx, slog.LevelInfo, "recording transcribed",
+			slog.Int("transcript_chars", len([]rune(a.q.Event.TranscriptText))), slog.Bool("cut", a.q.Event.TranscriptURL != ""))
+		return queue.Result{}, true
+	case transcribe.Pending:
+		return a.later(ctx, 0, "transcription pending", false), false
+	case transcribe.Failed:
+		return a.deadLetter(ctx, err.Error(), 0), false
+	default: // transcribe.Retry
+		a.d.Log.LogAttrs(ctx, slog.LevelWarn, "transcription step failed", slog.String("error", logging.ErrorKind(err)))
+		return a.retry(ctx, 0, "transcription unavailable"), false
+	}
+}
+
 // ReasonTenantNotFound is the dead-letter reason of an event whose tenant
 // was still unknown after events.MaxAge of fresh lookups.
 const ReasonTenantNotFound = "tenant_not_found"
@@ -173,6 +218,15 @@ func (a *attempt) expired() bool {
 // app's Retry-After), unless it has been failing for events.MaxAge, in
 // which case it is dead-lettered.
 func (a *attempt) retry(ctx context.Context, appRetryAfter time.Duration, reason string) queue.Result {
+	return a.later(ctx, appRetryAfter, reason, true)
+}
+
+// later offers the message again after the schedule's delay, as retry
+// does; failed says whether this is a failure (logged as a warning and
+// counted as a retry) or an expected wait (a transcription still running,
+// logged at info). Either way a message older than events.MaxAge is
+// dead-lettered.
+func (a *attempt) later(ctx context.Context, appRetryAfter time.Duration, reason string, failed bool) queue.Result {
 	d := a.d
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// The message's share of the invocation ran out (sqsqueue.Handler):
@@ -183,9 +237,14 @@ func (a *attempt) retry(ctx context.Context, appRetryAfter time.Duration, reason
 		return a.deadLetter(ctx, "gave up after "+events.MaxAge.String()+": "+reason, 0)
 	}
 	delay := events.RetryDelay(a.m.ReceiveCount, appRetryAfter)
-	d.Log.LogAttrs(ctx, slog.LevelWarn, "event delivery failed; will retry",
-		slog.String("reason", reason), slog.Duration("retry_in", delay))
-	d.Metrics.Count(metrics.EventRetried, a.q.Event.Type, a.q.Event.AccountSID)
+	if failed {
+		d.Log.LogAttrs(ctx, slog.LevelWarn, "event delivery failed; will retry",
+			slog.String("reason", reason), slog.Duration("retry_in", delay))
+		d.Metrics.Count(metrics.EventRetried, a.q.Event.Type, a.q.Event.AccountSID)
+	} else {
+		d.Log.LogAttrs(ctx, slog.LevelInfo, "event not ready; will look again",
+			slog.String("reason", reason), slog.Duration("retry_in", delay))
+	}
 	return queue.Result{Kind: queue.Retry, RetryAfter: delay, Reason: reason}
 }
 
@@ -223,34 +282,34 @@ func (a *attempt) deadLetter(ctx context.Context, reason string, appStatus int) 
 // from Twilio with the tenant's API key unless an earlier attempt stored
 // it) and returns its link, valid for the store's retention counted from
 // when it was stored: the bucket's lifecycle rule deletes it then.
-func (d Deps) copyRecording(ctx context.Context, t *tenant.Tenant, q events.Queued) (string, error) {
+func (d Deps) copyRecording(ctx context.Context, t *tenant.Tenant, q events.Queued) (link string, stored time.Time, err error) {
 	if d.Recordings == nil || d.Links == nil || d.Fetcher == nil {
-		return "", errors.New("no recording store, link key or fetcher configured")
+		return "", time.Time{}, errors.New("no recording store, link key or fetcher configured")
 	}
 	if _, err := d.Fetcher.Check(q.RecordingMediaURL); err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	key := recordings.Key(t.AccountSID, q.RecordingSID)
 	stored, ok, err := d.Recordings.Stat(ctx, key)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
 	if !ok {
 		f, err := os.CreateTemp(d.TempDir, "recording-*.mp3")
 		if err != nil {
-			return "", err
+			return "", time.Time{}, err
 		}
 		defer os.Remove(f.Name())
 		defer f.Close()
 		n, err := d.Fetcher.Fetch(ctx, q.RecordingMediaURL, t.APIKeySID, t.APIKeySecret, f)
 		if err != nil {
-			return "", err
+			return "", time.Time{}, err
 		}
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return "", err
+			return "", time.Time{}, err
 		}
 		if err := d.Recordings.Put(ctx, key, f, n); err != nil {
-			return "", err
+			return "", time.Time{}, err
 		}
 		d.Log.LogAttrs(ctx, slog.LevelInfo, "recording copied", slog.String("recording_sid", q.RecordingSID), slog.Int64("bytes", n))
 		// The store's own time, as a later attempt will read it, so every
@@ -259,7 +318,7 @@ func (d Deps) copyRecording(ctx context.Context, t *tenant.Tenant, q events.Queu
 			stored = d.Now()
 		}
 	}
-	return d.Links.URL(t.AccountSID, q.RecordingSID, stored.Add(d.Retention)), nil
+	return d.Links.URL(t.AccountSID, q.RecordingSID, stored.Add(d.Retention)), stored, nil
 }
 
 // recordingError names a recording failure for a log line: the Fetcher's

@@ -18,6 +18,7 @@ import (
 	"bubble-twilio-voice/shared/recordings"
 	"bubble-twilio-voice/shared/recordings/s3store"
 	"bubble-twilio-voice/shared/tenant"
+	"bubble-twilio-voice/shared/transcribe"
 )
 
 // Env is what the events and deliver functions run with, built from one
@@ -91,9 +92,30 @@ func FromEnv(getenv func(string) string, function string, stdout io.Writer) (Env
 			return Env{}, err
 		}
 	}
+	if store, ok := env.Deliver.Recordings.(*s3store.Store); ok {
+		if env.Deliver.Transcripts, err = transcriptStep(getenv, store, env.Deliver.Links, env.Deliver.Retention, d.Now); err != nil {
+			return Env{}, err
+		}
+	}
 	d.Events.Fetcher, d.Events.Recordings, d.Events.Links = env.Deliver.Fetcher, env.Deliver.Recordings, env.Deliver.Links
 	env.HTTP = d
 	return env, nil
+}
+
+// transcriptStep is the transcription step on Amazon Transcribe in the
+// function's region (AWS_ENDPOINT_URL_TRANSCRIBE overrides its endpoint,
+// for tests), reading and writing the recordings bucket. Building it makes
+// no request.
+func transcriptStep(getenv func(string) string, store *s3store.Store, links *recordings.Links, retention time.Duration, now func() time.Time) (*transcribe.Step, error) {
+	cfg, err := awsenv.Config(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("transcribe: %w", err)
+	}
+	client, err := transcribe.New(cfg, awsenv.Endpoint(getenv, "TRANSCRIBE"), now)
+	if err != nil {
+		return nil, err
+	}
+	return &transcribe.Step{Jobs: client, Objects: store, Links: links, Retention: retention}, nil
 }
 
 // Staging labels of the link key secret's two newest values: PutSecretValue

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"bubble-twilio-voice/shared/tenant"
 )
@@ -54,6 +55,14 @@ type Event struct {
 	// recording types only.
 	RecordingURL             string `json:"recording_url"`
 	RecordingDurationSeconds int    `json:"recording_duration_seconds"`
+
+	// TranscriptText is the text of the recording, for the transcribed
+	// types only (voicemail.transcribed, call.transcribed), cut to
+	// MaxTranscriptText; "" for every other type.
+	TranscriptText string `json:"transcript_text"`
+	// TranscriptURL links the full text when TranscriptText was cut, like
+	// RecordingURL; "" otherwise.
+	TranscriptURL string `json:"transcript_url"`
 
 	OccurredAt     string `json:"occurred_at"`      // RFC 3339, UTC
 	OccurredAtUnix int64  `json:"occurred_at_unix"` // Unix seconds
@@ -126,13 +135,76 @@ func DecodeQueued(body []byte) (Queued, error) {
 		return Queued{}, fmt.Errorf("%w: no account_sid", ErrBadMessage)
 	case m.Event.ID == "" || m.Event.Type == "":
 		return Queued{}, fmt.Errorf("%w: no event_id or type", ErrBadMessage)
-	case m.HasRecording() != (m.Event.Type == tenant.EventVoicemailRecorded || m.Event.Type == tenant.EventCallRecorded) &&
-		!m.isTestRecording():
+	case m.HasRecording() != carriesRecording(m.Event.Type) && !m.isTestRecording():
 		return Queued{}, fmt.Errorf("%w: recording fields do not match type %s", ErrBadMessage, m.Event.Type)
 	case m.HasRecording() && !ValidRecordingSID(m.RecordingSID):
 		return Queued{}, fmt.Errorf("%w: malformed recording_sid", ErrBadMessage)
 	}
 	return m, nil
+}
+
+// carriesRecording reports whether messages of type typ carry a
+// recording: the recorded types, and the transcribed ones (the delivery
+// copies the recording, if no earlier delivery did, to transcribe it).
+func carriesRecording(typ string) bool {
+	switch typ {
+	case tenant.EventVoicemailRecorded, tenant.EventCallRecorded,
+		tenant.EventVoicemailTranscribed, tenant.EventCallTranscribed:
+		return true
+	}
+	return false
+}
+
+// Transcription returns the pending message of the transcript of the
+// recording m carries: the same call and recording, of the transcribed
+// type (tenant.TranscribedType), with its own event ID. ok is false when
+// m is not of a recorded type. The delivery transcribes it (see
+// docs/transcripts.md) and fills TranscriptText.
+func Transcription(m Queued) (t Queued, ok bool) {
+	typ := tenant.TranscribedType(m.Event.Type)
+	if typ == "" || !m.HasRecording() {
+		return Queued{}, false
+	}
+	t = m
+	t.Event.Type = typ
+	t.Event.ID = ID(typ, m.Event.AccountSID, m.Event.CallSID, m.RecordingSID)
+	t.Event.RecordingURL, t.Event.TranscriptText, t.Event.TranscriptURL = "", "", ""
+	return t, true
+}
+
+// MaxTranscriptText is the longest transcript_text, in characters: a few
+// minutes of speech, and well inside what a Bubble text field and a
+// backend workflow take. A longer transcript is cut (CutTranscript) and
+// linked in full.
+const MaxTranscriptText = 10000
+
+// CutTranscript returns text cut to at most max characters, at the last
+// space before the limit when there is one (then "…" is appended, within
+// max), and whether it was cut.
+func CutTranscript(text string, max int) (string, bool) {
+	if utf8.RuneCountInString(text) <= max {
+		return text, false
+	}
+	const ellipsis = "…"
+	limit := max - 1 // room for the ellipsis
+	if limit < 0 {
+		return "", true
+	}
+	end := 0
+	for i := range text {
+		if limit == 0 {
+			end = i
+			break
+		}
+		limit--
+	}
+	cut := text[:end]
+	if text[end] != ' ' { // mid-word: back to the word's start
+		if sp := strings.LastIndexByte(cut, ' '); sp > 0 {
+			cut = cut[:sp]
+		}
+	}
+	return strings.TrimRight(cut, " ") + ellipsis, true
 }
 
 // ValidRecordingSID reports whether s is RE and 32 hex digits.
@@ -203,17 +275,21 @@ func transferTarget(s string) string {
 
 // CallMissed builds the call.missed event of the <Dial> action request
 // (/incoming/dial-complete) of a call to one of the tenant's numbers. ok is
-// false when a browser answered (DialCallStatus completed or answered). A
-// DialCallStatus that is not a final status is reported as no-answer.
+// false when someone answered (DialCallStatus completed or answered, and
+// DialBridged not "false"). A screened leg that was picked up but never
+// bridged (its callee did not press 1, or its voicemail answered:
+// DialBridged false) is missed, reported as no-answer, as is a
+// DialCallStatus that is not a final status (docs/screening.md).
 func CallMissed(f Form, now time.Time) (e Event, ok bool) {
 	dial := f.Get("DialCallStatus")
-	if dial == StatusCompleted || dial == "answered" {
+	pickedUp := dial == StatusCompleted || dial == "answered"
+	if pickedUp && f.Get("DialBridged") != "false" {
 		return Event{}, false
 	}
 	e = base(tenant.EventCallMissed, f, "", now)
 	e.Direction, e.Identity = DirectionIncoming, ""
 	e.Status = dial
-	if !finalStatus(dial) {
+	if pickedUp || !finalStatus(dial) {
 		e.Status = StatusNoAnswer
 	}
 	return e, true

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/test/kit"
@@ -68,6 +69,9 @@ func TestBuilders(t *testing.T) {
 		{"missed_unknown_status", missed, form("From", "+442071838750", "To", "+14155550100", "DialCallStatus", "something-new"), true},
 		{"missed_but_completed", missed, form("From", "+442071838750", "To", "+14155550100", "DialCallStatus", "completed"), false},
 		{"missed_but_answered", missed, form("From", "+442071838750", "To", "+14155550100", "DialCallStatus", "answered"), false},
+		{"missed_but_bridged", missed, form("From", "+442071838750", "To", "+14155550100", "DialCallStatus", "completed", "DialBridged", "true"), false},
+		{"missed_screen_refused", missed, form("From", "+442071838750", "To", "+14155550100", "DialCallStatus", "completed", "DialBridged", "false"), true},
+		{"missed_screen_unanswered", missed, form("From", "+442071838750", "To", "+14155550100", "DialCallStatus", "no-answer", "DialBridged", "false"), true},
 
 		{"voicemail", recording, form("RecordingSid", rec, "RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/"+acct+"/Recordings/"+rec,
 			"RecordingStatus", "completed", "RecordingDuration", "31", "RecordingChannels", "1", "RecordingSource", "RecordVerb",
@@ -115,7 +119,8 @@ func TestEventShape(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"event_id", "type", "account_sid", "call_sid", "direction", "from", "to", "identity", "status",
-		"duration_seconds", "transferred_to", "recording_url", "recording_duration_seconds", "occurred_at", "occurred_at_unix"}
+		"duration_seconds", "transferred_to", "recording_url", "recording_duration_seconds", "transcript_text", "transcript_url",
+		"occurred_at", "occurred_at_unix"}
 	if len(m) != len(want) {
 		t.Errorf("event has %d fields, want %d: %v", len(m), len(want), m)
 	}
@@ -247,4 +252,60 @@ func mustJSON(t *testing.T, v any) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestTranscription(t *testing.T) {
+	f := form("from", "+442071838750", "to", "+14155550100", "RecordingStatus", "completed",
+		"RecordingSid", "RE0123456789abcdef0123456789abcdef", "RecordingSource", "RecordVerb", "RecordingDuration", "31",
+		"RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/AC0123456789abcdef0123456789abcdef/Recordings/RE0123456789abcdef0123456789abcdef")
+	rec, ok := Recording(f, time.Unix(1794582500, 0))
+	if !ok {
+		t.Fatal("no recording message")
+	}
+	tr, ok := Transcription(rec)
+	if !ok || tr.Event.Type != tenant.EventVoicemailTranscribed || tr.Event.ID == rec.Event.ID ||
+		tr.RecordingSID != rec.RecordingSID || tr.RecordingMediaURL != rec.RecordingMediaURL || tr.Event.From != rec.Event.From {
+		t.Fatalf("Transcription = %+v, %v", tr, ok)
+	}
+	if tr.Event.ID != ID(tenant.EventVoicemailTranscribed, rec.Event.AccountSID, rec.Event.CallSID, rec.RecordingSID) {
+		t.Errorf("event_id %s is not the transcribed type's", tr.Event.ID)
+	}
+	back, err := DecodeQueued(tr.Encode())
+	if err != nil || back != tr {
+		t.Errorf("round trip: %+v, %v", back, err)
+	}
+	if _, ok := Transcription(Queued{Version: QueuedVersion, Event: Event{Type: tenant.EventCallMissed}}); ok {
+		t.Error("a call.missed has a transcription")
+	}
+	// A transcribed type without its recording is not a message.
+	tr.RecordingSID = ""
+	if _, err := DecodeQueued(tr.Encode()); err == nil {
+		t.Error("transcribed message without a recording decoded")
+	}
+}
+
+func TestCutTranscript(t *testing.T) {
+	tests := []struct {
+		text string
+		max  int
+		want string
+		cut  bool
+	}{
+		{"short", 10, "short", false},
+		{"exactly ten", 11, "exactly ten", false},
+		{"one two three four", 10, "one two…", true},
+		{"onetwothreefour", 10, "onetwothr…", true},
+		{"héllo wörld ünïcode", 12, "héllo wörld…", true},
+		{"", 0, "", false},
+		{"abc", 0, "", true},
+	}
+	for _, tc := range tests {
+		got, cut := CutTranscript(tc.text, tc.max)
+		if got != tc.want || cut != tc.cut {
+			t.Errorf("CutTranscript(%q, %d) = %q, %v; want %q, %v", tc.text, tc.max, got, cut, tc.want, tc.cut)
+		}
+		if n := utf8.RuneCountInString(got); n > tc.max {
+			t.Errorf("CutTranscript(%q, %d) has %d characters", tc.text, tc.max, n)
+		}
+	}
 }

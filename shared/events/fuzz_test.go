@@ -42,6 +42,8 @@ func FuzzCallbacks(f *testing.F) {
 		"&From=client%3Aalice&CallStatus=ringing&CallStatus=completed",
 		"&From=%2B442071838750&To=%2B14155550100&DialCallStatus=no-answer",
 		"&From=%2B442071838750&To=%2B14155550100&DialCallStatus=answered",
+		"&From=%2B442071838750&To=%2B14155550100&DialCallStatus=completed&DialBridged=false",
+		"&From=%2B442071838750&To=%2B14155550100&DialCallStatus=completed&DialBridged=true",
 		"&From=%2B442071838750&To=%2B14155550100&DialCallStatus=queued&CallDuration=99999999999999999999",
 		"&from=%2B442071838750&to=%2B14155550100&RecordingStatus=completed&RecordingSid=RE0123456789abcdef0123456789abcdef" +
 			"&RecordingSource=RecordVerb&RecordingDuration=31&RecordingStartTime=Fri%2C+13+Nov+2026+15%3A08%3A20+%2B0000" +
@@ -103,14 +105,16 @@ func FuzzCallbacks(f *testing.F) {
 
 		// <Dial> action of an incoming call.
 		m, ok := events.CallMissed(form, now)
+		// Picked up but never bridged (a refused screened leg) is missed.
 		dial := form.Get("DialCallStatus")
-		if wantOK := dial != "completed" && dial != "answered"; ok != wantOK {
-			t.Fatalf("CallMissed(DialCallStatus %q) ok = %v, want %v", dial, ok, wantOK)
+		pickedUp := dial == "completed" || dial == "answered"
+		if wantOK := !pickedUp || form.Get("DialBridged") == "false"; ok != wantOK {
+			t.Fatalf("CallMissed(DialCallStatus %q, DialBridged %q) ok = %v, want %v", dial, form.Get("DialBridged"), ok, wantOK)
 		}
 		if ok {
 			checkEvent(t, m, "call.missed", form, now, false, 0)
 			want := dial
-			if !finalStatuses[dial] {
+			if pickedUp || !finalStatuses[dial] {
 				want = "no-answer"
 			}
 			if m.Status != want || m.Direction != "incoming" || m.Identity != "" || m.DurationSeconds != 0 {
@@ -168,7 +172,8 @@ var finalStatuses = map[string]bool{"completed": true, "busy": true, "no-answer"
 
 // eventKeys are the keys of every event, as README lists them.
 var eventKeys = []string{"account_sid", "call_sid", "direction", "duration_seconds", "event_id", "from", "identity",
-	"occurred_at", "occurred_at_unix", "recording_duration_seconds", "recording_url", "status", "to", "transferred_to", "type"}
+	"occurred_at", "occurred_at_unix", "recording_duration_seconds", "recording_url", "status", "to",
+	"transcript_text", "transcript_url", "transferred_to", "type"}
 
 var (
 	recordingSID = regexp.MustCompile(`^RE[0-9a-fA-F]{32}$`)

@@ -58,6 +58,8 @@ func SampleInputFor(t *tenant.Tenant, baseURL string) SampleInput {
 const (
 	sampleCaller = "+442071838750" // calls the tenant's number
 	sampleCalled = "+14155550123"  // called from a browser
+	// sampleTranscript is the text of the transcribed samples.
+	sampleTranscript = "Hi, this is Sam from Acme. Please call me back about tomorrow's delivery. Thanks."
 )
 
 // Samples returns one test event of each type (tenant.EventTypes order), or
@@ -112,6 +114,15 @@ func sampleOf(in SampleInput, t, callSID, recSID string, at, now time.Time) (Eve
 		f := clone(incoming)
 		f.Set("DialCallStatus", StatusNoAnswer)
 		e, ok = CallMissed(f, at)
+	case tenant.EventVoicemailTranscribed, tenant.EventCallTranscribed:
+		// The transcript of the recorded sample, as the delivery posts it:
+		// the recording's link and length, and its text.
+		r, err := sampleOf(in, tenant.RecordedType(t), callSID, recSID, at, now)
+		if err != nil {
+			return Event{}, err
+		}
+		e, ok = r, true
+		e.Type, e.TranscriptText = t, sampleTranscript
 	case tenant.EventVoicemailRecorded, tenant.EventCallRecorded:
 		f, dur := clone(incoming), "31"
 		f.Set("RecordingSource", "RecordVerb")

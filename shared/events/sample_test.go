@@ -46,9 +46,12 @@ func TestSamples(t *testing.T) {
 		if back, err := DecodeQueued(Queued{Version: QueuedVersion, Event: e}.Encode()); err != nil || back.Event != e || back.HasRecording() {
 			t.Errorf("%s: queued, decodes to %+v, %v", e.Type, back, err)
 		}
-		recording := e.Type == tenant.EventVoicemailRecorded || e.Type == tenant.EventCallRecorded
+		recording := carriesRecording(e.Type)
 		if recording != (e.RecordingURL != "") || recording != (e.RecordingDurationSeconds > 0) {
 			t.Errorf("%s: recording_url %q, recording_duration_seconds %d", e.Type, e.RecordingURL, e.RecordingDurationSeconds)
+		}
+		if transcript := tenant.RecordedType(e.Type) != ""; transcript != (e.TranscriptText != "") || e.TranscriptURL != "" {
+			t.Errorf("%s: transcript_text %q, transcript_url %q", e.Type, e.TranscriptText, e.TranscriptURL)
 		}
 		if recording && !strings.HasPrefix(e.RecordingURL, "https://abc123.execute-api.us-east-1.amazonaws.com/recordings/"+in.AccountSID+"/RE") {
 			t.Errorf("%s: recording_url %q is not the deployment's recording route", e.Type, e.RecordingURL)

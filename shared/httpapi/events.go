@@ -89,18 +89,30 @@ func handleRecordingStatus(fetcher *recordings.Fetcher, enqueue enqueueFunc, now
 			plain(w, kindInvalid.status(), "recording url not allowed\n")
 			return
 		}
-		answerQueued(w, r, enqueue, t, msg)
+		queued := []events.Queued{msg}
+		// A tenant that transcribes this recording gets a second message:
+		// its pending transcript, which the delivery turns into the
+		// transcribed event (docs/transcripts.md). Both are queued before
+		// Twilio is answered, so neither is lost.
+		if tm, ok := events.Transcription(msg); ok && t.Transcribes(msg.Event.Type) {
+			queued = append(queued, tm)
+		}
+		answerQueued(w, r, enqueue, t, queued...)
 	})
 }
 
-// answerQueued queues m and answers Twilio: 204 once queued (or when the
-// tenant takes no such event), 503 when the queue failed.
-func answerQueued(w http.ResponseWriter, r *http.Request, enqueue enqueueFunc, t *tenant.Tenant, m events.Queued) {
+// answerQueued queues ms and answers Twilio: 204 once all are queued (or
+// the tenant takes no such event), 503 when the queue failed, and Twilio
+// retries the callback (a message queued before the failure is then
+// queued again: same event_id, which the app drops).
+func answerQueued(w http.ResponseWriter, r *http.Request, enqueue enqueueFunc, t *tenant.Tenant, ms ...events.Queued) {
 	ctx, cancel := context.WithTimeout(r.Context(), queueTimeout)
 	defer cancel()
-	if err := enqueue(ctx, t, m); err != nil {
-		plain(w, kindUnavailable.status(), "service unavailable\n")
-		return
+	for _, m := range ms {
+		if err := enqueue(ctx, t, m); err != nil {
+			plain(w, kindUnavailable.status(), "service unavailable\n")
+			return
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -35,6 +35,8 @@ const (
 	plainToken    = "plain_auth_token_0f0f0f0f0f0f0f0f"
 	missedAccount = "AC0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d"
 	missedToken   = "missed_auth_token_0d0d0d0d0d0d0d0d"
+	transAccount  = "AC0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c"
+	transToken    = "transcribe_auth_token_0c0c0c0c0c0c"
 	evCall        = "CA0123456789abcdef0123456789abcdef"
 	evRecording   = "RE0123456789abcdef0123456789abcdef"
 )
@@ -99,6 +101,8 @@ func newEventHarness(tb testing.TB, events httpapi.EventDeps) *eventHarness {
 		eventTenant(tb, evAccount, evAuthToken, `{"url":"https://myapp.bubbleapps.io/api/1.1/wf/call-event","bearer_token":"`+evBearer+`","signing_secret":"`+evSigning+`"}`),
 		eventTenant(tb, plainAccount, plainToken, ""),
 		eventTenant(tb, missedAccount, missedToken, `{"url":"https://a.example/","types":["call.missed"]}`),
+		// Spliced in after events: transcripts of voicemails only.
+		eventTenant(tb, transAccount, transToken, `{"url":"https://t.example/"},"transcribe":{"voicemail":true}`),
 	}
 	if events.Queue == nil {
 		events.Queue = h.queue
@@ -292,26 +296,77 @@ func TestRecordingStatus(t *testing.T) {
 	}
 }
 
+// TestRecordingStatusQueuesTranscription: a tenant that transcribes a
+// recording gets its pending transcript queued beside it, both before
+// Twilio hears 204.
+func TestRecordingStatusQueuesTranscription(t *testing.T) {
+	twilioURL := "https://api.twilio.com/2010-04-01/Accounts/" + transAccount + "/Recordings/" + evRecording
+	form := func(source string) url.Values {
+		return statusForm(transAccount, "RecordingSid", evRecording, "RecordingUrl", twilioURL, "RecordingStatus", "completed",
+			"RecordingDuration", "31", "RecordingSource", source)
+	}
+	path := httpapi.PathRecordingStatus + "?from=%2B442071838750&to=%2B14155550100"
+
+	h := newEventHarness(t, httpapi.EventDeps{})
+	if w := h.post(path, form("RecordVerb"), transToken); w.Code != 204 {
+		t.Fatalf("voicemail: %d %s", w.Code, w.Body)
+	}
+	got := queuedEvents(t, h.queue)
+	if len(got) != 2 || got[0].Event.Type != "voicemail.recorded" || got[1].Event.Type != "voicemail.transcribed" ||
+		got[1].RecordingSID != evRecording || got[1].RecordingMediaURL != twilioURL || got[1].Event.ID == got[0].Event.ID {
+		t.Fatalf("queued %+v", got)
+	}
+
+	// Calls are not transcribed for this tenant.
+	h = newEventHarness(t, httpapi.EventDeps{})
+	if w := h.post(path, form("DialVerb"), transToken); w.Code != 204 || len(queuedEvents(t, h.queue)) != 1 {
+		t.Errorf("call recording: %d, %d queued", w.Code, len(queuedEvents(t, h.queue)))
+	}
+
+	// A tenant that does not transcribe: the recording only.
+	h = newEventHarness(t, httpapi.EventDeps{})
+	if w := h.post(path, statusForm(evAccount, "RecordingSid", evRecording, "RecordingUrl",
+		"https://api.twilio.com/2010-04-01/Accounts/"+evAccount+"/Recordings/"+evRecording, "RecordingStatus", "completed",
+		"RecordingSource", "RecordVerb"), evAuthToken); w.Code != 204 || len(queuedEvents(t, h.queue)) != 1 {
+		t.Errorf("no transcribe: %d, %d queued", w.Code, len(queuedEvents(t, h.queue)))
+	}
+
+	// The queue failing: 503, so Twilio retries the callback.
+	h = newEventHarness(t, httpapi.EventDeps{})
+	h.queue.err = errors.New("down")
+	if w := h.post(path, form("RecordVerb"), transToken); w.Code != 503 {
+		t.Errorf("queue down: %d", w.Code)
+	}
+}
+
 func TestDialCompleteQueuesMissed(t *testing.T) {
 	tests := []struct {
 		name      string
 		account   string
 		token     string
 		dial      string
+		bridged   string // DialBridged; "" for none
 		queueErr  error
 		wantQueue bool
+		status    string // call.missed's status
 	}{
-		{"no-answer", evAccount, evAuthToken, "no-answer", nil, true},
-		{"busy, tenant taking only call.missed", missedAccount, missedToken, "busy", nil, true},
-		{"answered", evAccount, evAuthToken, "completed", nil, false},
-		{"tenant without events", plainAccount, plainToken, "no-answer", nil, false},
-		{"queue down: TwiML anyway", evAccount, evAuthToken, "no-answer", errors.New("down"), false},
+		{"no-answer", evAccount, evAuthToken, "no-answer", "", nil, true, "no-answer"},
+		{"busy, tenant taking only call.missed", missedAccount, missedToken, "busy", "", nil, true, "busy"},
+		{"answered", evAccount, evAuthToken, "completed", "", nil, false, ""},
+		{"screened leg accepted", evAccount, evAuthToken, "completed", "true", nil, false, ""},
+		{"screened leg refused", evAccount, evAuthToken, "completed", "false", nil, true, "no-answer"},
+		{"tenant without events", plainAccount, plainToken, "no-answer", "", nil, false, ""},
+		{"queue down: TwiML anyway", evAccount, evAuthToken, "no-answer", "", errors.New("down"), false, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newEventHarness(t, httpapi.EventDeps{})
 			h.queue.err = tc.queueErr
-			w := h.post(httpapi.PathDialComplete, statusForm(tc.account, "From", "+442071838750", "To", "+14155550100", "DialCallStatus", tc.dial), tc.token)
+			form := statusForm(tc.account, "From", "+442071838750", "To", "+14155550100", "DialCallStatus", tc.dial)
+			if tc.bridged != "" {
+				form.Set("DialBridged", tc.bridged)
+			}
+			w := h.post(httpapi.PathDialComplete, form, tc.token)
 			if w.Code != 200 || !strings.Contains(w.Body.String(), "<Response>") {
 				t.Fatalf("status %d: %s", w.Code, w.Body)
 			}
@@ -322,7 +377,7 @@ func TestDialCompleteQueuesMissed(t *testing.T) {
 				}
 				return
 			}
-			if len(got) != 1 || got[0].Event.Type != "call.missed" || got[0].Event.Status != tc.dial || got[0].Event.From != "+442071838750" {
+			if len(got) != 1 || got[0].Event.Type != "call.missed" || got[0].Event.Status != tc.status || got[0].Event.From != "+442071838750" {
 				t.Errorf("queued %+v", got)
 			}
 		})

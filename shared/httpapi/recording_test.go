@@ -114,3 +114,38 @@ func assertCleanLogs(tb testing.TB, logs string, extra ...string) {
 		}
 	}
 }
+
+// TestTranscriptLink: a transcript link serves the full text as plain
+// text; a recording's link (the same SIDs and key) does not open it.
+func TestTranscriptLink(t *testing.T) {
+	rig := newLinkRig(t)
+	text := strings.Repeat("every word of a long call ", 500)
+	if err := rig.store.Put(context.Background(), recordings.TranscriptTextKey(evAccount, evRecording), strings.NewReader(text), int64(len(text))); err != nil {
+		t.Fatal(err)
+	}
+	good := rig.links.TranscriptURL(evAccount, evRecording, rig.clock.Now().Add(time.Hour))
+	recordingLink := rig.links.URL(evAccount, evRecording, rig.clock.Now().Add(time.Hour))
+	asTranscript := httpapi.PathTranscripts + evAccount + "/" + evRecording + "?" + strings.Split(recordingLink, "?")[1]
+	for _, tc := range []struct {
+		name, path string
+		want       int
+	}{
+		{"good", strings.TrimPrefix(good, publicBase), 200},
+		{"a recording link's signature", asTranscript, 403},
+		{"expired", strings.TrimPrefix(rig.links.TranscriptURL(evAccount, evRecording, rig.clock.Now().Add(-time.Second)), publicBase), 410},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := httptest.NewRecorder()
+			r := httptest.NewRequest("GET", tc.path, nil)
+			r.Host = publicHost
+			rig.public.ServeHTTP(w, r)
+			if w.Code != tc.want {
+				t.Fatalf("%d, want %d: %s", w.Code, tc.want, w.Body)
+			}
+			if tc.want == 200 && (w.Body.String() != text || w.Header().Get("Content-Type") != recordings.TextContentType) {
+				t.Errorf("served %d bytes as %q", w.Body.Len(), w.Header().Get("Content-Type"))
+			}
+		})
+	}
+	assertCleanLogs(t, rig.logs.String(), mustQuery(good, "sig"))
+}

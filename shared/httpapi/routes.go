@@ -32,6 +32,10 @@ const (
 	PathIncoming          = routes.Incoming
 	PathDialComplete      = routes.DialComplete
 	PathRecordingComplete = routes.RecordingComplete
+	// A screened phone's whisper (its <Number url>) and the whisper's
+	// <Gather> action (docs/screening.md).
+	PathScreen       = routes.Screen
+	PathScreenAnswer = routes.ScreenAnswer
 
 	// Call events (events.go): Twilio's status callbacks and the recording
 	// links (PathRecordings + AccountSid + "/" + RecordingSid). The
@@ -39,6 +43,9 @@ const (
 	PathCallStatus      = routes.CallStatus
 	PathRecordingStatus = routes.RecordingStatus
 	PathRecordings      = routes.Recordings
+	// PathTranscripts + AccountSid + "/" + RecordingSid is a transcript
+	// link: the full text of a transcript too long for its event.
+	PathTranscripts = routes.Transcripts
 	// Call control (calls.go): the browser's hold, transfer and add, and
 	// the hub's status callback from Twilio.
 	PathCallsHold             = routes.CallsHold
@@ -147,6 +154,8 @@ func mountIncoming(mux *router, d Deps) {
 	mux.Handle(PathIncoming, webhook(d.step("incoming", rules.Incoming)))
 	mux.Handle(PathDialComplete, webhook(missed(d.step("dial_complete", rules.DialComplete))))
 	mux.Handle(PathRecordingComplete, webhook(d.step("recording_complete", rules.RecordingComplete)))
+	mux.Handle(PathScreen, webhook(d.step("screen", rules.Screen)))
+	mux.Handle(PathScreenAnswer, webhook(d.step("screen_answer", rules.ScreenAnswer)))
 }
 
 func mountCalls(mux *router, d Deps) {
@@ -171,7 +180,8 @@ func mountEvents(mux *router, d Deps) {
 	enqueue := enqueuer(d.Events.Queue, d.Log, d.Metrics)
 	mux.Handle(PathCallStatus, webhook(handleCallStatus(enqueue, d.Now, d.Log)))
 	mux.Handle(PathRecordingStatus, webhook(handleRecordingStatus(d.Events.Fetcher, enqueue, d.Now, d.Log, d.Metrics)))
-	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(d.Store, d.Events.Links, d.Events.Recordings, d.Now, d.Log))
+	mux.Handle(PathRecordings+"{account_sid}/{recording_sid}", handleRecording(linkedRecording, d.Store, d.Events.Links, d.Events.Recordings, d.Now, d.Log))
+	mux.Handle(PathTranscripts+"{account_sid}/{recording_sid}", handleRecording(linkedTranscript, d.Store, d.Events.Links, d.Events.Recordings, d.Now, d.Log))
 }
 
 func mountDev(mux *router, d Deps) {

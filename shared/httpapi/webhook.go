@@ -21,6 +21,7 @@ func handleStep(step string, decide func(voice.Call, *tenant.Tenant) voice.Decis
 		t := tenant.FromContext(ctx)
 		var dec voice.Decision // the zero Decision hangs up
 		if t != nil {
+			query := r.URL.Query()
 			c := voice.Call{
 				AccountSID:     t.AccountSID,
 				CallSID:        r.PostFormValue("CallSid"),
@@ -29,11 +30,16 @@ func handleStep(step string, decide func(voice.Call, *tenant.Tenant) voice.Decis
 				To:             r.PostFormValue("To"),
 				CallerID:       r.PostFormValue("CallerId"),
 				DialCallStatus: r.PostFormValue("DialCallStatus"),
+				DialBridged:    r.PostFormValue("DialBridged"),
+				Digits:         r.PostFormValue("Digits"),
 				// Which <Dial> ended: the action URL's query, not the form
 				// (see voice.DialCompleteClientsAction).
-				Leg: r.URL.Query().Get("leg"),
+				Leg: query.Get("leg"),
+				// Who a whisper announces: its URL's query, which Twilio
+				// signed (see voice.ScreenURL).
+				Parent: voice.Display{Caller: query.Get(voice.ParamCaller), Called: query.Get(voice.ParamCalled)},
 				// A transfer's route (call control), likewise.
-				Route: r.URL.Query().Get(callcontrol.QueryRoute),
+				Route: query.Get(callcontrol.QueryRoute),
 				Now:   now(),
 			}
 			logging.Add(ctx, slog.String("account_sid", t.AccountSID), slog.String("call_sid", c.CallSID))

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"bubble-twilio-voice/shared/httpapi"
@@ -86,6 +87,23 @@ func goldenCases() []goldenCase {
 				"RecordingUrl", "https://api.twilio.com/2010-04-01/Accounts/ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa/Recordings/RE0123456789abcdef0123456789abcdef",
 				"RecordingDuration", "12", "Digits", "hangup"), "hangup", ""},
 	}
+	// Screening: the whisper, as Twilio requests it on the screened leg
+	// (From the presented caller ID, To the screened phone, the parent's
+	// caller and called number in the signed query), and the key.
+	whisper := httpapi.PathScreen + "?called=%2B14155550101&caller=%2B13105550142"
+	screened := []string{"From", "+14155550101", "To", "+14155550199", "Called", "+14155550199",
+		"ParentCallSid", "CAfedcba9876543210fedcba9876543210", "Direction", "outbound-dial"}
+	cases = append(cases,
+		goldenCase{"screen_whisper", "main", whisper, screened, "screen", ""},
+		goldenCase{"screen_answer_accept", "main", httpapi.PathScreenAnswer, append(screened, "Digits", "1"), "accept", ""},
+		goldenCase{"screen_answer_other_key", "main", httpapi.PathScreenAnswer, append(screened, "Digits", "7"), "hangup", ""},
+		goldenCase{"screen_answer_no_key", "main", httpapi.PathScreenAnswer, screened, "hangup", ""},
+		// A screened forward refused: picked up, never bridged.
+		goldenCase{"dial_complete_screen_refused", "main", httpapi.PathDialComplete,
+			phoneCall("+14155550100", "DialCallStatus", "completed", "DialBridged", "false"), "voicemail", ""},
+		goldenCase{"dial_complete_screen_accepted", "main", httpapi.PathDialComplete,
+			phoneCall("+14155550100", "DialCallStatus", "completed", "DialBridged", "true"), "hangup", ""},
+	)
 	actions := []struct{ name, to, decision string }{
 		{"voicemail", "+14155550100", "voicemail"},
 		{"forward", "+14155550101", "dial"},
@@ -112,6 +130,8 @@ var steps = map[string]string{
 	httpapi.PathIncoming:          "incoming",
 	httpapi.PathDialComplete:      "dial_complete",
 	httpapi.PathRecordingComplete: "recording_complete",
+	httpapi.PathScreen:            "screen",
+	httpapi.PathScreenAnswer:      "screen_answer",
 }
 
 func TestGolden(t *testing.T) {
@@ -148,7 +168,7 @@ func TestGolden(t *testing.T) {
 				wantMsg, wantLevel = "call refused", "WARN"
 			}
 			for k, want := range map[string]string{
-				"msg": wantMsg, "level": wantLevel, "step": steps[tc.path], "decision": tc.decision,
+				"msg": wantMsg, "level": wantLevel, "step": steps[strings.Split(tc.path, "?")[0]], "decision": tc.decision,
 				"reason": tc.reason, "account_sid": tn.AccountSID, "call_sid": callSID,
 			} {
 				if got := d.str(k); got != want {
@@ -318,6 +338,41 @@ func TestSignature(t *testing.T) {
 			}
 			assertNoSecrets(t, "logs", h.logs.String(), h.tenants, sig)
 			assertNoSecrets(t, "EMF lines", h.emf.String(), h.tenants, sig)
+		})
+	}
+}
+
+// TestScreenRoutesSigned: the whisper and its answer are signed webhooks
+// like the others, the whisper's query included in what is signed.
+func TestScreenRoutesSigned(t *testing.T) {
+	const callSID = "CA0123456789abcdef0123456789abcd11"
+	whisper := httpapi.PathScreen + "?called=%2B14155550101&caller=%2B13105550142"
+	for _, tc := range []struct {
+		name, path, signedPath string
+		sign                   bool
+		want                   int
+	}{
+		{"whisper signed", whisper, whisper, true, 200},
+		{"whisper unsigned", whisper, "", false, 403},
+		{"whisper with another caller than signed", httpapi.PathScreen + "?called=%2B14155550101&caller=%2B19005550000", whisper, true, 403},
+		{"answer signed", httpapi.PathScreenAnswer, httpapi.PathScreenAnswer, true, 200},
+		{"answer unsigned", httpapi.PathScreenAnswer, "", false, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, publicBase)
+			main := h.tenant(t, "main")
+			form := callForm(main, callSID, "From", "+14155550101", "To", "+14155550199", "Digits", "1")
+			sig := ""
+			if tc.sign {
+				sig = twiliosig.Sign(publicBase+tc.signedPath, form, main.AuthToken)
+			}
+			w := h.post(tc.path, form, sig)
+			if w.Code != tc.want {
+				t.Fatalf("status %d, want %d: %s", w.Code, tc.want, w.Body)
+			}
+			if tc.want == 403 && strings.Contains(w.Body.String(), "Response") {
+				t.Errorf("403 with TwiML: %s", w.Body)
+			}
 		})
 	}
 }

@@ -59,10 +59,27 @@ func (l *Links) keys() Keys {
 	return l.ring.get()
 }
 
+// Kinds of link. Each signs under its own name, so a recording's link
+// never opens its transcript or the other way round.
+const (
+	recordingLink  = "recording-link/v1"
+	transcriptLink = "transcript-link/v1"
+)
+
 // URL returns the link to a recording, valid until expires, signed with the
 // current key, or with the previous one in the minutes after a rotation
 // when some containers may not know the new key yet (keyring.signing).
 func (l *Links) URL(accountSID, recordingSID string, expires time.Time) string {
+	return l.url(recordingLink, routes.Recordings, accountSID, recordingSID, expires)
+}
+
+// TranscriptURL returns the link to the full transcript of a recording
+// (TranscriptTextKey), valid until expires, signed as URL signs.
+func (l *Links) TranscriptURL(accountSID, recordingSID string, expires time.Time) string {
+	return l.url(transcriptLink, routes.Transcripts, accountSID, recordingSID, expires)
+}
+
+func (l *Links) url(kind, path, accountSID, recordingSID string, expires time.Time) string {
 	var key []byte
 	if l.static != nil {
 		key = l.static.Current
@@ -70,8 +87,8 @@ func (l *Links) URL(accountSID, recordingSID string, expires time.Time) string {
 		key = l.ring.signing()
 	}
 	exp := strconv.FormatInt(expires.Unix(), 10)
-	q := url.Values{"expires": {exp}, "sig": {sign(key, accountSID, recordingSID, exp)}}
-	return l.base + routes.Recordings + accountSID + "/" + recordingSID + "?" + q.Encode()
+	q := url.Values{"expires": {exp}, "sig": {sign(key, kind, accountSID, recordingSID, exp)}}
+	return l.base + path + accountSID + "/" + recordingSID + "?" + q.Encode()
 }
 
 // Verify checks a link's expires and sig query values for the recording at
@@ -79,6 +96,15 @@ func (l *Links) URL(accountSID, recordingSID string, expires time.Time) string {
 // signature that matches neither (or a malformed expiry), ErrLinkExpired
 // for a genuine link past its expiry.
 func (l *Links) Verify(accountSID, recordingSID, expires, sig string, now time.Time) error {
+	return l.verify(recordingLink, accountSID, recordingSID, expires, sig, now)
+}
+
+// VerifyTranscript is Verify for a transcript link (TranscriptURL).
+func (l *Links) VerifyTranscript(accountSID, recordingSID, expires, sig string, now time.Time) error {
+	return l.verify(transcriptLink, accountSID, recordingSID, expires, sig, now)
+}
+
+func (l *Links) verify(kind, accountSID, recordingSID, expires, sig string, now time.Time) error {
 	exp, err := strconv.ParseInt(expires, 10, 64)
 	if err != nil || exp <= 0 || strconv.FormatInt(exp, 10) != expires {
 		return ErrLinkInvalid
@@ -86,7 +112,7 @@ func (l *Links) Verify(accountSID, recordingSID, expires, sig string, now time.T
 	k := l.keys()
 	ok := false
 	for _, key := range [][]byte{k.Current, k.Previous} {
-		if key != nil && hmac.Equal([]byte(sig), []byte(sign(key, accountSID, recordingSID, expires))) {
+		if key != nil && hmac.Equal([]byte(sig), []byte(sign(key, kind, accountSID, recordingSID, expires))) {
 			ok = true
 		}
 	}
@@ -99,8 +125,8 @@ func (l *Links) Verify(accountSID, recordingSID, expires, sig string, now time.T
 	return nil
 }
 
-func sign(key []byte, accountSID, recordingSID, expires string) string {
+func sign(key []byte, kind, accountSID, recordingSID, expires string) string {
 	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte("recording-link/v1\n" + accountSID + "\n" + recordingSID + "\n" + expires))
+	mac.Write([]byte(kind + "\n" + accountSID + "\n" + recordingSID + "\n" + expires))
 	return hex.EncodeToString(mac.Sum(nil))
 }

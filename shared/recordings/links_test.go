@@ -77,3 +77,42 @@ func TestNewLinksShortKey(t *testing.T) {
 		t.Error("a 5-byte key was accepted")
 	}
 }
+
+// TestTranscriptLinks: a transcript link opens the transcript only, and a
+// recording link never opens a transcript.
+func TestTranscriptLinks(t *testing.T) {
+	l, err := recordings.NewLinks(key, "https://voice.example.test/prod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 11, 13, 15, 0, 0, 0, time.UTC)
+	exp := now.Add(24 * time.Hour)
+	tu, err := url.Parse(l.TranscriptURL(acct, recSID, exp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tu.Path != "/prod/transcripts/"+acct+"/"+recSID {
+		t.Errorf("transcript link %s", tu)
+	}
+	q := tu.Query()
+	if err := l.VerifyTranscript(acct, recSID, q.Get("expires"), q.Get("sig"), now); err != nil {
+		t.Errorf("transcript link: %v", err)
+	}
+	if err := l.Verify(acct, recSID, q.Get("expires"), q.Get("sig"), now); !errors.Is(err, recordings.ErrLinkInvalid) {
+		t.Errorf("transcript link opens the recording: %v", err)
+	}
+	ru, _ := url.Parse(l.URL(acct, recSID, exp))
+	rq := ru.Query()
+	if err := l.VerifyTranscript(acct, recSID, rq.Get("expires"), rq.Get("sig"), now); !errors.Is(err, recordings.ErrLinkInvalid) {
+		t.Errorf("recording link opens the transcript: %v", err)
+	}
+	if err := l.VerifyTranscript(acct, recSID, q.Get("expires"), q.Get("sig"), exp); !errors.Is(err, recordings.ErrLinkExpired) {
+		t.Errorf("expired transcript link: %v", err)
+	}
+	if got := recordings.ContentTypeOf(recordings.TranscriptTextKey(acct, recSID)); got != recordings.TextContentType {
+		t.Errorf("transcript text served as %q", got)
+	}
+	if got := recordings.ContentTypeOf(recordings.Key(acct, recSID)); got != recordings.ContentType {
+		t.Errorf("recording served as %q", got)
+	}
+}

@@ -9,6 +9,7 @@ package recordings
 import (
 	"context"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,27 @@ func Key(accountSID, recordingSID string) string {
 // `subaccounts close` deletes.
 func Prefix(accountSID string) string {
 	return "recordings/" + accountSID + "/"
+}
+
+// TranscriptTextKey is where the full text of a recording's transcript is
+// stored when its event's transcript_text was cut; its link is
+// Links.TranscriptURL. It is under Prefix, beside the recording, so that
+// closing a subaccount deletes it with the recordings and the bucket's
+// lifecycle rule expires them together.
+func TranscriptTextKey(accountSID, recordingSID string) string {
+	return Prefix(accountSID) + recordingSID + ".txt"
+}
+
+// TextContentType is the type of a stored transcript text.
+const TextContentType = "text/plain; charset=utf-8"
+
+// ContentTypeOf is the type an object stored at key is served with: a
+// transcript's text (".txt"), else a recording.
+func ContentTypeOf(key string) string {
+	if strings.HasSuffix(key, ".txt") {
+		return TextContentType
+	}
+	return ContentType
 }
 
 // Store keeps recordings.

@@ -14,8 +14,11 @@ const (
 	incoming              = "incoming"
 	DialCompleteLeaf      = "dial-complete"
 	RecordingCompleteLeaf = "recording-complete"
+	ScreenLeaf            = "screen"
+	ScreenAnswerLeaf      = "screen-answer"
 	DialCompleteRel       = incoming + "/" + DialCompleteLeaf
 	RecordingCompleteRel  = incoming + "/" + RecordingCompleteLeaf
+	ScreenRel             = incoming + "/" + ScreenLeaf
 	RecordingStatusRel    = "events/recording-status"
 )
 
@@ -30,12 +33,19 @@ const (
 	Incoming          = "/" + incoming
 	DialComplete      = "/" + DialCompleteRel
 	RecordingComplete = "/" + RecordingCompleteRel
+	// Screen and ScreenAnswer are a screened phone's whisper (its <Number
+	// url>) and the whisper's <Gather> action (docs/screening.md).
+	Screen       = "/" + ScreenRel
+	ScreenAnswer = "/" + incoming + "/" + ScreenAnswerLeaf
 	// CallStatus and RecordingStatus are Twilio's status callbacks.
 	CallStatus      = "/events/call-status"
 	RecordingStatus = "/" + RecordingStatusRel
 	// Recordings is the prefix of a recording link: Recordings + AccountSid
 	// + "/" + RecordingSid.
 	Recordings = "/recordings/"
+	// Transcripts is the prefix of a transcript link (the full text of a
+	// long transcript): Transcripts + AccountSid + "/" + RecordingSid.
+	Transcripts = "/transcripts/"
 
 	// Call control: what a browser (or Bubble) asks of a call it is on.
 	CallsHold             = "/calls/hold"

@@ -18,10 +18,140 @@ const (
 	EventVoicemailRecorded = "voicemail.recorded"
 	// EventCallRecorded is a call recorded because of record_calls.
 	EventCallRecorded = "call.recorded"
+	// EventVoicemailTranscribed is the text of a voicemail, for a tenant
+	// with transcribe.voicemail.
+	EventVoicemailTranscribed = "voicemail.transcribed"
+	// EventCallTranscribed is the text of a recorded call, for a tenant
+	// with transcribe.calls (and record_calls).
+	EventCallTranscribed = "call.transcribed"
 )
 
 // EventTypes lists every event type, in the order docs/call-events.md documents them.
-var EventTypes = []string{EventCallCompleted, EventCallMissed, EventVoicemailRecorded, EventCallRecorded}
+var EventTypes = []string{
+	EventCallCompleted, EventCallMissed, EventVoicemailRecorded, EventCallRecorded,
+	EventVoicemailTranscribed, EventCallTranscribed,
+}
+
+// TranscribedType is the event type of the transcript of a recording of
+// type recorded (EventVoicemailRecorded or EventCallRecorded), "" for any
+// other type.
+func TranscribedType(recorded string) string {
+	switch recorded {
+	case EventVoicemailRecorded:
+		return EventVoicemailTranscribed
+	case EventCallRecorded:
+		return EventCallTranscribed
+	default:
+		return ""
+	}
+}
+
+// RecordedType is the event type of the recording a transcript of type
+// transcribed (EventVoicemailTranscribed, EventCallTranscribed) is of, ""
+// for any other type: TranscribedType's inverse.
+func RecordedType(transcribed string) string {
+	switch transcribed {
+	case EventVoicemailTranscribed:
+		return EventVoicemailRecorded
+	case EventCallTranscribed:
+		return EventCallRecorded
+	default:
+		return ""
+	}
+}
+
+// Transcribe says which recordings of the tenant are transcribed (Amazon
+// Transcribe, in the deployment's region: docs/transcripts.md). Absent
+// from a record, none is.
+type Transcribe struct {
+	// Voicemail transcribes voicemails (voicemail.transcribed).
+	Voicemail bool `json:"voicemail,omitempty"`
+	// Calls transcribes recorded calls (call.transcribed); it needs
+	// record_calls.
+	Calls bool `json:"calls,omitempty"`
+	// Language is the language spoken, a Transcribe language code such as
+	// "en-US", or LanguageAuto (the default) to let Transcribe identify it.
+	// A route's transcribe_language overrides it for calls to its number.
+	Language string `json:"language,omitempty"`
+}
+
+// LanguageAuto lets Transcribe identify the language of each recording.
+const LanguageAuto = "auto"
+
+// Transcribes reports whether recordings whose event is of type recorded
+// (EventVoicemailRecorded, EventCallRecorded) are transcribed.
+func (t *Tenant) Transcribes(recorded string) bool {
+	if t.Transcribe == nil {
+		return false
+	}
+	switch recorded {
+	case EventVoicemailRecorded:
+		return t.Transcribe.Voicemail
+	case EventCallRecorded:
+		return t.Transcribe.Calls && t.RecordCalls
+	default:
+		return false
+	}
+}
+
+// TranscriptLanguage is the language to transcribe a recording of a call
+// to called (one of the tenant's numbers, or "" for a call placed from a
+// browser, which no route governs) in: the route's transcribe_language,
+// else transcribe.language; "" when Transcribe is to identify it
+// (LanguageAuto).
+func (t *Tenant) TranscriptLanguage(called string) string {
+	lang := ""
+	if t.Transcribe != nil {
+		lang = t.Transcribe.Language
+	}
+	if called != "" {
+		if r := t.RouteFor(called); r != nil && r.TranscribeLanguage != "" {
+			lang = r.TranscribeLanguage
+		}
+	}
+	if lang == LanguageAuto {
+		return ""
+	}
+	return lang
+}
+
+// validate checks the transcribe object; nil is valid (nothing
+// transcribed).
+func (tr *Transcribe) validate(recordCalls bool) error {
+	if tr == nil {
+		return nil
+	}
+	if tr.Calls && !recordCalls {
+		return &FieldError{Field: "transcribe.calls", Reason: "needs record_calls: only recorded calls can be transcribed"}
+	}
+	if tr.Language != "" && !validLanguage(tr.Language) {
+		return &FieldError{Field: "transcribe.language", Reason: languageRule}
+	}
+	return nil
+}
+
+// languageRule describes a valid transcript language for errors.
+const languageRule = `must be "auto" or a language code such as en-US, es-US, fr-FR`
+
+// validLanguage reports whether s is LanguageAuto or has the shape of a
+// Transcribe language code (ISO 639 language, "-", region: "en-US"). Which
+// codes Transcribe supports changes over time; an unsupported one fails
+// the transcription, which dead-letters with Transcribe's reason.
+func validLanguage(s string) bool {
+	if s == LanguageAuto {
+		return true
+	}
+	lang, region, ok := strings.Cut(s, "-")
+	if !ok || len(lang) < 2 || len(lang) > 3 || len(region) != 2 {
+		return false
+	}
+	for i := 0; i < len(lang); i++ {
+		if lang[i] < 'a' || lang[i] > 'z' {
+			return false
+		}
+	}
+	return region[0] >= 'A' && region[0] <= 'Z' && region[1] >= 'A' && region[1] <= 'Z'
+}
 
 // MinSigningSecret is the shortest events.signing_secret accepted, and the
 // shortest value of events.url's EventsSecretParam.

@@ -172,7 +172,10 @@ func (t *Tenant) validate() error {
 	if h := t.HoldMusicURL; h != "" && (len(h) > MaxHoldMusicURLLength || !strings.HasPrefix(h, "https://") || !validEventsURL(h)) {
 		return bad("hold_music_url", "must be an https URL with a host, at most 1000 characters")
 	}
-	return t.Events.validate()
+	if err := t.Events.validate(); err != nil {
+		return err
+	}
+	return t.Transcribe.validate(t.RecordCalls)
 }
 
 // validate checks the route of the tenant number self ("" for the default
@@ -215,15 +218,24 @@ func (r *Route) validate(field, self string, t *Tenant) error {
 		if r.Closed != nil {
 			return bad(".closed", "needs hours: a route without hours is never closed")
 		}
-		return nil
+	} else {
+		if err := r.Hours.validate(field + ".hours"); err != nil {
+			return err
+		}
+		if r.Closed == nil {
+			r.Closed = &NoAnswer{}
+		}
+		if err := r.Closed.validate(field+".closed", self, t); err != nil {
+			return err
+		}
 	}
-	if err := r.Hours.validate(field + ".hours"); err != nil {
-		return err
+	if r.TranscribeLanguage != "" && !validLanguage(r.TranscribeLanguage) {
+		return bad(".transcribe_language", languageRule)
 	}
-	if r.Closed == nil {
-		r.Closed = &NoAnswer{}
+	if r.Screen != nil && !r.dialsPhone() {
+		return bad(".screen", "applies to then_number and forward_to: this route dials no phone")
 	}
-	return r.Closed.validate(field+".closed", self, t)
+	return nil
 }
 
 // validate checks a no_answer or closed step and fills in its defaults.

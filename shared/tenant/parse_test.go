@@ -202,6 +202,104 @@ func TestParseRouting(t *testing.T) {
 	}
 }
 
+// TestParseScreen checks screen: absent or true screens, false does not,
+// and a route that dials a phone only in its closed step may set it.
+func TestParseScreen(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(map[string]any)
+		want bool
+	}{
+		{"absent", func(map[string]any) {}, true},
+		{"true", func(r map[string]any) { route(r)["screen"] = true }, true},
+		{"false", func(r map[string]any) { route(r)["screen"] = false }, false},
+		{"false with then_number", func(r map[string]any) {
+			route(r)["screen"] = false
+			route(r)["then_number"] = "+14155550197"
+			route(r)["no_answer"] = map[string]any{"action": "voicemail"}
+		}, false},
+		{"false with a closed forward", func(r map[string]any) {
+			route(r)["screen"] = false
+			route(r)["no_answer"] = map[string]any{"action": "voicemail"}
+			hours(r)
+			route(r)["closed"] = map[string]any{"action": "forward", "forward_to": "+14155550199"}
+		}, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := validRecord()
+			tc.edit(rec)
+			tn, err := Parse(mustJSON(t, rec))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := tn.RouteFor("+14155550100").Screens(); got != tc.want {
+				t.Errorf("Screens() = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestParseTranscribe checks what is transcribed, in which language.
+func TestParseTranscribe(t *testing.T) {
+	rec := validRecord()
+	rec["record_calls"] = true
+	rec["transcribe"] = map[string]any{"voicemail": true, "calls": true, "language": "es-US"}
+	route(rec)["transcribe_language"] = "fr-CA"
+	tn, err := Parse(mustJSON(t, rec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for typ, want := range map[string]bool{EventVoicemailRecorded: true, EventCallRecorded: true, EventCallCompleted: false, "": false} {
+		if got := tn.Transcribes(typ); got != want {
+			t.Errorf("Transcribes(%q) = %v, want %v", typ, got, want)
+		}
+	}
+	if got := tn.TranscriptLanguage("+14155550100"); got != "fr-CA" {
+		t.Errorf("route's language %q", got)
+	}
+	if got := tn.TranscriptLanguage("+14155550999"); got != "es-US" {
+		t.Errorf("default route's language %q", got)
+	}
+	defaultRoute(rec)["transcribe_language"] = "de-DE"
+	if tn, err = Parse(mustJSON(t, rec)); err != nil {
+		t.Fatal(err)
+	}
+	if got := tn.TranscriptLanguage("+14155550999"); got != "de-DE" {
+		t.Errorf("default route's own language %q", got)
+	}
+	if got := tn.TranscriptLanguage(""); got != "es-US" {
+		t.Errorf("a browser's call: %q, want the tenant's language", got)
+	}
+
+	rec = validRecord()
+	rec["transcribe"] = map[string]any{"voicemail": true}
+	if tn, err = Parse(mustJSON(t, rec)); err != nil {
+		t.Fatal(err)
+	}
+	if !tn.Transcribes(EventVoicemailRecorded) || tn.Transcribes(EventCallRecorded) || tn.TranscriptLanguage("+14155550100") != "" {
+		t.Errorf("voicemail only, language auto: %+v", tn.Transcribe)
+	}
+	rec["transcribe"] = map[string]any{"voicemail": true, "language": "auto"}
+	if tn, err = Parse(mustJSON(t, rec)); err != nil || tn.TranscriptLanguage("+14155550100") != "" {
+		t.Errorf("auto: %v %q", err, tn.TranscriptLanguage("+14155550100"))
+	}
+	if tn, err = Parse(mustJSON(t, validRecord())); err != nil || tn.Transcribes(EventVoicemailRecorded) {
+		t.Errorf("absent transcribe transcribes: %v", err)
+	}
+	for recorded, want := range map[string]string{EventVoicemailRecorded: EventVoicemailTranscribed, EventCallRecorded: EventCallTranscribed, EventCallMissed: ""} {
+		if got := TranscribedType(recorded); got != want {
+			t.Errorf("TranscribedType(%s) = %q, want %q", recorded, got, want)
+		}
+		if want != "" && RecordedType(want) != recorded {
+			t.Errorf("RecordedType(%s) = %q, want %q", want, RecordedType(want), recorded)
+		}
+	}
+	if RecordedType(EventVoicemailRecorded) != "" {
+		t.Error("a recording is its own transcript's recording")
+	}
+}
+
 // TestForwardTargets checks numbers that are not the tenant's own may be
 // forward and backup targets, whatever they are.
 func TestForwardTargets(t *testing.T) {
@@ -362,6 +460,18 @@ func TestParseFieldErrors(t *testing.T) {
 		{"then_number national format", func(r map[string]any) { route(r)["then_number"] = "(415) 555-0197" }, numRoute + ".then_number"},
 		{"then_number the route's own number", func(r map[string]any) { route(r)["then_number"] = "+14155550100" }, numRoute + ".then_number"},
 		{"then_number a caller ID", func(r map[string]any) { defaultRoute(r)["then_number"] = "+14155550101" }, "incoming.default.then_number"},
+
+		// Screening.
+		{"screen on a route that dials no phone", func(r map[string]any) { defaultRoute(r)["screen"] = true }, "incoming.default.screen"},
+		{"screen false on a route that dials no phone", func(r map[string]any) { defaultRoute(r)["screen"] = false }, "incoming.default.screen"},
+		{"screen wrong type", func(r map[string]any) { route(r)["screen"] = "yes" }, "(document)"},
+
+		// Transcripts.
+		{"transcribe calls without record_calls", func(r map[string]any) { r["transcribe"] = map[string]any{"calls": true} }, "transcribe.calls"},
+		{"transcribe language lower case region", func(r map[string]any) { r["transcribe"] = map[string]any{"voicemail": true, "language": "en-us"} }, "transcribe.language"},
+		{"transcribe language a name", func(r map[string]any) { r["transcribe"] = map[string]any{"voicemail": true, "language": "English"} }, "transcribe.language"},
+		{"transcribe wrong type", func(r map[string]any) { r["transcribe"] = true }, "(document)"},
+		{"route transcribe_language", func(r map[string]any) { route(r)["transcribe_language"] = "en_US" }, numRoute + ".transcribe_language"},
 
 		// Opening hours.
 		{"closed without hours", func(r map[string]any) { route(r)["closed"] = map[string]any{"action": "message"} }, numRoute + ".closed"},

@@ -41,6 +41,9 @@ type Tenant struct {
 	// Events, when set, sends the tenant's call events to its app (events.go).
 	Events *Events `json:"events,omitempty"`
 
+	// Transcribe, when set, transcribes the tenant's voicemails and recorded
+	// calls (events.go); off by default.
+	Transcribe *Transcribe `json:"transcribe,omitempty"`
 	// HoldMusicURL is what a caller on hold hears (call control): an https
 	// URL of an MP3 or WAV file (a parked caller hears it through <Play>).
 	// Empty: Twilio's default hold music.
@@ -134,14 +137,34 @@ type Route struct {
 	Label string `json:"label,omitempty"`
 	// ThenNumber is a backup phone (E.164) rung for RingSeconds after the
 	// clients did not answer, before NoAnswer; optional.
-	ThenNumber string   `json:"then_number,omitempty"`
-	NoAnswer   NoAnswer `json:"no_answer"`
+	ThenNumber string `json:"then_number,omitempty"`
+	// Screen, absent or true, screens the legs the route dials to a phone
+	// (then_number and forward_to): the callee hears who is calling and must
+	// press 1 before the call is put through, so a phone's own voicemail
+	// cannot take it (docs/screening.md). A pointer because the default is
+	// true; Parse refuses it on a route that dials no phone.
+	Screen   *bool    `json:"screen,omitempty"`
+	NoAnswer NoAnswer `json:"no_answer"`
 	// Hours are the route's opening hours; nil means always open. Outside
 	// them a call takes the Closed step without ringing anyone.
 	Hours *Hours `json:"hours,omitempty"`
 	// Closed is the step taken outside Hours. Parse sets it (default
 	// action message) whenever Hours is set, and refuses it without Hours.
 	Closed *NoAnswer `json:"closed,omitempty"`
+	// TranscribeLanguage is the language of the recordings of calls to the
+	// route's number, overriding transcribe.language; optional.
+	TranscribeLanguage string `json:"transcribe_language,omitempty"`
+}
+
+// Screens reports whether the legs the route dials to a phone are
+// screened: Screen absent or true.
+func (r *Route) Screens() bool { return r.Screen == nil || *r.Screen }
+
+// dialsPhone reports whether the route ever dials a phone: a then_number,
+// or a forward as its no-answer or closed step.
+func (r *Route) dialsPhone() bool {
+	return r.ThenNumber != "" || r.NoAnswer.Action == ActionForward ||
+		r.Closed != nil && r.Closed.Action == ActionForward
 }
 
 // NoAnswer is the step taken when nobody picks up, and the shape of the

@@ -234,11 +234,7 @@ func (r Rules) Incoming(c Call, t *tenant.Tenant) Decision {
 		if closed == nil { // Parse sets it with hours; a hand-built route may not
 			closed = &tenant.NoAnswer{}
 		}
-		return r.step(*closed, ClosedMessage, ClosedRecordingAction, t)
-	}
-	caller := c.From
-	if caller == "" {
-		caller = c.Caller
+		return r.step(*closed, stepURLs{ClosedMessage, ClosedRecordingAction, ClosedScreenAction}, c, route, t)
 	}
 	action := DialCompleteAction
 	if route.ThenNumber != "" {
@@ -250,7 +246,7 @@ func (r Rules) Incoming(c Call, t *tenant.Tenant) Decision {
 		Timeout: route.RingSeconds,
 		Action:  action,
 		Record:  t.RecordCalls,
-		Display: Display{Caller: caller, Called: c.To, Label: route.Label},
+		Display: Display{Caller: callerOf(c), Called: c.To, Label: route.Label},
 	}
 }
 
@@ -260,16 +256,32 @@ const (
 	dialAnswered  = "answered"
 )
 
+// Answered reports whether the <Dial> whose action request c is connected
+// the caller to someone: DialCallStatus completed or answered, unless
+// DialBridged is "false". A screened leg whose callee pressed no 1 (or
+// whose voicemail answered) was picked up but never bridged; Twilio
+// reports it as not connected, and DialBridged=false is read as not
+// answered whatever the status says, so such a leg can never end the call
+// as if someone had taken it (docs/screening.md).
+func (c Call) Answered() bool {
+	if c.DialCallStatus != dialCompleted && c.DialCallStatus != dialAnswered {
+		return false
+	}
+	return c.DialBridged != "false"
+}
+
 // DialComplete decides what follows a <Dial> of an incoming call (POST
-// /incoming/dial-complete). An answered call is over, after SettleSeconds
-// (the browser's leg may be moving into a conference). Any other status
-// (no-answer; busy, which one browser's reject() makes of the whole
-// <Dial>; failed; canceled; or one Twilio adds later) goes on:
+// /incoming/dial-complete). An answered call (Call.Answered) is over,
+// after SettleSeconds (the browser's leg may be moving into a conference).
+// Any other outcome (no-answer; busy, which one browser's reject() makes
+// of the whole <Dial>; failed; canceled; a screened leg refused or left to
+// a voicemail; or a status Twilio adds later) goes on:
 //   - after the browsers (Leg LegClients) of a route with then_number: ring
 //     the backup phone, through the same policy as Outgoing, presenting the
-//     called number when the tenant may present it (else caller_id), then
-//     come back here with no leg. A backup phone the policy refuses is
-//     skipped, and the Reason names the policy;
+//     called number when the tenant may present it (else caller_id),
+//     screened unless the route sets screen false, then come back here
+//     with no leg. A backup phone the policy refuses is skipped, and the
+//     Reason names the policy;
 //   - otherwise the route's no-answer step (see step).
 //
 // Any other Leg is taken as the end of the last leg, so a URL the tenant
@@ -277,16 +289,18 @@ const (
 // tenant suspended while it rang takes no further step: it hears
 // SuspendedMessage (tenant_suspended). The tenant must not be nil.
 func (r Rules) DialComplete(c Call, t *tenant.Tenant) Decision {
-	if c.DialCallStatus == dialCompleted || c.DialCallStatus == dialAnswered {
+	if c.Answered() {
 		return Decision{Kind: KindHangup, Settle: true}
 	}
 	if t.Suspended() {
 		return refuse(ReasonTenantSuspended)
 	}
 	route := t.RouteFor(c.To)
+	line := c // whose route a screened phone's whisper announces
 	if c.Route != "" && t.Incoming != nil {
 		if r, ok := t.Incoming.Numbers[c.Route]; ok {
 			route = r // a transfer rang this route: its steps follow
+			line.To = c.Route
 		}
 	}
 	if route == nil { // the tenant record changed since the call came in
@@ -301,48 +315,105 @@ func (r Rules) DialComplete(c Call, t *tenant.Tenant) Decision {
 				callerID = c.To
 			}
 			return Decision{
-				Kind:     KindDial,
-				CallerID: callerID,
-				Number:   number,
-				Timeout:  route.RingSeconds,
-				Action:   BackupCompleteAction,
-				Record:   t.RecordCalls,
+				Kind:      KindDial,
+				CallerID:  callerID,
+				Number:    number,
+				ScreenURL: screenURL(route, ScreenAction, line),
+				Timeout:   route.RingSeconds,
+				Action:    BackupCompleteAction,
+				Record:    t.RecordCalls,
 			}
 		}
 		skipped = reason
 	}
-	d := r.step(route.NoAnswer, NoAnswerMessage, RecordingCompleteAction, t)
+	d := r.step(route.NoAnswer, stepURLs{NoAnswerMessage, RecordingCompleteAction, ScreenAction}, line, route, t)
 	if skipped != "" {
 		d.Reason = skipped // the earlier refusal; the step's own is the same policy
 	}
 	return d
 }
 
+// stepURLs are what a step says and where its TwiML points, which depend
+// on the webhook answering it: the no-answer step is answered from
+// /incoming/dial-complete, the closed step from /voice or /incoming.
+type stepURLs struct {
+	message      string // said when the step has no message of its own
+	recordAction string // the voicemail's action
+	screenAction string // the forward's whisper (ScreenURL)
+}
+
 // step decides a route's no-answer or closed step:
 //   - voicemail: the step's message or VoicemailMessage, then a recording
-//     whose action is recordAction;
-//   - forward: dial forward_to, through the same policy as Outgoing. A
-//     forward the policy refuses says the step's message or message to the
-//     caller, and the Reason names the policy;
-//   - message: the step's message or message.
-func (r Rules) step(s tenant.NoAnswer, message, recordAction string, t *tenant.Tenant) Decision {
+//     whose action is u.recordAction;
+//   - forward: dial forward_to, through the same policy as Outgoing,
+//     screened unless the route sets screen false. A forward the policy
+//     refuses says the step's message or u.message to the caller, and the
+//     Reason names the policy. A forward that is not answered (or whose
+//     callee refuses the screened call) ends the call: it is the last step;
+//   - message: the step's message or u.message.
+func (r Rules) step(s tenant.NoAnswer, u stepURLs, c Call, route *tenant.Route, t *tenant.Tenant) Decision {
 	switch s.Action {
 	case tenant.ActionVoicemail:
 		return Decision{
 			Kind:      KindVoicemail,
 			Say:       orDefault(s.Message, VoicemailMessage),
 			MaxLength: s.MaxLengthSeconds,
-			Action:    recordAction,
+			Action:    u.recordAction,
 		}
 	case tenant.ActionForward:
 		number, reason := r.dialable(s.ForwardTo, t)
 		if reason != "" {
-			return Decision{Kind: KindSay, Reason: reason, Say: orDefault(s.Message, message)}
+			return Decision{Kind: KindSay, Reason: reason, Say: orDefault(s.Message, u.message)}
 		}
-		return Decision{Kind: KindDial, Number: number, Record: t.RecordCalls}
+		return Decision{Kind: KindDial, Number: number, ScreenURL: screenURL(route, u.screenAction, c), Record: t.RecordCalls}
 	default: // tenant.ActionMessage
-		return Decision{Kind: KindSay, Say: orDefault(s.Message, message)}
+		return Decision{Kind: KindSay, Say: orDefault(s.Message, u.message)}
 	}
+}
+
+// screenURL is the whisper URL of a leg the route dials to a phone, or ""
+// when the route does not screen.
+func screenURL(route *tenant.Route, action string, c Call) string {
+	if !route.Screens() {
+		return ""
+	}
+	return ScreenURL(action, callerOf(c), c.To)
+}
+
+// callerOf is the caller of an incoming call: From, else Caller.
+func callerOf(c Call) string {
+	if c.From == "" {
+		return c.Caller
+	}
+	return c.From
+}
+
+// Screen decides the whisper of a screened leg (POST /incoming/screen,
+// the leg's <Number url>): Twilio runs it on the callee's phone once it
+// picks up, before bridging, while the caller still hears ringing
+// (answerOnBridge). It tells the callee who is calling on which line
+// (ScreenPrompt, from Call.Parent and the label of the called number's
+// route) and gathers one key for ScreenAnswer; with no key it hangs up, so
+// a voicemail that answers never takes the call. The tenant must not be
+// nil.
+func (Rules) Screen(c Call, t *tenant.Tenant) Decision {
+	label := ""
+	if route := t.RouteFor(c.Parent.Called); route != nil {
+		label = route.Label
+	}
+	return Decision{Kind: KindScreen, Say: ScreenPrompt(label, c.Parent.Caller), Action: ScreenAnswerAction}
+}
+
+// ScreenAnswer decides what the callee's key does (POST
+// /incoming/screen-answer, the whisper's <Gather> action): ScreenDigit
+// accepts (an empty response, after which Twilio bridges the call); any
+// other key hangs the screened leg up, and the caller's <Dial> ends as not
+// answered.
+func (Rules) ScreenAnswer(c Call, _ *tenant.Tenant) Decision {
+	if c.Digits == ScreenDigit {
+		return Decision{Kind: KindAccept}
+	}
+	return Decision{Kind: KindHangup}
 }
 
 // RecordingComplete ends the call once a voicemail is recorded (POST

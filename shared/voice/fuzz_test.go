@@ -2,6 +2,8 @@ package voice_test
 
 import (
 	"encoding/json"
+	"encoding/xml"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -76,13 +78,19 @@ func FuzzOutgoing(f *testing.F) {
 				checkDisplay(t, tn, c, d)
 			}
 			in := voice.Call{From: from, To: "+14155550100", Now: at}
+			if strings.HasPrefix(from, "client:") && d.ScreenURL != "" {
+				t.Fatalf("a browser's call to %q is screened: %+v", to, d)
+			}
 			d = rules.Incoming(in, tn)
 			checkDecision(t, tn, d, "Incoming")
 			checkDisplay(t, tn, in, d)
+			checkScreen(t, d, voice.ClosedScreenAction, in)
 			for _, status := range []string{"no-answer", "busy", "completed"} {
 				for _, l := range []string{"", voice.LegClients, leg} {
-					d := rules.DialComplete(voice.Call{To: "+14155550100", DialCallStatus: status, Leg: l, Now: at}, tn)
+					dc := voice.Call{From: from, To: "+14155550100", DialCallStatus: status, Leg: l, Now: at}
+					d := rules.DialComplete(dc, tn)
 					checkDecision(t, tn, d, "DialComplete leg "+l)
+					checkScreen(t, d, voice.ScreenAction, dc)
 					if len(d.Clients) != 0 {
 						t.Fatalf("DialComplete rings browsers: %+v", d)
 					}
@@ -93,6 +101,32 @@ func FuzzOutgoing(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkScreen: a phone a route dials (the fuzz tenants screen, the
+// default) is dialled with a whisper at action whose signed query names
+// the call's caller and called number, exactly; a browser is never
+// screened.
+func checkScreen(t *testing.T, d voice.Decision, action string, c voice.Call) {
+	t.Helper()
+	if d.Kind != voice.KindDial || d.Number == "" {
+		if d.ScreenURL != "" {
+			t.Fatalf("a screen without a number: %+v", d)
+		}
+		return
+	}
+	u, err := url.Parse(d.ScreenURL)
+	if err != nil || u.Path != action {
+		t.Fatalf("whisper %q, want a URL at %s (%v)", d.ScreenURL, action, err)
+	}
+	caller := c.From
+	if caller == "" {
+		caller = c.Caller
+	}
+	q := u.Query()
+	if len(q) != 2 || q.Get("caller") != caller || q.Get("called") != c.To {
+		t.Fatalf("whisper %q for a call from %q to %q", d.ScreenURL, caller, c.To)
+	}
 }
 
 // fuzzPolicy is what FuzzOutgoing varies in a tenant record.
@@ -294,4 +328,55 @@ func checkDisplay(t *testing.T, tn *tenant.Tenant, c voice.Call, d voice.Decisio
 	if route.Hours != nil && !c.Now.IsZero() && !route.Hours.OpenAt(c.Now) {
 		t.Fatalf("rings browsers while closed at %v", c.Now)
 	}
+}
+
+// FuzzScreen feeds the whisper steps what an outsider controls: the
+// caller's number (From, which a caller can spoof), the called number and
+// the key pressed. Screen must always gather one key for ScreenAnswerAction
+// and say only the caller's digits, never other characters of it;
+// ScreenAnswer must accept exactly ScreenDigit; both must render TwiML
+// that parses.
+func FuzzScreen(f *testing.F) {
+	for _, s := range [][3]string{
+		{"+12125550123", "+14155550106", "1"},
+		{"anonymous", "+14155550110", "2"},
+		{"", "", ""},
+		{"<Say>&\"", "+1", "11"},
+		{"client:alice", "+14155550999", "*"},
+		{"\xff\x00+44 20 7183 8750", "x", "1 "},
+	} {
+		f.Add(s[0], s[1], s[2])
+	}
+	tn := mustTenant(f, base)
+	digits := regexp.MustCompile(`[0-9]`)
+	f.Fuzz(func(t *testing.T, caller, called, key string) {
+		d := rules.Screen(voice.Call{Parent: voice.Display{Caller: caller, Called: called}, Digits: key}, tn)
+		if d.Kind != voice.KindScreen || d.Action != voice.ScreenAnswerAction {
+			t.Fatalf("Screen = %+v", d)
+		}
+		label := ""
+		if r := tn.RouteFor(called); r != nil {
+			label = r.Label
+		}
+		spelled := strings.Join(digits.FindAllString(caller, -1), ". ")
+		if spelled == "" {
+			spelled = "an unknown number"
+		}
+		on := ""
+		if label != "" {
+			on = " for " + label
+		}
+		if want := "You have a call" + on + " from " + spelled + ". Press 1 to accept."; d.Say != want {
+			t.Fatalf("prompt %q for caller %q, want %q", d.Say, caller, want)
+		}
+		a := rules.ScreenAnswer(voice.Call{Digits: key}, tn)
+		if (a.Kind == voice.KindAccept) != (key == voice.ScreenDigit) || (a.Kind != voice.KindAccept && a.Kind != voice.KindHangup) {
+			t.Fatalf("ScreenAnswer(%q) = %v", key, a.Kind)
+		}
+		for _, dec := range []voice.Decision{d, a} {
+			if err := xml.Unmarshal(dec.AppendTwiML(nil), new(struct{ XMLName xml.Name })); err != nil {
+				t.Fatalf("TwiML does not parse: %v", err)
+			}
+		}
+	})
 }

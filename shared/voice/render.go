@@ -39,7 +39,11 @@ func (d Decision) AppendTwiML(dst []byte) []byte {
 			}
 		}
 		if d.Number != "" {
-			b.Text("Number", d.Number)
+			if d.ScreenURL != "" {
+				b.Text("Number", d.Number, "url", d.ScreenURL)
+			} else {
+				b.Text("Number", d.Number)
+			}
 		}
 		for _, c := range d.Clients {
 			if d.Display == (Display{}) {
@@ -75,6 +79,16 @@ func (d Decision) AppendTwiML(dst []byte) []byte {
 		}
 		b.End()
 		b.Empty("Hangup")
+	case KindScreen:
+		b.Start("Gather", "numDigits", "1")
+		if d.Action != "" {
+			b.Attr("action", d.Action)
+		}
+		b.Text("Say", d.Say)
+		b.End()
+		b.Empty("Hangup")
+	case KindAccept:
+		// Nothing: the whisper's TwiML ends and Twilio bridges the call.
 	default: // KindHangup, and anything unknown: ending the call is safe
 		if d.Kind == KindHangup && d.Settle {
 			b.Empty("Pause", "length", settleLength)

@@ -2,11 +2,13 @@
 // Twilio voice webhook and the tenant it belongs to, and renders the
 // decision as TwiML. It does no I/O: handlers parse and authenticate the
 // request, look the tenant up, call one of Outgoing, Incoming, DialComplete
-// or RecordingComplete, log the Decision's Kind and Reason, and write
-// Decision.AppendTwiML.
+// RecordingComplete, Screen or ScreenAnswer, log the Decision's Kind and
+// Reason, and write Decision.AppendTwiML.
 package voice
 
 import (
+	"net/url"
+	"strings"
 	"time"
 
 	"bubble-twilio-voice/shared/routes"
@@ -25,6 +27,19 @@ type Call struct {
 	CallerID string
 	// DialCallStatus is the outcome of the previous <Dial>, sent to its action URL.
 	DialCallStatus string
+	// DialBridged is the <Dial> action's DialBridged parameter: "false"
+	// when the dialled leg was never connected to the caller, which is
+	// what a screened leg whose callee did not press 1 reports (see
+	// docs/screening.md). Empty when Twilio did not send it.
+	DialBridged string
+	// Digits is what the callee pressed, sent to a <Gather>'s action
+	// (ScreenAnswer).
+	Digits string
+	// Parent is the caller and the called tenant number of the call a
+	// screened leg belongs to, read from the whisper URL's query
+	// (ScreenURL): the whisper request's own From and To are the caller ID
+	// presented to the screened phone and that phone. Only Screen reads it.
+	Parent Display
 	// Route is the "route" query parameter of the action URL that was
 	// called: the number whose route a transfer rang (call control), so
 	// its backup phone and no-answer step follow rather than those of the
@@ -60,6 +75,14 @@ const (
 	KindDial
 	// KindVoicemail renders <Say>Say</Say><Record/><Hangup/>.
 	KindVoicemail
+	// KindScreen is a screened leg's whisper, played to the callee before
+	// the call is bridged: <Gather numDigits="1" action><Say>Say</Say>
+	// </Gather><Hangup/>, so a callee who presses nothing (a voicemail
+	// greeting) is hung up on.
+	KindScreen
+	// KindAccept renders an empty <Response/>: the end of a whisper's
+	// TwiML, after which Twilio bridges the screened leg to the caller.
+	KindAccept
 )
 
 // String names the kind for logs and metrics.
@@ -73,6 +96,10 @@ func (k Kind) String() string {
 		return "dial"
 	case KindVoicemail:
 		return "voicemail"
+	case KindScreen:
+		return "screen"
+	case KindAccept:
+		return "accept"
 	default:
 		return "unknown"
 	}
@@ -170,7 +197,66 @@ const (
 	// ClosedRecordingAction follows a closed route's voicemail, answered
 	// from /voice or /incoming.
 	ClosedRecordingAction = routes.RecordingCompleteRel
+
+	// ScreenAction is the whisper (<Number url>) of a screened leg dialled
+	// from /incoming/dial-complete (the backup phone, a no-answer
+	// forward): /incoming/screen. It carries a query; see ScreenURL.
+	ScreenAction = routes.ScreenLeaf
+	// ClosedScreenAction is the whisper of a closed route's forward,
+	// dialled from /voice or /incoming: /incoming/screen.
+	ClosedScreenAction = routes.ScreenRel
+	// ScreenAnswerAction follows the whisper's <Gather> (from
+	// /incoming/screen): /incoming/screen-answer.
+	ScreenAnswerAction = routes.ScreenAnswerLeaf
 )
+
+// ScreenURL is the whisper URL of a screened leg: action (ScreenAction or
+// ClosedScreenAction) with the caller and the called tenant number in its
+// query, as ParamCaller and ParamCalled, for Screen to announce (Call.Parent).
+// Twilio signs the query with the rest of the URL.
+func ScreenURL(action, caller, called string) string {
+	return action + "?" + url.Values{ParamCaller: {caller}, ParamCalled: {called}}.Encode()
+}
+
+// ScreenDigit is the key that accepts a screened call.
+const ScreenDigit = "1"
+
+// ScreenPrompt is what the whisper says to the callee of a screened leg:
+// who is calling (the caller's number digit by digit, so that a
+// text-to-speech voice does not read it as one large number) on which
+// line (the route's label, when it has one), and which key accepts.
+func ScreenPrompt(label, caller string) string {
+	var b strings.Builder
+	b.WriteString("You have a call")
+	if label != "" {
+		b.WriteString(" for ")
+		b.WriteString(label)
+	}
+	b.WriteString(" from ")
+	b.WriteString(spellNumber(caller))
+	b.WriteString(". Press " + ScreenDigit + " to accept.")
+	return b.String()
+}
+
+// spellNumber writes the digits of a phone number one by one ("4. 1.
+// 5"), as Twilio's Whisper twimlet does; a caller without digits (an
+// anonymous or withheld number) is "an unknown number".
+func spellNumber(n string) string {
+	var b strings.Builder
+	for i := 0; i < len(n); i++ {
+		if n[i] < '0' || n[i] > '9' {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(". ")
+		}
+		b.WriteByte(n[i])
+	}
+	if b.Len() == 0 {
+		return "an unknown number"
+	}
+	return b.String()
+}
 
 // Names of the <Parameter>s each ringing browser gets with an incoming call
 // (Decision.Display); the Voice JavaScript SDK shows them in
@@ -193,20 +279,24 @@ type Decision struct {
 	// step of it was: a backup phone the outbound policy refuses is skipped
 	// for the no-answer step, which may itself dial a number.
 	Reason Reason
-	// Say is spoken before hanging up (KindSay) or recording (KindVoicemail).
+	// Say is spoken before hanging up (KindSay), recording (KindVoicemail)
+	// or inside the <Gather> (KindScreen).
 	Say string
 
 	// KindDial. CallerID empty leaves Twilio's default, the caller's number.
 	CallerID string
-	Number   string   // E.164 number to dial, or empty
-	Clients  []string // identities to ring at once; may be the tenant's slice, do not modify
-	Timeout  int      // ring seconds; 0 leaves Twilio's default
-	Record   bool     // record the call (RecordMode)
+	Number   string // E.164 number to dial, or empty
+	// ScreenURL, when set, screens Number: it is the <Number url> whose
+	// TwiML (Screen) asks the callee to accept before Twilio bridges.
+	ScreenURL string
+	Clients   []string // identities to ring at once; may be the tenant's slice, do not modify
+	Timeout   int      // ring seconds; 0 leaves Twilio's default
+	Record    bool     // record the call (RecordMode)
 	// Display is sent to each of Clients as <Parameter>s; zero for none.
 	Display Display
 
 	// Action is the relative URL Twilio requests when the <Dial> or <Record>
-	// ends; empty for none.
+	// ends, or a screen's <Gather> gets a digit; empty for none.
 	Action string
 	// MaxLength is the longest voicemail in seconds (KindVoicemail).
 	MaxLength int

@@ -72,6 +72,7 @@ func tenantJSON(extra string) string {
 				"+14155550111": {"clients": ["bob"], "then_number": "+19002345678", "no_answer": {"action": "message", "message": "Nobody is here."}},
 				"+14155550112": {"clients": ["bob"], "then_number": "+14155550196", "no_answer": {"action": "forward", "forward_to": "+14155550199"}},
 				"+14155550114": {"clients": ["bob"], "then_number": "+19002345678", "no_answer": {"action": "forward", "forward_to": "+14155550199"}},
+				"+14155550115": {"clients": ["bob"], "label": "Night line", "then_number": "+14155550195", "screen": false, "no_answer": {"action": "forward", "forward_to": "+14155550199"}},
 				"+14155550113": {
 					"clients": ["bob"],
 					"hours": {"time_zone": "America/New_York", "open": [{"days": ["sun"], "from": "00:00", "to": "01:00"}]},
@@ -123,6 +124,7 @@ const (
 	backupForward        = "+14155550112" // then_number, then forward; not a caller ID
 	closedBarred         = "+14155550113" // closed: forward to a premium number
 	premiumBackupForward = "+14155550114" // then_number premium rate, then forward
+	unscreened           = "+14155550115" // then_number, then forward, screen false
 	unrouted             = "+14155550999"
 	outsider             = "+12125550123"
 )
@@ -283,6 +285,33 @@ func goldenCases() []goldenCase {
 			voice.Call{From: outsider, To: mainNumber, DialCallStatus: "no-answer", Leg: voice.LegClients}, voice.KindVoicemail, ""},
 		{"dial_complete_unknown_leg", rules.DialComplete, base,
 			voice.Call{From: outsider, To: backup, DialCallStatus: "no-answer", Leg: "backup"}, voice.KindVoicemail, ""},
+
+		// Screening: the whisper, the callee's key, and the <Dial> after a
+		// screened leg (refused: not bridged; accepted: bridged).
+		{"screen_label", rules.Screen, base,
+			voice.Call{From: "+14155550100", To: "+14155550197", Parent: voice.Display{Caller: outsider, Called: labelled}}, voice.KindScreen, ""},
+		{"screen_no_label", rules.Screen, base,
+			voice.Call{Parent: voice.Display{Caller: "+442071838750", Called: backup}}, voice.KindScreen, ""},
+		{"screen_anonymous_caller", rules.Screen, base,
+			voice.Call{Parent: voice.Display{Caller: "anonymous", Called: backup}}, voice.KindScreen, ""},
+		{"screen_no_route", rules.Screen, noIncoming,
+			voice.Call{Parent: voice.Display{Caller: outsider, Called: backup}}, voice.KindScreen, ""},
+		{"screen_answer_accept", rules.ScreenAnswer, base, voice.Call{Digits: "1"}, voice.KindAccept, ""},
+		{"screen_answer_other_key", rules.ScreenAnswer, base, voice.Call{Digits: "2"}, voice.KindHangup, ""},
+		{"screen_answer_star", rules.ScreenAnswer, base, voice.Call{Digits: "*"}, voice.KindHangup, ""},
+		{"screen_answer_no_key", rules.ScreenAnswer, base, voice.Call{}, voice.KindHangup, ""},
+		{"dial_complete_after_backup_screen_refused", rules.DialComplete, base,
+			voice.Call{From: outsider, To: backupForward, DialCallStatus: "completed", DialBridged: "false"}, voice.KindDial, ""},
+		{"dial_complete_after_backup_screen_accepted", rules.DialComplete, base,
+			voice.Call{From: outsider, To: backupForward, DialCallStatus: "completed", DialBridged: "true"}, voice.KindHangup, ""},
+		{"dial_complete_after_backup_screen_unanswered", rules.DialComplete, base,
+			voice.Call{From: outsider, To: backupForward, DialCallStatus: "no-answer", DialBridged: "false"}, voice.KindDial, ""},
+		{"dial_complete_backup_unscreened", rules.DialComplete, base,
+			voice.Call{From: outsider, To: unscreened, DialCallStatus: "no-answer", Leg: voice.LegClients}, voice.KindDial, ""},
+		{"dial_complete_after_backup_unscreened", rules.DialComplete, base,
+			voice.Call{From: outsider, To: unscreened, DialCallStatus: "no-answer"}, voice.KindDial, ""},
+		{"dial_complete_backup_caller_param", rules.DialComplete, base,
+			voice.Call{Caller: outsider, To: backup, DialCallStatus: "no-answer", Leg: voice.LegClients}, voice.KindDial, ""},
 	}
 
 	// A suspended tenant (issue 20): before this, a signed /voice or
@@ -434,6 +463,13 @@ func TestActionURLs(t *testing.T) {
 		{"closed record from /incoming", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming", voice.ClosedRecordingAction, "/prod/incoming/recording-complete", ""},
 		{"closed record from /voice", "https://x.execute-api.us-east-1.amazonaws.com/prod/voice", voice.ClosedRecordingAction, "/prod/incoming/recording-complete", ""},
 		{"closed record without a stage", "https://voice.example.com/incoming", voice.ClosedRecordingAction, "/incoming/recording-complete", ""},
+
+		{"screen from dial-complete", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming/dial-complete?leg=clients", voice.ScreenURL(voice.ScreenAction, outsider, backup), "/prod/incoming/screen", "called=%2B14155550110&caller=%2B12125550123"},
+		{"screen without a stage", "https://voice.example.com/incoming/dial-complete", voice.ScreenURL(voice.ScreenAction, outsider, backup), "/incoming/screen", "called=%2B14155550110&caller=%2B12125550123"},
+		{"closed screen from /incoming", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming", voice.ScreenURL(voice.ClosedScreenAction, outsider, closedForward), "/prod/incoming/screen", "called=%2B14155550109&caller=%2B12125550123"},
+		{"closed screen from /voice", "https://x.execute-api.us-east-1.amazonaws.com/prod/voice", voice.ScreenURL(voice.ClosedScreenAction, outsider, closedForward), "/prod/incoming/screen", "called=%2B14155550109&caller=%2B12125550123"},
+		{"screen answer from the whisper", "https://x.execute-api.us-east-1.amazonaws.com/prod/incoming/screen?called=%2B14155550110&caller=%2B12125550123", voice.ScreenAnswerAction, "/prod/incoming/screen-answer", ""},
+		{"screen answer without a stage", "https://voice.example.com/incoming/screen?caller=x", voice.ScreenAnswerAction, "/incoming/screen-answer", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -468,6 +504,18 @@ func TestDecisionActions(t *testing.T) {
 	}
 	if d := rules.DialComplete(voice.Call{To: backup, DialCallStatus: "no-answer", Leg: voice.LegClients}, tn); d.Action != voice.BackupCompleteAction {
 		t.Errorf("backup phone's action %q", d.Action)
+	}
+	if d := rules.DialComplete(voice.Call{From: outsider, To: backup, DialCallStatus: "no-answer", Leg: voice.LegClients}, tn); d.ScreenURL != voice.ScreenURL(voice.ScreenAction, outsider, backup) {
+		t.Errorf("backup phone's whisper %q", d.ScreenURL)
+	}
+	if d := rules.DialComplete(voice.Call{From: outsider, To: tenClients, DialCallStatus: "no-answer"}, tn); d.ScreenURL != voice.ScreenURL(voice.ScreenAction, outsider, tenClients) {
+		t.Errorf("forward's whisper %q", d.ScreenURL)
+	}
+	if d := rules.Incoming(voice.Call{From: outsider, To: closedForward, Now: at("2026-07-06T13:00:00Z")}, tn); d.ScreenURL != voice.ScreenURL(voice.ClosedScreenAction, outsider, closedForward) {
+		t.Errorf("closed forward's whisper %q", d.ScreenURL)
+	}
+	if d := rules.Screen(voice.Call{Parent: voice.Display{Caller: outsider, Called: backup}}, tn); d.Action != voice.ScreenAnswerAction {
+		t.Errorf("whisper's gather action %q", d.Action)
 	}
 	closed := voice.Call{To: closedVM, Now: at("2026-07-11T12:00:00Z")}
 	for _, d := range []voice.Decision{rules.Incoming(closed, tn), rules.Outgoing(closed, tn)} {
@@ -534,7 +582,7 @@ func TestZeroDecisionHangsUp(t *testing.T) {
 func TestKindString(t *testing.T) {
 	for k, want := range map[voice.Kind]string{
 		voice.KindHangup: "hangup", voice.KindSay: "say", voice.KindDial: "dial",
-		voice.KindVoicemail: "voicemail", 42: "unknown",
+		voice.KindVoicemail: "voicemail", voice.KindScreen: "screen", voice.KindAccept: "accept", 42: "unknown",
 	} {
 		if got := k.String(); got != want {
 			t.Errorf("Kind(%d) = %q, want %q", k, got, want)
@@ -562,6 +610,46 @@ func TestReasonMessages(t *testing.T) {
 				t.Errorf("reason %q is not snake_case", r)
 			}
 		})
+	}
+}
+
+// TestAnswered pins which <Dial> outcomes count as answered: a leg that
+// was picked up but never bridged (a screened leg refused, or taken by a
+// voicemail that pressed nothing) is not.
+func TestAnswered(t *testing.T) {
+	tests := []struct {
+		status, bridged string
+		want            bool
+	}{
+		{"completed", "", true},
+		{"completed", "true", true},
+		{"answered", "", true},
+		{"completed", "false", false},
+		{"answered", "false", false},
+		{"no-answer", "false", false},
+		{"no-answer", "true", false},
+		{"busy", "", false},
+		{"", "", false},
+	}
+	for _, tc := range tests {
+		c := voice.Call{DialCallStatus: tc.status, DialBridged: tc.bridged}
+		if got := c.Answered(); got != tc.want {
+			t.Errorf("Answered(%q, bridged %q) = %v, want %v", tc.status, tc.bridged, got, tc.want)
+		}
+	}
+}
+
+func TestScreenPrompt(t *testing.T) {
+	tests := []struct{ label, caller, want string }{
+		{"", "+14155550123", "You have a call from 1. 4. 1. 5. 5. 5. 5. 0. 1. 2. 3. Press 1 to accept."},
+		{"Sales", "+44 20 7183", "You have a call for Sales from 4. 4. 2. 0. 7. 1. 8. 3. Press 1 to accept."},
+		{"", "anonymous", "You have a call from an unknown number. Press 1 to accept."},
+		{"", "", "You have a call from an unknown number. Press 1 to accept."},
+	}
+	for _, tc := range tests {
+		if got := voice.ScreenPrompt(tc.label, tc.caller); got != tc.want {
+			t.Errorf("ScreenPrompt(%q, %q) = %q, want %q", tc.label, tc.caller, got, tc.want)
+		}
 	}
 }
 

@@ -39,9 +39,10 @@ const maxQueueTimeout = 900
 var expectedRoutes = map[string][]string{
 	"token":    {"GET /token", "OPTIONS /token", "POST /token"},
 	"voice":    {"POST /voice"},
-	"incoming": {"POST /incoming", "POST /incoming/dial-complete", "POST /incoming/recording-complete"},
-	"events":   {"GET /recordings/{account_sid}/{recording_sid}", "POST /events/call-status", "POST /events/recording-status"},
-	"deliver":  nil, // fed by the events queue (checkDelivery)
+	"incoming": {"POST /incoming", "POST /incoming/dial-complete", "POST /incoming/recording-complete", "POST /incoming/screen", "POST /incoming/screen-answer"},
+	"events": {"GET /recordings/{account_sid}/{recording_sid}", "GET /transcripts/{account_sid}/{recording_sid}",
+		"POST /events/call-status", "POST /events/recording-status"},
+	"deliver": nil, // fed by the events queue (checkDelivery)
 	"calls": {"OPTIONS /calls/transfer/{step}", "OPTIONS /calls/{action}", "POST /calls/add", "POST /calls/hold",
 		"POST /calls/remove", "POST /calls/resume", "POST /calls/transfer", "POST /calls/transfer/cancel",
 		"POST /calls/transfer/complete", "POST /events/conference-status"},
@@ -52,9 +53,10 @@ var expectedRoutes = map[string][]string{
 var servedPaths = map[string][]string{
 	"token":    {httpapi.PathToken},
 	"voice":    {httpapi.PathVoice},
-	"incoming": {httpapi.PathIncoming, httpapi.PathDialComplete, httpapi.PathRecordingComplete},
+	"incoming": {httpapi.PathIncoming, httpapi.PathDialComplete, httpapi.PathRecordingComplete, httpapi.PathScreen, httpapi.PathScreenAnswer},
 	"events": {httpapi.PathCallStatus, httpapi.PathRecordingStatus,
-		httpapi.PathRecordings + "AC0123456789abcdef0123456789abcdef/RE0123456789abcdef0123456789abcdef"},
+		httpapi.PathRecordings + "AC0123456789abcdef0123456789abcdef/RE0123456789abcdef0123456789abcdef",
+		httpapi.PathTranscripts + "AC0123456789abcdef0123456789abcdef/RE0123456789abcdef0123456789abcdef"},
 	"calls": {httpapi.PathCallsHold, httpapi.PathCallsResume, httpapi.PathCallsTransfer, httpapi.PathCallsTransferComplete,
 		httpapi.PathCallsTransferCancel, httpapi.PathCallsAdd, httpapi.PathCallsRemove, httpapi.PathConferenceEvents},
 }
@@ -470,7 +472,9 @@ var tenantSecrets = statement{"secretsmanager:GetSecretValue", secretARN, stackO
 // what call events need: incoming and events send to the events queue only;
 // events reads recordings (to presign) and the link key; deliver polls the
 // events queue (its event source mapping runs with its role), sends to the
-// dead-letter queue only, reads and writes only the bucket's objects.
+// dead-letter queue only, reads and writes only the bucket's objects, and
+// starts and reads Transcribe jobs, which have no resource-level
+// permissions ("*": docs/transcripts.md).
 var wantPolicies = map[string][]statement{
 	"token":    {tenantSecrets},
 	"voice":    {tenantSecrets},
@@ -480,7 +484,8 @@ var wantPolicies = map[string][]statement{
 		{"s3:GetObject", bucketObjects, ""}},
 	"deliver": {tenantSecrets, {"secretsmanager:GetSecretValue", linkKey, ""},
 		{"sqs:ChangeMessageVisibility,sqs:DeleteMessage,sqs:GetQueueAttributes,sqs:ReceiveMessage", eventsQueueARN, ""},
-		{"sqs:SendMessage", deadLetterARN, ""}, {"s3:GetObject,s3:PutObject", bucketObjects, ""}, {"s3:ListBucket", bucketARN, ""}},
+		{"sqs:SendMessage", deadLetterARN, ""}, {"s3:GetObject,s3:PutObject", bucketObjects, ""}, {"s3:ListBucket", bucketARN, ""},
+		{"transcribe:GetTranscriptionJob,transcribe:StartTranscriptionJob", "*", ""}},
 }
 
 // kmsPolicyArns is the one managed policy a function role may have: the

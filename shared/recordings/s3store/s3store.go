@@ -57,7 +57,7 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, size in
 		Key:           aws.String(key),
 		Body:          body,
 		ContentLength: aws.Int64(size),
-		ContentType:   aws.String(recordings.ContentType),
+		ContentType:   aws.String(recordings.ContentTypeOf(key)),
 	})
 	if err != nil {
 		return fmt.Errorf("s3 put: %w", err)
@@ -78,13 +78,13 @@ func (s *Store) Stat(ctx context.Context, key string) (time.Time, bool, error) {
 }
 
 // Get implements recordings.Store with a presigned GET URL valid for
-// PresignTTL, which plays inline as audio/mpeg. Presigning is local: no
-// request is made.
+// PresignTTL, which opens inline (audio/mpeg, or text for a transcript).
+// Presigning is local: no request is made.
 func (s *Store) Get(ctx context.Context, key string) (recordings.Object, error) {
 	req, err := s.presign.PresignGetObject(ctx, &s3.GetObjectInput{
 		Bucket:                     aws.String(s.bucket),
 		Key:                        aws.String(key),
-		ResponseContentType:        aws.String(recordings.ContentType),
+		ResponseContentType:        aws.String(recordings.ContentTypeOf(key)),
 		ResponseContentDisposition: aws.String(`inline; filename="` + path.Base(key) + `"`),
 	}, s3.WithPresignExpires(PresignTTL))
 	if err != nil {
@@ -92,3 +92,20 @@ func (s *Store) Get(ctx context.Context, key string) (recordings.Object, error) 
 	}
 	return recordings.Object{URL: req.URL}, nil
 }
+
+// Read returns the content of the object at key (a transcript Transcribe
+// wrote); recordings.ErrNotFound when there is none.
+func (s *Store) Read(ctx context.Context, key string) (io.ReadCloser, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	if err != nil {
+		if awsenv.NotFound(err) {
+			return nil, recordings.ErrNotFound
+		}
+		return nil, fmt.Errorf("s3 get: %w", err)
+	}
+	return out.Body, nil
+}
+
+// Bucket is the store's bucket, as Transcribe is told where to read and
+// write (s3://Bucket/key).
+func (s *Store) Bucket() string { return s.bucket }

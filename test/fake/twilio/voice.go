@@ -19,6 +19,17 @@ package twilio
 //   - Holding is per participant (Hold, HoldUrl); Participants create places
 //     an outbound call, at most one per second per account: a faster one is
 //     refused with 429 and error 20429.
+//   - A <Number url> is screened (https://www.twilio.com/docs/voice/twiml/number#url):
+//     when the leg answers, Twilio requests url for the leg and runs its
+//     TwiML there before bridging; the leg is bridged when that TwiML ends,
+//     and when it hangs up the leg ends unbridged and the parent's <Dial>
+//     ends. <Gather> waits for Press (a key, posted to its action) or
+//     Continue (no key: the verbs after it run). Twilio's reference does
+//     not say which DialCallStatus a refused leg leaves; the fake reports
+//     completed, the report a naive "answered" check would misread, with
+//     DialBridged=false. Every <Dial action> request carries DialBridged.
+//   - A <Dial> whose legs all end unanswered (NoAnswer) ends with that
+//     status.
 //
 // The fake sends the webhooks a request causes (action URLs, conference
 // status callbacks) after the request has run and before it answers, each
@@ -31,6 +42,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -77,6 +89,10 @@ type leg struct {
 	action  string   // action URL of the <Dial> it runs, resolved
 	peer    string   // the other leg of its <Dial> bridge
 	ringing []string // legs its <Dial> rings
+	whisper string   // a dialled leg's <Number url>, resolved: it is screened
+	// screening: the leg answered and runs its whisper; not yet bridged.
+	screening bool
+	gather    *verb // the <Gather> the call waits in
 }
 
 type conference struct {
@@ -159,15 +175,77 @@ func (s *Server) Answer(accountSID, callSID string) {
 			p.Status = "connected"
 			s.joined(a, conf, p)
 		} else if parent := a.callBySID(c.ParentCallSID); parent != nil {
-			pl := a.leg(parent.SID)
-			for _, r := range pl.ringing {
-				if rc := a.callBySID(r); rc != nil && r != callSID && rc.Status == "ringing" {
-					rc.Status = "canceled"
-				}
+			if cl := a.leg(callSID); cl.whisper != "" {
+				cl.screening = true
+				s.pending = append(s.pending, webhook{account: a, url: cl.whisper, form: legForm(a, c, parent), then: func(doc string) {
+					if cc := a.callBySID(callSID); cc != nil && live(cc) {
+						s.apply(a, cc, doc, cl.whisper)
+					}
+				}})
+			} else {
+				s.bridge(a, parent, c)
 			}
-			pl.ringing, pl.peer = nil, callSID
-			a.leg(callSID).peer = parent.SID
 		}
+	}
+	s.mu.Unlock()
+	s.flush()
+}
+
+// Incoming is a call from from to the account's number to, answered by
+// voiceURL (the number's "A call comes in" webhook, requested with POST
+// and signed) whose TwiML it then runs.
+func (s *Server) Incoming(accountSID, from, to, voiceURL string) Call {
+	s.mu.Lock()
+	a := s.find(accountSID)
+	if a == nil {
+		s.mu.Unlock()
+		panic("twilio fake: Incoming: no account " + accountSID)
+	}
+	c := s.newCall(a, from, to, "in-progress", "")
+	s.redirect(a, c, voiceURL)
+	sid := c.SID
+	s.mu.Unlock()
+	s.flush()
+	out, _ := s.Call(accountSID, sid)
+	return out
+}
+
+// bridge connects the dialled leg c to parent; the other legs parent's
+// <Dial> rings are canceled.
+func (s *Server) bridge(a *account, parent, c *Call) {
+	pl := a.leg(parent.SID)
+	for _, r := range pl.ringing {
+		if rc := a.callBySID(r); rc != nil && r != c.SID && rc.Status == "ringing" {
+			rc.Status = "canceled"
+		}
+	}
+	pl.ringing, pl.peer = nil, c.SID
+	cl := a.leg(c.SID)
+	cl.peer, cl.screening = parent.SID, false
+}
+
+// Press is the person on callSID pressing digits while it waits in a
+// <Gather>: Twilio posts them as Digits to the Gather's action (the
+// current document when it has none) and runs the answer.
+func (s *Server) Press(accountSID, callSID, digits string) {
+	s.mu.Lock()
+	if a, c := s.findCall(accountSID, callSID); c != nil && a.leg(callSID).gather != nil {
+		l := a.leg(callSID)
+		action := resolve(l.doc, l.gather.attr("action"))
+		if action == "" {
+			action = l.doc
+		}
+		l.gather, l.rest = nil, nil
+		form := dialForm(a, c, "", "", false)
+		if parent := a.callBySID(c.ParentCallSID); parent != nil {
+			form = legForm(a, c, parent)
+		}
+		form.Set("Digits", digits)
+		s.pending = append(s.pending, webhook{account: a, url: action, form: form, then: func(doc string) {
+			if cc := a.callBySID(callSID); cc != nil && live(cc) {
+				s.apply(a, cc, doc, action)
+			}
+		}})
 	}
 	s.mu.Unlock()
 	s.flush()
@@ -193,14 +271,15 @@ func (s *Server) Hangup(accountSID, callSID string) {
 	s.flush()
 }
 
-// Continue ends the <Pause> callSID waits in and runs what follows it.
+// Continue ends the <Pause> callSID waits in, or its <Gather> with no key
+// pressed, and runs what follows it.
 func (s *Server) Continue(accountSID, callSID string) {
 	s.mu.Lock()
-	if a, c := s.findCall(accountSID, callSID); c != nil && c.Paused {
+	if a, c := s.findCall(accountSID, callSID); c != nil && (c.Paused || a.leg(callSID).gather != nil) {
 		c.Paused = false
 		l := a.leg(callSID)
 		rest := l.rest
-		l.rest = nil
+		l.rest, l.gather = nil, nil
 		s.runVerbs(a, c, rest)
 	}
 	s.mu.Unlock()
@@ -305,8 +384,24 @@ func (a *account) activeConference(nameOrSID string) *conference {
 // consequences for the other legs. The caller holds mu.
 func (s *Server) leave(a *account, c *Call) {
 	l := a.leg(c.SID)
-	l.rest = nil
+	l.rest, l.gather = nil, nil
 	c.Paused = false
+	if parent := a.callBySID(c.ParentCallSID); parent != nil && l.peer == "" {
+		// A leg its parent's <Dial> still rang, or that ran its whisper,
+		// ends unbridged: the <Dial> ends when no other leg rings.
+		pl := a.leg(parent.SID)
+		if i := slices.Index(pl.ringing, c.SID); i >= 0 {
+			pl.ringing = slices.Delete(pl.ringing, i, i+1)
+			if len(pl.ringing) == 0 && pl.peer == "" && live(parent) {
+				status := "completed" // picked up, never bridged (see the top of the file)
+				if !l.screening {
+					status = pendingStatus(c)
+				}
+				s.dialEnded(a, parent, status, c.SID, false)
+			}
+		}
+		l.screening = false
+	}
 	for _, r := range l.ringing {
 		if rc := a.callBySID(r); rc != nil && rc.Status == "ringing" {
 			rc.Status = "canceled"
@@ -321,13 +416,13 @@ func (s *Server) leave(a *account, c *Call) {
 		case peer == nil || !live(peer):
 		case c.ParentCallSID == peer.SID:
 			// c is the dialled leg: the parent's <Dial> ends.
-			s.dialEnded(a, peer, "completed", c.SID)
+			s.dialEnded(a, peer, "completed", c.SID, true)
 		default:
 			// c is the parent: Twilio hangs up the dialled leg and
 			// requests the action URL, whose TwiML it ignores.
 			s.end(a, peer, "completed")
 			if l.action != "" {
-				s.pending = append(s.pending, webhook{account: a, url: l.action, form: dialForm(a, c, "completed", peer.SID)})
+				s.pending = append(s.pending, webhook{account: a, url: l.action, form: dialForm(a, c, "completed", peer.SID, true)})
 			}
 		}
 		l.action = ""
@@ -340,7 +435,7 @@ func (s *Server) leave(a *account, c *Call) {
 
 // dialEnded: parent's <Dial> ended with status; it requests its action URL
 // and runs the answer, or runs the verbs after the <Dial>.
-func (s *Server) dialEnded(a *account, parent *Call, status, dialSID string) {
+func (s *Server) dialEnded(a *account, parent *Call, status, dialSID string, bridged bool) {
 	pl := a.leg(parent.SID)
 	action, rest := pl.action, pl.rest
 	pl.action, pl.rest, pl.peer = "", nil, ""
@@ -349,22 +444,47 @@ func (s *Server) dialEnded(a *account, parent *Call, status, dialSID string) {
 		return
 	}
 	sid := parent.SID
-	s.pending = append(s.pending, webhook{account: a, url: action, form: dialForm(a, parent, status, dialSID), then: func(doc string) {
+	s.pending = append(s.pending, webhook{account: a, url: action, form: dialForm(a, parent, status, dialSID, bridged), then: func(doc string) {
 		if p := a.callBySID(sid); p != nil && live(p) {
 			s.apply(a, p, doc, action)
 		}
 	}})
 }
 
-func dialForm(a *account, c *Call, status, dialSID string) url.Values {
+// dialForm is the form of a request about call c; status is its <Dial>'s
+// DialCallStatus ("" for a request that is not a <Dial action>), bridged
+// its DialBridged.
+func dialForm(a *account, c *Call, status, dialSID string, bridged bool) url.Values {
 	f := url.Values{
 		"AccountSid": {a.SID}, "CallSid": {c.SID}, "From": {c.From}, "To": {c.To},
 		"CallStatus": {c.Status}, "DialCallStatus": {status}, "Direction": {"inbound"},
+	}
+	if status != "" {
+		f.Set("DialBridged", strconv.FormatBool(bridged))
 	}
 	if dialSID != "" {
 		f.Set("DialCallSid", dialSID)
 	}
 	return f
+}
+
+// legForm is the form of a request about the dialled leg c of parent (its
+// whisper, its <Gather> action).
+func legForm(a *account, c, parent *Call) url.Values {
+	return url.Values{
+		"AccountSid": {a.SID}, "CallSid": {c.SID}, "ParentCallSid": {parent.SID}, "From": {c.From}, "To": {c.To},
+		"CallStatus": {c.Status}, "Direction": {"outbound-dial"},
+	}
+}
+
+// pendingStatus is the DialCallStatus of a leg that ended before it was
+// answered: how it ended.
+func pendingStatus(c *Call) string {
+	switch c.Status {
+	case "busy", "failed", "canceled", "no-answer":
+		return c.Status
+	}
+	return "no-answer"
 }
 
 // end ends c with status, then what it was doing.
@@ -401,6 +521,11 @@ func (s *Server) runVerbs(a *account, c *Call, verbs []verb) {
 			return
 		case "Record":
 			return
+		case "Gather":
+			// Waits for Press or Continue; what is after it runs only with
+			// no key pressed.
+			l.gather, l.rest = &verbs[i], verbs[i+1:]
+			return
 		case "Dial":
 			l.rest = verbs[i+1:]
 			l.action = resolve(l.doc, v.attr("action"))
@@ -410,6 +535,10 @@ func (s *Server) runVerbs(a *account, c *Call, verbs []verb) {
 			s.end(a, c, "completed")
 			return
 		}
+	}
+	if parent := a.callBySID(c.ParentCallSID); l.screening && parent != nil && live(parent) {
+		s.bridge(a, parent, c) // the whisper ended: the leg is put through
+		return
 	}
 	s.end(a, c, "completed")
 }
@@ -433,7 +562,7 @@ func resolve(base, ref string) string {
 // update with Url) and runs it.
 func (s *Server) redirect(a *account, c *Call, u string) {
 	sid := c.SID
-	s.pending = append(s.pending, webhook{account: a, url: u, form: dialForm(a, c, "", ""), then: func(doc string) {
+	s.pending = append(s.pending, webhook{account: a, url: u, form: dialForm(a, c, "", "", false), then: func(doc string) {
 		if cc := a.callBySID(sid); cc != nil && live(cc) {
 			s.apply(a, cc, doc, u)
 		}
@@ -471,9 +600,12 @@ func (s *Server) dial(a *account, c *Call, v verb) {
 		}
 		r := s.newCall(a, c.From, to, "ringing", c.SID)
 		l.ringing = append(l.ringing, r.SID)
+		if u := n.attr("url"); n.XMLName.Local == "Number" && u != "" {
+			a.leg(r.SID).whisper = resolve(l.doc, u)
+		}
 	}
 	if len(l.ringing) == 0 {
-		s.dialEnded(a, c, "failed", "")
+		s.dialEnded(a, c, "failed", "", false)
 	}
 }
 
@@ -541,7 +673,7 @@ func (s *Server) removeParticipant(a *account, conf *conference, p *Participant)
 			s.end(a, c, "completed")
 			continue
 		}
-		s.dialEnded(a, c, "completed", "")
+		s.dialEnded(a, c, "completed", "", true)
 	}
 }
 
@@ -648,7 +780,7 @@ func (s *Server) voiceRoute(req *request, a *account) (int, any) {
 			if p.PlacedByREST {
 				s.end(a, c, "completed")
 			} else {
-				s.dialEnded(a, c, "completed", "")
+				s.dialEnded(a, c, "completed", "", true)
 			}
 		}
 		return http.StatusNoContent, nil

@@ -61,7 +61,7 @@ func (p *Provisioner) EventsTest(ctx context.Context, accountSID string, o Event
 	failed, sent := 0, 0
 	for _, e := range samples {
 		if !t.Events.Wants(e.Type) {
-			p.printf("%-19s not sent: events.types leaves it out\n", e.Type)
+			p.printf("%-21s not sent: events.types leaves it out\n", e.Type)
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -72,12 +72,12 @@ func (p *Provisioner) EventsTest(ctx context.Context, accountSID string, o Event
 		switch {
 		case a.Err != nil:
 			failed++
-			p.printf("%-19s %s  %v\n", e.Type, e.ID, a.Err)
+			p.printf("%-21s %s  %v\n", e.Type, e.ID, a.Err)
 		default:
 			if a.Outcome() != events.Delivered {
 				failed++
 			}
-			p.printf("%-19s %s  %d %s\n", e.Type, e.ID, a.Status, printable(a.Body))
+			p.printf("%-21s %s  %d %s\n", e.Type, e.ID, a.Status, printable(a.Body))
 		}
 	}
 	if failed > 0 {

@@ -109,7 +109,7 @@ func TestEventsTest(t *testing.T) {
 	}
 
 	out, err := test(opts)
-	if err == nil || !strings.Contains(err.Error(), "1 of 4 test events were not answered 2xx") {
+	if err == nil || !strings.Contains(err.Error(), "1 of 6 test events were not answered 2xx") {
 		t.Errorf("events test with one refused event: error %v", err)
 	}
 	posts := app.taken()
@@ -138,9 +138,9 @@ func TestEventsTest(t *testing.T) {
 		if p.query.Get("secret") != evURLSecret || p.header.Get("X-Signature") != events.Sign(evSigning, p.body) {
 			t.Errorf("%s: secret %q, X-Signature %q", ev.Type, p.query.Get("secret"), p.header.Get("X-Signature"))
 		}
-		wantLine := ev.Type + strings.Repeat(" ", 20-len(ev.Type)) + ev.ID + "  200 " + `{"status":"success","response":{}}`
+		wantLine := ev.Type + strings.Repeat(" ", 22-len(ev.Type)) + ev.ID + "  200 " + `{"status":"success","response":{}}`
 		if ev.Type == tenant.EventCallRecorded {
-			wantLine = ev.Type + strings.Repeat(" ", 20-len(ev.Type)) + ev.ID + `  401 {"statusCode":401, [2J "message":"wrong token"}`
+			wantLine = ev.Type + strings.Repeat(" ", 22-len(ev.Type)) + ev.ID + `  401 {"statusCode":401, [2J "message":"wrong token"}`
 		}
 		if lines[i+1] != wantLine {
 			t.Errorf("line %q, want %q", lines[i+1], wantLine)
@@ -180,7 +180,7 @@ func TestEventsTest(t *testing.T) {
 	if _, err := test(o); err == nil || !strings.Contains(err.Error(), "leaves out call.recorded") || len(app.taken()) != 0 {
 		t.Errorf("a type the tenant does not take: %v", err)
 	}
-	if out, err := test(opts); err != nil || len(app.taken()) != 1 || !strings.Contains(out, "call.missed         not sent: events.types leaves it out") {
+	if out, err := test(opts); err != nil || len(app.taken()) != 1 || !strings.Contains(out, "call.missed           not sent: events.types leaves it out") {
 		t.Errorf("events.types [call.completed]: %v\n%s", err, out)
 	}
 	o.Type = "call.answered"
