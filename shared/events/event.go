@@ -137,7 +137,7 @@ func DecodeQueued(body []byte) (Queued, error) {
 		return Queued{}, fmt.Errorf("%w: no event_id or type", ErrBadMessage)
 	case m.HasRecording() != carriesRecording(m.Event.Type) && !m.isTestRecording():
 		return Queued{}, fmt.Errorf("%w: recording fields do not match type %s", ErrBadMessage, m.Event.Type)
-	case m.HasRecording() && !ValidRecordingSID(m.RecordingSID):
+	case m.HasRecording() && !tenant.ValidSID("RE", m.RecordingSID):
 		return Queued{}, fmt.Errorf("%w: malformed recording_sid", ErrBadMessage)
 	}
 	return m, nil
@@ -205,15 +205,6 @@ func CutTranscript(text string, max int) (string, bool) {
 		}
 	}
 	return strings.TrimRight(cut, " ") + ellipsis, true
-}
-
-// ValidRecordingSID reports whether s is RE and 32 hex digits.
-func ValidRecordingSID(s string) bool {
-	if len(s) != 34 || !strings.HasPrefix(s, "RE") {
-		return false
-	}
-	_, err := hex.DecodeString(s[2:])
-	return err == nil
 }
 
 // HasRecording reports whether m carries a recording to copy.
@@ -303,7 +294,7 @@ func CallMissed(f Form, now time.Time) (e Event, ok bool) {
 // event), nor for a malformed RecordingSid. The type is voicemail.recorded for a <Record> (RecordingSource
 // RecordVerb) and call.recorded otherwise.
 func Recording(f Form, now time.Time) (m Queued, ok bool) {
-	if f.Get("RecordingStatus") != "completed" || !ValidRecordingSID(f.Get("RecordingSid")) {
+	if f.Get("RecordingStatus") != "completed" || !tenant.ValidSID("RE", f.Get("RecordingSid")) {
 		return Queued{}, false
 	}
 	typ := tenant.EventCallRecorded

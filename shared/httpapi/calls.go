@@ -289,7 +289,7 @@ func parseCallsBody(body []byte, needsTo bool) (callsRequest, error) {
 	switch {
 	case req.CallSID == "":
 		return req, invalid("invalid_request", "call_sid is required: the browser's call.parameters.CallSid")
-	case !validCallSID(req.CallSID):
+	case !tenant.ValidSID("CA", req.CallSID):
 		return req, invalid("invalid_request", "call_sid must be CA followed by 32 hex digits")
 	case needsTo && req.To == "":
 		return req, invalid("invalid_request", "to is required: client:<identity>, a route label or number, or a phone number")

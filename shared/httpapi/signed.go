@@ -148,7 +148,7 @@ func refuseWebhook(w http.ResponseWriter, r *http.Request, log *slog.Logger, m *
 	if tenant.ValidAccountSID(accountSID) {
 		attrs = append(attrs, slog.String("account_sid", accountSID))
 	}
-	if validCallSID(callSID) {
+	if tenant.ValidSID("CA", callSID) {
 		attrs = append(attrs, slog.String("call_sid", callSID))
 	}
 	log.LogAttrs(r.Context(), slog.LevelWarn, "webhook refused", attrs...)
@@ -162,19 +162,6 @@ func plain(w http.ResponseWriter, status int, body string) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
-}
-
-// validCallSID reports whether s looks like a CallSid: CA and 32 hex digits.
-func validCallSID(s string) bool {
-	if len(s) != 34 || !strings.HasPrefix(s, "CA") {
-		return false
-	}
-	for _, c := range s[2:] {
-		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-			return false
-		}
-	}
-	return true
 }
 
 // validSignature checks the signature over the URL Twilio was given

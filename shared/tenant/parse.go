@@ -82,13 +82,13 @@ func (t *Tenant) validate() error {
 	if t.AuthToken == "" {
 		return bad("auth_token", "is required")
 	}
-	if !validSID("SK", t.APIKeySID) {
+	if !ValidSID("SK", t.APIKeySID) {
 		return bad("api_key_sid", "must be SK followed by 32 hex digits")
 	}
 	if t.APIKeySecret == "" {
 		return bad("api_key_secret", "is required")
 	}
-	if !validSID("AP", t.TwiMLAppSID) {
+	if !ValidSID("AP", t.TwiMLAppSID) {
 		return bad("twiml_app_sid", "must be AP followed by 32 hex digits")
 	}
 	if !ValidE164(t.CallerID) {
@@ -346,7 +346,7 @@ func (h *Hours) validate(field string) error {
 
 // clockMinutes reads "15:04" (or "24:00") as minutes after midnight.
 func clockMinutes(s string) (int, bool) {
-	if len(s) != 5 || s[2] != ':' || !allDigits(s[:2]) || !allDigits(s[3:]) {
+	if len(s) != 5 || s[2] != ':' || !AllDigits(s[:2]) || !AllDigits(s[3:]) {
 		return 0, false
 	}
 	h := int(s[0]-'0')*10 + int(s[1]-'0')
@@ -434,31 +434,13 @@ func ValidIdentity(s string) bool {
 // call so junk never reaches AWS; refusing the uppercase spelling also keeps
 // one tenant from having 2^32 names that would each cost a cold lookup.
 func ValidAccountSID(s string) bool {
-	if len(s) != 34 || !strings.HasPrefix(s, "AC") {
-		return false
-	}
-	for i := 2; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
+	return len(s) == 34 && strings.HasPrefix(s, "AC") && strings.Trim(s[2:], "0123456789abcdef") == ""
 }
 
-func validSID(prefix, s string) bool {
-	if len(s) != 34 || !strings.HasPrefix(s, prefix) {
-		return false
-	}
-	for i := 2; i < len(s); i++ {
-		if !isHex(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+// ValidSID reports whether s is prefix (two letters: "SK", "CA", "RE")
+// followed by 32 hex digits of either case.
+func ValidSID(prefix, s string) bool {
+	return len(s) == 34 && strings.HasPrefix(s, prefix) && strings.Trim(s[2:], "0123456789abcdefABCDEF") == ""
 }
 
 // ValidE164 reports whether s has E.164 shape: + then 2..15 digits, the first
@@ -467,21 +449,15 @@ func ValidE164(s string) bool {
 	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
 		return false
 	}
-	return allDigits(s[1:])
+	return AllDigits(s[1:])
 }
 
 func validPrefix(s string) bool {
-	return len(s) >= 2 && len(s) <= 16 && s[0] == '+' && allDigits(s[1:])
+	return len(s) >= 2 && len(s) <= 16 && s[0] == '+' && AllDigits(s[1:])
 }
 
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+// AllDigits reports whether s is made of ASCII digits only ("" is).
+func AllDigits(s string) bool { return strings.Trim(s, "0123456789") == "" }
 
 func validRegion(s string) bool {
 	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'

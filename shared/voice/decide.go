@@ -104,16 +104,7 @@ func clientTarget(to string) (string, bool) {
 	if id, ok := strings.CutPrefix(to, clientPrefix); ok {
 		return id, true
 	}
-	return to, tenant.ValidIdentity(to) && !allDigits(to)
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return to, tenant.ValidIdentity(to) && !tenant.AllDigits(to)
 }
 
 // emergencyRegions are checked for emergency numbers besides the tenant's
@@ -199,12 +190,7 @@ func countryAllowed(t *tenant.Tenant, region string) bool {
 	if len(t.Outbound.AllowedCountries) == 0 {
 		return region == t.DefaultRegion
 	}
-	for _, r := range t.Outbound.AllowedCountries {
-		if r == region {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(t.Outbound.AllowedCountries, region)
 }
 
 // Incoming decides a call to one of the tenant's numbers (POST /incoming).
