@@ -94,7 +94,7 @@ func (ctl *Controller) callBack(ctx context.Context, api API, c *call, r Request
 	if _, ok := c.participant(LabelParty); !ok {
 		return fail(CodeCallEnded, "the other party has left the call")
 	}
-	tg := target{kind: targetClient, addr: clientPrefix + r.Identity}
+	tg := target{kind: targetClient, addr: tenant.ClientPrefix + r.Identity}
 	return ctl.dialTarget(ctx, api, c, r, tg, ClientLabel(r.Identity))
 }
 
@@ -226,7 +226,7 @@ func (ctl *Controller) dialTarget(ctx context.Context, api API, c *call, r Reque
 		// A browser sees the party's number, as when the call rang it.
 		from = c.browser.From
 		if _, isClient := identityOf(from); isClient || from == "" {
-			from = clientPrefix + r.Identity
+			from = tenant.ClientPrefix + r.Identity
 		}
 	}
 	_, err := api.CreateParticipant(ctx, c.hub.SID, twiliorest.NewParticipant{

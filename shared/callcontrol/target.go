@@ -65,7 +65,7 @@ func (ctl *Controller) resolve(t *tenant.Tenant, identity, to string) (target, e
 		dec := ctl.Rules.Incoming(voice.Call{AccountSID: t.AccountSID, To: number}, t) // zero Now: open
 		return target{kind: targetRoute, addr: number, dec: dec}, nil
 	}
-	dec := ctl.Rules.Outgoing(voice.Call{AccountSID: t.AccountSID, From: clientPrefix + identity, To: to}, t)
+	dec := ctl.Rules.Outgoing(voice.Call{AccountSID: t.AccountSID, From: tenant.ClientPrefix + identity, To: to}, t)
 	if dec.Refused() {
 		if dec.Reason == voice.ReasonInvalidIdentity || dec.Reason == voice.ReasonInvalidNumber || dec.Reason == voice.ReasonEmptyTo {
 			return target{}, &Error{Code: CodeInvalidTo, Message: "to names nobody: " + dec.Reason.Message(), Reason: dec.Reason}
@@ -76,7 +76,7 @@ func (ctl *Controller) resolve(t *tenant.Tenant, identity, to string) (target, e
 		if dec.Clients[0] == identity {
 			return target{}, fail(CodeInvalidTo, "a call cannot be transferred to the browser that asks")
 		}
-		return target{kind: targetClient, addr: clientPrefix + dec.Clients[0], dec: dec}, nil
+		return target{kind: targetClient, addr: tenant.ClientPrefix + dec.Clients[0], dec: dec}, nil
 	}
 	return target{kind: targetNumber, addr: dec.Number, dec: dec}, nil
 }

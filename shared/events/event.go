@@ -83,9 +83,6 @@ const (
 	StatusCanceled  = "canceled"
 )
 
-// clientPrefix marks a browser (Twilio Client) address in From and To.
-const clientPrefix = "client:"
-
 // ID returns the event ID of one callback: a hash of the event type and
 // the SIDs that identify what happened, so the same callback always gets
 // the same ID and different ones never share it.
@@ -255,7 +252,7 @@ const QueryTransferredTo = "transferred_to"
 // transferTarget keeps a transferred_to that has the shape call control
 // writes ("client:<identity>" or E.164); anything else is dropped.
 func transferTarget(s string) string {
-	if id, ok := strings.CutPrefix(s, clientPrefix); ok && tenant.ValidIdentity(id) {
+	if id, ok := strings.CutPrefix(s, tenant.ClientPrefix); ok && tenant.ValidIdentity(id) {
 		return s
 	}
 	if tenant.ValidE164(s) {
@@ -344,7 +341,7 @@ func base(typ string, f Form, recordingSID string, at time.Time) Event {
 // ("client:<identity>") placed an outgoing call; anything else is a call to
 // one of the tenant's numbers.
 func direction(from string) (dir, identity string) {
-	if id, ok := strings.CutPrefix(from, clientPrefix); ok {
+	if id, ok := strings.CutPrefix(from, tenant.ClientPrefix); ok {
 		return DirectionOutgoing, id
 	}
 	return DirectionIncoming, ""

@@ -96,7 +96,7 @@ func Samples(in SampleInput, typ string, now time.Time) ([]Event, error) {
 // sampleOf builds one event of type t through its real builder.
 func sampleOf(in SampleInput, t, callSID, recSID string, at, now time.Time) (Event, error) {
 	outgoing := Form{"AccountSid": {in.AccountSID}, "CallSid": {callSID},
-		"From": {clientPrefix + in.Identity}, "To": {sampleCalled}}
+		"From": {tenant.ClientPrefix + in.Identity}, "To": {sampleCalled}}
 	incoming := Form{"AccountSid": {in.AccountSID}, "CallSid": {callSID},
 		"From": {sampleCaller}, "To": {in.Number}}
 	var (

@@ -411,6 +411,10 @@ func (r *Route) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// ClientPrefix marks a browser's (Twilio Client's) address, "client:" and
+// its identity, in a call's From, Caller and To.
+const ClientPrefix = "client:"
+
 // IdentityRule describes a valid client identity for error messages.
 const IdentityRule = "must be 1 to 121 characters of letters, digits and underscore"
 

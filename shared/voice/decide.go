@@ -7,9 +7,6 @@ import (
 	"bubble-twilio-voice/shared/tenant"
 )
 
-// clientPrefix marks a Twilio Client (browser) address in From, Caller and To.
-const clientPrefix = "client:"
-
 // Outgoing decides a call placed from a browser (POST /voice). The tenant
 // must not be nil.
 //
@@ -48,7 +45,7 @@ func (r Rules) Outgoing(c Call, t *tenant.Tenant) Decision {
 	if from == "" {
 		from = c.Caller
 	}
-	caller, ok := strings.CutPrefix(from, clientPrefix)
+	caller, ok := strings.CutPrefix(from, tenant.ClientPrefix)
 	if !ok {
 		return r.Incoming(c, t)
 	}
@@ -101,7 +98,7 @@ func (r Rules) Outgoing(c Call, t *tenant.Tenant) Decision {
 
 // clientTarget reports whether to addresses a browser client, and which.
 func clientTarget(to string) (string, bool) {
-	if id, ok := strings.CutPrefix(to, clientPrefix); ok {
+	if id, ok := strings.CutPrefix(to, tenant.ClientPrefix); ok {
 		return id, true
 	}
 	return to, tenant.ValidIdentity(to) && !tenant.AllDigits(to)
