@@ -128,7 +128,7 @@ func coldTwiML(tg target, incoming bool, u URLs) string {
 // hangs up ends the hub for everyone.
 func joinTwiML(hub, label string, party bool, u URLs) string {
 	attrs := []string{"participantLabel", label, "startConferenceOnEnter", "true",
-		"endConferenceOnExit", boolString(party), "beep", "false"}
+		"endConferenceOnExit", strconv.FormatBool(party), "beep", "false"}
 	if u.ConferenceEvents != "" {
 		attrs = append(attrs, "statusCallback", u.ConferenceEvents, "statusCallbackEvent", "join leave")
 	}
@@ -138,13 +138,6 @@ func joinTwiML(hub, label string, party bool, u URLs) string {
 	b.Text("Conference", hub, attrs...)
 	b.End()
 	return string(b.Bytes())
-}
-
-func boolString(v bool) string {
-	if v {
-		return "true"
-	}
-	return "false"
 }
 
 // leaveTwiML is what a party left alone hears before the call ends, when
