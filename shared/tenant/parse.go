@@ -3,10 +3,10 @@ package tenant
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -147,12 +147,7 @@ func (t *Tenant) validate() error {
 	}
 	if t.Incoming != nil {
 		// Sorted so the first error reported is the same on every load.
-		numbers := make([]string, 0, len(t.Incoming.Numbers))
-		for n := range t.Incoming.Numbers {
-			numbers = append(numbers, n)
-		}
-		sort.Strings(numbers)
-		for _, n := range numbers {
+		for _, n := range slices.Sorted(maps.Keys(t.Incoming.Numbers)) {
 			field := fmt.Sprintf("incoming.numbers[%q]", n)
 			if !ValidE164(n) {
 				return bad(field, "key must be an E.164 number")

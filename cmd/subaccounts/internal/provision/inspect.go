@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -277,12 +279,7 @@ func routedNumbers(t *tenant.Tenant) []numberTarget {
 	if t.Incoming == nil {
 		return nil
 	}
-	var own []string
-	for n := range t.Incoming.Numbers {
-		own = append(own, n)
-	}
-	sort.Strings(own)
-	for _, n := range own {
+	for _, n := range slices.Sorted(maps.Keys(t.Incoming.Numbers)) {
 		targets = append(targets, numberTarget{n, true})
 		seen[n] = true
 	}
