@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -484,15 +485,9 @@ func stackDeployment(ctx context.Context, awsCfg aws.Config, stack string, d *pr
 	if err != nil {
 		return err
 	}
-	if d.VoiceURL == "" {
-		d.VoiceURL = s.VoiceURL
-	}
-	if d.IncomingURL == "" {
-		d.IncomingURL = s.IncomingURL
-	}
-	if d.TokenURL == "" {
-		d.TokenURL = s.TokenURL
-	}
+	d.VoiceURL = cmp.Or(d.VoiceURL, s.VoiceURL)
+	d.IncomingURL = cmp.Or(d.IncomingURL, s.IncomingURL)
+	d.TokenURL = cmp.Or(d.TokenURL, s.TokenURL)
 	if d.Label == "" {
 		d.Label, d.Region = s.Label, s.Region
 	}

@@ -6,6 +6,7 @@ package apigw
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -35,9 +36,7 @@ func Request(ctx context.Context, e *events.APIGatewayV2HTTPRequest) (*http.Requ
 	if method == "" {
 		return nil, fmt.Errorf("decode API Gateway event: no HTTP method")
 	}
-	if calledPath == "" {
-		calledPath = "/"
-	}
+	calledPath = cmp.Or(calledPath, "/")
 	routePath := calledPath
 	if s := e.RequestContext.Stage; s != "" && s != "$default" {
 		routePath = stripStage(calledPath, s)
@@ -83,9 +82,7 @@ func Request(ctx context.Context, e *events.APIGatewayV2HTTPRequest) (*http.Requ
 		r.Header.Set("Cookie", strings.Join(e.Cookies, "; "))
 	}
 	r.Host = e.RequestContext.DomainName
-	if r.Host == "" {
-		r.Host = r.Header.Get("Host")
-	}
+	r.Host = cmp.Or(r.Host, r.Header.Get("Host"))
 	if id := e.RequestContext.RequestID; id != "" {
 		r.Header.Set("X-Request-Id", id)
 	}

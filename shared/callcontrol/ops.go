@@ -1,6 +1,7 @@
 package callcontrol
 
 import (
+	"cmp"
 	"context"
 	"net/url"
 
@@ -159,9 +160,7 @@ func (ctl *Controller) enter(ctx context.Context, api API, c *call, r Request) e
 // ends it.
 func (ctl *Controller) Transfer(ctx context.Context, api API, r Request) (Result, error) {
 	mode := r.Mode
-	if mode == "" {
-		mode = ModeCold
-	}
+	mode = cmp.Or(mode, ModeCold)
 	tg, err := ctl.resolve(r.Tenant, r.Identity, r.To)
 	if err != nil {
 		return Result{}, err

@@ -1,6 +1,7 @@
 package callcontrol
 
 import (
+	"cmp"
 	"net/url"
 	"strconv"
 	"strings"
@@ -164,9 +165,7 @@ const ParkLoops = 2
 // parkTwiML keeps a held caller whose browsers all left hearing music for
 // a while, then sends it to next (its no-answer step).
 func parkTwiML(music, next string) string {
-	if music == "" {
-		music = DefaultHoldMusic
-	}
+	music = cmp.Or(music, DefaultHoldMusic)
 	var b twiml.Builder
 	b.Reset(nil)
 	b.Text("Play", music, "loop", strconv.Itoa(ParkLoops))

@@ -6,6 +6,7 @@
 package events
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -311,18 +312,14 @@ func Recording(f Form, now time.Time) (m Queued, ok bool) {
 // Recording: the call's From (else Caller) and To, which Twilio's recording
 // callbacks leave out.
 func CallbackQuery(from, caller, to string) string {
-	if from == "" {
-		from = caller
-	}
+	from = cmp.Or(from, caller)
 	return url.Values{"from": {from}, "to": {to}}.Encode()
 }
 
 // base fills what every event has from a callback's form.
 func base(typ string, f Form, recordingSID string, at time.Time) Event {
 	from := f.Get("From")
-	if from == "" {
-		from = f.Get("Caller")
-	}
+	from = cmp.Or(from, f.Get("Caller"))
 	e := Event{
 		ID:         ID(typ, f.Get("AccountSid"), f.Get("CallSid"), recordingSID),
 		Type:       typ,

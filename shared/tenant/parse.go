@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -113,9 +114,7 @@ func (t *Tenant) validate() error {
 	if t.TokenTTLSeconds < MinTokenTTLSeconds || t.TokenTTLSeconds > MaxTokenTTLSeconds {
 		return bad("token_ttl_seconds", fmt.Sprintf("must be between %d and %d", MinTokenTTLSeconds, MaxTokenTTLSeconds))
 	}
-	if t.DefaultRegion == "" {
-		t.DefaultRegion = DefaultRegion
-	}
+	t.DefaultRegion = cmp.Or(t.DefaultRegion, DefaultRegion)
 	if !validRegion(t.DefaultRegion) {
 		return bad("default_region", "must be a two-letter ISO region such as US")
 	}
@@ -236,9 +235,7 @@ func (r *Route) validate(field, self string, t *Tenant) error {
 // validate checks a no_answer or closed step and fills in its defaults.
 func (na *NoAnswer) validate(field, self string, t *Tenant) error {
 	bad := func(sub, reason string) error { return &FieldError{Field: field + sub, Reason: reason} }
-	if na.Action == "" {
-		na.Action = ActionMessage
-	}
+	na.Action = cmp.Or(na.Action, ActionMessage)
 	switch na.Action {
 	case ActionMessage:
 	case ActionVoicemail:

@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -151,9 +152,7 @@ func (e *cacheEntry) serve(now time.Time) (t *Tenant, err error, ok bool) {
 
 // NewSecretsStore returns a store reading through client.
 func NewSecretsStore(client SecretsClient, cfg SecretsConfig) *SecretsStore {
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultSecretPrefix
-	}
+	cfg.Prefix = cmp.Or(cfg.Prefix, DefaultSecretPrefix)
 	setDefault(&cfg.TTL, DefaultSecretsTTL)
 	setDefault(&cfg.MaxStale, DefaultMaxStale)
 	setDefault(&cfg.NegativeTTL, DefaultNegativeTTL)

@@ -1,6 +1,7 @@
 package voice
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -42,9 +43,7 @@ func (r Rules) Outgoing(c Call, t *tenant.Tenant) Decision {
 		return refuse(ReasonTenantSuspended)
 	}
 	from := c.From
-	if from == "" {
-		from = c.Caller
-	}
+	from = cmp.Or(from, c.Caller)
 	caller, ok := strings.CutPrefix(from, tenant.ClientPrefix)
 	if !ok {
 		return r.Incoming(c, t)
@@ -339,18 +338,18 @@ func (r Rules) step(s tenant.NoAnswer, u stepURLs, c Call, route *tenant.Route, 
 	case tenant.ActionVoicemail:
 		return Decision{
 			Kind:      KindVoicemail,
-			Say:       orDefault(s.Message, VoicemailMessage),
+			Say:       cmp.Or(s.Message, VoicemailMessage),
 			MaxLength: s.MaxLengthSeconds,
 			Action:    u.recordAction,
 		}
 	case tenant.ActionForward:
 		number, reason := r.dialable(s.ForwardTo, t)
 		if reason != "" {
-			return Decision{Kind: KindSay, Reason: reason, Say: orDefault(s.Message, u.message)}
+			return Decision{Kind: KindSay, Reason: reason, Say: cmp.Or(s.Message, u.message)}
 		}
 		return Decision{Kind: KindDial, Number: number, ScreenURL: screenURL(route, u.screenAction, c), Record: t.RecordCalls}
 	default: // tenant.ActionMessage
-		return Decision{Kind: KindSay, Say: orDefault(s.Message, u.message)}
+		return Decision{Kind: KindSay, Say: cmp.Or(s.Message, u.message)}
 	}
 }
 
@@ -403,11 +402,4 @@ func (Rules) ScreenAnswer(c Call, _ *tenant.Tenant) Decision {
 // /incoming/recording-complete).
 func (Rules) RecordingComplete(Call, *tenant.Tenant) Decision {
 	return Decision{Kind: KindHangup}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

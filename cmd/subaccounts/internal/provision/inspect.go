@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -45,9 +46,7 @@ func (p *Provisioner) List(ctx context.Context) error {
 			continue
 		}
 		status := t.Status
-		if status == "" {
-			status = tenant.StatusActive
-		}
+		status = cmp.Or(status, tenant.StatusActive)
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\tok\n", t.AccountSID, status, t.CallerID, t.TwiMLAppSID, t.APIKeySID, len(t.TokenAPIKeys))
 	}
 	return w.Flush()

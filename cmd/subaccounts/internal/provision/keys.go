@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"errors"
@@ -151,9 +152,7 @@ func keyPrefixFrom(name string) string {
 	if i := strings.LastIndex(name, " key-"); i >= 0 {
 		return name[:i+len(" key-")]
 	}
-	if name == "" {
-		name = "bubble-twilio-voice"
-	}
+	name = cmp.Or(name, "bubble-twilio-voice")
 	return name + " key-"
 }
 

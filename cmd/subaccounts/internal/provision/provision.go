@@ -15,6 +15,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -77,9 +78,7 @@ func New(c Config) *Provisioner {
 		tw: c.Twilio, secrets: c.Secrets, prefix: c.SecretPrefix, out: c.Out, dryRun: c.DryRun,
 		now: c.Now, sleep: c.Sleep, random: c.Random, stack: c.Stack, force: c.Force,
 	}
-	if p.prefix == "" {
-		p.prefix = tenant.DefaultSecretPrefix
-	}
+	p.prefix = cmp.Or(p.prefix, tenant.DefaultSecretPrefix)
 	if p.out == nil {
 		p.out = io.Discard
 	}

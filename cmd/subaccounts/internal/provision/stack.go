@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -242,9 +243,7 @@ func CheckTarget(d Deployment, region, secretPrefix string) error {
 	if where != "" && where != region {
 		return fmt.Errorf("the deployment is in %s but this command runs in %s, so its secrets would land where the functions never read them: run it with AWS_REGION=%s", where, region, where)
 	}
-	if secretPrefix == "" {
-		secretPrefix = tenant.DefaultSecretPrefix
-	}
+	secretPrefix = cmp.Or(secretPrefix, tenant.DefaultSecretPrefix)
 	if d.SecretPrefix != "" && d.SecretPrefix != secretPrefix {
 		return fmt.Errorf("the deployment reads secrets named %q+AccountSid but SECRET_PREFIX is %q: set SECRET_PREFIX=%s", d.SecretPrefix, secretPrefix, d.SecretPrefix)
 	}
