@@ -275,15 +275,7 @@ func forwardTarget(field, number, self string, t *Tenant) error {
 
 // validLabel: encoding/json has already made s valid UTF-8.
 func validLabel(s string) bool {
-	if utf8.RuneCountInString(s) > MaxLabelLength {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
+	return utf8.RuneCountInString(s) <= MaxLabelLength && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // validate checks opening hours and prepares them for OpenAt.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"bubble-twilio-voice/shared/routes"
@@ -165,12 +166,7 @@ func (d Deployment) otherDeployment(v string) bool {
 	if d.atOwnBase(v) {
 		return false
 	}
-	for _, p := range servicePaths {
-		if strings.HasSuffix(e, p) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(servicePaths, func(p string) bool { return strings.HasSuffix(e, p) })
 }
 
 // atOwnBase reports whether v is under the deployment's other base URL
