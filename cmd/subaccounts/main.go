@@ -501,8 +501,7 @@ func stackDeployment(ctx context.Context, awsCfg aws.Config, stack string, d *pr
 func stackOutputs(ctx context.Context, awsCfg aws.Config, stack string) (map[string]string, error) {
 	out, err := cloudformation.NewFromConfig(awsCfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil {
-		var api smithy.APIError
-		if errors.As(err, &api) && strings.Contains(api.ErrorMessage(), "does not exist") {
+		if api, ok := errors.AsType[smithy.APIError](err); ok && strings.Contains(api.ErrorMessage(), "does not exist") {
 			// The usual cause: the CLI runs in another region than the stack.
 			return nil, fmt.Errorf("describe stack %s: %w (no such stack in this command's AWS region: run it in the stack's region, e.g. AWS_REGION=<region>; the functions read the tenant secrets there)", stack, err)
 		}

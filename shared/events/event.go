@@ -217,8 +217,7 @@ func (m Queued) isTestRecording() bool {
 
 // jsonKind names a JSON error without quoting the input.
 func jsonKind(err error) string {
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
+	if syn, ok := errors.AsType[*json.SyntaxError](err); ok {
 		return fmt.Sprintf("invalid JSON at byte %d", syn.Offset)
 	}
 	return "wrong JSON shape"

@@ -290,12 +290,10 @@ func handleConferenceEvents(tw *twiliorest.Client, publicBase string, log *slog.
 // callErrorKind names a call-control failure for a log line: its code and
 // Twilio's error code, never Twilio's message or a URL.
 func callErrorKind(err error) string {
-	var te *twiliorest.Error
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*twiliorest.Error](err); ok {
 		return fmt.Sprintf("twilio_%d_%d", te.Status, te.Code)
 	}
-	var ce *callcontrol.Error
-	if errors.As(err, &ce) {
+	if ce, ok := errors.AsType[*callcontrol.Error](err); ok {
 		return ce.Code
 	}
 	return logging.ErrorKind(err)

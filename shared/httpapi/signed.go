@@ -62,8 +62,7 @@ func signed(tenants tenant.Store, publicBaseURL string, log *slog.Logger, m *met
 			}
 			body, err := readWebhookBody(w, r)
 			if err != nil {
-				var tooBig *http.MaxBytesError
-				if errors.As(err, &tooBig) {
+				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 					refuse(w, r, kindTooLarge, ReasonBodyTooLarge, "", "", "request body too large\n")
 					return
 				}

@@ -415,8 +415,7 @@ func (s *SecretsStore) get(ctx context.Context, accountSID string) (*Tenant, err
 	t, err := Parse([]byte(*out.SecretString))
 	if err != nil {
 		kind := "invalid record"
-		var fe *FieldError
-		if errors.As(err, &fe) {
+		if fe, ok := errors.AsType[*FieldError](err); ok {
 			kind += ": " + fe.Field
 		}
 		return nil, &FetchError{AccountSID: accountSID, Kind: kind, Err: err}

@@ -174,8 +174,7 @@ func (a *Account) once(ctx context.Context, method, path string, form url.Values
 
 // unwrapURL drops the *url.Error wrapper, whose text quotes the URL.
 func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		return ue.Err
 	}
 	return err
