@@ -81,8 +81,7 @@ func Request(ctx context.Context, e *events.APIGatewayV2HTTPRequest) (*http.Requ
 	if len(e.Cookies) > 0 {
 		r.Header.Set("Cookie", strings.Join(e.Cookies, "; "))
 	}
-	r.Host = e.RequestContext.DomainName
-	r.Host = cmp.Or(r.Host, r.Header.Get("Host"))
+	r.Host = cmp.Or(e.RequestContext.DomainName, r.Header.Get("Host"))
 	if id := e.RequestContext.RequestID; id != "" {
 		r.Header.Set("X-Request-Id", id)
 	}

@@ -159,8 +159,7 @@ func (ctl *Controller) enter(ctx context.Context, api API, c *call, r Request) e
 // asking browser talks to the target; CompleteTransfer or CancelTransfer
 // ends it.
 func (ctl *Controller) Transfer(ctx context.Context, api API, r Request) (Result, error) {
-	mode := r.Mode
-	mode = cmp.Or(mode, ModeCold)
+	mode := cmp.Or(r.Mode, ModeCold)
 	tg, err := ctl.resolve(r.Tenant, r.Identity, r.To)
 	if err != nil {
 		return Result{}, err

@@ -317,8 +317,7 @@ func CallbackQuery(from, caller, to string) string {
 
 // base fills what every event has from a callback's form.
 func base(typ string, f Form, recordingSID string, at time.Time) Event {
-	from := f.Get("From")
-	from = cmp.Or(from, f.Get("Caller"))
+	from := cmp.Or(f.Get("From"), f.Get("Caller"))
 	e := Event{
 		ID:         ID(typ, f.Get("AccountSid"), f.Get("CallSid"), recordingSID),
 		Type:       typ,

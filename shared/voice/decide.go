@@ -42,8 +42,7 @@ func (r Rules) Outgoing(c Call, t *tenant.Tenant) Decision {
 		}
 		return refuse(ReasonTenantSuspended)
 	}
-	from := c.From
-	from = cmp.Or(from, c.Caller)
+	from := cmp.Or(c.From, c.Caller)
 	caller, ok := strings.CutPrefix(from, tenant.ClientPrefix)
 	if !ok {
 		return r.Incoming(c, t)

@@ -226,8 +226,7 @@ func Print(w io.Writer, letters []Letter) error {
 		if failed == "" && !l.SentAt.IsZero() {
 			failed = l.SentAt.Format(time.RFC3339)
 		}
-		reason := l.Reason
-		reason = cmp.Or(reason, "(moved by SQS after too many receives)")
+		reason := cmp.Or(l.Reason, "(moved by SQS after too many receives)")
 		e := l.Event
 		if e.ID == "" {
 			e.Type, e.ID = "(unreadable)", l.MessageID

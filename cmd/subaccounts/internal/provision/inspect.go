@@ -45,8 +45,7 @@ func (p *Provisioner) List(ctx context.Context) error {
 			fmt.Fprintf(w, "%s\t-\t-\t-\t-\t-\tinvalid: %v\n", sid, err)
 			continue
 		}
-		status := t.Status
-		status = cmp.Or(status, tenant.StatusActive)
+		status := cmp.Or(t.Status, tenant.StatusActive)
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\tok\n", t.AccountSID, status, t.CallerID, t.TwiMLAppSID, t.APIKeySID, len(t.TokenAPIKeys))
 	}
 	return w.Flush()
