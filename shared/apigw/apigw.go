@@ -144,11 +144,7 @@ func (w *ResponseWriter) Write(b []byte) (int, error) {
 // that are not valid UTF-8 text are base64 encoded; Set-Cookie headers go
 // in Cookies, every other header is one comma-joined value.
 func (w *ResponseWriter) Response() events.APIGatewayV2HTTPResponse {
-	status := w.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	resp := events.APIGatewayV2HTTPResponse{StatusCode: status}
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: cmp.Or(w.status, http.StatusOK)}
 	header := w.sent
 	if header == nil { // nothing written: net/http sends the header as it is now
 		header = w.header.Clone()

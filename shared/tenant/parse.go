@@ -108,9 +108,7 @@ func (t *Tenant) validate() error {
 			return bad(fmt.Sprintf("token_api_keys[%d]", i), "must be at least 16 characters")
 		}
 	}
-	if t.TokenTTLSeconds == 0 {
-		t.TokenTTLSeconds = DefaultTokenTTLSeconds
-	}
+	t.TokenTTLSeconds = cmp.Or(t.TokenTTLSeconds, DefaultTokenTTLSeconds)
 	if t.TokenTTLSeconds < MinTokenTTLSeconds || t.TokenTTLSeconds > MaxTokenTTLSeconds {
 		return bad("token_ttl_seconds", fmt.Sprintf("must be between %d and %d", MinTokenTTLSeconds, MaxTokenTTLSeconds))
 	}
@@ -239,9 +237,7 @@ func (na *NoAnswer) validate(field, self string, t *Tenant) error {
 	switch na.Action {
 	case ActionMessage:
 	case ActionVoicemail:
-		if na.MaxLengthSeconds == 0 {
-			na.MaxLengthSeconds = DefaultVoicemailSeconds
-		}
+		na.MaxLengthSeconds = cmp.Or(na.MaxLengthSeconds, DefaultVoicemailSeconds)
 		if na.MaxLengthSeconds < 1 || na.MaxLengthSeconds > MaxVoicemailSeconds {
 			return bad(".max_length_seconds", fmt.Sprintf("must be between 1 and %d", MaxVoicemailSeconds))
 		}
