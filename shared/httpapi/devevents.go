@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -82,7 +83,8 @@ func queueTestEvents(r *http.Request, store tenant.Store, enqueue enqueueFunc, b
 			continue
 		}
 		if err := enqueue(r.Context(), t, events.Queued{Version: events.QueuedVersion, Event: e}); err != nil {
-			return nil, wrapError(kindUnavailable, "unavailable", "the event queue refused the event; try again", err)
+			return nil, wrapError(kindUnavailable, "unavailable", fmt.Sprintf(
+				"the event queue refused the %s event after %d were queued (they are sent); try again", e.Type, len(answer.Queued)), err)
 		}
 		answer.Queued = append(answer.Queued, queuedEvent{EventID: e.ID, Type: e.Type})
 	}
