@@ -35,7 +35,8 @@ type queuedEvent struct {
 // checks it, it queues one sample of each event type the tenant takes (or
 // of type) through enqueue, the queue real callbacks use, so the dev
 // server's delivery POSTs them to events.url like real events. A wrong key
-// is 401 and queues nothing. baseURL is the dev server's public URL (the
+// is 401 and queues nothing; a suspended tenant's key 403 tenant_suspended,
+// as on /token. baseURL is the dev server's public URL (the
 // samples' recording links).
 func handleEventsTest(store tenant.Store, enqueue enqueueFunc, baseURL string, now func() time.Time, log *slog.Logger) http.Handler {
 	return postOnly(log, func(r *http.Request) (int, any, error) {
@@ -66,6 +67,10 @@ func queueTestEvents(r *http.Request, store tenant.Store, enqueue enqueueFunc, b
 	}
 	if !keyMatches(t.TokenAPIKeys, key) {
 		return nil, unauthorized(nil)
+	}
+	if t.Suspended() {
+		// As /token and the call-control routes answer the same key.
+		return nil, newError(kindForbidden, "tenant_suspended", "this subaccount is suspended; test events are queued again once it is reactivated")
 	}
 	if t.Events == nil {
 		return nil, invalid("no_events", "this tenant's record has no events object: set events.url first")
