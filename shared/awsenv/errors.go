@@ -32,3 +32,13 @@ func MarkedForDeletion(err error) bool {
 	return errors.As(err, &api) && api.ErrorCode() == "InvalidRequestException" &&
 		strings.Contains(api.ErrorMessage(), "marked for deletion")
 }
+
+// AccessDenied reports AWS's refusal of a request the caller's policy does
+// not allow (Secrets Manager's AccessDeniedException, S3's AccessDenied).
+func AccessDenied(err error) bool {
+	var api smithy.APIError
+	if !errors.As(err, &api) {
+		return false
+	}
+	return api.ErrorCode() == "AccessDeniedException" || api.ErrorCode() == "AccessDenied"
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"strings"
 
+	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliorest"
+	"bubble-twilio-voice/shared/voice"
 )
 
 // Conference status callback events the hub asks for.
@@ -32,7 +34,13 @@ type ConferenceEvent struct {
 //
 // It acts on hubs only (by name), and does nothing while the party has not
 // joined yet (the first leg of a move into the hub).
-func OnConferenceEvent(ctx context.Context, api API, e ConferenceEvent, u URLs, holdMusicURL string) error {
+//
+// A tenant suspended since the call began (tenant.Tenant.Suspended) takes
+// neither step: the party hears voice.SuspendedMessage and its call ends,
+// rather than being parked for a resume the calls routes would refuse,
+// sent to a no-answer step that would say the same, or connected to a
+// transfer target after the suspension. t must not be nil.
+func OnConferenceEvent(ctx context.Context, api API, e ConferenceEvent, u URLs, t *tenant.Tenant) error {
 	if !strings.HasPrefix(e.FriendlyName, hubPrefix) || !worthALook(e) {
 		return nil
 	}
@@ -58,10 +66,18 @@ func OnConferenceEvent(ctx context.Context, api API, e ConferenceEvent, u URLs, 
 	if party == nil {
 		return nil
 	}
+	alone := e.Event == EventLeave && len(parts) == 1
+	unheld := party.Hold && browsers == 0 && others > 0
 	switch {
-	case e.Event == EventLeave && len(parts) == 1:
-		return sendOn(ctx, api, party.CallSID, party.Hold, u, holdMusicURL)
-	case party.Hold && browsers == 0 && others > 0:
+	case t.Suspended() && (alone || unheld):
+		_, err := api.UpdateCall(ctx, party.CallSID, twiliorest.CallUpdate{Twiml: sayAndHangup(voice.SuspendedMessage)})
+		if twiliorest.IsCallEnded(err) {
+			return nil
+		}
+		return twilioFailed("end a suspended tenant's call", err)
+	case alone:
+		return sendOn(ctx, api, party.CallSID, party.Hold, u, t.HoldMusicURL)
+	case unheld:
 		hold := false
 		_, err := api.UpdateParticipant(ctx, e.ConferenceSID, LabelParty, twiliorest.ParticipantUpdate{Hold: &hold})
 		return twilioFailed("take the party off hold", err)

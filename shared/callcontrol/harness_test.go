@@ -36,7 +36,7 @@ type world struct {
 	tw  *twilio.Server
 	sub twilio.Account
 	api *twiliorest.Account
-	ten *tenant.Tenant
+	ten *tenant.Tenant // replaced, under mu, by a test that suspends it
 	ctl *Controller
 	u   URLs
 
@@ -61,7 +61,7 @@ func newPacedWorld(t *testing.T, pacer *twiliorest.Pacer) *world {
 	w.ten, err = tenant.Parse([]byte(fmt.Sprintf(`{
 		"account_sid": %q, "auth_token": %q, "api_key_sid": %q, "api_key_secret": %q,
 		"twiml_app_sid": "AP00000000000000000000000000000000", "caller_id": %q,
-		"token_api_keys": ["bearer-key-0123456789"],
+		"token_api_keys": ["bearer-key-0123456789"], "hold_music_url": "https://example.com/hold.mp3",
 		"outbound": {"allowed_countries": ["US"]},
 		"incoming": {"numbers": {
 			%q: {"clients": ["alice", "bob"], "no_answer": {"action": "voicemail"}},
@@ -86,7 +86,7 @@ func (w *world) serveHook(rw http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	w.mu.Lock()
 	w.hooks = append(w.hooks, r.URL.Path)
-	answer := w.dialComplete
+	answer, ten := w.dialComplete, w.ten
 	w.mu.Unlock()
 	switch r.URL.Path {
 	case "/incoming/dial-complete":
@@ -99,7 +99,7 @@ func (w *world) serveHook(rw http.ResponseWriter, r *http.Request) {
 		err := OnConferenceEvent(r.Context(), w.api, ConferenceEvent{
 			Event: r.PostForm.Get("StatusCallbackEvent"), ConferenceSID: r.PostForm.Get("ConferenceSid"),
 			FriendlyName: r.PostForm.Get("FriendlyName"), Label: r.PostForm.Get("ParticipantLabel"),
-		}, w.u, "https://example.com/hold.mp3")
+		}, w.u, ten)
 		if err != nil {
 			w.t.Errorf("OnConferenceEvent: %v", err)
 		}

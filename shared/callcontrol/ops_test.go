@@ -467,3 +467,64 @@ func TestOutboundCallsQueueForTheRate(t *testing.T) {
 		t.Errorf("the second outbound call went out %v after the first; want it a second later", d)
 	}
 }
+
+// TestConferenceEventsOfSuspendedTenant: the hub's status callback of a
+// tenant suspended during the call. Before, it went on as for any tenant
+// (the known gap of issue 20's audit): a caller left alone was sent to its
+// no-answer step or parked on music for a resume /calls/resume refuses,
+// and a held caller whose browser left a warm transfer was taken off hold
+// and connected to the target after the suspension. Now each of these ends
+// the caller's call with the suspended message.
+func TestConferenceEventsOfSuspendedTenant(t *testing.T) {
+	// before is how often dial-complete was called when the tenant was
+	// suspended: moving the legs into the hub calls it too, to settle.
+	var before int
+	suspend := func(w *world) {
+		before = w.called("/incoming/dial-complete")
+		s := *w.ten
+		s.Status, s.SuspendedAt = tenant.StatusSuspended, "2026-12-07T12:00:00Z"
+		w.mu.Lock()
+		w.ten = &s
+		w.mu.Unlock()
+	}
+	for _, tc := range []struct {
+		name string
+		run  func(w *world, caller, browser twilio.Call)
+	}{
+		{"left alone after an add nobody answered", func(w *world, caller, browser twilio.Call) {
+			_, err := w.ctl.Add(ctx, w.api, Request{Tenant: w.ten, Identity: "alice", CallSID: browser.SID, To: "bob", URLs: w.u})
+			must(t, err)
+			suspend(w)
+			w.tw.Hangup(w.sub.SID, browser.SID)
+			added, _ := participant(w.hub(caller.SID), AddLabel("client:bob"))
+			w.tw.NoAnswer(w.sub.SID, added.CallSID)
+		}},
+		{"held, then the page closed", func(w *world, caller, browser twilio.Call) {
+			_, err := w.ctl.Hold(ctx, w.api, w.req(browser.SID))
+			must(t, err)
+			suspend(w)
+			w.tw.Hangup(w.sub.SID, browser.SID)
+		}},
+		{"warm transfer answered after the asker left", func(w *world, caller, browser twilio.Call) {
+			_, err := w.ask(w.ctl.Transfer, browser.SID, "bob", ModeWarm)
+			must(t, err)
+			target, _ := participant(w.hub(caller.SID), LabelTransfer)
+			w.tw.Hangup(w.sub.SID, browser.SID)
+			suspend(w)
+			w.tw.Answer(w.sub.SID, target.CallSID)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			caller, browser := w.incoming()
+			tc.run(w, caller, browser)
+			c := w.call(caller.SID)
+			if c.Status != "completed" || !strings.Contains(c.TwiML, voice.SuspendedMessage) {
+				t.Errorf("caller %s on %s; want the suspended message and the end", c.Status, c.TwiML)
+			}
+			if n := w.called("/incoming/dial-complete"); n != before {
+				t.Errorf("sent to the no-answer step %d times", n-before)
+			}
+		})
+	}
+}

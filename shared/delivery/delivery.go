@@ -152,7 +152,7 @@ func (a *attempt) run(ctx context.Context) queue.Result {
 			return a.deadLetter(ctx, err.Error(), 0)
 		case err != nil:
 			d.Log.LogAttrs(ctx, slog.LevelWarn, "recording copy failed", slog.String("error", recordingError(err)))
-			return a.retry(ctx, 0, "recording copy failed")
+			return a.retry(ctx, 0, recordingFailure(t, err))
 		}
 		e.RecordingURL = link
 		if recorded != "" {
@@ -319,6 +319,24 @@ func (d Deps) copyRecording(ctx context.Context, t *tenant.Tenant, q events.Queu
 		}
 	}
 	return d.Links.URL(t.AccountSID, q.RecordingSID, stored.Add(d.Retention)), stored, nil
+}
+
+// ReasonSuspendedRecording ends the reason of a recording event whose copy
+// Twilio refused because its tenant is suspended.
+const ReasonSuspendedRecording = "the tenant is suspended (Twilio refuses its key until reactivate)"
+
+// recordingFailure is the retry (and, after events.MaxAge, dead-letter)
+// reason of a failed recording copy. A suspended subaccount cannot use its
+// own credentials (Twilio errors 20403 and 10001), so its recording events
+// wait for reactivate and, after a longer suspension, are dead-lettered:
+// the reason says why, so an operator redrives them after reactivate
+// rather than looking for a fault.
+func recordingFailure(t *tenant.Tenant, err error) string {
+	var fe *recordings.FetchError
+	if t.Suspended() && errors.As(err, &fe) && (fe.Status == 401 || fe.Status == 403) {
+		return "recording copy failed: " + ReasonSuspendedRecording
+	}
+	return "recording copy failed"
 }
 
 // recordingError names a recording failure for a log line: the Fetcher's

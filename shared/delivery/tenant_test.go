@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"bubble-twilio-voice/shared/delivery"
 	"bubble-twilio-voice/shared/metrics"
 	"bubble-twilio-voice/shared/queue"
+	"bubble-twilio-voice/shared/recordings"
 	"bubble-twilio-voice/shared/tenant"
 	fakesm "bubble-twilio-voice/test/fake/secretsmanager"
 	"bubble-twilio-voice/test/kit"
@@ -152,5 +155,53 @@ func TestDeliverSuspendedTenant(t *testing.T) {
 	rig.deps.Store = tenant.NewMemoryStore(sus)
 	if res := rig.deliver(completedMessage(newAccount), 1, 0); res.Kind != queue.Delivered || len(rig.app.events(t)) != 1 {
 		t.Fatalf("result %+v, %d posts", res, len(rig.app.events(t)))
+	}
+}
+
+// TestDeliverSuspendedTenantRecording: a suspended subaccount cannot use
+// its own key (Twilio answers 20403 "account lacks permission", 10001
+// "Account is not active"; the Twilio fake 401 20005), so the recording
+// of its recording events cannot be copied. Before, the event waited as
+// for any failed download and, after 24 h, was dead-lettered as "gave up
+// after 24h0m0s: recording copy failed", with nothing saying why. Now the
+// reason names the suspension; other failures of a suspended tenant, and
+// a refusal for an active one, keep the plain reason.
+func TestDeliverSuspendedTenantRecording(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		suspended bool
+		status    int
+		sentAgo   time.Duration
+		wantKind  queue.Kind
+		want      string
+	}{
+		{"suspended, 401", true, 401, 0, queue.Retry, "recording copy failed: " + delivery.ReasonSuspendedRecording},
+		{"suspended, 403", true, 403, 0, queue.Retry, "recording copy failed: " + delivery.ReasonSuspendedRecording},
+		{"suspended, 401 after 24 h", true, 401, 25 * time.Hour, queue.DeadLettered,
+			"gave up after 24h0m0s: recording copy failed: " + delivery.ReasonSuspendedRecording},
+		{"suspended, Twilio down", true, 500, 0, queue.Retry, "recording copy failed"},
+		{"active, 401", false, 401, 0, queue.Retry, "recording copy failed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig := newDeliverRig(t, "disk")
+			rig.app.set(answer(200))
+			if tc.suspended {
+				rig.tenantEvent.Status, rig.tenantEvent.SuspendedAt = tenant.StatusSuspended, "2026-12-07T12:00:00Z"
+			}
+			refusing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(tc.status) }))
+			t.Cleanup(refusing.Close)
+			fetcher, err := recordings.NewFetcher(refusing.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rig.deps.Fetcher = fetcher
+			res := rig.deliver(voicemailMessage(refusing.URL+"/2010-04-01/Accounts/"+evAccount+"/Recordings/"+evRecording), 3, tc.sentAgo)
+			if res.Kind != tc.wantKind || res.Reason != tc.want {
+				t.Errorf("result %+v, want %s with reason %q", res, tc.wantKind, tc.want)
+			}
+			if len(rig.app.events(t)) != 0 {
+				t.Error("posted without its recording")
+			}
+		})
 	}
 }

@@ -167,3 +167,43 @@ func TestDeliverTranscriptFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestTranscriptSettingChangedDuringJob: the tenant's record changes while
+// its Transcribe job runs. Every attempt reads the record afresh (nothing
+// of it is queued), so the change holds from the next attempt: switched
+// off, or the type left out of events.types, the event is not sent and
+// Transcribe is not asked again; a suspension changes nothing (its events
+// are still delivered).
+func TestTranscriptSettingChangedDuringJob(t *testing.T) {
+	media := "/2010-04-01/Accounts/" + evAccount + "/Recordings/" + evRecording
+	for _, tc := range []struct {
+		name     string
+		after    string // the record's events after the first attempt, with {url}, and what follows it
+		wantSent int
+	}{
+		{"unchanged", `{"url":"{url}"},"transcribe":{"voicemail":true}`, 1},
+		{"transcribe switched off", `{"url":"{url}"}`, 0},
+		{"voicemail transcripts switched off", `{"url":"{url}"},"transcribe":{"call":true}`, 0},
+		{"type left out of events.types", `{"url":"{url}","types":["voicemail.recorded"]},"transcribe":{"voicemail":true}`, 0},
+		{"tenant suspended", `{"url":"{url}"},"transcribe":{"voicemail":true},"status":"suspended","suspended_at":"2026-12-07T12:00:00Z"`, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rig, srv := transcriptRig(t, `{"voicemail":true}`)
+			rig.app.set(answer(200))
+			srv.SetOutcome(transcribe.JobName(evAccount, evRecording), faketranscribe.Outcome{Transcript: "Call me back."})
+			msg := transcriptMessage(t, rig.media.URL+media)
+			if res := rig.deliver(msg, 1, 0); res.Kind != queue.Retry || res.Reason != "transcription pending" {
+				t.Fatalf("first attempt %+v", res)
+			}
+			polls := srv.Calls(faketranscribe.OpGet)
+			rig.deps.Store = tenant.NewMemoryStore(testTenant(t, evAccount, strings.ReplaceAll(tc.after, "{url}", rig.app.srv.URL+"/api/1.1/wf/call-event")))
+			res := rig.deliver(msg, 2, time.Second)
+			if res.Kind != queue.Delivered || len(rig.app.events(t)) != tc.wantSent {
+				t.Fatalf("second attempt %+v, %d posts, want %d\n%s", res, len(rig.app.events(t)), tc.wantSent, rig.logs.String())
+			}
+			if tc.wantSent == 0 && srv.Calls(faketranscribe.OpGet) != polls {
+				t.Error("Transcribe asked again for a transcript the tenant no longer takes")
+			}
+		})
+	}
+}

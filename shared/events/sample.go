@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"bubble-twilio-voice/shared/recordings"
 	"bubble-twilio-voice/shared/tenant"
 )
 
@@ -142,7 +143,7 @@ func sampleOf(in SampleInput, t, callSID, recSID string, at, now time.Time) (Eve
 		m, ok = Recording(f, now)
 		e = m.Event
 		e.RecordingURL = strings.TrimRight(in.BaseURL, "/") + "/recordings/" + in.AccountSID + "/" + recSID + "?" +
-			url.Values{"expires": {strconv.FormatInt(now.Add(30*24*time.Hour).Unix(), 10)}, "sig": {"test"}}.Encode()
+			url.Values{"expires": {strconv.FormatInt(now.AddDate(0, 0, recordings.DefaultRetentionDays).Unix(), 10)}, "sig": {"test"}}.Encode()
 	}
 	if !ok {
 		return Event{}, fmt.Errorf("sample %s: the builder made no event", t) // a builder changed its rules

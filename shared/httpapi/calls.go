@@ -277,7 +277,7 @@ func handleConferenceEvents(tw *twiliorest.Client, publicBase string, log *slog.
 			err := callcontrol.OnConferenceEvent(ctx, api, callcontrol.ConferenceEvent{
 				Event: r.PostFormValue("StatusCallbackEvent"), ConferenceSID: r.PostFormValue("ConferenceSid"),
 				FriendlyName: r.PostFormValue("FriendlyName"), Label: r.PostFormValue("ParticipantLabel"),
-			}, callURLs(callsBase(r, publicBase)), t.HoldMusicURL)
+			}, callURLs(callsBase(r, publicBase)), t)
 			cancel()
 			if err != nil {
 				log.LogAttrs(ctx, slog.LevelError, "conference event not handled", slog.String("error", callErrorKind(err)))

@@ -246,3 +246,38 @@ func TestCallsTransferredToReachesTheEvent(t *testing.T) {
 		t.Fatalf("status callback %d; queued %+v", resp.StatusCode, q)
 	}
 }
+
+// TestCallsOfSuspendedTenant: a suspended tenant's browser keeps its
+// Voice access token up to 24 hours, so every call-control route checks
+// the status itself: 403 tenant_suspended (the code /token answers) with
+// the token or with the tenant's bearer key, and not one REST call to
+// Twilio; a wrong key is still the usual 401, so suspension cannot be
+// probed. The conference-status callback's side is callcontrol's
+// TestConferenceEventsOfSuspendedTenant.
+func TestCallsOfSuspendedTenant(t *testing.T) {
+	w := newCallsWorld(t)
+	_, browser := w.incoming()
+	tok := w.accessToken(t, "alice") // issued before the suspension
+	w.ten.Status, w.ten.SuspendedAt = tenant.StatusSuspended, "2026-12-07T12:00:00Z"
+	w.tw.ResetCalls()
+	routes := []string{httpapi.PathCallsHold, httpapi.PathCallsResume, httpapi.PathCallsTransfer, httpapi.PathCallsTransferComplete,
+		httpapi.PathCallsTransferCancel, httpapi.PathCallsAdd, httpapi.PathCallsRemove}
+	for _, path := range routes {
+		for _, tc := range []struct {
+			name, auth, body string
+			want             int
+			code             string
+		}{
+			{"access token", tok, fmt.Sprintf(`{"call_sid":%q,"to":"bob"}`, browser.SID), 403, "tenant_suspended"},
+			{"bearer key", callsBearer, fmt.Sprintf(`{"call_sid":%q,"to":"bob","account_sid":%q,"identity":"alice"}`, browser.SID, w.sub.SID), 403, "tenant_suspended"},
+			{"wrong bearer key", "not-the-key", fmt.Sprintf(`{"call_sid":%q,"to":"bob","account_sid":%q,"identity":"alice"}`, browser.SID, w.sub.SID), 401, "unauthorized"},
+		} {
+			if status, body := w.post(t, path, tc.auth, tc.body); status != tc.want || errCode(body) != tc.code {
+				t.Errorf("%s with %s: %d %v, want %d %s", path, tc.name, status, body, tc.want, tc.code)
+			}
+		}
+	}
+	if log := w.tw.Log(); len(log) != 0 {
+		t.Errorf("REST calls for a suspended tenant: %v", log)
+	}
+}

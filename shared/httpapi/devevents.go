@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -33,7 +34,8 @@ type queuedEvent struct {
 // checks it, it queues one sample of each event type the tenant takes (or
 // of type) through enqueue, the queue real callbacks use, so the dev
 // server's delivery POSTs them to events.url like real events. A wrong key
-// is 401 and queues nothing. baseURL is the dev server's public URL (the
+// is 401 and queues nothing; a suspended tenant's key 403 tenant_suspended,
+// as on /token. baseURL is the dev server's public URL (the
 // samples' recording links).
 func handleEventsTest(store tenant.Store, enqueue enqueueFunc, baseURL string, now func() time.Time, log *slog.Logger) http.Handler {
 	return postOnly(log, func(r *http.Request) (int, any, error) {
@@ -65,6 +67,10 @@ func queueTestEvents(r *http.Request, store tenant.Store, enqueue enqueueFunc, b
 	if !keyMatches(t.TokenAPIKeys, key) {
 		return nil, unauthorized(nil)
 	}
+	if t.Suspended() {
+		// As /token and the call-control routes answer the same key.
+		return nil, newError(kindForbidden, "tenant_suspended", "this subaccount is suspended; test events are queued again once it is reactivated")
+	}
 	if t.Events == nil {
 		return nil, invalid("no_events", "this tenant's record has no events object: set events.url first")
 	}
@@ -81,7 +87,8 @@ func queueTestEvents(r *http.Request, store tenant.Store, enqueue enqueueFunc, b
 			continue
 		}
 		if err := enqueue(r.Context(), t, events.Queued{Version: events.QueuedVersion, Event: e}); err != nil {
-			return nil, wrapError(kindUnavailable, "unavailable", "the event queue refused the event; try again", err)
+			return nil, wrapError(kindUnavailable, "unavailable", fmt.Sprintf(
+				"the event queue refused the %s event after %d were queued (they are sent); try again", e.Type, len(answer.Queued)), err)
 		}
 		answer.Queued = append(answer.Queued, queuedEvent{EventID: e.ID, Type: e.Type})
 	}

@@ -15,6 +15,7 @@ import (
 const (
 	devSID       = "AC0123456789abcdef0123456789abcdef"
 	devNoEvents  = "AC0123456789abcdef0123456789abcde0"
+	devSuspended = "AC0123456789abcdef0123456789abcde1"
 	devBearerKey = "dev-events-bearer-key-0001"
 )
 
@@ -39,7 +40,8 @@ func TestDevEventsTest(t *testing.T) {
 	store := tenant.NewMemoryStore(
 		devTenant(t, devSID, `,"events":{"url":"https://myapp.bubbleapps.io/version-test/api/1.1/wf/call-event/initialize",
 			"types":["call.completed","call.missed","voicemail.recorded"]}`),
-		devTenant(t, devNoEvents, ""))
+		devTenant(t, devNoEvents, ""),
+		devTenant(t, devSuspended, `,"status":"suspended","suspended_at":"2026-12-07T12:00:00Z","events":{"url":"https://myapp.bubbleapps.io/api/1.1/wf/call-event"}`))
 	tests := []struct {
 		name       string
 		method     string
@@ -56,6 +58,10 @@ func TestDevEventsTest(t *testing.T) {
 		{"wrong key", "POST", "Bearer not-the-key", `{"account_sid":"` + devSID + `"}`, 401, "unauthorized", nil},
 		{"no key", "POST", "", `{"account_sid":"` + devSID + `"}`, 401, "unauthorized", nil},
 		{"another tenant's sid with this key", "POST", "Bearer " + devBearerKey, `{"account_sid":"AC0000000000000000000000000000000f"}`, 401, "unauthorized", nil},
+		// A suspended tenant's key gets /token's answer (issue 20): before,
+		// its test events were queued as if it were active.
+		{"suspended tenant", "POST", "Bearer " + devBearerKey, `{"account_sid":"` + devSuspended + `"}`, 403, "tenant_suspended", nil},
+		{"suspended tenant, wrong key", "POST", "Bearer not-the-key", `{"account_sid":"` + devSuspended + `"}`, 401, "unauthorized", nil},
 		{"tenant without events", "POST", "Bearer " + devBearerKey, `{"account_sid":"` + devNoEvents + `"}`, 400, "no_events", nil},
 		{"unknown type", "POST", "Bearer " + devBearerKey, `{"account_sid":"` + devSID + `","type":"call.answered"}`, 400, "invalid_type", nil},
 		{"unknown field", "POST", "Bearer " + devBearerKey, `{"account_sid":"` + devSID + `","typo":"x"}`, 400, "invalid_request", nil},

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,6 +21,9 @@ type screenWorld struct {
 	account string
 	queue   *recordingQueue
 	parent  twilio.Call
+	// tenant is the record the routes serve, read at each lookup: a test
+	// may suspend it while the call rings.
+	tenant *tenant.Tenant
 }
 
 func newScreenWorld(t *testing.T, screen string) *screenWorld {
@@ -35,13 +39,14 @@ func newScreenWorld(t *testing.T, screen string) *screenWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &screenWorld{tw: tw, account: sub.SID, queue: &recordingQueue{}}
+	w := &screenWorld{tw: tw, account: sub.SID, queue: &recordingQueue{}, tenant: tn}
 	// Signatures are checked against the URL Twilio called: the server's.
 	var h http.Handler
 	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) { h.ServeHTTP(rw, r) }))
 	t.Cleanup(srv.Close)
 	h = httpapi.All(httpapi.Deps{
-		Store: tenant.NewMemoryStore(tn), Numbers: phone.Library{}, Now: fixedNow, PublicBaseURL: srv.URL,
+		Store:   tenant.StoreFunc(func(context.Context, string) (*tenant.Tenant, error) { return w.tenant, nil }),
+		Numbers: phone.Library{}, Now: fixedNow, PublicBaseURL: srv.URL,
 		Events: httpapi.EventDeps{Queue: w.queue},
 	})
 	w.parent = tw.Incoming(sub.SID, "+13105550142", "+14155550100", srv.URL+httpapi.PathIncoming)
@@ -157,4 +162,46 @@ func TestScreenedBackupPhone(t *testing.T) {
 			t.Errorf("voicemail after an answered unscreened phone: %s", p.TwiML)
 		}
 	})
+}
+
+// TestScreenedLegOfSuspendedTenant: the tenant is suspended while its
+// screened backup phone rings. Before, the whisper still asked the callee
+// to press 1 and a 1 bridged the call (only /voice, /incoming and the
+// no-answer steps checked the status). Now the whisper, and a key pressed
+// during it, say SuspendedMessage and hang the leg up unbridged, and the
+// caller hears the same message and is hung up: no voicemail, no bridge.
+func TestScreenedLegOfSuspendedTenant(t *testing.T) {
+	suspend := func(w *screenWorld) {
+		s := *w.tenant
+		s.Status, s.SuspendedAt = tenant.StatusSuspended, "2026-12-07T12:00:00Z"
+		w.tenant = &s
+	}
+	for _, tc := range []struct {
+		name string
+		ring func(w *screenWorld, sid string)
+	}{
+		{"suspended before the phone answers", func(w *screenWorld, sid string) {
+			suspend(w)
+			w.tw.Answer(w.account, sid)
+		}},
+		{"suspended during the whisper, then 1", func(w *screenWorld, sid string) {
+			w.tw.Answer(w.account, sid)
+			suspend(w)
+			w.tw.Press(w.account, sid, "1")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newScreenWorld(t, "")
+			phoneLeg := w.backupPhone(t)
+			tc.ring(w, phoneLeg.SID)
+			leg := w.call(t, phoneLeg.SID)
+			if leg.Status != "completed" || !strings.Contains(leg.TwiML, "not available right now") {
+				t.Errorf("backup phone leg %s on %s, want the suspended message and hung up", leg.Status, leg.TwiML)
+			}
+			p := w.call(t, w.parent.SID)
+			if !strings.Contains(p.TwiML, "not available right now") || strings.Contains(p.TwiML, "<Record") {
+				t.Errorf("caller %s on %s, want the suspended message", p.Status, p.TwiML)
+			}
+		})
+	}
 }

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
+	"time"
 
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/logging"
@@ -51,7 +53,7 @@ func TestSuspendedTenantCallbacks(t *testing.T) {
 }
 
 // TestRecordingLinkOfSuspendedOrClosedTenant is issue 20 item 5 at the
-// links. Before it, a genuine link played whatever became of its tenant:
+// links, recordings' and transcripts'. Before it, a genuine link played whatever became of its tenant:
 // reproduction: suspend the tenant (or close it: its record is gone), open
 // a link sent before: 302/200. Now 404 while suspended, 404 once unknown,
 // and 503 (not 404) when the store cannot answer.
@@ -75,9 +77,17 @@ func TestRecordingLinkOfSuspendedOrClosedTenant(t *testing.T) {
 		if err := rig.store.Put(context.Background(), recordings.Key(acct, evRecording), bytes.NewReader(mediaMP3), int64(len(mediaMP3))); err != nil {
 			t.Fatal(err)
 		}
+		if err := rig.store.Put(context.Background(), recordings.TranscriptTextKey(acct, evRecording), strings.NewReader("the text"), 8); err != nil {
+			t.Fatal(err)
+		}
 	}
-	get := func(acct string) int {
-		u, _ := url.Parse(rig.links.URL(acct, evRecording, rig.clock.Now().Add(48*3600e9)))
+	// Each kind of link: a recording's, and a long transcript's (which
+	// came later and must follow the same rule).
+	link := map[string]func(acct string, rec string, expires time.Time) string{
+		"recording": rig.links.URL, "transcript": rig.links.TranscriptURL,
+	}
+	get := func(kind, acct string) int {
+		u, _ := url.Parse(link[kind](acct, evRecording, rig.clock.Now().Add(48*3600e9)))
 		w := httptest.NewRecorder()
 		r := httptest.NewRequest(http.MethodGet, u.RequestURI(), nil)
 		r.Host = publicHost
@@ -96,8 +106,10 @@ func TestRecordingLinkOfSuspendedOrClosedTenant(t *testing.T) {
 		{"store unavailable", evAccount, tenant.ErrUnavailable, 503},
 	} {
 		lookupErr = tc.err
-		if got := get(tc.account); got != tc.want {
-			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		for kind := range link {
+			if got := get(kind, tc.account); got != tc.want {
+				t.Errorf("%s %s link: %d, want %d", tc.name, kind, got, tc.want)
+			}
 		}
 	}
 	assertCleanLogs(t, rig.logs.String())

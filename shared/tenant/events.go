@@ -252,8 +252,11 @@ func validEventsURL(raw string) bool {
 // carries a value.
 func checkEventsURLQuery(raw string) string {
 	u, _ := url.Parse(raw) // validEventsURL parsed it
+	// A query that does not parse whole (a ';', a bad escape) is the app's
+	// business, as before ?secret= existed, unless it holds the parameters
+	// checked below: a record that parsed then still parses.
 	q, err := url.ParseQuery(u.RawQuery)
-	if err != nil {
+	if err != nil && (strings.Contains(u.RawQuery, EventsSecretParam+"=") || strings.Contains(u.RawQuery, bubbleTokenParam)) {
 		return "has a malformed query string"
 	}
 	if _, ok := q[bubbleTokenParam]; ok {

@@ -25,6 +25,7 @@ func TestParseEvents(t *testing.T) {
 			"signing_secret": testEventsSecret, "types": []any{"call.missed", "voicemail.recorded"}}, ""},
 		{"http to 127.0.0.1", map[string]any{"url": "http://127.0.0.1:3001/events"}, ""},
 		{"http to localhost", map[string]any{"url": "http://localhost/events"}, ""},
+		{"a query of the app's own that does not parse whole (kept, as before ?secret=)", map[string]any{"url": "https://a.example/x?a=1;b=2"}, ""},
 		{"http to [::1]", map[string]any{"url": "http://[::1]:8080/"}, ""},
 		{"every type", map[string]any{"url": "https://a.example/", "types": []any{"call.completed", "call.missed", "voicemail.recorded", "call.recorded"}}, ""},
 

@@ -371,7 +371,10 @@ func (s *SecretsStore) fly(ctx context.Context, accountSID string) (*Tenant, err
 	case wasFailing:
 		log.Info("tenant secret fetch recovered", "account_sid", accountSID)
 	}
-	if errors.Is(err, ErrNotFound) && old != nil && old.tenant != nil {
+	switch {
+	case errors.Is(err, errOtherStack):
+		log.Warn("tenant secret tagged for another stack; tenant not served by this one", "account_sid", accountSID)
+	case errors.Is(err, ErrNotFound) && old != nil && old.tenant != nil:
 		// An authoritative "no such secret" ends service for a tenant at
 		// once: it was deprovisioned, which is not an outage.
 		log.Warn("tenant secret deleted; tenant no longer served", "account_sid", accountSID)
@@ -406,6 +409,15 @@ func (s *SecretsStore) get(ctx context.Context, accountSID string) (*Tenant, err
 			// A secret marked for deletion is a tenant being offboarded, not
 			// an outage: it must not be served stale for another MaxStale.
 			return nil, fmt.Errorf("lookup %s: %w", accountSID, ErrNotFound)
+		}
+		if awsenv.AccessDenied(err) && s.hasIndex() {
+			// The functions' policy denies a secret under the prefix only
+			// when it is tagged for another stack (the template's
+			// StringEqualsIfExists on the stack tag), and it let this store
+			// read the index under the same prefix: the tenant was moved to
+			// another stack, which is no outage either. Without an index
+			// read the policy itself may be broken: that stays an outage.
+			return nil, fmt.Errorf("lookup %s: %w", accountSID, errOtherStack)
 		}
 		return nil, &FetchError{AccountSID: accountSID, Kind: logging.ErrorKind(err), Err: err}
 	}

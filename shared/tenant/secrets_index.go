@@ -51,6 +51,18 @@ type indexState struct {
 	recheckAt time.Time
 }
 
+// errOtherStack is a tenant secret the functions' policy denies while it
+// lets the index be read: tagged for another stack (see SecretsStore.get).
+// It matches ErrNotFound: to this stack the tenant does not exist.
+var errOtherStack = fmt.Errorf("tenant secret tagged for another stack: %w", ErrNotFound)
+
+// hasIndex reports whether the store has read the tenant index.
+func (s *SecretsStore) hasIndex() bool {
+	s.idxMu.Lock()
+	defer s.idxMu.Unlock()
+	return s.idx.index != nil
+}
+
 // IndexName is the name of the tenant index secret under the store's
 // prefix.
 func (s *SecretsStore) IndexName() string { return s.cfg.Prefix + IndexSecretName }

@@ -820,3 +820,61 @@ func TestSecretsStoreMarkedForDeletion(t *testing.T) {
 		t.Errorf("stale record for %s: %s", secretSIDB, got.AccountSID)
 	}
 }
+
+// TestSecretsStoreTenantOfAnotherStack: a tenant whose secret another
+// stack took over (subaccounts create --force there tags it for that
+// stack), which this stack's functions' policy no longer lets them read.
+// Before, AWS's AccessDeniedException was an outage: the cached record
+// went on being served for MaxStale (an hour), then every request was 503
+// and counted as SecretFetchFailed (its alarm), and the deliver function
+// dead-lettered the tenant's queued events as "tenant unavailable". Now,
+// while the index (same prefix, same policy) reads fine, the tenant is
+// simply not this stack's: ErrNotFound at once, not served stale, not a
+// fetch failure. Without an index read the policy itself may be broken,
+// and that stays an outage.
+func TestSecretsStoreTenantOfAnotherStack(t *testing.T) {
+	denied := func(op, id string) fakesm.Fault {
+		if op == "GetSecretValue" && id == DefaultSecretPrefix+secretSIDA {
+			return fakesm.Fault{Code: "AccessDeniedException", Message: "User: arn:aws:sts::123456789012:assumed-role/voice-prod-IncomingFunctionRole/voice-prod-incoming is not authorized to perform: secretsmanager:GetSecretValue on resource: " + id + " because no identity-based policy allows the secretsmanager:GetSecretValue action"}
+		}
+		return fakesm.Fault{}
+	}
+	for _, tc := range []struct {
+		name        string
+		noIndex     bool
+		wantFound   bool // errors.Is(err, ErrNotFound)
+		wantFailure int  // OnFetchError calls
+	}{
+		{"index readable: another stack's tenant", false, true, 0},
+		{"no index: an outage", true, false, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newSecretsHarness(t, SecretsConfig{}, "", nil)
+			if tc.noIndex {
+				h.srv.Delete(h.store.IndexName())
+			}
+			h.srv.Put(DefaultSecretPrefix+secretSIDA, secretRecord(secretSIDA, "t"))
+			mustLookupSecret(t, h.store, secretSIDA)
+			h.srv.SetFault(denied)
+			h.clock.Advance(DefaultSecretsTTL)
+			tn, err := h.store.Lookup(context.Background(), secretSIDA)
+			if tc.wantFound {
+				if tn != nil || !errors.Is(err, ErrNotFound) || errors.Is(err, ErrUnavailable) {
+					t.Fatalf("Lookup = %v, %v; want ErrNotFound, no stale record", tn, err)
+				}
+				if !strings.Contains(h.logs.String(), "tagged for another stack") {
+					t.Errorf("not logged:\n%s", h.logs)
+				}
+			} else if tn == nil || err != nil {
+				// Served stale, as through any outage.
+				t.Fatalf("Lookup = %v, %v; want the cached record served stale", tn, err)
+			}
+			if n := h.fetchErrors(); n != tc.wantFailure {
+				t.Errorf("%d fetch failures counted, want %d", n, tc.wantFailure)
+			}
+			if strings.Contains(h.logs.String(), "not authorized") {
+				t.Errorf("AWS's message (the role's ARN) reached the logs:\n%s", h.logs)
+			}
+		})
+	}
+}

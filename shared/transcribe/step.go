@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"bubble-twilio-voice/shared/events"
@@ -94,7 +95,9 @@ func (s *Step) Run(ctx context.Context, t *tenant.Tenant, e *events.Event, recor
 	case StateFailed:
 		reason := st.FailureReason
 		if len(reason) > maxReason {
-			reason = reason[:maxReason]
+			// On a character boundary: SQS refuses an attribute that is
+			// not valid Unicode, and the reason would be lost.
+			reason = strings.ToValidUTF8(reason[:maxReason], "")
 		}
 		return Failed, fmt.Errorf("transcription failed: %s", reason)
 	default: // QUEUED, IN_PROGRESS, or a state Transcribe adds

@@ -159,6 +159,9 @@ func TestStepFailures(t *testing.T) {
 		{"job failed", func(s *faketranscribe.Server) {
 			s.SetOutcome(name, faketranscribe.Outcome{FailureReason: "Unsupported audio format"})
 		}, transcribe.Failed, "transcription failed: Unsupported audio format"},
+		{"long reason cut on a character boundary", func(s *faketranscribe.Server) {
+			s.SetOutcome(name, faketranscribe.Outcome{FailureReason: strings.Repeat("a", 199) + "é and more"})
+		}, transcribe.Failed, "transcription failed: " + strings.Repeat("a", 199)},
 		{"refused", func(s *faketranscribe.Server) {
 			s.SetFault(faketranscribe.OpStart, faketranscribe.Fault{Status: 400, Type: "BadRequestException"})
 		}, transcribe.Failed, "transcription refused: transcribe: BadRequestException (HTTP 400)"},

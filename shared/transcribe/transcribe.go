@@ -219,7 +219,10 @@ func Retryable(err error) bool {
 		return true
 	}
 	switch {
-	case e.Status >= 500, e.Code == "LimitExceededException", e.Code == "ThrottlingException":
+	case e.Status >= 500, e.Code == "LimitExceededException", e.Code == "ThrottlingException",
+		// Credentials that expired between signing and arrival, and a
+		// request that timed out, pass: retried, not dead-lettered.
+		e.Code == "ExpiredTokenException", e.Code == "RequestTimeoutException":
 		return true
 	default:
 		return false

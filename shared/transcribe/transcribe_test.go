@@ -115,6 +115,8 @@ func TestErrors(t *testing.T) {
 	}{
 		{"throttled", faketranscribe.Fault{Status: 400, Type: "LimitExceededException"}, true},
 		{"internal", faketranscribe.Fault{Status: 500, Type: "InternalFailureException"}, true},
+		{"credentials expired in flight", faketranscribe.Fault{Status: 400, Type: "ExpiredTokenException"}, true},
+		{"request timed out", faketranscribe.Fault{Status: 400, Type: "RequestTimeoutException"}, true},
 		{"bad request", faketranscribe.Fault{Status: 400, Type: "BadRequestException"}, false},
 		{"denied", faketranscribe.Fault{Status: 400, Type: "AccessDeniedException"}, false},
 	}
@@ -169,9 +171,10 @@ func TestReadTranscript(t *testing.T) {
 	}
 }
 
-// FuzzReadTranscript reads arbitrary documents: it never panics, and when
-// it succeeds the text is the document's non-blank transcripts, trimmed,
-// joined by one space, checked with a decoder written independently.
+// FuzzReadTranscript reads arbitrary documents: it never panics, an error
+// comes with no text, and a text is trimmed and single-joined and comes
+// only from a document that has results.transcripts (checked by
+// hasTranscripts, written independently of the reader).
 func FuzzReadTranscript(f *testing.F) {
 	for _, s := range []string{
 		`{"results":{"transcripts":[{"transcript":"Hello there."}]}}`,

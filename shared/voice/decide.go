@@ -377,7 +377,14 @@ func callerOf(c Call) string {
 // route) and gathers one key for ScreenAnswer; with no key it hangs up, so
 // a voicemail that answers never takes the call. The tenant must not be
 // nil.
+//
+// A tenant suspended while the leg rang bridges nobody: the callee hears
+// SuspendedMessage and the leg hangs up (tenant_suspended), so the
+// caller's <Dial> ends as not answered and DialComplete says the same.
 func (Rules) Screen(c Call, t *tenant.Tenant) Decision {
+	if t.Suspended() {
+		return refuse(ReasonTenantSuspended)
+	}
 	label := ""
 	if route := t.RouteFor(c.Parent.Called); route != nil {
 		label = route.Label
@@ -389,8 +396,12 @@ func (Rules) Screen(c Call, t *tenant.Tenant) Decision {
 // /incoming/screen-answer, the whisper's <Gather> action): ScreenDigit
 // accepts (an empty response, after which Twilio bridges the call); any
 // other key hangs the screened leg up, and the caller's <Dial> ends as not
-// answered.
-func (Rules) ScreenAnswer(c Call, _ *tenant.Tenant) Decision {
+// answered. A tenant suspended since the whisper began is refused as in
+// Screen, whatever the key: a 1 must not bridge its call.
+func (Rules) ScreenAnswer(c Call, t *tenant.Tenant) Decision {
+	if t.Suspended() {
+		return refuse(ReasonTenantSuspended)
+	}
 	if c.Digits == ScreenDigit {
 		return Decision{Kind: KindAccept}
 	}

@@ -333,6 +333,16 @@ func goldenCases() []goldenCase {
 			voice.Call{From: outsider, To: mainNumber, DialCallStatus: "completed"}, voice.KindHangup, ""},
 		goldenCase{"suspended_recording_complete", rules.RecordingComplete, suspended,
 			voice.Call{From: outsider, To: mainNumber}, voice.KindHangup, ""},
+		// A screened leg's whisper (and the callee's key) of a tenant
+		// suspended while the leg rang: before, the whisper asked to press
+		// 1 and a 1 bridged the call. Now the callee hears SuspendedMessage,
+		// the leg hangs up unbridged, and DialComplete refuses the rest.
+		goldenCase{"suspended_screen", rules.Screen, suspended,
+			voice.Call{Parent: voice.Display{Caller: outsider, Called: labelled}}, voice.KindSay, voice.ReasonTenantSuspended},
+		goldenCase{"suspended_screen_answer_accept", rules.ScreenAnswer, suspended, voice.Call{Digits: "1"}, voice.KindSay, voice.ReasonTenantSuspended},
+		goldenCase{"suspended_screen_answer_other_key", rules.ScreenAnswer, suspended, voice.Call{Digits: "2"}, voice.KindSay, voice.ReasonTenantSuspended},
+		goldenCase{"suspended_dial_complete_after_screen_refused", rules.DialComplete, suspended,
+			voice.Call{From: outsider, To: backupForward, DialCallStatus: "completed", DialBridged: "false"}, voice.KindSay, voice.ReasonTenantSuspended},
 	)
 
 	// Every DialCallStatus after the browsers of a route with a backup

@@ -4,6 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/parser"
+	"go/token"
+	"go/types"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -312,4 +317,73 @@ func TestBrokenLinks(t *testing.T) {
 			t.Errorf("%q: broken links %q, want broken %v", tc.text, got, tc.broken)
 		}
 	}
+}
+
+// TestGuaranteesNameEveryRoute: the table of docs/subaccounts.md's
+// Guarantees says what each tenant change does on each route, so it must
+// name every route package routes declares (a new route without a row is
+// a change nobody has checked against suspend, close and move). The paths
+// are read from the package's source with go/types, so a route added there
+// is caught here without touching this test.
+func TestGuaranteesNameEveryRoute(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(root, "docs", "subaccounts.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(b), "\n## Guarantees\n")
+	if !ok {
+		t.Fatal("docs/subaccounts.md has no Guarantees section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	paths := routePaths(t)
+	if len(paths) < 20 {
+		t.Fatalf("read only %d routes from shared/routes: %v", len(paths), paths)
+	}
+	for _, p := range paths {
+		named := "`" + p + "`"
+		if strings.HasSuffix(p, "/") { // a link prefix: `/recordings/...`
+			named = "`" + p
+		}
+		if !strings.Contains(section, named) {
+			t.Errorf("the Guarantees section does not name %s: add what suspend, close and move do on it", p)
+		}
+	}
+}
+
+// routePaths returns the value of every exported string constant of
+// shared/routes that is a routed path (starts with "/").
+func routePaths(t *testing.T) []string {
+	t.Helper()
+	dir := filepath.Join(root, "shared", "routes")
+	fset := token.NewFileSet()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []*ast.File
+	for _, e := range entries {
+		if !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	pkg, err := (&types.Config{}).Check("routes", fset, files, nil) // it imports nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, name := range pkg.Scope().Names() {
+		c, ok := pkg.Scope().Lookup(name).(*types.Const)
+		if !ok || !c.Exported() || c.Val().Kind() != constant.String {
+			continue
+		}
+		if v := constant.StringVal(c.Val()); strings.HasPrefix(v, "/") {
+			out = append(out, v)
+		}
+	}
+	return out
 }

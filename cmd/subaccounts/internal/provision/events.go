@@ -31,7 +31,7 @@ type EventsTestOptions struct {
 // values, event_id starting with events.TestIDPrefix); nothing is queued
 // and nothing changes. The URL is printed with its query redacted (it may
 // carry the tenant's ?secret=). It fails when an event was not answered
-// 2xx.
+// 2xx. A suspended tenant's are sent too, after a note saying so.
 func (p *Provisioner) EventsTest(ctx context.Context, accountSID string, o EventsTestOptions) error {
 	_, t, err := p.loadTenant(ctx, accountSID)
 	if err != nil {
@@ -56,6 +56,13 @@ func (p *Provisioner) EventsTest(ctx context.Context, accountSID string, o Event
 	}
 	if t.Events.SigningSecret != "" {
 		with = append(with, events.HeaderSignature)
+	}
+	if t.Suspended() {
+		// Sent anyway: the operator may test an app before reactivate, and a
+		// suspended tenant's real events are still delivered. The dev
+		// server's /dev/events/test, which a tenant's own key opens,
+		// refuses it as /token does.
+		p.printf("note: tenant %s is suspended (since %s): its calls and tokens are refused until reactivate; the test events are sent anyway\n", accountSID, t.SuspendedAt)
 	}
 	p.printf("POST %s%s\n", t.Events.RedactedURL(), parenthesized(with))
 	failed, sent := 0, 0

@@ -191,6 +191,18 @@ func TestEventsTest(t *testing.T) {
 	if _, err := test(provision.EventsTestOptions{Poster: opts.Poster}); err == nil || !strings.Contains(err.Error(), "--stack") || len(app.taken()) != 0 {
 		t.Errorf("no deployment: %v", err)
 	}
+	// A suspended tenant's events are sent, after a note (its real events
+	// are still delivered; the operator may test before reactivate).
+	var rec map[string]any
+	_ = json.Unmarshal([]byte(mustGet(e, sub.SID)), &rec)
+	rec["status"], rec["suspended_at"] = "suspended", "2026-12-07T12:00:00Z"
+	b, _ := json.Marshal(rec)
+	e.sm.Put(prefix+sub.SID, string(b))
+	o.Type = tenant.EventCallMissed
+	if out, err := test(o); err != nil || len(app.taken()) != 1 ||
+		!strings.HasPrefix(out, "note: tenant "+sub.SID+" is suspended (since 2026-12-07T12:00:00Z)") {
+		t.Errorf("suspended tenant: %v\n%s", err, out)
+	}
 	withEvents(e, sub.SID, nil)
 	if _, err := test(opts); err == nil || !strings.Contains(err.Error(), "has no events object") {
 		t.Errorf("no events: %v", err)

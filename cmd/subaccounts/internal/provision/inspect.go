@@ -151,7 +151,7 @@ func (p *Provisioner) Check(ctx context.Context, accountSID string, d Deployment
 	}
 	switch {
 	case acct.Status == "suspended" && t.Suspended():
-		c.note("subaccount %s is suspended (since %s); /token answers tenant_suspended, its calls hear a short message and hang up, its recording links answer 404", accountSID, t.SuspendedAt)
+		c.note("subaccount %s is suspended (since %s); /token and call control answer tenant_suspended, its calls (screened legs and hubs too) hear a short message and hang up, its recording and transcript links answer 404", accountSID, t.SuspendedAt)
 	case acct.Status == "suspended":
 		c.problem("subaccounts suspend "+accountSID+" (marks the record), or subaccounts reactivate "+accountSID, "subaccount %s is suspended in Twilio but its record is not marked: /token issues tokens that cannot work", accountSID)
 	case t.Suspended():
