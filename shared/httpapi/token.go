@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -95,9 +96,7 @@ type issueFunc func(t *tenant.Tenant, identity string, ttlSeconds int) (*TokenRe
 // with limiter (nil: no cap), dates them with now and counts them in m.
 func issuer(limiter *ratelimit.Limiter, now func() time.Time, m *metrics.Emitter) issueFunc {
 	return func(t *tenant.Tenant, identity string, ttl int) (*TokenResponse, error) {
-		if ttl == 0 {
-			ttl = t.TokenTTLSeconds
-		}
+		ttl = cmp.Or(ttl, t.TokenTTLSeconds)
 		at := now()
 		if ok, wait := limiter.AllowIdentity(t.AccountSID, identity, at); !ok {
 			e := newError(kindRateLimited, "rate_limited", "too many tokens for this identity; retry later")
