@@ -280,7 +280,7 @@ func checkEventsURLQuery(raw string) string {
 // urlUnreserved reports whether s is made only of URL-unreserved characters
 // (RFC 3986 section 2.3), which no encoder changes.
 func urlUnreserved(s string) bool {
-	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.~") == ""
+	return strings.Trim(s, alnum+"-_.~") == ""
 }
 
 // RedactedURL is events.url with the value of every query parameter
@@ -310,12 +310,7 @@ func RedactURLQuery(raw string) string {
 
 // headerSafe reports whether s can be sent in a header value as is.
 func headerSafe(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' })
 }
 
 // KnownEventType reports whether t is one of EventTypes.

@@ -401,17 +401,11 @@ const IdentityRule = "must be 1 to 121 characters of letters, digits and undersc
 // ValidIdentity reports whether s is a client identity this service accepts:
 // 1..121 characters of [A-Za-z0-9_].
 func ValidIdentity(s string) bool {
-	if len(s) == 0 || len(s) > 121 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return len(s) >= 1 && len(s) <= 121 && strings.Trim(s, alnum+"_") == ""
 }
+
+// alnum is every ASCII letter and digit, as a strings.Trim cutset.
+const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 // ValidAccountSID reports whether s is "AC" followed by 32 lowercase hex
 // digits, the only form Twilio issues. Stores check it before any network
