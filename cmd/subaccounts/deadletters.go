@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -71,12 +72,8 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err != nil {
 			return err
 		}
-		if q.Events == "" {
-			q.Events = s.Events
-		}
-		if q.DeadLetters == "" {
-			q.DeadLetters = s.DeadLetters
-		}
+		q.Events = cmp.Or(q.Events, s.Events)
+		q.DeadLetters = cmp.Or(q.DeadLetters, s.DeadLetters)
 	}
 	if q.DeadLetters == "" || (sub == "redrive" && q.Events == "") {
 		return errors.New("the queues are not set: pass --stack, or --queue-url and --dlq-url")

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -484,15 +485,9 @@ func stackDeployment(ctx context.Context, awsCfg aws.Config, stack string, d *pr
 	if err != nil {
 		return err
 	}
-	if d.VoiceURL == "" {
-		d.VoiceURL = s.VoiceURL
-	}
-	if d.IncomingURL == "" {
-		d.IncomingURL = s.IncomingURL
-	}
-	if d.TokenURL == "" {
-		d.TokenURL = s.TokenURL
-	}
+	d.VoiceURL = cmp.Or(d.VoiceURL, s.VoiceURL)
+	d.IncomingURL = cmp.Or(d.IncomingURL, s.IncomingURL)
+	d.TokenURL = cmp.Or(d.TokenURL, s.TokenURL)
 	if d.Label == "" {
 		d.Label, d.Region = s.Label, s.Region
 	}
@@ -506,8 +501,7 @@ func stackDeployment(ctx context.Context, awsCfg aws.Config, stack string, d *pr
 func stackOutputs(ctx context.Context, awsCfg aws.Config, stack string) (map[string]string, error) {
 	out, err := cloudformation.NewFromConfig(awsCfg).DescribeStacks(ctx, &cloudformation.DescribeStacksInput{StackName: aws.String(stack)})
 	if err != nil {
-		var api smithy.APIError
-		if errors.As(err, &api) && strings.Contains(api.ErrorMessage(), "does not exist") {
+		if api, ok := errors.AsType[smithy.APIError](err); ok && strings.Contains(api.ErrorMessage(), "does not exist") {
 			// The usual cause: the CLI runs in another region than the stack.
 			return nil, fmt.Errorf("describe stack %s: %w (no such stack in this command's AWS region: run it in the stack's region, e.g. AWS_REGION=<region>; the functions read the tenant secrets there)", stack, err)
 		}

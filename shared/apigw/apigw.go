@@ -6,6 +6,7 @@ package apigw
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -35,9 +36,7 @@ func Request(ctx context.Context, e *events.APIGatewayV2HTTPRequest) (*http.Requ
 	if method == "" {
 		return nil, fmt.Errorf("decode API Gateway event: no HTTP method")
 	}
-	if calledPath == "" {
-		calledPath = "/"
-	}
+	calledPath = cmp.Or(calledPath, "/")
 	routePath := calledPath
 	if s := e.RequestContext.Stage; s != "" && s != "$default" {
 		routePath = stripStage(calledPath, s)
@@ -82,10 +81,7 @@ func Request(ctx context.Context, e *events.APIGatewayV2HTTPRequest) (*http.Requ
 	if len(e.Cookies) > 0 {
 		r.Header.Set("Cookie", strings.Join(e.Cookies, "; "))
 	}
-	r.Host = e.RequestContext.DomainName
-	if r.Host == "" {
-		r.Host = r.Header.Get("Host")
-	}
+	r.Host = cmp.Or(e.RequestContext.DomainName, r.Header.Get("Host"))
 	if id := e.RequestContext.RequestID; id != "" {
 		r.Header.Set("X-Request-Id", id)
 	}
@@ -148,11 +144,7 @@ func (w *ResponseWriter) Write(b []byte) (int, error) {
 // that are not valid UTF-8 text are base64 encoded; Set-Cookie headers go
 // in Cookies, every other header is one comma-joined value.
 func (w *ResponseWriter) Response() events.APIGatewayV2HTTPResponse {
-	status := w.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	resp := events.APIGatewayV2HTTPResponse{StatusCode: status}
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: cmp.Or(w.status, http.StatusOK)}
 	header := w.sent
 	if header == nil { // nothing written: net/http sends the header as it is now
 		header = w.header.Clone()

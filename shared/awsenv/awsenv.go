@@ -8,6 +8,7 @@
 package awsenv
 
 import (
+	"cmp"
 	"errors"
 	"strings"
 
@@ -20,10 +21,7 @@ import (
 // AWS_SESSION_TOKEN) of the environment. Lambda sets all of them for the
 // function's execution role.
 func Config(getenv func(string) string) (aws.Config, error) {
-	region := getenv("AWS_REGION")
-	if region == "" {
-		region = getenv("AWS_DEFAULT_REGION")
-	}
+	region := cmp.Or(getenv("AWS_REGION"), getenv("AWS_DEFAULT_REGION"))
 	if region == "" {
 		return aws.Config{}, errors.New("AWS_REGION is not set")
 	}
@@ -42,10 +40,7 @@ func Config(getenv func(string) string) (aws.Config, error) {
 // "SQS", "S3", "SECRETS_MANAGER"), else AWS_ENDPOINT_URL; "" for the
 // service's public endpoint. Tests point it at local fakes.
 func Endpoint(getenv func(string) string, service string) string {
-	if v := getenv("AWS_ENDPOINT_URL_" + strings.ToUpper(service)); v != "" {
-		return v
-	}
-	return getenv("AWS_ENDPOINT_URL")
+	return cmp.Or(getenv("AWS_ENDPOINT_URL_"+strings.ToUpper(service)), getenv("AWS_ENDPOINT_URL"))
 }
 
 // BaseEndpoint is Endpoint as the SDK clients' Options.BaseEndpoint wants

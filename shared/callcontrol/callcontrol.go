@@ -142,8 +142,7 @@ func twilioFailed(step string, err error) error {
 	case errors.Is(err, twiliorest.ErrPaced), twiliorest.IsTooManyRequests(err):
 		return &Error{Code: CodeBusy, Message: "too many calls are being placed for this account; try again in a few seconds", Err: err}
 	}
-	var ce *Error
-	if errors.As(err, &ce) {
+	if _, ok := errors.AsType[*Error](err); ok {
 		return err
 	}
 	return &Error{Code: CodeTwilio, Message: "Twilio could not " + step, Err: fmt.Errorf("%s: %w", step, err)}

@@ -4,11 +4,9 @@ import (
 	"context"
 	"strings"
 
+	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliorest"
 )
-
-// clientPrefix marks a browser's address in a call's From and To.
-const clientPrefix = "client:"
 
 // call is what one request finds on Twilio about the call it controls.
 type call struct {
@@ -46,7 +44,7 @@ func (c *call) participant(label string) (twiliorest.Participant, bool) {
 // identityOf returns the browser identity of a From or To address
 // ("client:alice", or "client:alice?x=y" as Twilio may write a To).
 func identityOf(addr string) (string, bool) {
-	id, ok := strings.CutPrefix(addr, clientPrefix)
+	id, ok := strings.CutPrefix(addr, tenant.ClientPrefix)
 	if !ok {
 		return "", false
 	}

@@ -1,6 +1,7 @@
 package callcontrol
 
 import (
+	"cmp"
 	"context"
 	"net/url"
 
@@ -94,7 +95,7 @@ func (ctl *Controller) callBack(ctx context.Context, api API, c *call, r Request
 	if _, ok := c.participant(LabelParty); !ok {
 		return fail(CodeCallEnded, "the other party has left the call")
 	}
-	tg := target{kind: targetClient, addr: clientPrefix + r.Identity}
+	tg := target{kind: targetClient, addr: tenant.ClientPrefix + r.Identity}
 	return ctl.dialTarget(ctx, api, c, r, tg, ClientLabel(r.Identity))
 }
 
@@ -158,10 +159,7 @@ func (ctl *Controller) enter(ctx context.Context, api API, c *call, r Request) e
 // asking browser talks to the target; CompleteTransfer or CancelTransfer
 // ends it.
 func (ctl *Controller) Transfer(ctx context.Context, api API, r Request) (Result, error) {
-	mode := r.Mode
-	if mode == "" {
-		mode = ModeCold
-	}
+	mode := cmp.Or(r.Mode, ModeCold)
 	tg, err := ctl.resolve(r.Tenant, r.Identity, r.To)
 	if err != nil {
 		return Result{}, err
@@ -226,7 +224,7 @@ func (ctl *Controller) dialTarget(ctx context.Context, api API, c *call, r Reque
 		// A browser sees the party's number, as when the call rang it.
 		from = c.browser.From
 		if _, isClient := identityOf(from); isClient || from == "" {
-			from = clientPrefix + r.Identity
+			from = tenant.ClientPrefix + r.Identity
 		}
 	}
 	_, err := api.CreateParticipant(ctx, c.hub.SID, twiliorest.NewParticipant{

@@ -1,6 +1,7 @@
 package callcontrol
 
 import (
+	"cmp"
 	"net/url"
 	"strconv"
 	"strings"
@@ -65,7 +66,7 @@ func (ctl *Controller) resolve(t *tenant.Tenant, identity, to string) (target, e
 		dec := ctl.Rules.Incoming(voice.Call{AccountSID: t.AccountSID, To: number}, t) // zero Now: open
 		return target{kind: targetRoute, addr: number, dec: dec}, nil
 	}
-	dec := ctl.Rules.Outgoing(voice.Call{AccountSID: t.AccountSID, From: clientPrefix + identity, To: to}, t)
+	dec := ctl.Rules.Outgoing(voice.Call{AccountSID: t.AccountSID, From: tenant.ClientPrefix + identity, To: to}, t)
 	if dec.Refused() {
 		if dec.Reason == voice.ReasonInvalidIdentity || dec.Reason == voice.ReasonInvalidNumber || dec.Reason == voice.ReasonEmptyTo {
 			return target{}, &Error{Code: CodeInvalidTo, Message: "to names nobody: " + dec.Reason.Message(), Reason: dec.Reason}
@@ -76,7 +77,7 @@ func (ctl *Controller) resolve(t *tenant.Tenant, identity, to string) (target, e
 		if dec.Clients[0] == identity {
 			return target{}, fail(CodeInvalidTo, "a call cannot be transferred to the browser that asks")
 		}
-		return target{kind: targetClient, addr: clientPrefix + dec.Clients[0], dec: dec}, nil
+		return target{kind: targetClient, addr: tenant.ClientPrefix + dec.Clients[0], dec: dec}, nil
 	}
 	return target{kind: targetNumber, addr: dec.Number, dec: dec}, nil
 }
@@ -128,7 +129,7 @@ func coldTwiML(tg target, incoming bool, u URLs) string {
 // hangs up ends the hub for everyone.
 func joinTwiML(hub, label string, party bool, u URLs) string {
 	attrs := []string{"participantLabel", label, "startConferenceOnEnter", "true",
-		"endConferenceOnExit", boolString(party), "beep", "false"}
+		"endConferenceOnExit", strconv.FormatBool(party), "beep", "false"}
 	if u.ConferenceEvents != "" {
 		attrs = append(attrs, "statusCallback", u.ConferenceEvents, "statusCallbackEvent", "join leave")
 	}
@@ -138,13 +139,6 @@ func joinTwiML(hub, label string, party bool, u URLs) string {
 	b.Text("Conference", hub, attrs...)
 	b.End()
 	return string(b.Bytes())
-}
-
-func boolString(v bool) string {
-	if v {
-		return "true"
-	}
-	return "false"
 }
 
 // leaveTwiML is what a party left alone hears before the call ends, when
@@ -171,9 +165,7 @@ const ParkLoops = 2
 // parkTwiML keeps a held caller whose browsers all left hearing music for
 // a while, then sends it to next (its no-answer step).
 func parkTwiML(music, next string) string {
-	if music == "" {
-		music = DefaultHoldMusic
-	}
+	music = cmp.Or(music, DefaultHoldMusic)
 	var b twiml.Builder
 	b.Reset(nil)
 	b.Text("Play", music, "loop", strconv.Itoa(ParkLoops))

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"strings"
@@ -48,12 +49,8 @@ func loadEvents(getenv func(string) string, c *Config) error {
 		TwilioAPIBaseURL:   strings.TrimRight(getenv("TWILIO_API_BASE_URL"), "/"),
 		RecordingsDir:      getenv("RECORDINGS_DIR"),
 	}
-	if e.TwilioAPIBaseURL == "" {
-		e.TwilioAPIBaseURL = recordings.DefaultTwilioAPIBase
-	}
-	if e.RecordingsDir == "" {
-		e.RecordingsDir = ".devdata/recordings"
-	}
+	e.TwilioAPIBaseURL = cmp.Or(e.TwilioAPIBaseURL, recordings.DefaultTwilioAPIBase)
+	e.RecordingsDir = cmp.Or(e.RecordingsDir, ".devdata/recordings")
 	var err error
 	if e.RecordingRetentionDays, err = integer(getenv, "RECORDING_RETENTION_DAYS", recordings.DefaultRetentionDays, 1, 3650); err != nil {
 		return err

@@ -126,18 +126,12 @@ const (
 	stagePrevious = "AWSPREVIOUS"
 )
 
-// LinkKeyClient is the part of the Secrets Manager client the link keys
-// need.
-type LinkKeyClient interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
 // LinkKeys reads the link key secret arn (a random string CloudFormation
 // generated, rotated with put-secret-value) by its staging labels: the
 // AWSCURRENT value and when that version was created, and the AWSPREVIOUS
 // value, which a secret never rotated does not have. The values never reach
 // a log or an error.
-func LinkKeys(client LinkKeyClient, arn string) recordings.KeyReader {
+func LinkKeys(client tenant.SecretsClient, arn string) recordings.KeyReader {
 	return func(ctx context.Context) (recordings.Keys, error) {
 		cur, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn), VersionStage: aws.String(stageCurrent)})
 		if err != nil {

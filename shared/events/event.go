@@ -6,6 +6,7 @@
 package events
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -83,9 +84,6 @@ const (
 	StatusCanceled  = "canceled"
 )
 
-// clientPrefix marks a browser (Twilio Client) address in From and To.
-const clientPrefix = "client:"
-
 // ID returns the event ID of one callback: a hash of the event type and
 // the SIDs that identify what happened, so the same callback always gets
 // the same ID and different ones never share it.
@@ -137,7 +135,7 @@ func DecodeQueued(body []byte) (Queued, error) {
 		return Queued{}, fmt.Errorf("%w: no event_id or type", ErrBadMessage)
 	case m.HasRecording() != carriesRecording(m.Event.Type) && !m.isTestRecording():
 		return Queued{}, fmt.Errorf("%w: recording fields do not match type %s", ErrBadMessage, m.Event.Type)
-	case m.HasRecording() && !ValidRecordingSID(m.RecordingSID):
+	case m.HasRecording() && !tenant.ValidSID("RE", m.RecordingSID):
 		return Queued{}, fmt.Errorf("%w: malformed recording_sid", ErrBadMessage)
 	}
 	return m, nil
@@ -207,15 +205,6 @@ func CutTranscript(text string, max int) (string, bool) {
 	return strings.TrimRight(cut, " ") + ellipsis, true
 }
 
-// ValidRecordingSID reports whether s is RE and 32 hex digits.
-func ValidRecordingSID(s string) bool {
-	if len(s) != 34 || !strings.HasPrefix(s, "RE") {
-		return false
-	}
-	_, err := hex.DecodeString(s[2:])
-	return err == nil
-}
-
 // HasRecording reports whether m carries a recording to copy.
 func (m Queued) HasRecording() bool { return m.RecordingSID != "" && m.RecordingMediaURL != "" }
 
@@ -228,8 +217,7 @@ func (m Queued) isTestRecording() bool {
 
 // jsonKind names a JSON error without quoting the input.
 func jsonKind(err error) string {
-	var syn *json.SyntaxError
-	if errors.As(err, &syn) {
+	if syn, ok := errors.AsType[*json.SyntaxError](err); ok {
 		return fmt.Sprintf("invalid JSON at byte %d", syn.Offset)
 	}
 	return "wrong JSON shape"
@@ -264,7 +252,7 @@ const QueryTransferredTo = "transferred_to"
 // transferTarget keeps a transferred_to that has the shape call control
 // writes ("client:<identity>" or E.164); anything else is dropped.
 func transferTarget(s string) string {
-	if id, ok := strings.CutPrefix(s, clientPrefix); ok && tenant.ValidIdentity(id) {
+	if id, ok := strings.CutPrefix(s, tenant.ClientPrefix); ok && tenant.ValidIdentity(id) {
 		return s
 	}
 	if tenant.ValidE164(s) {
@@ -303,7 +291,7 @@ func CallMissed(f Form, now time.Time) (e Event, ok bool) {
 // event), nor for a malformed RecordingSid. The type is voicemail.recorded for a <Record> (RecordingSource
 // RecordVerb) and call.recorded otherwise.
 func Recording(f Form, now time.Time) (m Queued, ok bool) {
-	if f.Get("RecordingStatus") != "completed" || !ValidRecordingSID(f.Get("RecordingSid")) {
+	if f.Get("RecordingStatus") != "completed" || !tenant.ValidSID("RE", f.Get("RecordingSid")) {
 		return Queued{}, false
 	}
 	typ := tenant.EventCallRecorded
@@ -323,18 +311,13 @@ func Recording(f Form, now time.Time) (m Queued, ok bool) {
 // Recording: the call's From (else Caller) and To, which Twilio's recording
 // callbacks leave out.
 func CallbackQuery(from, caller, to string) string {
-	if from == "" {
-		from = caller
-	}
+	from = cmp.Or(from, caller)
 	return url.Values{"from": {from}, "to": {to}}.Encode()
 }
 
 // base fills what every event has from a callback's form.
 func base(typ string, f Form, recordingSID string, at time.Time) Event {
-	from := f.Get("From")
-	if from == "" {
-		from = f.Get("Caller")
-	}
+	from := cmp.Or(f.Get("From"), f.Get("Caller"))
 	e := Event{
 		ID:         ID(typ, f.Get("AccountSid"), f.Get("CallSid"), recordingSID),
 		Type:       typ,
@@ -353,7 +336,7 @@ func base(typ string, f Form, recordingSID string, at time.Time) Event {
 // ("client:<identity>") placed an outgoing call; anything else is a call to
 // one of the tenant's numbers.
 func direction(from string) (dir, identity string) {
-	if id, ok := strings.CutPrefix(from, clientPrefix); ok {
+	if id, ok := strings.CutPrefix(from, tenant.ClientPrefix); ok {
 		return DirectionOutgoing, id
 	}
 	return DirectionIncoming, ""

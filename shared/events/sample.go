@@ -97,22 +97,24 @@ func Samples(in SampleInput, typ string, now time.Time) ([]Event, error) {
 // sampleOf builds one event of type t through its real builder.
 func sampleOf(in SampleInput, t, callSID, recSID string, at, now time.Time) (Event, error) {
 	outgoing := Form{"AccountSid": {in.AccountSID}, "CallSid": {callSID},
-		"From": {clientPrefix + in.Identity}, "To": {sampleCalled}}
+		"From": {tenant.ClientPrefix + in.Identity}, "To": {sampleCalled}}
 	incoming := Form{"AccountSid": {in.AccountSID}, "CallSid": {callSID},
 		"From": {sampleCaller}, "To": {in.Number}}
 	var (
 		e  Event
 		ok bool
 	)
+	// maps.Clone is enough: the forms' values are replaced (Set, Del),
+	// never appended to.
 	switch t {
 	case tenant.EventCallCompleted:
-		f := clone(outgoing)
+		f := maps.Clone(outgoing)
 		f.Set("CallStatus", StatusCompleted)
 		f.Set("CallDuration", "42")
 		f.Set("Timestamp", at.Format(time.RFC1123Z))
 		e, ok = CallCompleted(f, now)
 	case tenant.EventCallMissed:
-		f := clone(incoming)
+		f := maps.Clone(incoming)
 		f.Set("DialCallStatus", StatusNoAnswer)
 		e, ok = CallMissed(f, at)
 	case tenant.EventVoicemailTranscribed, tenant.EventCallTranscribed:
@@ -125,10 +127,10 @@ func sampleOf(in SampleInput, t, callSID, recSID string, at, now time.Time) (Eve
 		e, ok = r, true
 		e.Type, e.TranscriptText = t, sampleTranscript
 	case tenant.EventVoicemailRecorded, tenant.EventCallRecorded:
-		f, dur := clone(incoming), "31"
+		f, dur := maps.Clone(incoming), "31"
 		f.Set("RecordingSource", "RecordVerb")
 		if t == tenant.EventCallRecorded {
-			f, dur = clone(outgoing), "42"
+			f, dur = maps.Clone(outgoing), "42"
 			f.Set("RecordingSource", "DialVerb")
 		}
 		f.Set("from", f.Get("From"))
@@ -149,12 +151,4 @@ func sampleOf(in SampleInput, t, callSID, recSID string, at, now time.Time) (Eve
 		return Event{}, fmt.Errorf("sample %s: the builder made no event", t) // a builder changed its rules
 	}
 	return e, nil
-}
-
-func clone(f Form) Form {
-	c := make(Form, len(f)+4)
-	for k, v := range f {
-		c[k] = append([]string(nil), v...)
-	}
-	return c
 }

@@ -1,12 +1,9 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -158,14 +155,9 @@ func authorizeCaller(r *http.Request, req callsRequest, tenants tenant.Store, no
 	}
 	// Well-formed (checked above), so safe to log, as /token logs it.
 	logging.Add(r.Context(), slog.String("account_sid", accountSID))
-	t, err := tenants.Lookup(r.Context(), accountSID)
-	switch {
-	case errors.Is(err, tenant.ErrNotFound):
-		return nil, "", callsUnauthorized(err)
-	case err != nil:
-		e := wrapError(kindUnavailable, "unavailable", "the tenant store is unavailable; try again shortly", err)
-		e.retryAfter = 5
-		return nil, "", e
+	t, err := lookupTenant(r.Context(), tenants, accountSID, callsUnauthorized)
+	if err != nil {
+		return nil, "", err
 	}
 	identity := req.Identity
 	if req.AccountSID != "" {
@@ -227,13 +219,9 @@ func decodeCallsRequest(r *http.Request, needsTo bool) (callsRequest, error) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "" && mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 		return callsRequest{}, newError(kindUnsupportedMedia, "unsupported_media_type", "send application/json")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxCallsBody))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return callsRequest{}, newError(kindTooLarge, "too_large", "request body is larger than 16 KiB")
-	case err != nil:
-		return callsRequest{}, wrapError(kindInvalid, "invalid_request", "could not read the request body", err)
+	body, err := readBody(r, MaxCallsBody, "16 KiB")
+	if err != nil {
+		return callsRequest{}, err
 	}
 	return parseCallsBody(body, needsTo)
 }
@@ -241,55 +229,22 @@ func decodeCallsRequest(r *http.Request, needsTo bool) (callsRequest, error) {
 // parseCallsBody is decodeCallsRequest's parser (fuzzed on its own).
 func parseCallsBody(body []byte, needsTo bool) (callsRequest, error) {
 	const notJSON = "body must be a JSON object with string fields call_sid and, as the route needs, to, mode, account_sid and identity"
-	fields := map[string]string{}
-	dec := json.NewDecoder(bytes.NewReader(bytes.TrimSpace(body)))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return callsRequest{}, invalid("invalid_request", notJSON)
-	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return callsRequest{}, invalid("invalid_request", notJSON)
-		}
-		k, _ := tok.(string)
-		if seen[k] {
-			return callsRequest{}, invalid("invalid_request", k+" is given more than once")
-		}
-		seen[k] = true
-		known := false
-		for _, f := range callsFields {
-			if k == f {
-				known = true
-			} else if strings.EqualFold(k, f) {
-				return callsRequest{}, invalid("invalid_request", "field \""+k+"\" must be spelt "+f)
-			}
-		}
-		var v any
-		if err := dec.Decode(&v); err != nil {
-			return callsRequest{}, invalid("invalid_request", notJSON)
-		}
-		if !known || v == nil {
-			continue
-		}
+	fields, err := objectFields(body, callsFields, false, notJSON, func(k string, v any) (string, error) {
 		s, ok := v.(string)
 		if !ok {
-			return callsRequest{}, invalid("invalid_request", k+" must be a string")
+			return "", invalid("invalid_request", k+" must be a string")
 		}
-		fields[k] = strings.TrimSpace(s)
-	}
-	if _, err := dec.Token(); err != nil {
-		return callsRequest{}, invalid("invalid_request", notJSON)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return callsRequest{}, invalid("invalid_request", "body has data after the JSON object")
+		return strings.TrimSpace(s), nil
+	})
+	if err != nil {
+		return callsRequest{}, err
 	}
 	req := callsRequest{CallSID: fields["call_sid"], To: fields["to"], Mode: fields["mode"],
 		AccountSID: fields["account_sid"], Identity: fields["identity"]}
 	switch {
 	case req.CallSID == "":
 		return req, invalid("invalid_request", "call_sid is required: the browser's call.parameters.CallSid")
-	case !validCallSID(req.CallSID):
+	case !tenant.ValidSID("CA", req.CallSID):
 		return req, invalid("invalid_request", "call_sid must be CA followed by 32 hex digits")
 	case needsTo && req.To == "":
 		return req, invalid("invalid_request", "to is required: client:<identity>, a route label or number, or a phone number")
@@ -335,12 +290,10 @@ func handleConferenceEvents(tw *twiliorest.Client, publicBase string, log *slog.
 // callErrorKind names a call-control failure for a log line: its code and
 // Twilio's error code, never Twilio's message or a URL.
 func callErrorKind(err error) string {
-	var te *twiliorest.Error
-	if errors.As(err, &te) {
+	if te, ok := errors.AsType[*twiliorest.Error](err); ok {
 		return fmt.Sprintf("twilio_%d_%d", te.Status, te.Code)
 	}
-	var ce *callcontrol.Error
-	if errors.As(err, &ce) {
+	if ce, ok := errors.AsType[*callcontrol.Error](err); ok {
 		return ce.Code
 	}
 	return logging.ErrorKind(err)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -100,13 +99,9 @@ func queueTestEvents(r *http.Request, store tenant.Store, enqueue enqueueFunc, b
 // (type optional): a JSON object with exactly these names, string values.
 func decodeEventsTest(r *http.Request) (sid, typ string, err error) {
 	const shape = `send a JSON object {"account_sid": "AC...", "type": "call.completed"} (type optional)`
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxEventsTestBody))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return "", "", newError(kindTooLarge, "too_large", "request body is larger than 4 KiB")
-	case err != nil:
-		return "", "", wrapError(kindInvalid, "invalid_request", "could not read the request body", err)
+	body, err := readBody(r, maxEventsTestBody, "4 KiB")
+	if err != nil {
+		return "", "", err
 	}
 	var fields map[string]any
 	dec := json.NewDecoder(bytes.NewReader(body))

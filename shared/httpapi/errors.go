@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -160,4 +161,18 @@ func postOnly(log *slog.Logger, run func(r *http.Request) (status int, answer an
 		w.WriteHeader(status)
 		_ = json.NewEncoder(w).Encode(answer)
 	})
+}
+
+// readBody reads r's body, refusing one larger than limit (written out
+// as size in the error).
+func readBody(r *http.Request, limit int64, size string) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return nil, newError(kindTooLarge, "too_large", "request body is larger than "+size)
+	case err != nil:
+		return nil, wrapError(kindInvalid, "invalid_request", "could not read the request body", err)
+	}
+	return body, nil
 }

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
-	"strings"
 	"time"
 
 	"bubble-twilio-voice/shared/logging"
@@ -50,7 +49,7 @@ func handleRecording(kind linked, tenants tenant.Store, links *recordings.Links,
 			return
 		}
 		account, rec := r.PathValue("account_sid"), r.PathValue("recording_sid")
-		if !tenant.ValidAccountSID(account) || !validSID("RE", rec) {
+		if !tenant.ValidAccountSID(account) || !tenant.ValidSID("RE", rec) {
 			plain(w, kindNotFound.status(), "not found\n")
 			return
 		}
@@ -108,17 +107,4 @@ func handleRecording(kind linked, tenants tenant.Store, links *recordings.Links,
 		h.Set("Content-Type", recordings.ContentTypeOf(key))
 		http.ServeContent(w, r, path.Base(key), obj.Modified, obj.Content)
 	})
-}
-
-// validSID reports whether s is prefix and 32 hex digits.
-func validSID(prefix, s string) bool {
-	if len(s) != 34 || !strings.HasPrefix(s, prefix) {
-		return false
-	}
-	for _, c := range s[2:] {
-		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-			return false
-		}
-	}
-	return true
 }

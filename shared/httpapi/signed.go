@@ -62,8 +62,7 @@ func signed(tenants tenant.Store, publicBaseURL string, log *slog.Logger, m *met
 			}
 			body, err := readWebhookBody(w, r)
 			if err != nil {
-				var tooBig *http.MaxBytesError
-				if errors.As(err, &tooBig) {
+				if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 					refuse(w, r, kindTooLarge, ReasonBodyTooLarge, "", "", "request body too large\n")
 					return
 				}
@@ -148,7 +147,7 @@ func refuseWebhook(w http.ResponseWriter, r *http.Request, log *slog.Logger, m *
 	if tenant.ValidAccountSID(accountSID) {
 		attrs = append(attrs, slog.String("account_sid", accountSID))
 	}
-	if validCallSID(callSID) {
+	if tenant.ValidSID("CA", callSID) {
 		attrs = append(attrs, slog.String("call_sid", callSID))
 	}
 	log.LogAttrs(r.Context(), slog.LevelWarn, "webhook refused", attrs...)
@@ -162,19 +161,6 @@ func plain(w http.ResponseWriter, status int, body string) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
 	_, _ = io.WriteString(w, body)
-}
-
-// validCallSID reports whether s looks like a CallSid: CA and 32 hex digits.
-func validCallSID(s string) bool {
-	if len(s) != 34 || !strings.HasPrefix(s, "CA") {
-		return false
-	}
-	for _, c := range s[2:] {
-		if !strings.ContainsRune("0123456789abcdefABCDEF", c) {
-			return false
-		}
-	}
-	return true
 }
 
 // validSignature checks the signature over the URL Twilio was given

@@ -2,6 +2,8 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -11,7 +13,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -95,9 +96,7 @@ type issueFunc func(t *tenant.Tenant, identity string, ttlSeconds int) (*TokenRe
 // with limiter (nil: no cap), dates them with now and counts them in m.
 func issuer(limiter *ratelimit.Limiter, now func() time.Time, m *metrics.Emitter) issueFunc {
 	return func(t *tenant.Tenant, identity string, ttl int) (*TokenResponse, error) {
-		if ttl == 0 {
-			ttl = t.TokenTTLSeconds
-		}
+		ttl = cmp.Or(ttl, t.TokenTTLSeconds)
 		at := now()
 		if ok, wait := limiter.AllowIdentity(t.AccountSID, identity, at); !ok {
 			e := newError(kindRateLimited, "rate_limited", "too many tokens for this identity; retry later")
@@ -128,15 +127,9 @@ func authorizeToken(r *http.Request, tenants tenant.Store, issue issueFunc) (*To
 	if !ok {
 		return nil, unauthorized(nil)
 	}
-	t, err := tenants.Lookup(r.Context(), req.AccountSID)
-	switch {
-	case errors.Is(err, tenant.ErrNotFound):
-		// Same answer as a wrong key, so tenants cannot be enumerated.
-		return nil, unauthorized(err)
-	case err != nil:
-		e := wrapError(kindUnavailable, "unavailable", "the tenant store is unavailable; try again shortly", err)
-		e.retryAfter = 5
-		return nil, e
+	t, err := lookupTenant(r.Context(), tenants, req.AccountSID, unauthorized)
+	if err != nil {
+		return nil, err
 	}
 	if !keyMatches(t.TokenAPIKeys, key) {
 		return nil, unauthorized(nil)
@@ -148,6 +141,22 @@ func authorizeToken(r *http.Request, tenants tenant.Store, issue issueFunc) (*To
 			"this subaccount is suspended; tokens are issued again once it is reactivated")
 	}
 	return issue(t, req.Identity, req.TTLSeconds)
+}
+
+// lookupTenant looks accountSID up in tenants. "Not found" is
+// unauthorized(err), the same answer as a wrong key, so tenants cannot be
+// enumerated; a failing store is 503 with a Retry-After.
+func lookupTenant(ctx context.Context, tenants tenant.Store, accountSID string, unauthorized func(error) error) (*tenant.Tenant, error) {
+	t, err := tenants.Lookup(ctx, accountSID)
+	switch {
+	case errors.Is(err, tenant.ErrNotFound):
+		return nil, unauthorized(err)
+	case err != nil:
+		e := wrapError(kindUnavailable, "unavailable", "the tenant store is unavailable; try again shortly", err)
+		e.retryAfter = 5
+		return nil, e
+	}
+	return t, nil
 }
 
 func unauthorized(cause error) error {
@@ -223,15 +232,8 @@ func readTokenBody(r *http.Request) ([]byte, error) {
 	if r.Method != http.MethodPost || r.Body == nil || r.ContentLength == 0 {
 		return nil, nil
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, MaxTokenBody))
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return nil, newError(kindTooLarge, "too_large", "request body is larger than 64 KiB")
-	case err != nil:
-		return nil, wrapError(kindInvalid, "invalid_request", "could not read the request body", err)
-	}
-	return bytes.TrimSpace(body), nil
+	body, err := readBody(r, MaxTokenBody, "64 KiB")
+	return bytes.TrimSpace(body), err
 }
 
 // decodeTokenBody accepts JSON (also when the content type is missing and
@@ -260,13 +262,14 @@ func formFields(encoded, where string) (map[string]string, error) {
 	}
 	fields := make(map[string]string, len(tokenFields))
 	for k, vs := range vals {
-		if err := checkFieldName(k); err != nil {
+		known, err := checkFieldName(k, tokenFields)
+		if err != nil {
 			return nil, err
 		}
 		if len(vs) > 1 {
 			return nil, invalid("invalid_request", k+" is given more than once")
 		}
-		if isTokenField(k) {
+		if known {
 			fields[k] = vs[0]
 		}
 	}
@@ -278,12 +281,37 @@ func formFields(encoded, where string) (map[string]string, error) {
 // Other fields are ignored.
 func jsonFields(body []byte) (map[string]string, error) {
 	const notJSON = "body is not valid JSON: send an object with string fields account_sid and identity and an optional number ttl_seconds"
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
+	return objectFields(body, tokenFields, true, notJSON, func(k string, v any) (string, error) {
+		switch v := v.(type) {
+		case string:
+			return v, nil
+		case json.Number:
+			if k == "ttl_seconds" {
+				return v.String(), nil
+			}
+		default:
+			if k == "ttl_seconds" {
+				return "", invalid("invalid_ttl", "ttl_seconds must be a whole number from 60 to 86400")
+			}
+		}
+		return "", invalid("invalid_request", k+" must be a string")
+	})
+}
+
+// objectFields reads body as one JSON object and returns the values of its
+// fields named in names, as value converts them; a null is absent and
+// other fields are ignored. Every field may appear once. useNumber
+// decodes numbers as json.Number; notJSON is the error message for a body
+// that is not one object.
+func objectFields(body []byte, names []string, useNumber bool, notJSON string, value func(k string, v any) (string, error)) (map[string]string, error) {
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimSpace(body)))
+	if useNumber {
+		dec.UseNumber()
+	}
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil, invalid("invalid_request", notJSON)
 	}
-	fields := make(map[string]string, len(tokenFields))
+	fields := make(map[string]string, len(names))
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
@@ -295,30 +323,19 @@ func jsonFields(body []byte) (map[string]string, error) {
 			return nil, invalid("invalid_request", k+" is given more than once")
 		}
 		seen[k] = true
-		if err := checkFieldName(k); err != nil {
+		known, err := checkFieldName(k, names)
+		if err != nil {
 			return nil, err
 		}
 		var v any
 		if err := dec.Decode(&v); err != nil {
 			return nil, invalid("invalid_request", notJSON)
 		}
-		if !isTokenField(k) {
+		if !known || v == nil {
 			continue
 		}
-		switch v := v.(type) {
-		case nil:
-		case string:
-			fields[k] = v
-		case json.Number:
-			if k != "ttl_seconds" {
-				return nil, invalid("invalid_request", k+" must be a string")
-			}
-			fields[k] = v.String()
-		default:
-			if k == "ttl_seconds" {
-				return nil, invalid("invalid_ttl", "ttl_seconds must be a whole number from 60 to 86400")
-			}
-			return nil, invalid("invalid_request", k+" must be a string")
+		if fields[k], err = value(k, v); err != nil {
+			return nil, err
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
@@ -330,19 +347,20 @@ func jsonFields(body []byte) (map[string]string, error) {
 	return fields, nil
 }
 
-// checkFieldName refuses a field spelt like one of ours in another case
-// ("IDENTITY", "Account_Sid"): encoding/json would have matched it, and a
-// request that means something else than it says is better refused.
-func checkFieldName(k string) error {
-	for _, f := range tokenFields {
-		if k != f && strings.EqualFold(k, f) {
-			return invalid("invalid_request", "field "+strconv.Quote(k)+" must be spelt "+f)
+// checkFieldName reports whether k is one of names, and refuses a field
+// spelt like one of them in another case ("IDENTITY", "Account_Sid"):
+// encoding/json would have matched it, and a request that means something
+// else than it says is better refused.
+func checkFieldName(k string, names []string) (known bool, err error) {
+	for _, f := range names {
+		if k == f {
+			known = true
+		} else if strings.EqualFold(k, f) {
+			return false, invalid("invalid_request", "field "+strconv.Quote(k)+" must be spelt "+f)
 		}
 	}
-	return nil
+	return known, nil
 }
-
-func isTokenField(k string) bool { return slices.Contains(tokenFields, k) }
 
 // cors adds CORS headers when the request's Origin is allowed.
 func cors(w http.ResponseWriter, r *http.Request, allowed []string) {

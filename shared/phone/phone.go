@@ -6,6 +6,7 @@
 package phone
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -70,17 +71,8 @@ func (Library) IsEmergency(raw, defaultRegion string, regions []string) bool {
 			return false
 		}
 		national := phonenumbers.GetNationalSignificantNumber(&num)
-		for _, r := range phonenumbers.GetRegionCodesForCountryCode(int(num.GetCountryCode())) {
-			if phonenumbers.IsEmergencyNumber(national, r) {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(phonenumbers.GetRegionCodesForCountryCode(int(num.GetCountryCode())),
+			func(r string) bool { return phonenumbers.IsEmergencyNumber(national, r) })
 	}
-	for _, r := range regions {
-		if phonenumbers.IsEmergencyNumber(raw, r) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(regions, func(r string) bool { return phonenumbers.IsEmergencyNumber(raw, r) })
 }

@@ -142,8 +142,7 @@ func (f *Fetcher) checkRedirect(req *http.Request, via []*http.Request) error {
 // redact drops the URL from a *url.Error: a redirect target may carry a
 // signature in its query.
 func redact(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		return fmt.Errorf("%s: %w", ue.Op, ue.Err)
 	}
 	return err

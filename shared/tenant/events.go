@@ -3,6 +3,7 @@ package tenant
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -145,12 +146,7 @@ func validLanguage(s string) bool {
 	if !ok || len(lang) < 2 || len(lang) > 3 || len(region) != 2 {
 		return false
 	}
-	for i := 0; i < len(lang); i++ {
-		if lang[i] < 'a' || lang[i] > 'z' {
-			return false
-		}
-	}
-	return region[0] >= 'A' && region[0] <= 'Z' && region[1] >= 'A' && region[1] <= 'Z'
+	return strings.Trim(lang, "abcdefghijklmnopqrstuvwxyz") == "" && validRegion(region)
 }
 
 // MinSigningSecret is the shortest events.signing_secret accepted, and the
@@ -192,15 +188,7 @@ func (e *Events) Wants(typ string) bool {
 	if e == nil {
 		return false
 	}
-	if len(e.Types) == 0 {
-		return true
-	}
-	for _, t := range e.Types {
-		if t == typ {
-			return true
-		}
-	}
-	return false
+	return len(e.Types) == 0 || slices.Contains(e.Types, typ)
 }
 
 // validate checks the events object; a nil one is valid (no events).
@@ -292,13 +280,7 @@ func checkEventsURLQuery(raw string) string {
 // urlUnreserved reports whether s is made only of URL-unreserved characters
 // (RFC 3986 section 2.3), which no encoder changes.
 func urlUnreserved(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_.~", c) >= 0) {
-			return false
-		}
-	}
-	return true
+	return strings.Trim(s, alnum+"-_.~") == ""
 }
 
 // RedactedURL is events.url with the value of every query parameter
@@ -328,20 +310,8 @@ func RedactURLQuery(raw string) string {
 
 // headerSafe reports whether s can be sent in a header value as is.
 func headerSafe(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' })
 }
 
 // KnownEventType reports whether t is one of EventTypes.
-func KnownEventType(t string) bool {
-	for _, k := range EventTypes {
-		if k == t {
-			return true
-		}
-	}
-	return false
-}
+func KnownEventType(t string) bool { return slices.Contains(EventTypes, t) }

@@ -1,12 +1,13 @@
 package tenant
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -82,13 +83,13 @@ func (t *Tenant) validate() error {
 	if t.AuthToken == "" {
 		return bad("auth_token", "is required")
 	}
-	if !validSID("SK", t.APIKeySID) {
+	if !ValidSID("SK", t.APIKeySID) {
 		return bad("api_key_sid", "must be SK followed by 32 hex digits")
 	}
 	if t.APIKeySecret == "" {
 		return bad("api_key_secret", "is required")
 	}
-	if !validSID("AP", t.TwiMLAppSID) {
+	if !ValidSID("AP", t.TwiMLAppSID) {
 		return bad("twiml_app_sid", "must be AP followed by 32 hex digits")
 	}
 	if !ValidE164(t.CallerID) {
@@ -107,15 +108,11 @@ func (t *Tenant) validate() error {
 			return bad(fmt.Sprintf("token_api_keys[%d]", i), "must be at least 16 characters")
 		}
 	}
-	if t.TokenTTLSeconds == 0 {
-		t.TokenTTLSeconds = DefaultTokenTTLSeconds
-	}
+	t.TokenTTLSeconds = cmp.Or(t.TokenTTLSeconds, DefaultTokenTTLSeconds)
 	if t.TokenTTLSeconds < MinTokenTTLSeconds || t.TokenTTLSeconds > MaxTokenTTLSeconds {
 		return bad("token_ttl_seconds", fmt.Sprintf("must be between %d and %d", MinTokenTTLSeconds, MaxTokenTTLSeconds))
 	}
-	if t.DefaultRegion == "" {
-		t.DefaultRegion = DefaultRegion
-	}
+	t.DefaultRegion = cmp.Or(t.DefaultRegion, DefaultRegion)
 	if !validRegion(t.DefaultRegion) {
 		return bad("default_region", "must be a two-letter ISO region such as US")
 	}
@@ -147,12 +144,7 @@ func (t *Tenant) validate() error {
 	}
 	if t.Incoming != nil {
 		// Sorted so the first error reported is the same on every load.
-		numbers := make([]string, 0, len(t.Incoming.Numbers))
-		for n := range t.Incoming.Numbers {
-			numbers = append(numbers, n)
-		}
-		sort.Strings(numbers)
-		for _, n := range numbers {
+		for _, n := range slices.Sorted(maps.Keys(t.Incoming.Numbers)) {
 			field := fmt.Sprintf("incoming.numbers[%q]", n)
 			if !ValidE164(n) {
 				return bad(field, "key must be an E.164 number")
@@ -241,15 +233,11 @@ func (r *Route) validate(field, self string, t *Tenant) error {
 // validate checks a no_answer or closed step and fills in its defaults.
 func (na *NoAnswer) validate(field, self string, t *Tenant) error {
 	bad := func(sub, reason string) error { return &FieldError{Field: field + sub, Reason: reason} }
-	if na.Action == "" {
-		na.Action = ActionMessage
-	}
+	na.Action = cmp.Or(na.Action, ActionMessage)
 	switch na.Action {
 	case ActionMessage:
 	case ActionVoicemail:
-		if na.MaxLengthSeconds == 0 {
-			na.MaxLengthSeconds = DefaultVoicemailSeconds
-		}
+		na.MaxLengthSeconds = cmp.Or(na.MaxLengthSeconds, DefaultVoicemailSeconds)
 		if na.MaxLengthSeconds < 1 || na.MaxLengthSeconds > MaxVoicemailSeconds {
 			return bad(".max_length_seconds", fmt.Sprintf("must be between 1 and %d", MaxVoicemailSeconds))
 		}
@@ -283,15 +271,7 @@ func forwardTarget(field, number, self string, t *Tenant) error {
 
 // validLabel: encoding/json has already made s valid UTF-8.
 func validLabel(s string) bool {
-	if utf8.RuneCountInString(s) > MaxLabelLength {
-		return false
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return false
-		}
-	}
-	return true
+	return utf8.RuneCountInString(s) <= MaxLabelLength && !strings.ContainsFunc(s, unicode.IsControl)
 }
 
 // validate checks opening hours and prepares them for OpenAt.
@@ -346,7 +326,7 @@ func (h *Hours) validate(field string) error {
 
 // clockMinutes reads "15:04" (or "24:00") as minutes after midnight.
 func clockMinutes(s string) (int, bool) {
-	if len(s) != 5 || s[2] != ':' || !allDigits(s[:2]) || !allDigits(s[3:]) {
+	if len(s) != 5 || s[2] != ':' || !AllDigits(s[:2]) || !AllDigits(s[3:]) {
 		return 0, false
 	}
 	h := int(s[0]-'0')*10 + int(s[1]-'0')
@@ -411,54 +391,34 @@ func (r *Route) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// ClientPrefix marks a browser's (Twilio Client's) address, "client:" and
+// its identity, in a call's From, Caller and To.
+const ClientPrefix = "client:"
+
 // IdentityRule describes a valid client identity for error messages.
 const IdentityRule = "must be 1 to 121 characters of letters, digits and underscore"
 
 // ValidIdentity reports whether s is a client identity this service accepts:
 // 1..121 characters of [A-Za-z0-9_].
 func ValidIdentity(s string) bool {
-	if len(s) == 0 || len(s) > 121 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			return false
-		}
-	}
-	return true
+	return len(s) >= 1 && len(s) <= 121 && strings.Trim(s, alnum+"_") == ""
 }
+
+// alnum is every ASCII letter and digit, as a strings.Trim cutset.
+const alnum = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 
 // ValidAccountSID reports whether s is "AC" followed by 32 lowercase hex
 // digits, the only form Twilio issues. Stores check it before any network
 // call so junk never reaches AWS; refusing the uppercase spelling also keeps
 // one tenant from having 2^32 names that would each cost a cold lookup.
 func ValidAccountSID(s string) bool {
-	if len(s) != 34 || !strings.HasPrefix(s, "AC") {
-		return false
-	}
-	for i := 2; i < len(s); i++ {
-		if c := s[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
-		}
-	}
-	return true
+	return len(s) == 34 && strings.HasPrefix(s, "AC") && strings.Trim(s[2:], "0123456789abcdef") == ""
 }
 
-func validSID(prefix, s string) bool {
-	if len(s) != 34 || !strings.HasPrefix(s, prefix) {
-		return false
-	}
-	for i := 2; i < len(s); i++ {
-		if !isHex(s[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func isHex(c byte) bool {
-	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+// ValidSID reports whether s is prefix (two letters: "SK", "CA", "RE")
+// followed by 32 hex digits of either case.
+func ValidSID(prefix, s string) bool {
+	return len(s) == 34 && strings.HasPrefix(s, prefix) && strings.Trim(s[2:], "0123456789abcdefABCDEF") == ""
 }
 
 // ValidE164 reports whether s has E.164 shape: + then 2..15 digits, the first
@@ -467,21 +427,15 @@ func ValidE164(s string) bool {
 	if len(s) < 3 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
 		return false
 	}
-	return allDigits(s[1:])
+	return AllDigits(s[1:])
 }
 
 func validPrefix(s string) bool {
-	return len(s) >= 2 && len(s) <= 16 && s[0] == '+' && allDigits(s[1:])
+	return len(s) >= 2 && len(s) <= 16 && s[0] == '+' && AllDigits(s[1:])
 }
 
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
+// AllDigits reports whether s is made of ASCII digits only ("" is).
+func AllDigits(s string) bool { return strings.Trim(s, "0123456789") == "" }
 
 func validRegion(s string) bool {
 	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'

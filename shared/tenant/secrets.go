@@ -1,6 +1,7 @@
 package tenant
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -151,9 +152,7 @@ func (e *cacheEntry) serve(now time.Time) (t *Tenant, err error, ok bool) {
 
 // NewSecretsStore returns a store reading through client.
 func NewSecretsStore(client SecretsClient, cfg SecretsConfig) *SecretsStore {
-	if cfg.Prefix == "" {
-		cfg.Prefix = DefaultSecretPrefix
-	}
+	cfg.Prefix = cmp.Or(cfg.Prefix, DefaultSecretPrefix)
 	setDefault(&cfg.TTL, DefaultSecretsTTL)
 	setDefault(&cfg.MaxStale, DefaultMaxStale)
 	setDefault(&cfg.NegativeTTL, DefaultNegativeTTL)
@@ -428,8 +427,7 @@ func (s *SecretsStore) get(ctx context.Context, accountSID string) (*Tenant, err
 	t, err := Parse([]byte(*out.SecretString))
 	if err != nil {
 		kind := "invalid record"
-		var fe *FieldError
-		if errors.As(err, &fe) {
+		if fe, ok := errors.AsType[*FieldError](err); ok {
 			kind += ": " + fe.Field
 		}
 		return nil, &FetchError{AccountSID: accountSID, Kind: kind, Err: err}

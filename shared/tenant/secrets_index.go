@@ -162,8 +162,7 @@ func (s *SecretsStore) readIndex(ctx context.Context, recheck bool) {
 			"secret", name, "cold_fetches_per_second", s.cfg.ColdFetchesPerSecond)
 	case err != nil:
 		kind := "request failed"
-		var fe *FetchError
-		if errors.As(err, &fe) {
+		if fe, ok := errors.AsType[*FetchError](err); ok {
 			kind = fe.Kind
 		}
 		log.Warn("tenant index read failed", "secret", name, "error_kind", kind, "serving_last_index", had != nil)

@@ -6,6 +6,7 @@ package tenant
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 )
 
@@ -89,12 +90,7 @@ func (o Outbound) NumberTypeAllowed(name string) bool {
 	if len(allowed) == 0 {
 		allowed = DefaultNumberTypes
 	}
-	for _, a := range allowed {
-		if a == name {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(allowed, name)
 }
 
 // Number types for outbound.allowed_number_types, after libphonenumber's
@@ -217,10 +213,8 @@ func (h *Hours) OpenAt(t time.Time) bool {
 	local := t.In(h.loc)
 	y, m, d := local.Date()
 	date := y*10000 + int(m)*100 + d
-	for _, c := range h.closed {
-		if c == date {
-			return false
-		}
+	if slices.Contains(h.closed, date) {
+		return false
 	}
 	day := uint8(1) << local.Weekday()
 	minute := local.Hour()*60 + local.Minute()
@@ -288,15 +282,7 @@ func (t *Tenant) OwnsNumber(number string) bool {
 // OwnsCallerID reports whether number is the tenant's caller_id or one of
 // its caller_ids, the only numbers a browser may ask to present.
 func (t *Tenant) OwnsCallerID(number string) bool {
-	if number == t.CallerID {
-		return true
-	}
-	for _, n := range t.CallerIDs {
-		if n == number {
-			return true
-		}
-	}
-	return false
+	return number == t.CallerID || slices.Contains(t.CallerIDs, number)
 }
 
 // AuthTokens returns the tokens a webhook signature may be made with: the

@@ -148,8 +148,7 @@ func (c *Client) Start(ctx context.Context, job Job) (Status, error) {
 	}
 	var out jobResponse
 	err := c.call(ctx, "StartTranscriptionJob", req, &out)
-	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.Code == "ConflictException" {
+	if apiErr, ok := errors.AsType[*APIError](err); ok && apiErr.Code == "ConflictException" {
 		return c.Get(ctx, job.Name)
 	}
 	if err != nil {

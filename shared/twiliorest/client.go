@@ -18,7 +18,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -82,12 +81,9 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("twilio: HTTP %d, error %d: %s", e.Status, e.Code, e.Message)
 }
 
-// Twilio error codes call control reacts to.
-const (
-	CodeNotFound        = 20404 // no such resource (or another account's)
-	CodeTooManyRequests = 20429 // too many requests; never processed, safe to retry
-	CodeCallNotActive   = 21220 // the call has ended: it cannot be redirected
-)
+// CodeCallNotActive is Twilio's error code for a call that has ended: it
+// cannot be redirected. (Call control reads 404 and 429 by HTTP status.)
+const CodeCallNotActive = 21220
 
 // IsNotFound reports whether err is Twilio's 404.
 func IsNotFound(err error) bool {
@@ -178,8 +174,7 @@ func (a *Account) once(ctx context.Context, method, path string, form url.Values
 
 // unwrapURL drops the *url.Error wrapper, whose text quotes the URL.
 func unwrapURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		return ue.Err
 	}
 	return err
@@ -206,12 +201,6 @@ func (a *Account) path(parts ...string) string {
 	}
 	b.WriteString(".json")
 	return b.String()
-}
-
-func setBool(f url.Values, name string, v *bool) {
-	if v != nil {
-		f.Set(name, strconv.FormatBool(*v))
-	}
 }
 
 func setString(f url.Values, name, v string) {

@@ -16,8 +16,7 @@ type Call struct {
 	To            string `json:"to"`
 	// Status: queued, ringing, in-progress, completed, busy, failed,
 	// no-answer or canceled.
-	Status    string `json:"status"`
-	Direction string `json:"direction"`
+	Status string `json:"status"`
 }
 
 // Live reports whether the call has not ended.
@@ -115,11 +114,8 @@ type Participant struct {
 	CallSID string `json:"call_sid"`
 	Label   string `json:"label"`
 	Hold    bool   `json:"hold"`
-	Muted   bool   `json:"muted"`
 	// Status: queued, connecting, ringing, connected, complete or failed.
-	Status                 string `json:"status"`
-	EndConferenceOnExit    bool   `json:"end_conference_on_exit"`
-	StartConferenceOnEnter bool   `json:"start_conference_on_enter"`
+	Status string `json:"status"`
 }
 
 // ListParticipants lists a conference's current participants (at most
@@ -144,20 +140,19 @@ func (a *Account) FetchParticipant(ctx context.Context, conferenceSID, who strin
 type ParticipantUpdate struct {
 	Hold    *bool
 	HoldURL string // music while held; "" is Twilio's default
-	// EndConferenceOnExit nil leaves it as it is.
-	EndConferenceOnExit *bool
 }
 
 // UpdateParticipant changes the participant whose call SID or label is
 // who. Holding a participant is per participant: the others keep talking.
 func (a *Account) UpdateParticipant(ctx context.Context, conferenceSID, who string, u ParticipantUpdate) (Participant, error) {
 	f := url.Values{}
-	setBool(f, "Hold", u.Hold)
+	if u.Hold != nil {
+		f.Set("Hold", strconv.FormatBool(*u.Hold))
+	}
 	if u.Hold != nil && *u.Hold && u.HoldURL != "" {
 		f.Set("HoldUrl", u.HoldURL)
 		f.Set("HoldMethod", "GET")
 	}
-	setBool(f, "EndConferenceOnExit", u.EndConferenceOnExit)
 	var p Participant
 	err := a.do(ctx, http.MethodPost, a.path("Conferences", conferenceSID, "Participants", who), f, &p)
 	return p, err
@@ -171,7 +166,8 @@ func (a *Account) DeleteParticipant(ctx context.Context, conferenceSID, who stri
 }
 
 // NewParticipant is a Participants create: Twilio places a call from From
-// to To and joins it to the conference when answered.
+// to To and joins it to the conference when answered. Its leaving never
+// ends the conference (EndConferenceOnExit false).
 type NewParticipant struct {
 	From, To string
 	Label    string
@@ -179,11 +175,8 @@ type NewParticipant struct {
 	// 60); 0 leaves Twilio's default.
 	Timeout                int
 	StartConferenceOnEnter bool
-	EndConferenceOnExit    bool
 	// EarlyMedia lets the conference hear the target ring.
 	EarlyMedia bool
-	// StatusCallback gets the participant call's progress; "" for none.
-	StatusCallback string
 }
 
 // CreateParticipant dials a new participant into the conference (by SID,
@@ -197,17 +190,13 @@ func (a *Account) CreateParticipant(ctx context.Context, conference string, p Ne
 		"From":                   {p.From},
 		"To":                     {p.To},
 		"StartConferenceOnEnter": {strconv.FormatBool(p.StartConferenceOnEnter)},
-		"EndConferenceOnExit":    {strconv.FormatBool(p.EndConferenceOnExit)},
+		"EndConferenceOnExit":    {"false"},
 		"EarlyMedia":             {strconv.FormatBool(p.EarlyMedia)},
 		"Beep":                   {"false"},
 	}
 	setString(f, "Label", p.Label)
 	if p.Timeout > 0 {
 		f.Set("Timeout", strconv.Itoa(p.Timeout))
-	}
-	if p.StatusCallback != "" {
-		f.Set("StatusCallback", p.StatusCallback)
-		f.Set("StatusCallbackEvent", "completed")
 	}
 	var out Participant
 	err := a.do(ctx, http.MethodPost, a.path("Conferences", conference, "Participants"), f, &out)

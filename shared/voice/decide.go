@@ -1,14 +1,12 @@
 package voice
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
 	"bubble-twilio-voice/shared/tenant"
 )
-
-// clientPrefix marks a Twilio Client (browser) address in From, Caller and To.
-const clientPrefix = "client:"
 
 // Outgoing decides a call placed from a browser (POST /voice). The tenant
 // must not be nil.
@@ -44,11 +42,8 @@ func (r Rules) Outgoing(c Call, t *tenant.Tenant) Decision {
 		}
 		return refuse(ReasonTenantSuspended)
 	}
-	from := c.From
-	if from == "" {
-		from = c.Caller
-	}
-	caller, ok := strings.CutPrefix(from, clientPrefix)
+	from := cmp.Or(c.From, c.Caller)
+	caller, ok := strings.CutPrefix(from, tenant.ClientPrefix)
 	if !ok {
 		return r.Incoming(c, t)
 	}
@@ -101,19 +96,10 @@ func (r Rules) Outgoing(c Call, t *tenant.Tenant) Decision {
 
 // clientTarget reports whether to addresses a browser client, and which.
 func clientTarget(to string) (string, bool) {
-	if id, ok := strings.CutPrefix(to, clientPrefix); ok {
+	if id, ok := strings.CutPrefix(to, tenant.ClientPrefix); ok {
 		return id, true
 	}
-	return to, tenant.ValidIdentity(to) && !allDigits(to)
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return to, tenant.ValidIdentity(to) && !tenant.AllDigits(to)
 }
 
 // emergencyRegions are checked for emergency numbers besides the tenant's
@@ -199,12 +185,7 @@ func countryAllowed(t *tenant.Tenant, region string) bool {
 	if len(t.Outbound.AllowedCountries) == 0 {
 		return region == t.DefaultRegion
 	}
-	for _, r := range t.Outbound.AllowedCountries {
-		if r == region {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(t.Outbound.AllowedCountries, region)
 }
 
 // Incoming decides a call to one of the tenant's numbers (POST /incoming).
@@ -356,18 +337,18 @@ func (r Rules) step(s tenant.NoAnswer, u stepURLs, c Call, route *tenant.Route, 
 	case tenant.ActionVoicemail:
 		return Decision{
 			Kind:      KindVoicemail,
-			Say:       orDefault(s.Message, VoicemailMessage),
+			Say:       cmp.Or(s.Message, VoicemailMessage),
 			MaxLength: s.MaxLengthSeconds,
 			Action:    u.recordAction,
 		}
 	case tenant.ActionForward:
 		number, reason := r.dialable(s.ForwardTo, t)
 		if reason != "" {
-			return Decision{Kind: KindSay, Reason: reason, Say: orDefault(s.Message, u.message)}
+			return Decision{Kind: KindSay, Reason: reason, Say: cmp.Or(s.Message, u.message)}
 		}
 		return Decision{Kind: KindDial, Number: number, ScreenURL: screenURL(route, u.screenAction, c), Record: t.RecordCalls}
 	default: // tenant.ActionMessage
-		return Decision{Kind: KindSay, Say: orDefault(s.Message, u.message)}
+		return Decision{Kind: KindSay, Say: cmp.Or(s.Message, u.message)}
 	}
 }
 
@@ -431,11 +412,4 @@ func (Rules) ScreenAnswer(c Call, t *tenant.Tenant) Decision {
 // /incoming/recording-complete).
 func (Rules) RecordingComplete(Call, *tenant.Tenant) Decision {
 	return Decision{Kind: KindHangup}
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

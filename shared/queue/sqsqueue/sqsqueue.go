@@ -18,6 +18,7 @@ package sqsqueue
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -169,9 +170,7 @@ func (q *Queue) try(ctx context.Context, op string, body []byte, hash string) er
 	var e map[string]string // {"__type": "com.amazonaws.sqs#<Code>", "message": "..."}
 	_ = json.Unmarshal(msg, &e)
 	code := e["__type"][strings.LastIndexByte(e["__type"], '#')+1:]
-	if code == "" {
-		code = http.StatusText(resp.StatusCode)
-	}
+	code = cmp.Or(code, http.StatusText(resp.StatusCode))
 	fault := smithy.FaultClient
 	if resp.StatusCode >= 500 {
 		fault = smithy.FaultServer

@@ -6,6 +6,7 @@
 package deadletter
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -225,15 +226,12 @@ func Print(w io.Writer, letters []Letter) error {
 		if failed == "" && !l.SentAt.IsZero() {
 			failed = l.SentAt.Format(time.RFC3339)
 		}
-		reason := l.Reason
-		if reason == "" {
-			reason = "(moved by SQS after too many receives)"
-		}
+		reason := cmp.Or(l.Reason, "(moved by SQS after too many receives)")
 		e := l.Event
 		if e.ID == "" {
 			e.Type, e.ID = "(unreadable)", l.MessageID
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", dash(failed), e.Type, e.ID, dash(e.AccountSID), dash(e.CallSID), dash(e.OccurredAt), oneLine(reason))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cmp.Or(failed, "-"), e.Type, e.ID, cmp.Or(e.AccountSID, "-"), cmp.Or(e.CallSID, "-"), cmp.Or(e.OccurredAt, "-"), oneLine(reason))
 	}
 	return tw.Flush()
 }
@@ -266,13 +264,6 @@ func MatchEventIDs(ids []string) (func(Letter) bool, error) {
 		want[id] = true
 	}
 	return func(l Letter) bool { return want[l.Event.ID] || want[l.MessageID] }, nil
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -142,9 +141,8 @@ func (p *Provisioner) rebuildIndex(ctx context.Context, c indexChange) (changed 
 	}
 	salt := old.Salt()
 	if salt == nil { // the first version-2 index (or a version-1 one replaced)
-		salt = make([]byte, tenant.IndexSaltLen)
-		if _, err := io.ReadFull(p.random, salt); err != nil {
-			return false, fmt.Errorf("index salt: %w", err)
+		if salt, err = tenant.NewIndexSalt(); err != nil {
+			return false, err
 		}
 	}
 	encode := func(at time.Time) ([]byte, error) {

@@ -1,9 +1,12 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -42,10 +45,7 @@ func (p *Provisioner) List(ctx context.Context) error {
 			fmt.Fprintf(w, "%s\t-\t-\t-\t-\t-\tinvalid: %v\n", sid, err)
 			continue
 		}
-		status := t.Status
-		if status == "" {
-			status = tenant.StatusActive
-		}
+		status := cmp.Or(t.Status, tenant.StatusActive)
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\tok\n", t.AccountSID, status, t.CallerID, t.TwiMLAppSID, t.APIKeySID, len(t.TokenAPIKeys))
 	}
 	return w.Flush()
@@ -277,12 +277,7 @@ func routedNumbers(t *tenant.Tenant) []numberTarget {
 	if t.Incoming == nil {
 		return nil
 	}
-	var own []string
-	for n := range t.Incoming.Numbers {
-		own = append(own, n)
-	}
-	sort.Strings(own)
-	for _, n := range own {
+	for _, n := range slices.Sorted(maps.Keys(t.Incoming.Numbers)) {
 		targets = append(targets, numberTarget{n, true})
 		seen[n] = true
 	}

@@ -1,7 +1,9 @@
 package provision
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -134,7 +136,7 @@ func (p *Provisioner) ensureKey(ctx context.Context, acct string, st *stored, ke
 // keyName is prefix followed by 8 random hex digits, unique to one attempt.
 func (p *Provisioner) keyName(prefix string) (string, error) {
 	b := make([]byte, 4)
-	if _, err := io.ReadFull(p.random, b); err != nil {
+	if _, err := io.ReadFull(rand.Reader, b); err != nil {
 		return "", fmt.Errorf("read random bytes: %w", err)
 	}
 	const maxName = 64 // Twilio's limit for a FriendlyName
@@ -151,9 +153,7 @@ func keyPrefixFrom(name string) string {
 	if i := strings.LastIndex(name, " key-"); i >= 0 {
 		return name[:i+len(" key-")]
 	}
-	if name == "" {
-		name = "bubble-twilio-voice"
-	}
+	name = cmp.Or(name, "bubble-twilio-voice")
 	return name + " key-"
 }
 

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -191,9 +192,7 @@ type CloseOptions struct {
 // deployment refuses the AccountSid. A rerun finishes what is left and
 // writes nothing once everything is done.
 func (p *Provisioner) Close(ctx context.Context, accountSID string, o CloseOptions) error {
-	if o.RecoveryDays == 0 {
-		o.RecoveryDays = 30
-	}
+	o.RecoveryDays = cmp.Or(o.RecoveryDays, 30)
 	if o.RecoveryDays < 7 || o.RecoveryDays > 30 {
 		return fmt.Errorf("--recovery-days %d: Secrets Manager keeps a deleted secret 7 to 30 days", o.RecoveryDays)
 	}

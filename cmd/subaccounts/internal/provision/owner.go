@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,9 +30,7 @@ func (p *Provisioner) stackName(ctx context.Context) (string, error) {
 		return "", stepErr("describe index "+p.indexName(), err)
 	}
 	p.indexOwner = info.Tags[StackTagKey]
-	if p.stack == "" {
-		p.stack = p.indexOwner
-	}
+	p.stack = cmp.Or(p.stack, p.indexOwner)
 	p.stackKnown = true
 	return p.stack, nil
 }

@@ -15,6 +15,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -46,11 +47,9 @@ type Config struct {
 	// Force changes or closes a tenant tagged for another stack, and takes
 	// it over for Stack.
 	Force bool
-	// Now defaults to time.Now; Sleep to a context-aware time.Sleep;
-	// Random to crypto/rand.Reader.
-	Now    func() time.Time
-	Sleep  func(ctx context.Context, d time.Duration) error
-	Random io.Reader
+	// Now defaults to time.Now; Sleep to a context-aware time.Sleep.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Provisioner runs the subaccount operations.
@@ -62,7 +61,6 @@ type Provisioner struct {
 	dryRun  bool
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
-	random  io.Reader
 	force   bool
 
 	// stack is the run's stack, known once resolved (see stackName);
@@ -75,11 +73,9 @@ type Provisioner struct {
 func New(c Config) *Provisioner {
 	p := &Provisioner{
 		tw: c.Twilio, secrets: c.Secrets, prefix: c.SecretPrefix, out: c.Out, dryRun: c.DryRun,
-		now: c.Now, sleep: c.Sleep, random: c.Random, stack: c.Stack, force: c.Force,
+		now: c.Now, sleep: c.Sleep, stack: c.Stack, force: c.Force,
 	}
-	if p.prefix == "" {
-		p.prefix = tenant.DefaultSecretPrefix
-	}
+	p.prefix = cmp.Or(p.prefix, tenant.DefaultSecretPrefix)
 	if p.out == nil {
 		p.out = io.Discard
 	}
@@ -88,9 +84,6 @@ func New(c Config) *Provisioner {
 	}
 	if p.sleep == nil {
 		p.sleep = sleepContext
-	}
-	if p.random == nil {
-		p.random = rand.Reader
 	}
 	if c.DryRun {
 		p.tw = &planTwilio{Twilio: c.Twilio, out: p.out}
@@ -173,7 +166,7 @@ func (p *Provisioner) done(format string, args ...any) {
 // token_api_keys entry Bubble's API Connector sends.
 func (p *Provisioner) newBearerKey() (string, error) {
 	b := make([]byte, 32)
-	if _, err := io.ReadFull(p.random, b); err != nil {
+	if _, err := io.ReadFull(rand.Reader, b); err != nil {
 		return "", fmt.Errorf("read random bytes: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil

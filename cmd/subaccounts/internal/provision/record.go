@@ -141,12 +141,7 @@ func isSecretField(name string) bool {
 		return false
 	}
 	n := strings.ToLower(name)
-	for _, w := range secretWords {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(secretWords, func(w string) bool { return strings.Contains(n, w) })
 }
 
 // redacted returns a copy of r in which every value under a secret field

@@ -166,8 +166,7 @@ func (s smSecrets) List(ctx context.Context, prefix string) ([]Listed, error) {
 
 func (s smSecrets) Describe(ctx context.Context, name string) (SecretInfo, error) {
 	out, err := s.c.DescribeSecret(ctx, &secretsmanager.DescribeSecretInput{SecretId: aws.String(name)})
-	var nf *smtypes.ResourceNotFoundException
-	if errors.As(err, &nf) {
+	if _, ok := errors.AsType[*smtypes.ResourceNotFoundException](err); ok {
 		return SecretInfo{}, nil
 	}
 	if err != nil {

@@ -1,12 +1,14 @@
 package provision
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"bubble-twilio-voice/shared/routes"
@@ -164,12 +166,7 @@ func (d Deployment) otherDeployment(v string) bool {
 	if d.atOwnBase(v) {
 		return false
 	}
-	for _, p := range servicePaths {
-		if strings.HasSuffix(e, p) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(servicePaths, func(p string) bool { return strings.HasSuffix(e, p) })
 }
 
 // atOwnBase reports whether v is under the deployment's other base URL
@@ -242,9 +239,7 @@ func CheckTarget(d Deployment, region, secretPrefix string) error {
 	if where != "" && where != region {
 		return fmt.Errorf("the deployment is in %s but this command runs in %s, so its secrets would land where the functions never read them: run it with AWS_REGION=%s", where, region, where)
 	}
-	if secretPrefix == "" {
-		secretPrefix = tenant.DefaultSecretPrefix
-	}
+	secretPrefix = cmp.Or(secretPrefix, tenant.DefaultSecretPrefix)
 	if d.SecretPrefix != "" && d.SecretPrefix != secretPrefix {
 		return fmt.Errorf("the deployment reads secrets named %q+AccountSid but SECRET_PREFIX is %q: set SECRET_PREFIX=%s", d.SecretPrefix, secretPrefix, d.SecretPrefix)
 	}

@@ -1,6 +1,7 @@
 package provision
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -120,7 +121,7 @@ func (p *Provisioner) usageOf(r *UsageReport) error {
 				u = x
 			}
 		}
-		amt := UsageAmount{Count: orZero(u.Count), Usage: u.Usage, Unit: u.UsageUnit, Price: orZero(u.Price)}
+		amt := UsageAmount{Count: cmp.Or(u.Count, "0"), Usage: u.Usage, Unit: u.UsageUnit, Price: cmp.Or(u.Price, "0")}
 		switch c {
 		case "calls":
 			r.Calls = amt
@@ -130,17 +131,10 @@ func (p *Provisioner) usageOf(r *UsageReport) error {
 			amt.Usage, amt.Unit = "", ""
 			r.PhoneNumbers = amt
 		case "totalprice":
-			r.TotalPrice, r.PriceUnit = orZero(u.Price), strings.ToUpper(u.PriceUnit)
+			r.TotalPrice, r.PriceUnit = cmp.Or(u.Price, "0"), strings.ToUpper(u.PriceUnit)
 		}
 	}
 	return nil
-}
-
-func orZero(s string) string {
-	if s == "" {
-		return "0"
-	}
-	return s
 }
 
 func writeUsageTable(p *Provisioner, start, end string, reports []UsageReport) error {
@@ -153,7 +147,7 @@ func writeUsageTable(p *Provisioner, start, end string, reports []UsageReport) e
 			continue
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s %s\t\n", r.AccountSID, r.FriendlyName, r.Status,
-			r.Calls.Count, orZero(r.Calls.Usage), r.Recordings.Count, orZero(r.Recordings.Usage), r.PhoneNumbers.Count, r.TotalPrice, r.PriceUnit)
+			r.Calls.Count, cmp.Or(r.Calls.Usage, "0"), r.Recordings.Count, cmp.Or(r.Recordings.Usage, "0"), r.PhoneNumbers.Count, r.TotalPrice, r.PriceUnit)
 	}
 	return w.Flush()
 }
