@@ -18,6 +18,7 @@ import (
 	"time"
 	_ "time/tzdata" // the functions' zone database, so routes' hours are checked here as there
 
+	"bubble-twilio-voice/cmd/internal/eventsamples"
 	"bubble-twilio-voice/shared/config"
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/phone"
@@ -69,7 +70,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer, read
 			d.Log.Warn("softphone page: the example tenant is not filled in", slog.String("error", err.Error()))
 		}
 	}
-	srv := &http.Server{Handler: withSoftphone(httpapi.DevServer(d), defaults), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
+	srv := &http.Server{Handler: withSoftphone(httpapi.DevServer(d, eventsamples.For), defaults), ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second}
 	d.Log.Info("devserver listening", slog.String("addr", ln.Addr().String()),
 		slog.String("tenants_file", cfg.TenantsFile), slog.String("public_base_url", cfg.PublicBaseURL),
 		slog.String("softphone", "http://"+ln.Addr().String()+"/"))

@@ -208,9 +208,15 @@ func CutTranscript(text string, max int) (string, bool) {
 // HasRecording reports whether m carries a recording to copy.
 func (m Queued) HasRecording() bool { return m.RecordingSID != "" && m.RecordingMediaURL != "" }
 
+// TestIDPrefix starts the event_id of every test event (`subaccounts events
+// test`, the dev server's POST /dev/events/test), so an app can recognise
+// and skip them; a real event_id is 32 hex digits.
+const TestIDPrefix = "test_"
+
 // isTestRecording reports whether m is a test event of a recording type
-// (Samples): no recording was made, so it carries its recording_url and no
-// recording to copy, and the delivery sends it as it is.
+// (cmd/internal/eventsamples): no recording was made, so it carries its
+// recording_url and no recording to copy, and the delivery sends it as it
+// is.
 func (m Queued) isTestRecording() bool {
 	return strings.HasPrefix(m.Event.ID, TestIDPrefix) && !m.HasRecording() && m.Event.RecordingURL != ""
 }

@@ -29,6 +29,13 @@ type queuedEvent struct {
 	Type    string `json:"type"`
 }
 
+// SampleFunc makes the test events POST /dev/events/test queues for tenant
+// t: one of each event type, or only of typ when it is not empty, their
+// recording links under baseURL. The dev server passes
+// eventsamples.For, which lives under cmd/ because no Lambda function
+// sends test events.
+type SampleFunc func(t *tenant.Tenant, baseURL, typ string, now time.Time) ([]events.Event, error)
+
 // handleEventsTest serves the dev server's POST /dev/events/test
 // {"account_sid", "type"}: with the tenant's bearer key, checked as /token
 // checks it, it queues one sample of each event type the tenant takes (or
@@ -37,9 +44,9 @@ type queuedEvent struct {
 // is 401 and queues nothing; a suspended tenant's key 403 tenant_suspended,
 // as on /token. baseURL is the dev server's public URL (the
 // samples' recording links).
-func handleEventsTest(store tenant.Store, enqueue enqueueFunc, baseURL string, now func() time.Time, log *slog.Logger) http.Handler {
+func handleEventsTest(store tenant.Store, enqueue enqueueFunc, samples SampleFunc, baseURL string, now func() time.Time, log *slog.Logger) http.Handler {
 	return postOnly(log, func(r *http.Request) (int, any, error) {
-		answer, err := queueTestEvents(r, store, enqueue, baseURL, now)
+		answer, err := queueTestEvents(r, store, enqueue, samples, baseURL, now)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -47,7 +54,7 @@ func handleEventsTest(store tenant.Store, enqueue enqueueFunc, baseURL string, n
 	})
 }
 
-func queueTestEvents(r *http.Request, store tenant.Store, enqueue enqueueFunc, baseURL string, now func() time.Time) (*eventsTestAnswer, error) {
+func queueTestEvents(r *http.Request, store tenant.Store, enqueue enqueueFunc, samples SampleFunc, baseURL string, now func() time.Time) (*eventsTestAnswer, error) {
 	sid, typ, err := decodeEventsTest(r)
 	if err != nil {
 		return nil, err
@@ -77,12 +84,12 @@ func queueTestEvents(r *http.Request, store tenant.Store, enqueue enqueueFunc, b
 	if typ != "" && !t.Events.Wants(typ) {
 		return nil, invalid("type_not_taken", "this tenant's events.types leaves out "+typ+": the delivery would not send it")
 	}
-	samples, err := events.Samples(events.SampleInputFor(t, baseURL), typ, now())
+	made, err := samples(t, baseURL, typ, now())
 	if err != nil {
 		return nil, invalid("invalid_type", "type must be one of "+strings.Join(tenant.EventTypes, ", "))
 	}
 	answer := &eventsTestAnswer{Queued: []queuedEvent{}}
-	for _, e := range samples {
+	for _, e := range made {
 		if !t.Events.Wants(e.Type) {
 			continue
 		}

@@ -117,9 +117,13 @@ func Calls(d Deps) http.Handler { return d.routes(mountCalls) }
 func All(d Deps) http.Handler { return d.routes(functionMounts()...) }
 
 // DevServer serves All's routes and the dev server's own, POST
-// /dev/events/test: the Lambda functions never call it, so their binaries
-// do not contain that route (test/deps checks).
-func DevServer(d Deps) http.Handler { return d.routes(append(functionMounts(), mountDev)...) }
+// /dev/events/test, whose test events samples makes: the Lambda functions
+// never call it, so their binaries do not contain that route (test/deps
+// checks).
+func DevServer(d Deps, samples SampleFunc) http.Handler {
+	dev := func(mux *router, d Deps) { mountDev(mux, d, samples) }
+	return d.routes(append(functionMounts(), dev)...)
+}
 
 // functionMounts are the routes of every Lambda function: All's, and the
 // dev server's with its own.
@@ -184,9 +188,9 @@ func mountEvents(mux *router, d Deps) {
 	mux.Handle(PathTranscripts+"{account_sid}/{recording_sid}", handleRecording(linkedTranscript, d.Store, d.Events.Links, d.Events.Recordings, d.Now, d.Log))
 }
 
-func mountDev(mux *router, d Deps) {
+func mountDev(mux *router, d Deps, samples SampleFunc) {
 	enqueue := enqueuer(d.Events.Queue, d.Log, d.Metrics)
-	mux.Handle(PathDevEventsTest, handleEventsTest(d.Store, enqueue, d.PublicBaseURL, d.Now, d.Log))
+	mux.Handle(PathDevEventsTest, handleEventsTest(d.Store, enqueue, samples, d.PublicBaseURL, d.Now, d.Log))
 }
 
 // webhook is the Twilio signature check in front of every webhook route.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"bubble-twilio-voice/cmd/internal/eventsamples"
 	"bubble-twilio-voice/shared/events"
 )
 
@@ -27,11 +28,12 @@ type EventsTestOptions struct {
 // tenant's events.url as the delivery does, and prints each answer's status
 // and the first events.AnswerBodyShown bytes of its body: what a Bubble
 // builder sends to a workflow's /initialize address so "Detect data"
-// learns every field. The events are events.Samples (every field, realistic
-// values, event_id starting with events.TestIDPrefix); nothing is queued
-// and nothing changes. The URL is printed with its query redacted (it may
-// carry the tenant's ?secret=). It fails when an event was not answered
-// 2xx. A suspended tenant's are sent too, after a note saying so.
+// learns every field. The events are eventsamples.For's (every field,
+// realistic values, event_id starting with events.TestIDPrefix); nothing
+// is queued and nothing changes. The URL is printed with its query
+// redacted (it may carry the tenant's ?secret=). It fails when an event
+// was not answered 2xx. A suspended tenant's are sent too, after a note
+// saying so.
 func (p *Provisioner) EventsTest(ctx context.Context, accountSID string, o EventsTestOptions) error {
 	_, t, err := p.loadTenant(ctx, accountSID)
 	if err != nil {
@@ -46,7 +48,7 @@ func (p *Provisioner) EventsTest(ctx context.Context, accountSID string, o Event
 	if o.Deployment.VoiceURL == "" {
 		return errors.New("events test needs the deployment (--stack, or --voice-url): the test recordings link to it")
 	}
-	samples, err := events.Samples(events.SampleInputFor(t, o.Deployment.base()), o.Type, p.now())
+	samples, err := eventsamples.For(t, o.Deployment.base(), o.Type, p.now())
 	if err != nil {
 		return err
 	}

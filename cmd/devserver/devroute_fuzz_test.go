@@ -1,4 +1,4 @@
-package httpapi_test
+package main
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"bubble-twilio-voice/cmd/internal/eventsamples"
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/tenant"
@@ -39,7 +40,7 @@ func FuzzDevEventsTest(f *testing.F) {
 		devTenant(f, devNoEvents, ""))
 	f.Fuzz(func(t *testing.T, body, auth string) {
 		q := &kit.Queue{}
-		h := httpapi.DevServer(httpapi.Deps{Store: store, Now: fixedNow, Events: httpapi.EventDeps{Queue: q}})
+		h := httpapi.DevServer(httpapi.Deps{Store: store, Now: devNow, Events: httpapi.EventDeps{Queue: q}}, eventsamples.For)
 		r := httptest.NewRequest(http.MethodPost, httpapi.PathDevEventsTest, strings.NewReader(body))
 		r.Header.Set("Authorization", auth)
 		w := httptest.NewRecorder()

@@ -1,4 +1,4 @@
-package events
+package eventsamples
 
 import (
 	"encoding/json"
@@ -7,22 +7,23 @@ import (
 	"testing"
 	"time"
 
+	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/test/kit"
 )
 
-func TestSamples(t *testing.T) {
+func TestBuild(t *testing.T) {
 	now := time.Date(2026, 11, 13, 15, 9, 0, 0, time.UTC)
-	in := SampleInput{AccountSID: "AC0123456789abcdef0123456789abcdef", Number: "+14155550100", Identity: "alice",
+	in := input{AccountSID: "AC0123456789abcdef0123456789abcdef", Number: "+14155550100", Identity: "alice",
 		BaseURL: "https://abc123.execute-api.us-east-1.amazonaws.com/"}
-	all, err := Samples(in, "", now)
+	all, err := build(in, "", now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(all) != len(tenant.EventTypes) {
 		t.Fatalf("%d samples, want one of each of %v", len(all), tenant.EventTypes)
 	}
-	documented := kit.DocumentedEventFields(t, filepath.Join("..", ".."))
+	documented := kit.DocumentedEventFields(t, filepath.Join("..", "..", ".."))
 	ids := map[string]bool{}
 	for i, e := range all {
 		body, _ := json.Marshal(e)
@@ -34,7 +35,7 @@ func TestSamples(t *testing.T) {
 		if e.Type != tenant.EventTypes[i] {
 			t.Errorf("sample %d is %s, want %s", i, e.Type, tenant.EventTypes[i])
 		}
-		if !strings.HasPrefix(e.ID, TestIDPrefix) || len(e.ID) != len(TestIDPrefix)+32 || ids[e.ID] {
+		if !strings.HasPrefix(e.ID, events.TestIDPrefix) || len(e.ID) != len(events.TestIDPrefix)+32 || ids[e.ID] {
 			t.Errorf("%s: event_id %q is not test_ and 32 hex digits, or repeats", e.Type, e.ID)
 		}
 		ids[e.ID] = true
@@ -43,10 +44,10 @@ func TestSamples(t *testing.T) {
 			t.Errorf("%s: not a realistic event: %+v", e.Type, e)
 		}
 		// Queued as is, each goes through the delivery: nothing to copy.
-		if back, err := DecodeQueued(Queued{Version: QueuedVersion, Event: e}.Encode()); err != nil || back.Event != e || back.HasRecording() {
+		if back, err := events.DecodeQueued(events.Queued{Version: events.QueuedVersion, Event: e}.Encode()); err != nil || back.Event != e || back.HasRecording() {
 			t.Errorf("%s: queued, decodes to %+v, %v", e.Type, back, err)
 		}
-		recording := carriesRecording(e.Type)
+		recording := tenant.RecordedType(e.Type) != "" || tenant.TranscribedType(e.Type) != ""
 		if recording != (e.RecordingURL != "") || recording != (e.RecordingDurationSeconds > 0) {
 			t.Errorf("%s: recording_url %q, recording_duration_seconds %d", e.Type, e.RecordingURL, e.RecordingDurationSeconds)
 		}
@@ -57,11 +58,11 @@ func TestSamples(t *testing.T) {
 			t.Errorf("%s: recording_url %q is not the deployment's recording route", e.Type, e.RecordingURL)
 		}
 		switch e.Direction {
-		case DirectionOutgoing:
+		case events.DirectionOutgoing:
 			if e.Identity != "alice" || e.From != "client:alice" {
 				t.Errorf("%s: outgoing from %q, identity %q", e.Type, e.From, e.Identity)
 			}
-		case DirectionIncoming:
+		case events.DirectionIncoming:
 			if e.Identity != "" || e.To != in.Number {
 				t.Errorf("%s: incoming to %q, identity %q", e.Type, e.To, e.Identity)
 			}
@@ -69,32 +70,32 @@ func TestSamples(t *testing.T) {
 			t.Errorf("%s: direction %q", e.Type, e.Direction)
 		}
 	}
-	again, _ := Samples(in, "", now.Add(time.Nanosecond))
+	again, _ := build(in, "", now.Add(time.Nanosecond))
 	if again[0].ID == all[0].ID {
 		t.Error("two test runs share an event_id: an app dropping duplicates would drop the second")
 	}
 
-	one, err := Samples(in, tenant.EventCallMissed, now)
-	if err != nil || len(one) != 1 || one[0].Type != tenant.EventCallMissed || one[0].Status != StatusNoAnswer || one[0].DurationSeconds != 0 {
-		t.Errorf("Samples(call.missed) = %+v, %v", one, err)
+	one, err := build(in, tenant.EventCallMissed, now)
+	if err != nil || len(one) != 1 || one[0].Type != tenant.EventCallMissed || one[0].Status != events.StatusNoAnswer || one[0].DurationSeconds != 0 {
+		t.Errorf("build(call.missed) = %+v, %v", one, err)
 	}
-	if _, err := Samples(in, "call.answered", now); err == nil || !strings.Contains(err.Error(), "call.completed") {
+	if _, err := build(in, "call.answered", now); err == nil || !strings.Contains(err.Error(), "call.completed") {
 		t.Errorf("unknown type: error %v, want one listing the types", err)
 	}
 }
 
-func TestSampleInputFor(t *testing.T) {
+func TestInputFor(t *testing.T) {
 	tn := &tenant.Tenant{AccountSID: "AC0123456789abcdef0123456789abcdef", CallerID: "+14155550100"}
-	if in := SampleInputFor(tn, "http://127.0.0.1:3000"); in.Identity != "alice" || in.Number != "+14155550100" || in.BaseURL != "http://127.0.0.1:3000" {
+	if in := inputFor(tn, "http://127.0.0.1:3000"); in.Identity != "alice" || in.Number != "+14155550100" || in.BaseURL != "http://127.0.0.1:3000" {
 		t.Errorf("no routes: %+v", in)
 	}
 	tn.Incoming = &tenant.Incoming{Numbers: map[string]*tenant.Route{
 		"+14155550102": {Clients: []string{"zed"}}, "+14155550101": {Clients: []string{"front_desk"}}}}
-	if in := SampleInputFor(tn, ""); in.Identity != "front_desk" {
+	if in := inputFor(tn, ""); in.Identity != "front_desk" {
 		t.Errorf("numbers only: identity %q, want the first number's first client", in.Identity)
 	}
 	tn.Incoming.Default = &tenant.Route{Clients: []string{"dr_smith"}}
-	if in := SampleInputFor(tn, ""); in.Identity != "dr_smith" {
+	if in := inputFor(tn, ""); in.Identity != "dr_smith" {
 		t.Errorf("with a default route: identity %q, want its first client", in.Identity)
 	}
 }

@@ -1,11 +1,13 @@
-package httpapi_test
+package main
 
 import (
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"bubble-twilio-voice/cmd/internal/eventsamples"
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/httpapi"
 	"bubble-twilio-voice/shared/tenant"
@@ -18,6 +20,9 @@ const (
 	devSuspended = "AC0123456789abcdef0123456789abcde1"
 	devBearerKey = "dev-events-bearer-key-0001"
 )
+
+// devNow is the clock of the dev route's tests.
+var devNow = func() time.Time { return time.Date(2026, 11, 13, 15, 9, 0, 0, time.UTC) }
 
 func devTenant(t testing.TB, sid, events string) *tenant.Tenant {
 	t.Helper()
@@ -76,8 +81,8 @@ func TestDevEventsTest(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			q := &kit.Queue{}
-			h := httpapi.DevServer(httpapi.Deps{Store: store, Now: fixedNow, PublicBaseURL: "http://127.0.0.1:3000",
-				Events: httpapi.EventDeps{Queue: q}})
+			h := httpapi.DevServer(httpapi.Deps{Store: store, Now: devNow, PublicBaseURL: "http://127.0.0.1:3000",
+				Events: httpapi.EventDeps{Queue: q}}, eventsamples.For)
 			r := httptest.NewRequest(tc.method, httpapi.PathDevEventsTest, strings.NewReader(tc.body))
 			r.Header.Set("Content-Type", "application/json")
 			if tc.auth != "" {

@@ -1,4 +1,8 @@
-package events
+// Package eventsamples makes the test events of `subaccounts events test`
+// and the dev server's POST /dev/events/test: one event of each type, built
+// as a real one is. No Lambda function sends them, so they live with the two
+// commands, not in shared/events.
+package eventsamples
 
 import (
 	"fmt"
@@ -9,17 +13,20 @@ import (
 	"strings"
 	"time"
 
+	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/recordings"
 	"bubble-twilio-voice/shared/tenant"
 )
 
-// TestIDPrefix starts the event_id of every test event (`subaccounts events
-// test`, the dev server's POST /dev/events/test), so an app can recognise
-// and skip them; a real event_id is 32 hex digits.
-const TestIDPrefix = "test_"
+// For returns test events that look like tenant t's own calls (inputFor),
+// their recording links under baseURL: one of each event type, or only of
+// typ when it is not empty (build).
+func For(t *tenant.Tenant, baseURL, typ string, now time.Time) ([]events.Event, error) {
+	return build(inputFor(t, baseURL), typ, now)
+}
 
-// SampleInput makes the sample events look like the tenant's own calls.
-type SampleInput struct {
+// input makes the sample events look like the tenant's own calls.
+type input struct {
 	AccountSID string
 	// Number is one of the tenant's numbers: the number called in the
 	// incoming samples.
@@ -33,12 +40,12 @@ type SampleInput struct {
 	BaseURL string
 }
 
-// SampleInputFor makes the samples of tenant t look like its own calls: its
+// inputFor makes the samples of tenant t look like its own calls: its
 // caller_id is the number called, the first browser user its incoming
 // routes ring (the default route's first, else the first number's in
 // order) the caller, and baseURL the deployment's.
-func SampleInputFor(t *tenant.Tenant, baseURL string) SampleInput {
-	in := SampleInput{AccountSID: t.AccountSID, Number: t.CallerID, Identity: "alice", BaseURL: baseURL}
+func inputFor(t *tenant.Tenant, baseURL string) input {
+	in := input{AccountSID: t.AccountSID, Number: t.CallerID, Identity: "alice", BaseURL: baseURL}
 	if t.Incoming == nil {
 		return in
 	}
@@ -63,14 +70,14 @@ const (
 	sampleTranscript = "Hi, this is Sam from Acme. Please call me back about tomorrow's delivery. Thanks."
 )
 
-// Samples returns one test event of each type (tenant.EventTypes order), or
+// build returns one test event of each type (tenant.EventTypes order), or
 // only of typ when it is not empty. Each is built by the builder a real
 // Twilio callback goes through, from a callback form with realistic values,
 // so it has every field with the type and meaning a real one has; only its
-// event_id is marked with TestIDPrefix (and differs at every call, so an
-// app that drops duplicates does not drop a second test). A recording
+// event_id is marked with events.TestIDPrefix (and differs at every call,
+// so an app that drops duplicates does not drop a second test). A recording
 // sample carries its recording_url already: nothing is copied from Twilio.
-func Samples(in SampleInput, typ string, now time.Time) ([]Event, error) {
+func build(in input, typ string, now time.Time) ([]events.Event, error) {
 	types := tenant.EventTypes
 	if typ != "" {
 		if !tenant.KnownEventType(typ) {
@@ -80,28 +87,28 @@ func Samples(in SampleInput, typ string, now time.Time) ([]Event, error) {
 	}
 	at := now.UTC().Add(-time.Minute).Truncate(time.Second)
 	stamp := strconv.FormatInt(now.UnixNano(), 10)
-	callSID := "CA" + ID("test call", in.AccountSID, stamp, "")
-	recSID := "RE" + ID("test recording", in.AccountSID, stamp, "")
-	out := make([]Event, 0, len(types))
+	callSID := "CA" + events.ID("test call", in.AccountSID, stamp, "")
+	recSID := "RE" + events.ID("test recording", in.AccountSID, stamp, "")
+	out := make([]events.Event, 0, len(types))
 	for _, t := range types {
 		e, err := sampleOf(in, t, callSID, recSID, at, now)
 		if err != nil {
 			return nil, err
 		}
-		e.ID = TestIDPrefix + ID(t, in.AccountSID, callSID, stamp)
+		e.ID = events.TestIDPrefix + events.ID(t, in.AccountSID, callSID, stamp)
 		out = append(out, e)
 	}
 	return out, nil
 }
 
 // sampleOf builds one event of type t through its real builder.
-func sampleOf(in SampleInput, t, callSID, recSID string, at, now time.Time) (Event, error) {
-	outgoing := Form{"AccountSid": {in.AccountSID}, "CallSid": {callSID},
+func sampleOf(in input, t, callSID, recSID string, at, now time.Time) (events.Event, error) {
+	outgoing := events.Form{"AccountSid": {in.AccountSID}, "CallSid": {callSID},
 		"From": {tenant.ClientPrefix + in.Identity}, "To": {sampleCalled}}
-	incoming := Form{"AccountSid": {in.AccountSID}, "CallSid": {callSID},
+	incoming := events.Form{"AccountSid": {in.AccountSID}, "CallSid": {callSID},
 		"From": {sampleCaller}, "To": {in.Number}}
 	var (
-		e  Event
+		e  events.Event
 		ok bool
 	)
 	// maps.Clone is enough: the forms' values are replaced (Set, Del),
@@ -109,20 +116,20 @@ func sampleOf(in SampleInput, t, callSID, recSID string, at, now time.Time) (Eve
 	switch t {
 	case tenant.EventCallCompleted:
 		f := maps.Clone(outgoing)
-		f.Set("CallStatus", StatusCompleted)
+		f.Set("CallStatus", events.StatusCompleted)
 		f.Set("CallDuration", "42")
 		f.Set("Timestamp", at.Format(time.RFC1123Z))
-		e, ok = CallCompleted(f, now)
+		e, ok = events.CallCompleted(f, now)
 	case tenant.EventCallMissed:
 		f := maps.Clone(incoming)
-		f.Set("DialCallStatus", StatusNoAnswer)
-		e, ok = CallMissed(f, at)
+		f.Set("DialCallStatus", events.StatusNoAnswer)
+		e, ok = events.CallMissed(f, at)
 	case tenant.EventVoicemailTranscribed, tenant.EventCallTranscribed:
 		// The transcript of the recorded sample, as the delivery posts it:
 		// the recording's link and length, and its text.
 		r, err := sampleOf(in, tenant.RecordedType(t), callSID, recSID, at, now)
 		if err != nil {
-			return Event{}, err
+			return events.Event{}, err
 		}
 		e, ok = r, true
 		e.Type, e.TranscriptText = t, sampleTranscript
@@ -141,14 +148,14 @@ func sampleOf(in SampleInput, t, callSID, recSID string, at, now time.Time) (Eve
 		f.Set("RecordingStatus", "completed")
 		f.Set("RecordingDuration", dur)
 		f.Set("RecordingStartTime", at.Format(time.RFC1123Z))
-		var m Queued
-		m, ok = Recording(f, now)
+		var m events.Queued
+		m, ok = events.Recording(f, now)
 		e = m.Event
 		e.RecordingURL = strings.TrimRight(in.BaseURL, "/") + "/recordings/" + in.AccountSID + "/" + recSID + "?" +
 			url.Values{"expires": {strconv.FormatInt(now.AddDate(0, 0, recordings.DefaultRetentionDays).Unix(), 10)}, "sig": {"test"}}.Encode()
 	}
 	if !ok {
-		return Event{}, fmt.Errorf("sample %s: the builder made no event", t) // a builder changed its rules
+		return events.Event{}, fmt.Errorf("sample %s: the builder made no event", t) // a builder changed its rules
 	}
 	return e, nil
 }
