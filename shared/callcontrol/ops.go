@@ -349,7 +349,8 @@ func (ctl *Controller) CancelTransfer(ctx context.Context, api API, r Request) (
 	return Result{CallSID: r.CallSID, State: StateActive}, nil
 }
 
-// Add brings r.To into the call: everyone talks together.
+// Add brings r.To into the call: everyone talks together. A route's
+// browsers each ring, and the first to answer joins (ring).
 func (ctl *Controller) Add(ctx context.Context, api API, r Request) (Result, error) {
 	tg, err := ctl.resolve(r.Tenant, r.Identity, r.To)
 	if err != nil {
