@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/twiliorest"
 	"bubble-twilio-voice/test/fake/twilio"
 )
@@ -261,7 +262,7 @@ func TestRingGroupTwoAnswersAtOnce(t *testing.T) {
 func TestRingGroupWithinTheDeadline(t *testing.T) {
 	w := newPacedWorld(t, twiliorest.NewPacer(twiliorest.DefaultCallsPerSecond, time.Now))
 	caller, browser := w.incoming()
-	ctx, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+	ctx, cancel := context.WithTimeout(logging.WithFields(ctx), 1500*time.Millisecond)
 	defer cancel()
 	r := w.req(browser.SID)
 	r.To = "support"
@@ -269,6 +270,12 @@ func TestRingGroupWithinTheDeadline(t *testing.T) {
 	must(t, err)
 	if !slices.Equal(res.Ringing, supportBrowsers[:2]) || len(group(w.hub(caller.SID), AddLabel(supportNumber))) != 2 {
 		t.Errorf("ringing %v; want bob and carol (dave's turn is after the deadline)", res.Ringing)
+	}
+	// The request's log line says the group was cut short, and why.
+	var line strings.Builder
+	logging.New(&line, "info").InfoContext(ctx, "access")
+	if !strings.Contains(line.String(), `"ring_group_rung":2,"ring_group_size":3,"ring_group_stopped":"rate_limited"`) {
+		t.Errorf("log line %s: want the ring group's cut", line.String())
 	}
 	if n := w.tw.Calls(twilio.RouteCreateParticipant); n != 2 {
 		t.Errorf("%d Participants creates; want 2, none refused", n)

@@ -3,8 +3,11 @@ package callcontrol
 import (
 	"cmp"
 	"context"
+	"errors"
+	"log/slog"
 	"net/url"
 
+	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliorest"
 	"bubble-twilio-voice/shared/voice"
@@ -296,7 +299,14 @@ func (ctl *Controller) ring(ctx context.Context, api API, c *call, r Request, tg
 			if len(rung) > 0 {
 				// Some ring already: the request succeeds with them
 				// (the pacer found no slot before the deadline, or
-				// Twilio refused this one).
+				// Twilio refused this one). The answer lists who
+				// rings; the request's log line says why the rest not.
+				stopped := logging.ErrorKind(err)
+				if e, ok := errors.AsType[*Error](err); ok {
+					stopped = e.Code
+				}
+				logging.Add(ctx, slog.Int("ring_group_rung", len(rung)), slog.Int("ring_group_size", len(ids)),
+					slog.String("ring_group_stopped", stopped))
 				break
 			}
 			return nil, err
