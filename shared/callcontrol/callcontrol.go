@@ -78,6 +78,39 @@ func AddLabel(to string) string {
 	return b.String()
 }
 
+// groupSep joins a ring group's label and one browser's identity in
+// MemberLabel. Identities are letters, digits and underscore, and group
+// labels never contain it, so the group is what comes before it.
+const groupSep = "--"
+
+// maxLabel is the longest participant label Twilio takes
+// (https://www.twilio.com/docs/api/errors/16024).
+const maxLabel = 128
+
+// MemberLabel is the participant label of one browser of a route rung by
+// a warm transfer (group LabelTransfer) or an add (group AddLabel of the
+// route's number): any container tells the group (groupOf) and the person
+// apart from the label alone. Cut to Twilio's 128 characters (identities
+// run to 121).
+func MemberLabel(group, identity string) string {
+	l := group + groupSep + identity
+	return l[:min(len(l), maxLabel)]
+}
+
+// groupOf returns the ring group of a MemberLabel; ok is false for any
+// other label.
+func groupOf(label string) (group string, ok bool) {
+	group, _, ok = strings.Cut(label, groupSep)
+	return group, ok
+}
+
+// inGroup says whether label is group itself (one target) or one of its
+// ring group's browsers.
+func inGroup(label, group string) bool {
+	g, ok := groupOf(label)
+	return label == group || (ok && g == group)
+}
+
 // States a successful operation reports.
 const (
 	StateHeld         = "held"
@@ -93,6 +126,10 @@ type Result struct {
 	// TransferredTo is the target of a transfer, as the event field
 	// transferred_to reports it.
 	TransferredTo string
+	// Ringing lists the browsers ("client:<identity>") a warm transfer or
+	// add to a route rang: those of the route whose outbound call fitted
+	// before the request's deadline (Twilio's one call per second).
+	Ringing []string
 }
 
 // Codes of Error: the API's error codes.

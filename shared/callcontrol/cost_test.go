@@ -69,6 +69,23 @@ func TestRESTCallsPerOperation(t *testing.T) {
 	}
 	{
 		w := newWorld(t)
+		caller, b := w.incoming()
+		r := w.req(b.SID)
+		r.To, r.Mode = "support", ModeWarm
+		measure(w, "warm transfer to a route of 3 browsers (call still bridged)", 3, 6, func() error { _, err := w.ctl.Transfer(ctx, w.api, r); return err })
+		bob := group(w.hub(caller.SID), LabelTransfer)["bob"]
+		measure(w, "  first browser answers (join event cancels 2; their leave events)", 3, 2, func() error { w.tw.Answer(w.sub.SID, bob.CallSID); return nil })
+		measure(w, "complete (+1 read: the hub event of the browser leaving)", 4, 2, func() error { _, err := w.ctl.CompleteTransfer(ctx, w.api, w.req(b.SID)); return err })
+	}
+	{
+		w := newWorld(t)
+		_, b := w.incoming()
+		r := w.req(b.SID)
+		r.To = "support"
+		measure(w, "add a route of 3 browsers (call still bridged)", 3, 5, func() error { _, err := w.ctl.Add(ctx, w.api, r); return err })
+	}
+	{
+		w := newWorld(t)
 		_, b := w.incoming()
 		r := w.req(b.SID)
 		r.To = "+14155550199"

@@ -28,6 +28,9 @@ type ConferenceEvent struct {
 //   - a party left with nobody is sent on: a caller of the tenant's to the
 //     no-answer step of the route it called (DialComplete), anyone else
 //     hears that the other side left and the call ends;
+//   - a browser of a route's ring group (a warm transfer or add to a
+//     route) joined: the group's others still ringing are cancelled
+//     (keepFirst);
 //   - a party on hold with no browser left (the asking browser hung up
 //     during a warm transfer) is taken off hold once someone else is
 //     connected, so the caller and the target talk.
@@ -61,6 +64,12 @@ func OnConferenceEvent(ctx context.Context, api API, e ConferenceEvent, u URLs, 
 			browsers++
 		case p.Status == "connected":
 			others++
+		}
+	}
+	if group, ok := groupOf(e.Label); ok && e.Event == EventJoin {
+		left, err := keepFirst(ctx, api, e, parts, group)
+		if err != nil || left {
+			return err
 		}
 	}
 	if party == nil {
@@ -117,9 +126,44 @@ func sendOn(ctx context.Context, api API, partySID string, held bool, u URLs, mu
 func worthALook(e ConferenceEvent) bool {
 	switch e.Event {
 	case EventJoin:
-		return e.Label == LabelTransfer || strings.HasPrefix(e.Label, addLabelPrefix)
+		_, member := groupOf(e.Label)
+		return e.Label == LabelTransfer || strings.HasPrefix(e.Label, addLabelPrefix) || member
 	case EventLeave:
 		return e.Label != LabelParty
 	}
 	return false
+}
+
+// keepFirst: e.Label, a browser of group, joined the hub first; the
+// group's others still ringing are cancelled at once (Calls update
+// Status=canceled, which Twilio applies to a call not yet answered: it
+// ends and leaves the participant list; an answered call ignores it).
+// Another of the group can be connected too only when both answered
+// within the same moment (before this cancel): then the one whose label
+// sorts first stays and the other is taken out, so whichever order the
+// two events run in, one browser always stays. left says e.Label was taken
+// out.
+func keepFirst(ctx context.Context, api API, e ConferenceEvent, parts []twiliorest.Participant, group string) (left bool, err error) {
+	second := false
+	for _, p := range parts {
+		if p.Label == e.Label || !inGroup(p.Label, group) {
+			continue
+		}
+		if p.Status == "connected" {
+			second = second || p.Label < e.Label
+			continue
+		}
+		_, err := api.UpdateCall(ctx, p.CallSID, twiliorest.CallUpdate{Status: "canceled"})
+		if err != nil && !twiliorest.IsCallEnded(err) && !twiliorest.IsNotFound(err) {
+			return false, twilioFailed("cancel the ring group's other calls", err)
+		}
+	}
+	if !second {
+		return false, nil
+	}
+	err = api.DeleteParticipant(ctx, e.ConferenceSID, e.Label)
+	if err != nil && !twiliorest.IsNotFound(err) {
+		return false, twilioFailed("take a second answer out", err)
+	}
+	return true, nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"bubble-twilio-voice/shared/phone"
 	"bubble-twilio-voice/shared/tenant"
@@ -21,6 +22,10 @@ const (
 	mainNumber  = "+14155550100" // route: alice, bob; voicemail
 	salesNumber = "+14155550111" // route "Sales": carol
 	callerPhone = "+14155559999"
+	// supportNumber's route "Support" rings bob, carol and dave for 15 s;
+	// deskNumber's route "Desk" only alice.
+	supportNumber = "+14155550122"
+	deskNumber    = "+14155550133"
 )
 
 // settleTwiML is what /incoming/dial-complete answers once a browser's leg
@@ -43,9 +48,26 @@ type world struct {
 	mu           sync.Mutex
 	dialComplete string   // what dial-complete answers
 	hooks        []string // webhook paths called, in order
+	// quiet: the hub's status callbacks are answered and not acted on
+	// (two events that would run at the same moment, run by hand).
+	quiet bool
 }
 
-func newWorld(t *testing.T) *world { return newPacedWorld(t, nil) }
+// newWorld's REST client does not pace outbound calls; the fake's clock
+// moves a second each time it checks the rate, so calls placed one after
+// the other pass as if paced, without the test sleeping through 429s.
+func newWorld(t *testing.T) *world {
+	w := newPacedWorld(t, nil)
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	w.tw.SetClock(func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Second)
+		return now
+	})
+	return w
+}
 
 // newPacedWorld's REST client paces outbound calls with pacer (nil: none).
 func newPacedWorld(t *testing.T, pacer *twiliorest.Pacer) *world {
@@ -65,8 +87,11 @@ func newPacedWorld(t *testing.T, pacer *twiliorest.Pacer) *world {
 		"outbound": {"allowed_countries": ["US"]},
 		"incoming": {"numbers": {
 			%q: {"clients": ["alice", "bob"], "no_answer": {"action": "voicemail"}},
-			%q: {"clients": ["carol"], "label": "Sales", "no_answer": {"action": "message"}}
-		}}}`, w.sub.SID, w.sub.AuthToken, key.SID, key.Secret, mainNumber, mainNumber, salesNumber)))
+			%q: {"clients": ["carol"], "label": "Sales", "no_answer": {"action": "message"}},
+			%q: {"clients": ["bob", "carol", "dave"], "label": "Support", "ring_seconds": 15,
+				"then_number": "+14155550177", "no_answer": {"action": "voicemail"}},
+			%q: {"clients": ["alice"], "label": "Desk", "no_answer": {"action": "message"}}
+		}}}`, w.sub.SID, w.sub.AuthToken, key.SID, key.Secret, mainNumber, mainNumber, salesNumber, supportNumber, deskNumber)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +111,7 @@ func (w *world) serveHook(rw http.ResponseWriter, r *http.Request) {
 	_ = r.ParseForm()
 	w.mu.Lock()
 	w.hooks = append(w.hooks, r.URL.Path)
-	answer, ten := w.dialComplete, w.ten
+	answer, ten, quiet := w.dialComplete, w.ten, w.quiet
 	w.mu.Unlock()
 	switch r.URL.Path {
 	case "/incoming/dial-complete":
@@ -96,6 +121,10 @@ func (w *world) serveHook(rw http.ResponseWriter, r *http.Request) {
 		}
 		_, _ = rw.Write([]byte(answer))
 	case "/events/conference-status":
+		if quiet {
+			rw.WriteHeader(http.StatusNoContent)
+			return
+		}
 		err := OnConferenceEvent(r.Context(), w.api, ConferenceEvent{
 			Event: r.PostForm.Get("StatusCallbackEvent"), ConferenceSID: r.PostForm.Get("ConferenceSid"),
 			FriendlyName: r.PostForm.Get("FriendlyName"), Label: r.PostForm.Get("ParticipantLabel"),

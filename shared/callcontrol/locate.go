@@ -41,6 +41,30 @@ func (c *call) participant(label string) (twiliorest.Participant, bool) {
 	return twiliorest.Participant{}, false
 }
 
+// inGroup returns the participant labelled group or, for a route's ring
+// group, its first browser connected, else its first one ringing.
+func (c *call) inGroup(group string) (twiliorest.Participant, bool) {
+	var found twiliorest.Participant
+	ok := false
+	for _, p := range c.parts {
+		if inGroup(p.Label, group) && (!ok || (p.Status == "connected" && found.Status != "connected")) {
+			found, ok = p, true
+		}
+	}
+	return found, ok
+}
+
+// onCall says whether the browser identity is in the hub: as itself, or
+// as a browser of a ring group.
+func (c *call) onCall(identity string) bool {
+	for _, p := range c.parts {
+		if p.Label == ClientLabel(identity) || strings.HasSuffix(p.Label, groupSep+identity) {
+			return true
+		}
+	}
+	return false
+}
+
 // identityOf returns the browser identity of a From or To address
 // ("client:alice", or "client:alice?x=y" as Twilio may write a To).
 func identityOf(addr string) (string, bool) {

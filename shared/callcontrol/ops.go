@@ -3,8 +3,11 @@ package callcontrol
 import (
 	"cmp"
 	"context"
+	"errors"
+	"log/slog"
 	"net/url"
 
+	"bubble-twilio-voice/shared/logging"
 	"bubble-twilio-voice/shared/tenant"
 	"bubble-twilio-voice/shared/twiliorest"
 	"bubble-twilio-voice/shared/voice"
@@ -164,9 +167,6 @@ func (ctl *Controller) Transfer(ctx context.Context, api API, r Request) (Result
 	if err != nil {
 		return Result{}, err
 	}
-	if mode == ModeWarm && tg.kind == targetRoute {
-		return Result{}, fail(CodeInvalidTo, "a warm transfer goes to one person (client:<identity> or a number); transfer to a route cold")
-	}
 	c, err := locate(ctx, api, r.CallSID, r.Identity, false)
 	if err != nil {
 		return Result{}, err
@@ -228,18 +228,21 @@ func (ctl *Controller) dialTarget(ctx context.Context, api API, c *call, r Reque
 		}
 	}
 	_, err := api.CreateParticipant(ctx, c.hub.SID, twiliorest.NewParticipant{
-		From: from, To: tg.addr, Label: label, Timeout: RingSeconds,
+		From: from, To: tg.addr, Label: label, Timeout: cmp.Or(tg.ring, RingSeconds),
 		StartConferenceOnEnter: true, EarlyMedia: true,
 	})
 	return twilioFailed("call the target", err)
 }
 
-// warm holds the party and rings the target into the hub.
+// warm holds the party and rings the target into the hub: one person, or
+// each browser of a route (ringGroup).
 func (ctl *Controller) warm(ctx context.Context, api API, c *call, r Request, tg target) (Result, error) {
-	if c.hubbed {
-		if _, busy := c.participant(LabelTransfer); busy {
-			return Result{}, fail(CodeTransferUnderWay, "a transfer is already under way: complete or cancel it first")
-		}
+	if _, busy := c.inGroup(LabelTransfer); busy {
+		return Result{}, fail(CodeTransferUnderWay, "a transfer is already under way: complete or cancel it first")
+	}
+	ids, err := members(tg, c, r.Identity)
+	if err != nil {
+		return Result{}, err
 	}
 	if err := ctl.enter(ctx, api, c, r); err != nil {
 		return Result{}, err
@@ -247,10 +250,70 @@ func (ctl *Controller) warm(ctx context.Context, api API, c *call, r Request, tg
 	if err := setHold(ctx, api, c, true, r.HoldMusicURL); err != nil {
 		return Result{}, err
 	}
-	if err := ctl.dialTarget(ctx, api, c, r, tg, LabelTransfer); err != nil {
+	rung, err := ctl.ring(ctx, api, c, r, tg, ids, LabelTransfer)
+	if err != nil {
 		return Result{}, err
 	}
-	return Result{CallSID: r.CallSID, State: StateTransferring, TransferredTo: tg.addr}, nil
+	return Result{CallSID: r.CallSID, State: StateTransferring, TransferredTo: tg.addr, Ringing: rung}, nil
+}
+
+// members are the browsers of a route target to ring into the hub: its
+// clients but the asking browser and those already on the call. A route
+// with none left is invalid_to, refused before anything changes. Other
+// targets have none (nil).
+func members(tg target, c *call, identity string) ([]string, error) {
+	if tg.kind != targetRoute {
+		return nil, nil
+	}
+	var ids []string
+	for _, id := range tg.dec.Clients {
+		if id != identity && !c.onCall(id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, fail(CodeInvalidTo, "the route "+tg.addr+" has no browser to ring: its browsers are already on this call")
+	}
+	return ids, nil
+}
+
+// ring calls the target into the hub under label: one participant, or,
+// for a route, each browser in ids as its own participant labelled
+// MemberLabel(label, identity), ringing for the route's ring seconds. The
+// browsers of a route ring as an incoming call would ring them, except
+// that each is an outbound call and Twilio places one per second per
+// account (twiliorest.Pacer queues them): those whose turn comes after
+// the request's deadline are not rung, and the answer lists who rings.
+// Whoever answers first stays; OnConferenceEvent cancels the others.
+// Nothing else of the route applies (its backup phone and no-answer step
+// are a caller's, for a cold transfer): nobody answering is told as for
+// one target.
+func (ctl *Controller) ring(ctx context.Context, api API, c *call, r Request, tg target, ids []string, label string) ([]string, error) {
+	if tg.kind != targetRoute {
+		return nil, ctl.dialTarget(ctx, api, c, r, tg, label)
+	}
+	var rung []string
+	for _, id := range ids {
+		m := target{kind: targetClient, addr: tenant.ClientPrefix + id, ring: tg.dec.Timeout}
+		if err := ctl.dialTarget(ctx, api, c, r, m, MemberLabel(label, id)); err != nil {
+			if len(rung) > 0 {
+				// Some ring already: the request succeeds with them
+				// (the pacer found no slot before the deadline, or
+				// Twilio refused this one). The answer lists who
+				// rings; the request's log line says why the rest not.
+				stopped := logging.ErrorKind(err)
+				if e, ok := errors.AsType[*Error](err); ok {
+					stopped = e.Code
+				}
+				logging.Add(ctx, slog.Int("ring_group_rung", len(rung)), slog.Int("ring_group_size", len(ids)),
+					slog.String("ring_group_stopped", stopped))
+				break
+			}
+			return nil, err
+		}
+		rung = append(rung, m.addr)
+	}
+	return rung, nil
 }
 
 // CompleteTransfer ends a warm transfer: the party and the target talk,
@@ -260,7 +323,7 @@ func (ctl *Controller) CompleteTransfer(ctx context.Context, api API, r Request)
 	if err != nil {
 		return Result{}, err
 	}
-	p, ok := c.participant(LabelTransfer)
+	p, ok := c.inGroup(LabelTransfer)
 	switch {
 	case !c.hubbed || !ok:
 		return Result{}, fail(CodeNoTransfer, "no transfer is under way on this call")
@@ -284,10 +347,10 @@ func (ctl *Controller) CancelTransfer(ctx context.Context, api API, r Request) (
 	if err != nil {
 		return Result{}, err
 	}
-	if _, ok := c.participant(LabelTransfer); !c.hubbed || !ok {
+	if _, ok := c.inGroup(LabelTransfer); !c.hubbed || !ok {
 		return Result{}, fail(CodeNoTransfer, "no transfer is under way on this call")
 	}
-	if err := api.DeleteParticipant(ctx, c.hub.SID, LabelTransfer); err != nil && !twiliorest.IsNotFound(err) {
+	if err := deleteGroup(ctx, api, c, LabelTransfer); err != nil {
 		return Result{}, twilioFailed("hang up the transfer target", err)
 	}
 	if err := setHold(ctx, api, c, false, ""); err != nil {
@@ -296,29 +359,33 @@ func (ctl *Controller) CancelTransfer(ctx context.Context, api API, r Request) (
 	return Result{CallSID: r.CallSID, State: StateActive}, nil
 }
 
-// Add brings r.To into the call: everyone talks together.
+// Add brings r.To into the call: everyone talks together. A route's
+// browsers each ring, and the first to answer joins (ring).
 func (ctl *Controller) Add(ctx context.Context, api API, r Request) (Result, error) {
 	tg, err := ctl.resolve(r.Tenant, r.Identity, r.To)
 	if err != nil {
 		return Result{}, err
 	}
-	if tg.kind == targetRoute {
-		return Result{}, fail(CodeInvalidTo, "add brings in one person (client:<identity> or a number), not a route")
-	}
 	c, err := locate(ctx, api, r.CallSID, r.Identity, false)
 	if err != nil {
 		return Result{}, err
 	}
-	if _, dup := c.participant(AddLabel(tg.addr)); dup {
+	label := AddLabel(tg.addr)
+	if _, dup := c.inGroup(label); dup {
 		return Result{CallSID: r.CallSID, State: StateActive}, nil
+	}
+	ids, err := members(tg, c, r.Identity)
+	if err != nil {
+		return Result{}, err
 	}
 	if err := ctl.enter(ctx, api, c, r); err != nil {
 		return Result{}, err
 	}
-	if err := ctl.dialTarget(ctx, api, c, r, tg, AddLabel(tg.addr)); err != nil {
+	rung, err := ctl.ring(ctx, api, c, r, tg, ids, label)
+	if err != nil {
 		return Result{}, err
 	}
-	return Result{CallSID: r.CallSID, State: StateActive}, nil
+	return Result{CallSID: r.CallSID, State: StateActive, Ringing: rung}, nil
 }
 
 // Remove takes out a party Add brought in.
@@ -332,11 +399,26 @@ func (ctl *Controller) Remove(ctx context.Context, api API, r Request) (Result, 
 		return Result{}, err
 	}
 	label := AddLabel(tg.addr)
-	if _, ok := c.participant(label); !c.hubbed || !ok {
+	if _, ok := c.inGroup(label); !c.hubbed || !ok {
 		return Result{}, fail(CodeNotInCall, "nobody with that address was added to this call")
 	}
-	if err := api.DeleteParticipant(ctx, c.hub.SID, label); err != nil && !twiliorest.IsNotFound(err) {
+	if err := deleteGroup(ctx, api, c, label); err != nil {
 		return Result{}, twilioFailed("take the party out", err)
 	}
 	return Result{CallSID: r.CallSID, State: StateActive}, nil
+}
+
+// deleteGroup takes out the participant labelled group, or every browser
+// of its ring group (ringing or connected: Twilio ends a call it placed
+// into a conference when it leaves).
+func deleteGroup(ctx context.Context, api API, c *call, group string) error {
+	for _, p := range c.parts {
+		if !inGroup(p.Label, group) {
+			continue
+		}
+		if err := api.DeleteParticipant(ctx, c.hub.SID, p.Label); err != nil && !twiliorest.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
 }

@@ -174,7 +174,7 @@ func TestTransferRefusedChangesNothing(t *testing.T) {
 		{"", "", CodeInvalidTo, ""},
 		{"client:bad identity", "", CodeInvalidTo, voice.ReasonInvalidIdentity},
 		{"alice", "", CodeInvalidTo, ""},
-		{"Sales", ModeWarm, CodeInvalidTo, ""},
+		{"Desk", ModeWarm, CodeInvalidTo, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.to, func(t *testing.T) {

@@ -43,6 +43,9 @@ type target struct {
 	addr string
 	// dec is the decision a cold transfer renders for the party's leg.
 	dec voice.Decision
+	// ring is how long a call placed into the hub for it rings, in
+	// seconds; 0 is RingSeconds.
+	ring int
 }
 
 // QueryRoute is the query parameter of DialComplete naming the route

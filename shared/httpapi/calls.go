@@ -29,6 +29,9 @@ type CallsResponse struct {
 	CallSID       string `json:"call_sid"`
 	State         string `json:"state"`
 	TransferredTo string `json:"transferred_to,omitempty"`
+	// Ringing lists the browsers a warm transfer or add to a route rang
+	// (client:<identity>), those whose outbound call fitted the deadline.
+	Ringing []string `json:"ringing,omitempty"`
 }
 
 // callsRequest is a call-control body: call_sid always; to and mode for
@@ -80,7 +83,7 @@ func handleCallOp(op callOp, needsTo bool, tenants tenant.Store, tw *twiliorest.
 		if err != nil {
 			return 0, nil, err
 		}
-		return http.StatusOK, CallsResponse{CallSID: res.CallSID, State: res.State, TransferredTo: res.TransferredTo}, nil
+		return http.StatusOK, CallsResponse{CallSID: res.CallSID, State: res.State, TransferredTo: res.TransferredTo, Ringing: res.Ringing}, nil
 	})
 }
 

@@ -53,7 +53,8 @@ func newCallsWorldPaced(tb testing.TB, pacer *twiliorest.Pacer) *callsWorld {
 		"twiml_app_sid": "AP00000000000000000000000000000000", "caller_id": "+14155550100",
 		"token_api_keys": [%q], "hold_music_url": "https://example.com/hold.mp3",
 		"events": {"url": "https://app.example.com/events"},
-		"incoming": {"numbers": {"+14155550100": {"clients": ["alice", "bob"], "no_answer": {"action": "voicemail"}}}}}`,
+		"incoming": {"numbers": {"+14155550100": {"clients": ["alice", "bob"], "no_answer": {"action": "voicemail"}},
+			"+14155550122": {"clients": ["bob", "carol"], "label": "Support", "no_answer": {"action": "voicemail"}}}}}`,
 		w.sub.SID, w.sub.AuthToken, key.SID, key.Secret, callsBearer)))
 	if err != nil {
 		tb.Fatal(err)
@@ -154,6 +155,36 @@ func TestCallsHoldResumeTransferEndToEnd(t *testing.T) {
 	}
 	if strings.Contains(w.logs.String(), tok) || strings.Contains(w.logs.String(), w.ten.APIKeySecret) {
 		t.Error("logs carry the access token or the API key secret")
+	}
+}
+
+// An add to a route rings each of its browsers (paced, one a second);
+// the first to answer stays: the real conference-status handler cancels
+// the others.
+func TestCallsAddRouteEndToEnd(t *testing.T) {
+	w := newCallsWorld(t)
+	caller, browser := w.incoming()
+	tok := w.accessToken(t, "alice")
+	st, m := w.post(t, httpapi.PathCallsAdd, tok, fmt.Sprintf(`{"call_sid":%q,"to":"support"}`, browser.SID))
+	if ringing, _ := m["ringing"].([]any); st != 200 || m["state"] != "active" || len(ringing) != 2 || ringing[0] != "client:bob" || ringing[1] != "client:carol" {
+		t.Fatalf("add = %d %v; want bob and carol ringing", st, m)
+	}
+	hub := w.tw.Conferences(w.sub.SID)[0]
+	var bob, carol twilio.Participant
+	for _, p := range hub.Participants {
+		switch p.Label {
+		case "add-14155550122--bob":
+			bob = p
+		case "add-14155550122--carol":
+			carol = p
+		}
+	}
+	w.tw.Answer(w.sub.SID, bob.CallSID)
+	if c, _ := w.tw.Call(w.sub.SID, carol.CallSID); c.Status != "canceled" {
+		t.Errorf("carol's call %s after bob answered; want canceled", c.Status)
+	}
+	if c, _ := w.tw.Call(w.sub.SID, caller.SID); c.Status != "in-progress" {
+		t.Errorf("caller %s", c.Status)
 	}
 }
 

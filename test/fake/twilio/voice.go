@@ -18,7 +18,13 @@ package twilio
 //     ends (https://www.twilio.com/docs/voice/twiml/conference).
 //   - Holding is per participant (Hold, HoldUrl); Participants create places
 //     an outbound call, at most one per second per account: a faster one is
-//     refused with 429 and error 20429.
+//     refused with 429 and error 20429. The participant rings (status
+//     ringing) until Answer joins it (participant-join); a call cancelled
+//     (Calls update Status=canceled) or unanswered before that ends and
+//     leaves the participant list, which holds only participants connecting
+//     or connected (https://www.twilio.com/docs/voice/api/conference-participant-resource),
+//     with a participant-leave carrying ParticipantCallStatus
+//     (https://twilio.com/en-us/changelog/participantcallstatus-and-reasonparticipantleft-attributes-added).
 //   - A <Number url> is screened (https://www.twilio.com/docs/voice/twiml/number#url):
 //     when the leg answers, Twilio requests url for the leg and runs its
 //     TwiML there before bridging; the leg is bridged when that TwiML ends,
@@ -93,6 +99,9 @@ type leg struct {
 	// screening: the leg answered and runs its whisper; not yet bridged.
 	screening bool
 	gather    *verb // the <Gather> the call waits in
+	// ending is the status the call is ending with, while end takes it
+	// out of what it was doing.
+	ending string
 }
 
 type conference struct {
@@ -489,8 +498,10 @@ func pendingStatus(c *Call) string {
 
 // end ends c with status, then what it was doing.
 func (s *Server) end(a *account, c *Call, status string) {
+	l := a.leg(c.SID)
+	l.ending = status
 	s.leave(a, c)
-	c.Status = status
+	c.Status, l.ending = status, ""
 }
 
 // apply gives c a new TwiML document (docURL resolves its relative URLs).
@@ -639,6 +650,15 @@ func (s *Server) conferenceEvent(a *account, conf *conference, event string, p *
 		f.Set("ParticipantLabel", p.Label)
 		f.Set("Hold", strconv.FormatBool(p.Hold))
 		f.Set("EndConferenceOnExit", strconv.FormatBool(p.EndOnExit))
+		if event == "participant-leave" {
+			// The call's status as it left: a placed call that was never
+			// answered says so (canceled, no-answer, ...).
+			st := a.leg(p.CallSID).ending
+			if c := a.callBySID(p.CallSID); st == "" && c != nil {
+				st = c.Status
+			}
+			f.Set("ParticipantCallStatus", st)
+		}
 	}
 	s.pending = append(s.pending, webhook{account: a, url: conf.statusCallback, form: f})
 }

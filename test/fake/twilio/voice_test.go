@@ -139,3 +139,59 @@ func TestParticipantsCreateAtOnePerSecond(t *testing.T) {
 		t.Errorf("conference %+v; want the two placed calls ringing", c)
 	}
 }
+
+// Participants placed into a conference ring until answered: the one
+// answered joins (participant-join); cancelling the call of one still
+// ringing ends it and takes it off the participant list
+// (participant-leave, ParticipantCallStatus=canceled); cancelling an
+// answered call is ignored.
+func TestRingingParticipantCancelled(t *testing.T) {
+	s, sub, base, h := voiceWorld(t)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s.SetClock(func() time.Time { now = now.Add(time.Second); return now })
+	a := s.AddCall(sub.SID, "+14155559999", "+14155550100", "in-progress")
+	update(t, s, sub, a.SID, url.Values{"Twiml": {`<Response><Dial><Conference participantLabel="party" statusCallback="` + base +
+		`/conf" statusCallbackEvent="join leave">room</Conference></Dial></Response>`}})
+	conf := s.Conferences(sub.SID)[0]
+	path := "/2010-04-01/Accounts/" + sub.SID + "/Conferences/" + conf.SID + "/Participants"
+	sids := map[string]string{}
+	for _, label := range []string{"g--bob", "g--carol"} {
+		st, body := do(t, s, http.MethodPost, path+".json", sub.SID, sub.AuthToken,
+			url.Values{"From": {"+14155550100"}, "To": {"client:" + label[3:]}, "Label": {label}})
+		if st != 201 || body["status"] != "ringing" {
+			t.Fatalf("create %s = %d %v", label, st, body)
+		}
+		sids[label] = body["call_sid"].(string)
+	}
+	s.Answer(sub.SID, sids["g--bob"])
+	if st := update(t, s, sub, sids["g--carol"], url.Values{"Status": {"canceled"}}); st != 200 {
+		t.Fatalf("cancel carol = %d", st)
+	}
+	if st := update(t, s, sub, sids["g--bob"], url.Values{"Status": {"canceled"}}); st != 200 {
+		t.Fatalf("cancel answered bob = %d", st)
+	}
+	if c, _ := s.Call(sub.SID, sids["g--carol"]); c.Status != "canceled" {
+		t.Errorf("carol's call %s; want canceled", c.Status)
+	}
+	_, list := do(t, s, http.MethodGet, path+".json", sub.SID, sub.AuthToken, nil)
+	parts, _ := list["participants"].([]any)
+	var labels []string
+	for _, p := range parts {
+		labels = append(labels, p.(map[string]any)["label"].(string))
+	}
+	if fmt.Sprint(labels) != "[party g--bob]" {
+		t.Errorf("participants %v; want the party and bob (carol cancelled, bob's answered call kept)", labels)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var events []string
+	for _, f := range h.got {
+		if f.Get("_path") == "/conf" {
+			events = append(events, f.Get("StatusCallbackEvent")+" "+f.Get("ParticipantLabel")+" "+f.Get("ParticipantCallStatus"))
+		}
+	}
+	want := "[participant-join party  participant-join g--bob  participant-leave g--carol canceled]"
+	if fmt.Sprint(events) != want {
+		t.Errorf("conference events %v; want %s", events, want)
+	}
+}
