@@ -567,6 +567,8 @@
         }
         if (!still()) return null;
         log(`${what}: the server says ${data.state}.`);
+        // A warm transfer or add to a route rings its browsers; the answer says which.
+        if (Array.isArray(data.ringing) && data.ringing.length) log(`${what}: ringing ${data.ringing.join(', ')}.`);
         return data;
       } catch (e) {
         if (!(e instanceof APIError)) throw e;
