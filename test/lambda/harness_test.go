@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -256,17 +257,42 @@ func pinnedRIE(bin string) bool {
 	return false
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
+// freeAddr returns a loopback address with a port nothing listens on,
+// for the emulator to bind after this probe closed. The ports come from
+// below the kernel's ephemeral range (32768 and up on Linux), from a
+// counter: a port the kernel picked for ":0" could be taken in between by
+// any test's listener or outbound connection (seen in CI: the runtime API
+// could not bind, and the first invoke failed), and the kernel never picks
+// one below its range.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range lowPorts {
+		p := lowPortBase + int(nextPort.Add(1))%lowPorts
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue // in use
+		}
+		addr := l.Addr().String()
+		_ = l.Close()
+		return addr
 	}
-	addr := l.Addr().String()
-	_ = l.Close()
-	return addr
+	t.Fatalf("no free loopback port in %d..%d", lowPortBase, lowPortBase+lowPorts-1)
+	return ""
 }
+
+// The ports freeAddr hands out: lowPorts of them from lowPortBase, below
+// the ephemeral range; nextPort starts at a place set by the process id,
+// so two test binaries at once mostly use different ones.
+const (
+	lowPortBase = 20000
+	lowPorts    = 12000
+)
+
+var nextPort = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(int64(os.Getpid() * 97 % lowPorts))
+	return &n
+}()
 
 // emulator is one aws-lambda-rie process serving one function. The
 // bootstrap starts on the first invocation, as a child of the emulator in a
