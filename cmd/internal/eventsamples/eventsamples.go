@@ -15,6 +15,7 @@ import (
 
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/recordings"
+	"bubble-twilio-voice/shared/routes"
 	"bubble-twilio-voice/shared/tenant"
 )
 
@@ -151,7 +152,7 @@ func sampleOf(in input, t, callSID, recSID string, at, now time.Time) (events.Ev
 		var m events.Queued
 		m, ok = events.Recording(f, now)
 		e = m.Event
-		e.RecordingURL = strings.TrimRight(in.BaseURL, "/") + "/recordings/" + in.AccountSID + "/" + recSID + "?" +
+		e.RecordingURL = strings.TrimRight(in.BaseURL, "/") + routes.Recordings + in.AccountSID + "/" + recSID + "?" +
 			url.Values{"expires": {strconv.FormatInt(now.AddDate(0, 0, recordings.DefaultRetentionDays).Unix(), 10)}, "sig": {"test"}}.Encode()
 	}
 	if !ok {
