@@ -196,7 +196,7 @@ func (a *attempt) transcribe(ctx context.Context, t *tenant.Tenant, stored time.
 			slog.Int("transcript_chars", len([]rune(a.q.Event.TranscriptText))), slog.Bool("cut", a.q.Event.TranscriptURL != ""))
 		return queue.Result{}, true
 	case transcribe.Pending:
-		return a.later(ctx, 0, "transcription pending", false), false
+		return a.later(ctx, transcriptWait(a.m.ReceiveCount), "transcription pending", false), false
 	case transcribe.Failed:
 		return a.deadLetter(ctx, err.Error(), 0), false
 	default: // transcribe.Retry
@@ -221,12 +221,36 @@ func (a *attempt) retry(ctx context.Context, appRetryAfter time.Duration, reason
 	return a.later(ctx, appRetryAfter, reason, true)
 }
 
-// later offers the message again after the schedule's delay, as retry
-// does; failed says whether this is a failure (logged as a warning and
-// counted as a retry) or an expected wait (a transcription still running,
-// logged at info). Either way a message older than events.MaxAge is
+// TranscriptPoll is how long a transcript whose Transcribe job is still
+// running waits before the delivery looks again, for its first
+// transcriptPolls receives: flat, not the failure schedule, because a
+// running job is no failure. The schedule would hide the message up to 5
+// minutes after a 2-minute job (its fourth step) and keep it in flight
+// meanwhile, which EventsRetryingAlarm counts as an app refusing events.
+const TranscriptPoll = 30 * time.Second
+
+// transcriptPolls is how many receives poll every TranscriptPoll (five
+// minutes of job time).
+const transcriptPolls = 10
+
+// transcriptWait is the wait after the receives-th receive of a transcript
+// whose job still runs: TranscriptPoll, then, for a job running longer,
+// the failure schedule from its 15-minute step, so a stuck job reaches
+// events.MaxAge (and its dead-letter reason) in about 18 receives, before
+// the queue's own redrive (maxReceiveCount 25) would move it without one.
+func transcriptWait(receives int) time.Duration {
+	if receives <= transcriptPolls {
+		return TranscriptPoll
+	}
+	return events.RetryDelay(receives-transcriptPolls+4, 0) // receive 11: Schedule[4], 15 min
+}
+
+// later offers the message again: after the schedule's delay (or the app's
+// Retry-After), as retry does, when failed; after wait, when not failed
+// (an expected wait: a transcription still running, logged at info and not
+// counted as a retry). Either way a message older than events.MaxAge is
 // dead-lettered.
-func (a *attempt) later(ctx context.Context, appRetryAfter time.Duration, reason string, failed bool) queue.Result {
+func (a *attempt) later(ctx context.Context, wait time.Duration, reason string, failed bool) queue.Result {
 	d := a.d
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		// The message's share of the invocation ran out (sqsqueue.Handler):
@@ -236,8 +260,9 @@ func (a *attempt) later(ctx context.Context, appRetryAfter time.Duration, reason
 	if a.expired() {
 		return a.deadLetter(ctx, "gave up after "+events.MaxAge.String()+": "+reason, 0)
 	}
-	delay := events.RetryDelay(a.m.ReceiveCount, appRetryAfter)
+	delay := wait
 	if failed {
+		delay = events.RetryDelay(a.m.ReceiveCount, wait)
 		d.Log.LogAttrs(ctx, slog.LevelWarn, "event delivery failed; will retry",
 			slog.String("reason", reason), slog.Duration("retry_in", delay))
 		d.Metrics.Count(metrics.EventRetried, a.q.Event.Type, a.q.Event.AccountSID)

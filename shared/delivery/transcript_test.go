@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"bubble-twilio-voice/shared/delivery"
 	"bubble-twilio-voice/shared/events"
 	"bubble-twilio-voice/shared/queue"
 	"bubble-twilio-voice/shared/recordings"
@@ -67,7 +68,7 @@ func TestDeliverTranscript(t *testing.T) {
 	// nothing reaches the app yet.
 	for attempt := 1; attempt <= 2; attempt++ {
 		res := rig.deliver(msg, attempt, time.Duration(attempt)*time.Second)
-		if res.Kind != queue.Retry || res.Reason != "transcription pending" || res.RetryAfter <= 0 {
+		if res.Kind != queue.Retry || res.Reason != "transcription pending" || res.RetryAfter != delivery.TranscriptPoll {
 			t.Fatalf("attempt %d: %+v\n%s", attempt, res, rig.logs.String())
 		}
 	}
